@@ -1,0 +1,27 @@
+"""GAN registry: `options.gan_class = @ModularGAN` (or a name in GANS).
+
+A GAN class takes `(dataset, parameters, model_dir)` and provides `input_fn`,
+`build`, `train_step`, `variables_to_save` and `generate` (see ModularGAN). Adding
+a GAN (SSGAN, S3GAN, ...) means registering it here; the trainer is unchanged.
+"""
+
+from compare_gan2.gans import loss_lib  # noqa: F401  (registers losses)
+from compare_gan2.gans import penalty_lib  # noqa: F401  (registers penalties)
+from compare_gan2.gans.modular_gan import ModularGAN
+
+GANS = {"ModularGAN": ModularGAN}
+
+
+def register_gan(cls):
+  """Adds a GAN class to the registry (use as a decorator)."""
+  GANS[cls.__name__] = cls
+  return cls
+
+
+def get_gan_class(name_or_class):
+  """Resolves `options.gan_class` given as a class or a registered name."""
+  if not isinstance(name_or_class, str):
+    return name_or_class
+  if name_or_class not in GANS:
+    raise ValueError(f"Unknown GAN class {name_or_class!r}; known: {sorted(GANS)}.")
+  return GANS[name_or_class]

@@ -1,0 +1,60 @@
+"""Command line: `compare-gan2` / `python -m compare_gan2.main`.
+
+Flags follow compare_gan's main.py. Example:
+
+  compare-gan2 --model_dir=/tmp/run --gin_config=gin_configs/biggan_polygons32.gin \
+      --gin_bindings="options.training_steps = 100"
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+from absl import logging  # noqa: E402
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("model_dir", None, "Where checkpoints, summaries and scores go.")
+flags.DEFINE_multi_string("gin_config", [], "Gin config files (repeatable).")
+flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings (repeatable).")
+flags.DEFINE_string("schedule", "train", "What to run: train, continuous_eval, "
+                    "eval_after_train, export (see README).")
+flags.DEFINE_boolean("use_tpu", None, "Train on a TPU; unset means: iff $TPU_NAME "
+                     "is set.")
+flags.DEFINE_string("tpu", None, "TPU name or address (default: $TPU_NAME).")
+flags.DEFINE_string("tfds_data_dir", None, "TFDS data directory for real datasets.")
+flags.DEFINE_string("score_filename", "scores.csv", "Evaluation score file name.")
+flags.DEFINE_integer("num_eval_averaging_runs", 3, "Evaluation runs to average.")
+flags.DEFINE_integer("eval_every_steps", 5000, "Evaluate checkpoints whose step is "
+                     "a multiple of this; 0 means every checkpoint.")
+flags.mark_flag_as_required("model_dir")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Imported here so --help works fast and flags are parsed first.
+  from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
+  from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
+
+  logging.set_verbosity(logging.INFO)
+  if FLAGS.tfds_data_dir:
+    datasets.set_tfds_data_dir(FLAGS.tfds_data_dir)
+  gin_setup.parse(FLAGS.gin_config, FLAGS.gin_bindings)
+  runner.run_with_schedule(
+      FLAGS.schedule, FLAGS.model_dir, use_tpu=FLAGS.use_tpu, tpu=FLAGS.tpu,
+      score_filename=FLAGS.score_filename,
+      num_eval_averaging_runs=FLAGS.num_eval_averaging_runs,
+      eval_every_steps=FLAGS.eval_every_steps)
+
+
+def run():
+  """Console-script entry point."""
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,45 @@
+"""Stateless random draws with TF1-style names, so compare_gan configs resolve.
+
+compare_gan configs write `z.distribution_fn = @tf.random.normal`. `gin.tf` (which
+registered TF's own functions) cannot be imported on TF >= 2.16, and stateful TF
+random ops would make kill-and-resume non-reproducible anyway. These functions take
+the same arguments as `tf.random.*` plus an optional `seed` of shape [2]: with it they
+are stateless (`tf.random.stateless_*`), without it they fall back to `tf.random.*`.
+`gin_setup` registers them under the names `tf.random.normal`, `tf.random.uniform`,
+`tf.random.truncated_normal` (and the TF1 aliases `tf.random_normal`, ...).
+"""
+
+import tensorflow as tf
+
+
+def normal(shape, mean=0.0, stddev=1.0, dtype=tf.float32, seed=None, name=None):
+  """N(mean, stddev^2) samples."""
+  if seed is None:
+    return tf.random.normal(shape, mean, stddev, dtype, name=name)
+  return tf.random.stateless_normal(shape, seed, mean, stddev, dtype, name=name)
+
+
+def uniform(shape, minval=0.0, maxval=None, dtype=tf.float32, seed=None, name=None):
+  """U[minval, maxval) samples (maxval defaults to 1 for floats)."""
+  if maxval is None:
+    maxval = 1.0
+  if seed is None:
+    return tf.random.uniform(shape, minval, maxval, dtype, name=name)
+  return tf.random.stateless_uniform(shape, seed, minval, maxval, dtype, name=name)
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=tf.float32, seed=None,
+                     name=None):
+  """N(mean, stddev^2) samples re-drawn outside two standard deviations."""
+  if seed is None:
+    return tf.random.truncated_normal(shape, mean, stddev, dtype, name=name)
+  return tf.random.stateless_truncated_normal(shape, seed, mean, stddev, dtype,
+                                              name=name)
+
+
+def fold_seed(seed, *values):
+  """Derives a new [2] int32 stateless seed from `seed` and extra integers."""
+  seed = tf.cast(seed, tf.int64)
+  for value in values:
+    seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(value, tf.int64))
+  return tf.cast(seed, tf.int32)

@@ -1,0 +1,89 @@
+"""Checkpoint files in `model_dir`: `model.ckpt-<step>`, retention and TRAIN_DONE.
+
+Checkpoints are written with `tf.train.CheckpointManager`: TensorFlow writes the
+shards to a temporary name and renames them into place, and the `checkpoint` state
+file is replaced atomically, so an interrupted save never corrupts the last good
+checkpoint. Variables are saved flat under their compare_gan names
+(`generator/fc_noise/kernel`, `.../Adam`, `.../ExponentialMovingAverage`), so
+`read_variables` can map a checkpoint back to names without rebuilding the model.
+"""
+
+import os
+import re
+
+import tensorflow as tf
+
+CHECKPOINT_NAME = "model.ckpt"
+TRAIN_DONE = "TRAIN_DONE"
+_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+class CheckpointNotFoundError(FileNotFoundError):
+  """No checkpoint where one was required."""
+
+
+def _unescape(key):
+  """Inverts tf.train.Checkpoint's escaping of attribute names ("/"->".S", "."->"..")."""
+  return re.sub(r"\.(S|\.)", lambda m: "/" if m.group(1) == "S" else ".", key)
+
+
+def make_checkpoint(variables):
+  """A tf.train.Checkpoint tracking `{name: variable}` flat."""
+  return tf.train.Checkpoint(**variables)
+
+
+def make_manager(checkpoint, model_dir, keep_checkpoint_max):
+  return tf.train.CheckpointManager(
+      checkpoint, model_dir, max_to_keep=keep_checkpoint_max,
+      checkpoint_name=CHECKPOINT_NAME)
+
+
+def step_of(path):
+  """The global step of `.../model.ckpt-<step>`."""
+  match = re.search(r"-(\d+)$", path)
+  if not match:
+    raise ValueError(f"Not a checkpoint path with a step: {path!r}")
+  return int(match.group(1))
+
+
+def all_checkpoints(model_dir):
+  """Existing checkpoint paths in model_dir, sorted by step."""
+  state = tf.train.get_checkpoint_state(model_dir)
+  paths = list(state.all_model_checkpoint_paths) if state else []
+  paths = [p if os.path.isabs(p) else os.path.join(model_dir, p) for p in paths]
+  paths = [p for p in paths if tf.io.gfile.exists(p + ".index")]
+  return sorted(set(paths), key=step_of)
+
+
+def latest_checkpoint(model_dir, required=False):
+  path = tf.train.latest_checkpoint(model_dir)
+  if path is None and required:
+    raise CheckpointNotFoundError(
+        f"No checkpoint in {model_dir!r} (expected {CHECKPOINT_NAME}-<step>.index). "
+        "Train first with --schedule=train, or pass the --model_dir of a trained "
+        "model.")
+  return path
+
+
+def read_variables(checkpoint_path, prefix=""):
+  """{variable name: numpy value} of a checkpoint, optionally filtered by prefix."""
+  if not tf.io.gfile.exists(checkpoint_path + ".index"):
+    raise CheckpointNotFoundError(f"Checkpoint not found: {checkpoint_path!r}")
+  reader = tf.train.load_checkpoint(checkpoint_path)
+  result = {}
+  for key in reader.get_variable_to_shape_map():
+    if not key.endswith(_SUFFIX):
+      continue
+    name = _unescape(key[:-len(_SUFFIX)])
+    if name.startswith(prefix):
+      result[name] = reader.get_tensor(key)
+  return result
+
+
+def mark_training_done(model_dir):
+  with tf.io.gfile.GFile(os.path.join(model_dir, TRAIN_DONE), "w") as f:
+    f.write("")
+
+
+def is_training_done(model_dir):
+  return tf.io.gfile.exists(os.path.join(model_dir, TRAIN_DONE))

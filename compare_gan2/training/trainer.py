@@ -1,0 +1,178 @@
+"""The training loop: compare_gan's TPUEstimator.train() on tf.distribute.
+
+`run_config.iterations_per_loop` steps run inside one `tf.function` call (the TPU
+host loop). Between calls the host writes summaries, logs progress and saves
+checkpoints on exact multiples of `save_checkpoints_steps` (and at the last step).
+A non-finite loss stops training with `NonFiniteLossError` naming the step; no
+checkpoint is written after it, so the last good one stays.
+"""
+
+import os
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from compare_gan2.training import checkpoints
+from compare_gan2.training import progress
+from compare_gan2.training import summaries
+
+_NUM_SUMMARY_IMAGES = 64
+
+
+class NonFiniteLossError(RuntimeError):
+  """A loss became NaN or infinite."""
+
+
+def _check_divisible(batch_size, num_replicas):
+  if batch_size % num_replicas:
+    raise ValueError(
+        f"options.batch_size={batch_size} is not divisible by the {num_replicas} "
+        "replicas of this strategy; choose a multiple of the replica count.")
+
+
+class Trainer:
+  """Runs `gan.train_step` under `strategy` until `max_steps` generator steps."""
+
+  def __init__(self, gan, strategy, model_dir, run_config, max_steps,
+               on_checkpoint=None):
+    self.gan = gan
+    self.strategy = strategy
+    self.model_dir = model_dir
+    self.run_config = run_config
+    self.max_steps = int(max_steps)
+    self._on_checkpoint = on_checkpoint
+    _check_divisible(gan.batch_size, strategy.num_replicas_in_sync)
+
+  # ------------------------------------------------------------------ inputs
+  def _dataset_fn(self, start_step):
+    gan = self.gan
+
+    def dataset_fn(ctx):
+      per_replica_sub_batch = ctx.get_per_replica_batch_size(gan.batch_size)
+      per_replica_step_batch = per_replica_sub_batch * gan.num_sub_steps
+      replicas_per_pipeline = ctx.num_replicas_in_sync // ctx.num_input_pipelines
+      start_index = start_step * per_replica_step_batch * replicas_per_pipeline
+      return gan.input_fn(per_replica_step_batch, start_index=start_index,
+                          input_context=ctx)
+
+    return dataset_fn
+
+  # -------------------------------------------------------------- host loop
+  def _make_loop(self, iterator):
+    strategy, gan = self.strategy, self.gan
+
+    def run_step():
+      per_replica = strategy.run(gan.train_step, args=(next(iterator),))
+      metrics = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+                 for k, v in per_replica.items()}
+      finite = tf.reduce_all(tf.math.is_finite(tf.stack(list(metrics.values()))))
+      return metrics, finite
+
+    @tf.function
+    def loop(num_steps):
+      """Runs num_steps steps; returns last metrics and the first bad step or -1."""
+      bad_step = tf.constant(-1, tf.int64)
+      for _ in tf.range(num_steps - 1):
+        _, finite = run_step()
+        if not finite:
+          bad_step = gan.global_step.read_value()
+          break
+      metrics, finite = run_step()  # The last step also yields the metrics.
+      if bad_step < 0 and not finite:
+        bad_step = gan.global_step.read_value()
+      return metrics, bad_step
+
+    return loop
+
+  def _loop_length(self, step):
+    every = self.run_config.save_checkpoints_steps or self.max_steps
+    next_save = (step // every + 1) * every
+    return max(1, min(self.run_config.iterations_per_loop, next_save - step,
+                      self.max_steps - step))
+
+  def _should_save(self, step):
+    every = self.run_config.save_checkpoints_steps
+    return step == self.max_steps or (every and step % every == 0)
+
+  # ---------------------------------------------------------------- summaries
+  def _summary_inputs(self):
+    """Fixed z (and class-ordered labels) for the sample grids."""
+    gan = self.gan
+    z = gan.fixed_summary_z(_NUM_SUMMARY_IMAGES)
+    labels = None
+    if gan.conditional:
+      columns = int(np.ceil(np.sqrt(_NUM_SUMMARY_IMAGES)))
+      labels = tf.constant([(i // columns) % gan.num_classes
+                            for i in range(_NUM_SUMMARY_IMAGES)], tf.int32)
+    return z, labels
+
+  def _write_samples(self, step, z, labels):
+    """Sample grids to TensorBoard and `samples/step_<step>.png` (rows = classes)."""
+    gan = self.gan
+    images = {"fake_images": gan.generate(z, labels, use_ema=False, is_training=True)}
+    if gan.g_use_ema:
+      images["fake_images_ema"] = gan.generate(z, labels, use_ema=True,
+                                               is_training=True)
+    for name, value in images.items():
+      summaries.write_image_grid(name, value.numpy(), step)
+    sample_dir = os.path.join(self.model_dir, "samples")
+    tf.io.gfile.makedirs(sample_dir)
+    final = images.get("fake_images_ema", images["fake_images"])
+    summaries.save_png(final.numpy(), os.path.join(sample_dir, f"step_{step}.png"))
+
+  def _write_scalars(self, metrics, step):
+    for name, value in metrics.items():
+      tf.summary.scalar(f"loss/{name}", value, step=step)
+    for name, value in self.gan.learning_rates.items():
+      tf.summary.scalar(f"lr/{name}", value, step=step)
+
+  # --------------------------------------------------------------------- train
+  def train(self):
+    """Trains to max_steps, resuming from the latest checkpoint in model_dir."""
+    gan, strategy = self.gan, self.strategy
+    with strategy.scope():
+      gan.build()
+      checkpoint = checkpoints.make_checkpoint(gan.variables_to_save())
+    manager = checkpoints.make_manager(checkpoint, self.model_dir,
+                                       self.run_config.keep_checkpoint_max)
+    if manager.latest_checkpoint:
+      checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+      logging.info("Restored %s.", manager.latest_checkpoint)
+    step = int(gan.global_step.numpy())
+    writer = tf.summary.create_file_writer(self.model_dir)
+    if step >= self.max_steps:
+      logging.info("global_step %d >= training_steps %d: nothing to train.", step,
+                   self.max_steps)
+      return step
+    if manager.latest_checkpoint is None:
+      manager.save(checkpoint_number=step)
+    examples_per_step = gan.batch_size * gan.num_sub_steps
+    dist_dataset = strategy.distribute_datasets_from_function(self._dataset_fn(step))
+    loop = self._make_loop(iter(dist_dataset))
+    reporter = progress.ProgressReporter(self.max_steps, examples_per_step, step)
+    summary_z, summary_labels = self._summary_inputs()
+    logging.info("Training from step %d to %d (%d images per step).", step,
+                 self.max_steps, examples_per_step)
+    with writer.as_default():
+      while step < self.max_steps:
+        metrics, bad_step = loop(tf.constant(self._loop_length(step)))
+        bad_step = int(bad_step)
+        if bad_step >= 0:
+          raise NonFiniteLossError(
+              f"Non-finite loss at step {bad_step} "
+              f"({ {k: float(v) for k, v in metrics.items()} }). Training stopped; "
+              f"the last good checkpoint in {self.model_dir} is "
+              f"{manager.latest_checkpoint}. Lower the learning rates or check the "
+              "data.")
+        step = int(gan.global_step.numpy())
+        self._write_scalars(metrics, step)
+        reporter.report(step)
+        if self._should_save(step):
+          path = manager.save(checkpoint_number=step)
+          logging.info("Saved %s.", path)
+          self._write_samples(step, summary_z, summary_labels)
+          if self._on_checkpoint:
+            self._on_checkpoint(step, path)
+      writer.flush()
+    return step
