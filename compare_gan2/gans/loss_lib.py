@@ -31,18 +31,8 @@ import gin
 import tensorflow as tf
 
 from compare_gan2 import tfgan
+from compare_gan2 import utils
 
-try:
-  from compare_gan2.utils import call_with_accepted_args
-except ImportError:  # pragma: no cover - utils.py is written concurrently.
-  import inspect
-
-  def call_with_accepted_args(fn, **kwargs):
-    """Temporary fallback: calls fn with the keyword arguments it accepts."""
-    params = inspect.signature(fn).parameters  # Follows partial/__wrapped__.
-    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-      return fn(**kwargs)
-    return fn(**{k: v for k, v in kwargs.items() if k in params})
 
 # tensorflow-gan's default reduction is SUM_BY_NONZERO_WEIGHTS; with unit
 # weights that is also the mean, but we ask for the mean explicitly.
@@ -176,4 +166,4 @@ def get_losses(fn=non_saturating, **kwargs):
   Select the loss in gin with `loss.fn = @hinge`. Only the keyword arguments
   that `fn` accepts are passed (so custom losses may take e.g. only logits).
   """
-  return call_with_accepted_args(fn, **kwargs)
+  return utils.call_with_accepted_args(fn, **kwargs)
