@@ -61,8 +61,9 @@ def _slope_penalty(discriminator, x_hat, y, is_training):
   with tf.GradientTape() as tape:
     tape.watch(x_hat)
     logits = discriminator(x_hat, y=y, is_training=is_training)[1]
-  # Like tf.gradients(logits, x_hat): the gradient of sum(logits); each
-  # example's logit depends only on its own input row.
+  # As compare_gan's tf.gradients(logits, [x_hat]): the gradient of
+  # sum(logits) (with batch-coupled layers, e.g. BN in D, that includes the
+  # cross-example terms, exactly as in compare_gan).
   gradients = tape.gradient(logits, x_hat)
   axes = list(range(1, x_hat.shape.rank))
   slopes = tf.sqrt(0.0001 + tf.reduce_sum(tf.square(gradients), axis=axes))
