@@ -1,0 +1,36 @@
+"""Architecture registry: name (gans/consts.py) -> (GeneratorCls, DiscriminatorCls).
+
+Adding an architecture is one line in `_register_all` below.
+`get_architecture` is defined before any architecture module is imported, so
+modules that import it while this package is initialising (gans/modular_gan.py
+-> arch_ops) do not hit a circular-import error.
+"""
+
+ARCHITECTURES = {}
+
+
+def register_architecture(name, generator_cls, discriminator_cls):
+  """Registers (or replaces) an architecture under `name`."""
+  ARCHITECTURES[name] = (generator_cls, discriminator_cls)
+
+
+def get_architecture(name):
+  """Returns (GeneratorCls, DiscriminatorCls) registered as `name`."""
+  if name not in ARCHITECTURES:
+    raise ValueError("Unknown architecture {!r}; known architectures: {}.".format(
+        name, ", ".join(sorted(ARCHITECTURES))))
+  return ARCHITECTURES[name]
+
+
+def _register_all():
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2.architectures import resnet_biggan
+  from compare_gan2.architectures import resnet_cifar
+  from compare_gan2.gans import consts
+  register_architecture(consts.RESNET_CIFAR_ARCH, resnet_cifar.Generator,
+                        resnet_cifar.Discriminator)
+  register_architecture(consts.RESNET_BIGGAN_ARCH, resnet_biggan.Generator,
+                        resnet_biggan.Discriminator)
+
+
+_register_all()

@@ -1,0 +1,130 @@
+"""Generator / discriminator base classes (compare_gan's `abstract_arch.py`).
+
+Each network is a tf.Module owning one `arch_ops.VariableStore`; calling it
+enters that store and the variable scope `name` (e.g. "generator"), then runs
+the subclass's `apply`. Variables are created on the first call.
+"""
+
+import abc
+import contextlib
+
+import gin
+
+from compare_gan2 import utils
+from compare_gan2.architectures import arch_ops
+
+import tensorflow as tf
+
+
+class _Network(tf.Module, metaclass=abc.ABCMeta):
+  """A tf.Module whose variables live in `self.store` under scope `name`."""
+
+  def __init__(self, name, batch_norm_fn, spectral_norm):
+    super().__init__(name=name)
+    self._scope_name = name
+    self._batch_norm_fn = batch_norm_fn
+    self._spectral_norm = spectral_norm
+    self.store = arch_ops.VariableStore(name=name + "_store")
+
+  @property
+  def scope_name(self):
+    """Top-level variable scope of the network (e.g. "generator")."""
+    return self._scope_name
+
+  @property
+  def variables(self):
+    return self.store.variables
+
+  @property
+  def trainable_variables(self):
+    return self.store.trainable_variables
+
+  @property
+  def non_trainable_variables(self):
+    return self.store.non_trainable_variables
+
+  @contextlib.contextmanager
+  def in_store(self, scope=None):
+    """Creates / reuses variables in this network's store under `scope`.
+
+    `scope` is a top-level scope, by default the network's own name. SSGAN and
+    S3GAN use it to add heads to D's store, e.g.
+    `with D.in_store("discriminator_rotation"): arch_ops.linear(...)` creates
+    `discriminator_rotation/...` variables that count as D's variables.
+    """
+    with arch_ops.using_store(self.store), \
+        arch_ops.root_scope(scope or self._scope_name):
+      yield
+
+  def batch_norm(self, inputs, **kwargs):
+    """Applies `batch_norm_fn` (identity if None) via call_with_accepted_args.
+
+    Candidates: inputs, z, y, is_training, name and use_sn (defaults to the
+    network's `spectral_norm`); the function receives the ones it accepts.
+    """
+    if self._batch_norm_fn is None:
+      return inputs
+    args = dict(kwargs)
+    args["inputs"] = inputs
+    args.setdefault("use_sn", self._spectral_norm)
+    return utils.call_with_accepted_args(self._batch_norm_fn, **args)
+
+
+@gin.configurable("G", denylist=["name", "image_shape"])
+class AbstractGenerator(_Network):
+  """Interface for generators: `G(z, y, is_training) -> images in [0, 1]`."""
+
+  def __init__(self, name="generator", image_shape=None, batch_norm_fn=None,
+               spectral_norm=False):
+    """Args:
+      name: top-level variable scope.
+      image_shape: [height, width, colors] of the generated images.
+      batch_norm_fn: normalization function (e.g. @batch_norm,
+        @conditional_batch_norm) or None for none.
+      spectral_norm: spectral normalization of all weights (Miyato et al.).
+    """
+    super().__init__(name=name, batch_norm_fn=batch_norm_fn,
+                     spectral_norm=spectral_norm)
+    self._image_shape = None if image_shape is None else tuple(
+        int(d) for d in image_shape)
+
+  @property
+  def image_shape(self):
+    return self._image_shape
+
+  def __call__(self, z, y, is_training):
+    """Returns generated images [batch_size] + image_shape in [0, 1]."""
+    with arch_ops.using_store(self.store), \
+        arch_ops.root_scope(self._scope_name):
+      return self.apply(z=z, y=y, is_training=is_training)
+
+  @abc.abstractmethod
+  def apply(self, z, y, is_training):
+    """Builds the generator; z [bs, z_dim], y [bs, num_classes] or None."""
+
+
+@gin.configurable("D", denylist=["name"])
+class AbstractDiscriminator(_Network):
+  """Interface for discriminators: `D(x, y, is_training) -> (prob, logit, h)`."""
+
+  def __init__(self, name="discriminator", batch_norm_fn=None,
+               layer_norm=False, spectral_norm=False):
+    """Args:
+      name: top-level variable scope.
+      batch_norm_fn: normalization function or None.
+      layer_norm: apply layer normalization in the ResNet blocks.
+      spectral_norm: spectral normalization of all weights.
+    """
+    super().__init__(name=name, batch_norm_fn=batch_norm_fn,
+                     spectral_norm=spectral_norm)
+    self._layer_norm = layer_norm
+
+  def __call__(self, x, y, is_training):
+    """Returns (sigmoid(logit) [bs, 1], logit [bs, 1], features)."""
+    with arch_ops.using_store(self.store), \
+        arch_ops.root_scope(self._scope_name):
+      return self.apply(x=x, y=y, is_training=is_training)
+
+  @abc.abstractmethod
+  def apply(self, x, y, is_training):
+    """Builds the discriminator on images x [bs, H, W, C] and labels y."""

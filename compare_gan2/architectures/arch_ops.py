@@ -1,0 +1,800 @@
+"""Variable store and functional layers (compare_gan's `architectures/arch_ops.py`).
+
+Layers are plain functions that fetch their variables by *full name* from the
+active `VariableStore`, e.g. `generator/B1/bn1/condition/gamma/kernel`. This
+keeps compare_gan's variable names and lets the same code run eagerly, inside
+`tf.function`, inside `tf.distribute` replicas and in a `tf.compat.v1` graph.
+
+    store = VariableStore("generator")
+    with using_store(store), variable_scope("generator"):
+      h = linear(z, 128, scope="fc")           # generator/fc/{kernel,bias}
+
+- `using_store` / `variable_scope` are thread-local (MirroredStrategy runs
+  replicas in threads); `get_variable` returns the existing variable of that
+  full name or creates it (creation only outside replica context).
+- `store.override({full_name: variable})` substitutes variables while active
+  (EMA generator). Spectral-norm `u_var`s are looked up by the *requested*
+  name, so the EMA weights share the raw weights' `u_var` (as compare_gan).
+- `no_state_updates()` suppresses every assignment made by layers (SN `u_var`,
+  BN moving averages and accumulators); the trainer builds networks inside it.
+- Variables assigned inside replicas use aggregation ONLY_FIRST_REPLICA
+  (identical on every replica) or MEAN (moving statistics).
+
+`is_training` arguments must be Python booleans.
+"""
+
+import contextlib
+import threading
+
+import gin
+import tensorflow as tf
+
+from compare_gan2.architectures import initializers
+
+set_initialization_seed = initializers.set_initialization_seed
+get_initialization_seed = initializers.get_initialization_seed
+
+VariableAggregation = tf.VariableAggregation
+
+# ----------------------------------------------------------------------------
+# Variable store and scopes.
+# ----------------------------------------------------------------------------
+
+_local = threading.local()
+_state_update_lock = threading.Lock()
+_no_state_updates_depth = 0
+
+
+def _stack(attr):
+  if not hasattr(_local, attr):
+    setattr(_local, attr, [])
+  return getattr(_local, attr)
+
+
+class VariableStore(tf.Module):
+  """Owns variables in a dict keyed by full name (no ":0").
+
+  `variables` / `trainable_variables` / `non_trainable_variables` list the
+  variables in creation order. Checkpointing the store (a tf.Module) saves
+  every variable; the dict keys are compare_gan's variable names.
+  """
+
+  _TF_MODULE_IGNORED_PROPERTIES = frozenset(
+      tf.Module._TF_MODULE_IGNORED_PROPERTIES | {"_override_stack", "_lock"})
+
+  def __init__(self, name=None):
+    super().__init__(name=name)
+    self.vars = {}
+    # Not tracked: overrides (EMA shadows) belong to whoever owns them.
+    object.__setattr__(self, "_override_stack", [])
+    object.__setattr__(self, "_lock", threading.Lock())
+
+  def __contains__(self, name):
+    return name in self.vars
+
+  def __getitem__(self, name):
+    return self.vars[name]
+
+  def __len__(self):
+    return len(self.vars)
+
+  def names(self):
+    return list(self.vars.keys())
+
+  @property
+  def variables(self):
+    return tuple(self.vars.values())
+
+  @property
+  def trainable_variables(self):
+    return tuple(v for v in self.vars.values() if v.trainable)
+
+  @property
+  def non_trainable_variables(self):
+    return tuple(v for v in self.vars.values() if not v.trainable)
+
+  @contextlib.contextmanager
+  def override(self, mapping):
+    """While active, `get_variable(name)` returns `mapping[name]` if present.
+
+    Args:
+      mapping: dict full variable name -> variable (or tensor) to use instead.
+    """
+    self._override_stack.append(dict(mapping))
+    try:
+      yield self
+    finally:
+      self._override_stack.pop()
+
+  def lookup_override(self, name):
+    for mapping in reversed(self._override_stack):
+      if name in mapping:
+        return mapping[name]
+    return None
+
+  def get_or_create(self, name, shape, initializer, dtype=tf.float32,
+                    trainable=True, aggregation=VariableAggregation.NONE):
+    """Returns the variable `name`, creating it if needed (no overrides)."""
+    shape = tf.TensorShape(shape)
+    if not shape.is_fully_defined():
+      raise ValueError("Variable {} needs a fully defined shape, got {}.".format(
+          name, shape))
+    with self._lock:
+      variable = self.vars.get(name)
+      if variable is None:
+        variable = self._create(name, shape, initializer, dtype, trainable,
+                                aggregation)
+        self.vars[name] = variable
+        return variable
+    if variable.shape != shape:
+      raise ValueError("Variable {} exists with shape {}, requested {}.".format(
+          name, variable.shape, shape))
+    return variable
+
+  def _create(self, name, shape, initializer, dtype, trainable, aggregation):
+    if (tf.distribute.has_strategy() and
+        not tf.distribute.in_cross_replica_context() and
+        tf.distribute.get_replica_context().num_replicas_in_sync > 1):
+      raise RuntimeError(
+          "Variable {} does not exist and cannot be created inside a replica "
+          "of a distribution strategy. Build the networks once under "
+          "strategy.scope() (cross-replica context) before strategy.run()."
+          .format(name))
+    shape_list = shape.as_list()
+
+    def initial_value():
+      return initializer(shape_list, dtype=dtype, name=name)
+
+    with tf.init_scope():
+      if tf.executing_eagerly():
+        return tf.Variable(initial_value, name=name, dtype=dtype,
+                           trainable=trainable, aggregation=aggregation)
+      # TF1 graph: escape any enclosing name scope so the op is called `name`.
+      with tf.compat.v1.get_default_graph().name_scope(None):
+        return tf.Variable(initial_value, name=name, dtype=dtype,
+                           trainable=trainable, aggregation=aggregation)
+
+
+@contextlib.contextmanager
+def using_store(store):
+  """Makes `store` the current variable store (thread-local)."""
+  stack = _stack("stores")
+  stack.append(store)
+  try:
+    yield store
+  finally:
+    stack.pop()
+
+
+def current_store():
+  stack = _stack("stores")
+  if not stack:
+    raise RuntimeError("No active VariableStore: wrap the call in "
+                       "`with arch_ops.using_store(store):`.")
+  return stack[-1]
+
+
+@contextlib.contextmanager
+def variable_scope(name):
+  """Appends `name` to the current (thread-local) variable scope."""
+  if not name:
+    raise ValueError("variable_scope needs a non-empty name.")
+  stack = _stack("scopes")
+  stack.append(name)
+  try:
+    yield full_name("")
+  finally:
+    stack.pop()
+
+
+@contextlib.contextmanager
+def root_scope(name=None):
+  """Resets the scope to the top level (optionally entering `name`)."""
+  saved = list(_stack("scopes"))
+  _local.scopes = [name] if name else []
+  try:
+    yield full_name("")
+  finally:
+    _local.scopes = saved
+
+
+def current_scope():
+  return "/".join(_stack("scopes"))
+
+
+def full_name(name):
+  """The full variable name of `name` in the current scope."""
+  parts = _stack("scopes") + ([name] if name else [])
+  return "/".join(parts)
+
+
+def get_variable(name, shape, initializer, dtype=tf.float32, trainable=True,
+                 aggregation=VariableAggregation.NONE, full=False):
+  """Returns the variable `name` of the current store (creating it if needed).
+
+  Args:
+    name: name relative to the current scope (or the full name if `full`).
+    shape: fully defined shape.
+    initializer: `initializers.Initializer`, called with the full name.
+    dtype: variable dtype.
+    trainable: whether the variable is trained.
+    aggregation: tf.VariableAggregation for assignments inside replicas.
+    full: `name` is already a full name.
+
+  Returns:
+    The override for the full name if `store.override` is active and has it,
+    else the store's variable.
+  """
+  store = current_store()
+  name = name if full else full_name(name)
+  override = store.lookup_override(name)
+  if override is not None:
+    return override
+  return store.get_or_create(name, shape, initializer, dtype=dtype,
+                             trainable=trainable, aggregation=aggregation)
+
+
+@contextlib.contextmanager
+def no_state_updates():
+  """Suppresses layer state assignments (SN u, BN statistics) while active.
+
+  Process-wide (not thread-local) so it also covers replica threads.
+  """
+  global _no_state_updates_depth
+  with _state_update_lock:
+    _no_state_updates_depth += 1
+  try:
+    yield
+  finally:
+    with _state_update_lock:
+      _no_state_updates_depth -= 1
+
+
+def state_updates_enabled():
+  return _no_state_updates_depth == 0
+
+
+def _in_tf1_graph():
+  """True when building a tf.compat.v1 graph (not eager, not a tf.function)."""
+  if tf.executing_eagerly():
+    return False
+  return not getattr(tf.compat.v1.get_default_graph(), "building_function",
+                     False)
+
+
+def _ops(*items):
+  """Filters assignment results down to what control_dependencies accepts."""
+  return [i for i in items if i is not None and not tf.executing_eagerly()]
+
+
+def _assign(variable, value):
+  return variable.assign(value, read_value=False)
+
+
+def _assign_add(variable, value):
+  return variable.assign_add(value, read_value=False)
+
+
+def _num_channels(inputs):
+  channels = inputs.shape[-1]
+  if channels is None:
+    raise ValueError("The channel dimension of {} must be known.".format(
+        inputs.shape))
+  return int(channels)
+
+
+# ----------------------------------------------------------------------------
+# Initializers.
+# ----------------------------------------------------------------------------
+
+
+@gin.configurable("weights")
+def weight_initializer(initializer=initializers.NORMAL_INIT, stddev=0.02):
+  """Returns the weight initializer called `initializer`.
+
+  Quirk kept from compare_gan (inventory §7.1): `linear`, `conv2d` and
+  `deconv2d` pass `stddev=0.02` explicitly, so a `weights.stddev` binding does
+  not affect them.
+
+  Args:
+    initializer: "normal", "truncated" (normal
+      truncated at 2 std) or "orthogonal" (gain 1; ignores stddev).
+    stddev: standard deviation for "normal" and "truncated".
+  """
+  if initializer == initializers.NORMAL_INIT:
+    return initializers.normal(stddev)
+  if initializer == initializers.TRUNCATED_INIT:
+    return initializers.truncated(stddev)
+  if initializer == initializers.ORTHOGONAL_INIT:
+    return initializers.orthogonal()
+  raise ValueError("Unknown weight initializer {!r}; known: {}.".format(
+      initializer, initializers.INITIALIZER_NAMES))
+
+
+# ----------------------------------------------------------------------------
+# Batch normalization family.
+# ----------------------------------------------------------------------------
+
+
+def _batch_moments(inputs, reduction_axes, use_cross_replica_mean):
+  """Biased (population) mean and variance, optionally over all replicas.
+
+  Cross-replica moments are exact for the global batch: replicas all-reduce
+  the sums and counts, then the sums of squared deviations from the global
+  mean (two passes, numerically stable).
+  """
+  ctx = tf.distribute.get_replica_context()
+  num_replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+  if use_cross_replica_mean is None:
+    use_cross_replica_mean = num_replicas > 1
+  if not use_cross_replica_mean or num_replicas == 1:
+    mean = tf.reduce_mean(inputs, axis=reduction_axes)
+    variance = tf.reduce_mean(
+        tf.math.squared_difference(inputs, tf.stop_gradient(mean)),
+        axis=reduction_axes)
+    return mean, variance
+  sum_reduce = tf.distribute.ReduceOp.SUM
+  count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(inputs), reduction_axes)),
+                  inputs.dtype)
+  local_sum = tf.reduce_sum(inputs, axis=reduction_axes)
+  total_sum, total_count = ctx.all_reduce(sum_reduce, [local_sum, count])
+  mean = total_sum / total_count
+  local_ss = tf.reduce_sum(
+      tf.math.squared_difference(inputs, tf.stop_gradient(mean)),
+                           axis=reduction_axes)
+  total_ss = ctx.all_reduce(sum_reduce, local_ss)
+  return mean, total_ss / total_count
+
+
+def _moving_moments_for_inference(mean, variance, is_training, decay):
+  """Moving averages of the batch moments (used at inference).
+
+  Creates `moving_mean` (zeros) and `moving_variance` (ones), non-trainable
+  with MEAN aggregation. In training, updates them with
+  v <- v - (1 - decay) * (v - batch_value) (no zero-debiasing) and returns the
+  batch moments; in inference returns the moving statistics. In a TF1 graph the
+  update ops go into tf.GraphKeys.UPDATE_OPS, as in compare_gan.
+  """
+  shape = mean.shape
+  moving_mean = get_variable(
+      "moving_mean", shape, initializers.zeros(), trainable=False,
+      aggregation=VariableAggregation.MEAN)
+  moving_variance = get_variable(
+      "moving_variance", shape, initializers.ones(), trainable=False,
+      aggregation=VariableAggregation.MEAN)
+  if not is_training:
+    return tf.identity(moving_mean), tf.identity(moving_variance)
+  if state_updates_enabled():
+    updates = [
+        moving_mean.assign_sub((moving_mean - mean) * (1.0 - decay),
+                               read_value=False),
+        moving_variance.assign_sub((moving_variance - variance) * (1.0 - decay),
+                                   read_value=False),
+    ]
+    if _in_tf1_graph():
+      for op in _ops(*updates):
+        tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, op)
+  return mean, variance
+
+
+def _accumulated_moments_for_inference(mean, variance, is_training):
+  """Standing statistics: averages of per-batch moments (used at inference).
+
+  Scope `accu/`: `accu_mean` (0), `accu_variance` (0), `accu_counter`
+  (1e-12) and `update_accus` (int32 0). In training the batch moments pass
+  through and the accumulators are untouched. In inference, if
+  `update_accus == 1` the batch mean, variance and 1 are added to the
+  accumulators; the result is `accu_mean / accu_counter`,
+  `accu_variance / accu_counter` (after the update).
+  """
+  with variable_scope("accu"):
+    first = VariableAggregation.ONLY_FIRST_REPLICA
+    accu_mean = get_variable("accu_mean", mean.shape, initializers.zeros(),
+                             trainable=False, aggregation=first)
+    accu_variance = get_variable("accu_variance", variance.shape,
+                                 initializers.zeros(), trainable=False,
+                                 aggregation=first)
+    accu_counter = get_variable("accu_counter", [],
+                                initializers.constant(1e-12), trainable=False,
+                                aggregation=first)
+    update_accus = get_variable("update_accus", [], initializers.zeros(),
+                                dtype=tf.int32, trainable=False,
+                                aggregation=first)
+  if is_training:
+    return mean, variance
+  deps = []
+  if state_updates_enabled():
+    # Branch-free (no tf.cond) so aggregated assignments work in replicas.
+    flag = tf.cast(tf.equal(update_accus, 1), accu_mean.dtype)
+    deps = _ops(
+        _assign_add(accu_mean, flag * mean),
+        _assign_add(accu_variance, flag * variance),
+        _assign_add(accu_counter, flag))
+  with tf.control_dependencies(deps):
+    return (accu_mean.read_value() / accu_counter.read_value(),
+            accu_variance.read_value() / accu_counter.read_value())
+
+
+@gin.configurable(allowlist=["decay", "epsilon", "use_cross_replica_mean",
+                             "use_moving_averages"])
+def standardize_batch(inputs, is_training, decay=0.999, epsilon=1e-3,
+                      data_format="NHWC", use_moving_averages=True,
+                      use_cross_replica_mean=None):
+  """Batch normalization without scale or offset (Ioffe & Szegedy, 2015).
+
+  y = (x - mean) / sqrt(var + epsilon), with the biased batch variance in
+  training, computed in float32 over all axes but the channel axis.
+
+  Args:
+    inputs: rank 2 ([N, C]) or rank 4 tensor.
+    is_training: Python bool; use batch moments (and update the moving
+      averages) if True, else the moving averages / accumulators.
+    decay: decay of the moving averages.
+    epsilon: added to the variance.
+    data_format: "NHWC" or "NCHW" (rank 4 only).
+    use_moving_averages: moving averages (True) or accumulated standing
+      statistics (False) for inference.
+    use_cross_replica_mean: compute the moments over the global batch of all
+      replicas. None: only when running in a replica of a strategy with more
+      than one replica (TPU-like default of compare_gan).
+
+  Returns:
+    The normalized tensor, same shape and dtype as `inputs`.
+  """
+  if data_format not in ("NHWC", "NCHW"):
+    raise ValueError("Invalid data_format {}. Allowed: NCHW, NHWC.".format(
+        data_format))
+  inputs = tf.convert_to_tensor(inputs)
+  inputs_dtype = inputs.dtype
+  inputs_shape = inputs.shape
+  rank = inputs_shape.rank
+  if rank not in (2, 4):
+    raise ValueError("standardize_batch expects rank 2 or 4, got shape "
+                     "{}.".format(inputs_shape))
+  channel_axis = 1 if (data_format == "NCHW" and rank == 4) else rank - 1
+  num_channels = inputs_shape[channel_axis]
+  if num_channels is None:
+    raise ValueError("The channel dimension must be known.")
+  x = tf.cast(inputs, tf.float32)
+  reduction_axes = [i for i in range(rank) if i != channel_axis]
+  mean, variance = _batch_moments(x, reduction_axes, use_cross_replica_mean)
+  if use_moving_averages:
+    mean, variance = _moving_moments_for_inference(
+        mean=mean, variance=variance, is_training=is_training, decay=decay)
+  else:
+    mean, variance = _accumulated_moments_for_inference(
+        mean=mean, variance=variance, is_training=is_training)
+  if channel_axis == 1 and rank == 4:
+    mean = tf.reshape(mean, [1, -1, 1, 1])
+    variance = tf.reshape(variance, [1, -1, 1, 1])
+  outputs = (x - mean) * tf.math.rsqrt(variance + epsilon)
+  outputs = tf.cast(outputs, inputs_dtype)
+  outputs.set_shape(inputs_shape)
+  return outputs
+
+
+@gin.configurable(denylist=["inputs"])
+def no_batch_norm(inputs):
+  """Identity."""
+  return inputs
+
+
+@gin.configurable(denylist=["inputs", "is_training", "center", "scale", "name"])
+def batch_norm(inputs, is_training, center=True, scale=True, name="batch_norm"):
+  """`standardize_batch` followed by a learned per-channel `gamma` and `beta`.
+
+  Variables (scope `name`): moving statistics or accumulators, `gamma` (ones),
+  `beta` (zeros).
+  """
+  with variable_scope(name):
+    outputs = standardize_batch(inputs, is_training=is_training)
+    num_channels = _num_channels(inputs)
+    if scale:
+      outputs *= get_variable("gamma", [num_channels], initializers.ones())
+    if center:
+      outputs += get_variable("beta", [num_channels], initializers.zeros())
+    return outputs
+
+
+def _broadcast_per_example(params, outputs):
+  """Reshapes [N, C] parameters to broadcast against rank-2 or rank-4 outputs."""
+  if outputs.shape.rank == 4:
+    return params[:, None, None, :]
+  return params
+
+
+@gin.configurable(allowlist=["num_hidden"])
+def self_modulated_batch_norm(inputs, z, is_training, use_sn, center=True,
+                              scale=True, name="batch_norm", num_hidden=32):
+  """Self-modulated batch normalization (Chen et al., 2019, arXiv:1810.01365).
+
+  gamma(z) and beta(z) are computed per example by an MLP on z (scope
+  `name/sbn`): h = relu(linear(z, num_hidden, "hidden")) if num_hidden > 0,
+  gamma = linear(h, C, "gamma", bias_start=1), beta = linear(h, C, "beta").
+  """
+  if z is None:
+    raise ValueError("You must provide z for self modulation.")
+  with variable_scope(name):
+    outputs = standardize_batch(inputs, is_training=is_training)
+    num_channels = _num_channels(inputs)
+    with variable_scope("sbn"):
+      h = z
+      if num_hidden > 0:
+        h = tf.nn.relu(linear(h, num_hidden, scope="hidden", use_sn=use_sn))
+      if scale:
+        gamma = linear(h, num_channels, scope="gamma", bias_start=1.0,
+                       use_sn=use_sn)
+        outputs *= _broadcast_per_example(gamma, outputs)
+      if center:
+        beta = linear(h, num_channels, scope="beta", use_sn=use_sn)
+        outputs += _broadcast_per_example(beta, outputs)
+    return outputs
+
+
+@gin.configurable(allowlist=["use_bias", "gamma_offset"])
+def conditional_batch_norm(inputs, y, is_training, use_sn, center=True,
+                           scale=True, name="batch_norm", use_bias=False,
+                           gamma_offset=1.0):
+  """Conditional batch normalization (de Vries et al., 2017; Miyato, 2018).
+
+  out = x_hat * (gamma_offset + linear(y, C, "gamma")) + linear(y, C, "beta"),
+  variables in scope `name/condition` (`gamma/kernel`, `beta/kernel`, plus
+  biases if `use_bias`).
+
+  Args:
+    inputs: rank 2 or 4 tensor.
+    y: rank-2 conditioning (one-hot labels, possibly concatenated with z).
+    is_training: Python bool.
+    use_sn: spectral normalization on the two linear maps.
+    center, scale: use beta / gamma.
+    name: variable scope.
+    use_bias: biases in the two linear maps (gin).
+    gamma_offset: constant added to the predicted scale (gin). Default 1.0 is
+      the BigGAN formulation (Brock et al., 2019: gains centred at 1), a fix of
+      compare_gan, whose gamma has no offset (inventory §7.2: initial scale
+      ~0). `conditional_batch_norm.gamma_offset = 0.0` reproduces compare_gan
+      exactly. The offset is a constant, not a parameter.
+  """
+  if y is None:
+    raise ValueError("You must provide y for conditional batch normalization.")
+  if y.shape.rank != 2:
+    raise ValueError("Conditioning must have rank 2, got {}.".format(y.shape))
+  with variable_scope(name):
+    outputs = standardize_batch(inputs, is_training=is_training)
+    num_channels = _num_channels(inputs)
+    with variable_scope("condition"):
+      if scale:
+        gamma = linear(y, num_channels, scope="gamma", use_sn=use_sn,
+                       use_bias=use_bias)
+        if gamma_offset:
+          gamma = gamma + gamma_offset
+        outputs *= _broadcast_per_example(gamma, outputs)
+      if center:
+        beta = linear(y, num_channels, scope="beta", use_sn=use_sn,
+                      use_bias=use_bias)
+        outputs += _broadcast_per_example(beta, outputs)
+    return outputs
+
+
+def layer_norm(input_, is_training, scope):
+  """Layer normalization (Ba et al., 2016) as tf.contrib.layers.layer_norm.
+
+  Normalizes over all non-batch axes (epsilon 1e-12) followed by a learned
+  per-channel `beta` (zeros) and `gamma` (ones) in scope `scope`.
+  Deviation: compare_gan made beta/gamma trainable only when `is_training`;
+  here the store creates them once, always trainable.
+  """
+  del is_training
+  with variable_scope(scope):
+    x = tf.convert_to_tensor(input_)
+    num_channels = _num_channels(x)
+    axes = list(range(1, x.shape.rank))
+    mean, variance = tf.nn.moments(x, axes, keepdims=True)
+    beta = get_variable("beta", [num_channels], initializers.zeros())
+    gamma = get_variable("gamma", [num_channels], initializers.ones())
+    return tf.nn.batch_normalization(x, mean, variance, offset=beta,
+                                     scale=gamma, variance_epsilon=1e-12)
+
+
+# ----------------------------------------------------------------------------
+# Spectral normalization.
+# ----------------------------------------------------------------------------
+
+
+def _variable_name(tensor):
+  if not isinstance(tensor, tf.Variable):
+    return None
+  name = tensor.name.split(":")[0]
+  return name.replace("/ExponentialMovingAverage", "")
+
+
+@gin.configurable(denylist=["inputs", "name"])
+def spectral_norm(inputs, epsilon=1e-12, singular_value="left", name=None):
+  """Spectral normalization W / sigma(W) (Miyato et al., 2018, arXiv:1802.05957).
+
+  W is reshaped to [-1, C_out]. sigma = u^T W v is estimated with one power
+  iteration per call from the persistent vector `<name>/u_var`
+  (non-trainable, N(0, 1) init, shape [rows, 1] for "left" or [1, C_out] for
+  "right"; "auto" picks "left" if rows <= C_out). `u_var` is assigned on every
+  call (unless `no_state_updates`); u and v are not differentiated through.
+
+  Args:
+    inputs: the weight tensor (rank >= 2).
+    epsilon: epsilon of the L2 normalizations.
+    singular_value: "left", "right" or "auto".
+    name: full name of the weight variable; `u_var` is `<name>/u_var` in the
+      current store. Defaults to the variable name of `inputs` (with any
+      "/ExponentialMovingAverage" removed). Layers pass the name they
+      requested, so EMA overrides share the raw weight's `u_var`.
+
+  Returns:
+    The normalized weight, same shape as `inputs`.
+  """
+  if inputs.shape.rank is None or inputs.shape.rank < 2:
+    raise ValueError(
+        "Spectral norm can only be applied to multi-dimensional tensors")
+  if singular_value not in ("left", "right", "auto"):
+    raise ValueError("singular_value must be left, right or auto, got "
+                     "{!r}.".format(singular_value))
+  name = name or _variable_name(inputs)
+  if not name:
+    raise ValueError("spectral_norm needs `name` (the weight's full variable "
+                     "name) when `inputs` is not a named variable.")
+  w = tf.reshape(inputs, [-1, inputs.shape[-1]])
+  rows, cols = int(w.shape[0]), int(w.shape[1])
+  if singular_value == "auto":
+    singular_value = "left" if rows <= cols else "right"
+  u_shape = [rows, 1] if singular_value == "left" else [1, cols]
+  u_var = get_variable(name + "/u_var", u_shape, initializers.normal(1.0),
+                       dtype=w.dtype, trainable=False, full=True,
+                       aggregation=VariableAggregation.ONLY_FIRST_REPLICA)
+  u = tf.convert_to_tensor(u_var)
+  # One round of power iteration.
+  if singular_value == "left":
+    v = tf.math.l2_normalize(tf.matmul(w, u, transpose_a=True), epsilon=epsilon)
+    u = tf.math.l2_normalize(tf.matmul(w, v), epsilon=epsilon)
+  else:
+    v = tf.math.l2_normalize(tf.matmul(u, w, transpose_b=True), epsilon=epsilon)
+    u = tf.math.l2_normalize(tf.matmul(v, w), epsilon=epsilon)
+  deps = _ops(_assign(u_var, u)) if state_updates_enabled() else []
+  with tf.control_dependencies(deps):
+    u = tf.identity(u)
+  u = tf.stop_gradient(u)
+  v = tf.stop_gradient(v)
+  if singular_value == "left":
+    sigma = tf.matmul(tf.matmul(u, w, transpose_a=True), v)
+  else:
+    sigma = tf.matmul(tf.matmul(v, w), u, transpose_b=True)
+  return tf.reshape(w / sigma, tf.shape(inputs))
+
+
+# ----------------------------------------------------------------------------
+# Linear layers.
+# ----------------------------------------------------------------------------
+
+
+def linear(inputs, output_size, scope=None, stddev=0.02, bias_start=0.0,
+           use_sn=False, use_bias=True):
+  """inputs @ kernel (+ bias). Variables `<scope>/kernel` and `<scope>/bias`.
+
+  The kernel uses the gin `weights` initializer with stddev=0.02 passed
+  explicitly (compare_gan quirk §7.1); the bias is the constant `bias_start`.
+  """
+  inputs = tf.convert_to_tensor(inputs)
+  with variable_scope(scope or "linear"):
+    kernel = get_variable("kernel", [int(inputs.shape[1]), output_size],
+                          weight_initializer(stddev=stddev))
+    if use_sn:
+      kernel = spectral_norm(kernel, name=full_name("kernel"))
+    outputs = tf.matmul(inputs, kernel)
+    if use_bias:
+      outputs += get_variable("bias", [output_size],
+                              initializers.constant(bias_start))
+    return outputs
+
+
+def conv2d(inputs, output_dim, k_h, k_w, d_h, d_w, stddev=0.02, name="conv2d",
+           use_sn=False, use_bias=True):
+  """2-D convolution, SAME padding; kernel [k_h, k_w, C_in, output_dim]."""
+  inputs = tf.convert_to_tensor(inputs)
+  with variable_scope(name):
+    w = get_variable("kernel", [k_h, k_w, _num_channels(inputs), output_dim],
+                     weight_initializer(stddev=stddev))
+    if use_sn:
+      w = spectral_norm(w, name=full_name("kernel"))
+    outputs = tf.nn.conv2d(inputs, w, strides=[1, d_h, d_w, 1], padding="SAME")
+    if use_bias:
+      outputs += get_variable("bias", [output_dim], initializers.zeros())
+  return outputs
+
+
+def conv1x1(inputs, output_dim, name="conv2d", use_sn=False, use_bias=True,
+            stddev=0.02):
+  """1x1 convolution with stride 1 (`conv2d` with k=1, d=1)."""
+  return conv2d(inputs, output_dim, k_h=1, k_w=1, d_h=1, d_w=1, stddev=stddev,
+                name=name, use_sn=use_sn, use_bias=use_bias)
+
+
+def deconv2d(inputs, output_shape, k_h, k_w, d_h, d_w, stddev=0.02,
+             name="deconv2d", use_sn=False):
+  """Transposed 2-D convolution (SAME); kernel [k_h, k_w, C_out, C_in] + bias."""
+  inputs = tf.convert_to_tensor(inputs)
+  with variable_scope(name):
+    w = get_variable("kernel",
+                     [k_h, k_w, int(output_shape[-1]), _num_channels(inputs)],
+                     weight_initializer(stddev=stddev))
+    if use_sn:
+      w = spectral_norm(w, name=full_name("kernel"))
+    deconv = tf.nn.conv2d_transpose(inputs, w, output_shape=output_shape,
+                                    strides=[1, d_h, d_w, 1], padding="SAME")
+    bias = get_variable("bias", [int(output_shape[-1])], initializers.zeros())
+    return tf.reshape(tf.nn.bias_add(deconv, bias), tf.shape(deconv))
+
+
+def lrelu(inputs, leak=0.2, name="lrelu"):
+  """Leaky ReLU max(x, leak * x)."""
+  return tf.maximum(inputs, leak * inputs, name=name)
+
+
+# ----------------------------------------------------------------------------
+# Self-attention.
+# ----------------------------------------------------------------------------
+
+
+def non_local_block(x, name, use_sn):
+  """SAGAN self-attention block (Zhang et al., 2019, arXiv:1805.08318).
+
+  theta = conv1x1(x, C/8), phi = maxpool2x2(conv1x1(x, C/8)),
+  g = maxpool2x2(conv1x1(x, C/2)); attn = softmax(theta phi^T) over the HW/4
+  pooled positions; o = conv1x1(attn g, C). Returns x + sigma * o with the
+  scalar `sigma` initialised to 0. All convs have no bias and use the gin
+  `weights` initializer.
+  """
+  def flatten_spatial(t):
+    return tf.reshape(t, [-1, t.shape[1] * t.shape[2], t.shape[3]])
+
+  with variable_scope(name):
+    h, w, num_channels = x.shape.as_list()[1:]
+    channels_attn = num_channels // 8
+    channels_g = num_channels // 2
+    theta = conv1x1(x, channels_attn, name="conv2d_theta", use_sn=use_sn,
+                    use_bias=False)
+    theta = flatten_spatial(theta)
+    phi = conv1x1(x, channels_attn, name="conv2d_phi", use_sn=use_sn,
+                  use_bias=False)
+    phi = flatten_spatial(tf.nn.max_pool2d(phi, 2, 2, "VALID"))
+    attn = tf.nn.softmax(tf.matmul(theta, phi, transpose_b=True))
+    g = conv1x1(x, channels_g, name="conv2d_g", use_sn=use_sn, use_bias=False)
+    g = flatten_spatial(tf.nn.max_pool2d(g, 2, 2, "VALID"))
+    attn_g = tf.reshape(tf.matmul(attn, g), [-1, h, w, channels_g])
+    sigma = get_variable("sigma", [], initializers.zeros())
+    attn_g = conv1x1(attn_g, num_channels, name="conv2d_attn_g", use_sn=use_sn,
+                     use_bias=False)
+    return x + sigma * attn_g
+
+
+# ----------------------------------------------------------------------------
+# Regularization.
+# ----------------------------------------------------------------------------
+
+
+@gin.configurable("orthogonal_regularization", denylist=["variables"])
+def orthogonal_regularization(variables, beta=1e-4):
+  """BigGAN orthogonal regularization (Brock et al., 2019, eq. 3).
+
+  beta * sum_W ||W^T W * (1 - I)||_F^2 over every variable whose name ends in
+  "kernel" (rank >= 2), with W reshaped to [-1, C_out].
+  """
+  terms = []
+  for variable in variables:
+    name = variable.name.split(":")[0]
+    if not name.endswith("kernel") or variable.shape.rank < 2:
+      continue
+    w = tf.reshape(variable, [-1, variable.shape[-1]])
+    gram = tf.matmul(w, w, transpose_a=True)
+    off_diagonal = gram * (1.0 - tf.eye(int(w.shape[-1]), dtype=gram.dtype))
+    terms.append(tf.reduce_sum(tf.square(off_diagonal)))
+  if not terms:
+    return tf.constant(0.0)
+  return beta * tf.add_n(terms)
+

@@ -1,0 +1,184 @@
+"""ResNet building blocks (compare_gan's `resnet_ops.py`)."""
+
+import math
+
+import gin
+import tensorflow as tf
+
+from compare_gan2.architectures import abstract_arch
+from compare_gan2.architectures import arch_ops as ops
+
+
+def unpool(value):
+  """Zero-insertion 2x unpooling (Dosovitskiy et al., 2015).
+
+  Each input value goes to the top-left of a 2x2 block; the other three
+  entries are 0. This is compare_gan's upsampling in every ResNet generator
+  (inventory §7.3); it is *not* nearest-neighbour upsampling.
+  """
+  b_shape = value.shape.as_list()
+  h, w, c = b_shape[1], b_shape[2], b_shape[3]
+  out = value[:, :, None, :, None, :]
+  out = tf.pad(out, [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]])
+  return tf.reshape(out, [-1, 2 * h, 2 * w, c])
+
+
+def nearest_upsample(value):
+  """2x nearest-neighbour upsampling (every value fills its 2x2 block)."""
+  h, w, c = value.shape.as_list()[1:]
+  out = tf.broadcast_to(value[:, :, None, :, None, :],
+                        tf.concat([tf.shape(value)[:1], [h, 2, w, 2, c]], 0))
+  return tf.reshape(out, [-1, 2 * h, 2 * w, c])
+
+
+@gin.configurable("upsample", denylist=["value"])
+def upsample(value, method="unpool"):
+  """2x upsampling used by the ResNet generators.
+
+  Args:
+    value: [bs, h, w, c] tensor.
+    method: "unpool" (compare_gan's zero insertion, default and faithful) or
+      "nearest" (nearest neighbour, as in SN-GAN / BigGAN papers). Bind with
+      `upsample.method = "nearest"`.
+  """
+  if method == "unpool":
+    return unpool(value)
+  if method == "nearest":
+    return nearest_upsample(value)
+  raise ValueError("upsample.method must be 'unpool' or 'nearest', got "
+                   "{!r}.".format(method))
+
+
+def downsample(value):
+  """2x2 average pooling, stride 2, SAME padding."""
+  return tf.nn.avg_pool2d(value, ksize=2, strides=2, padding="SAME")
+
+
+def validate_image_inputs(inputs, validate_power2=True):
+  """Checks that inputs are rank-4, square and (optionally) a power of 2 wide."""
+  shape = inputs.shape
+  if shape.rank != 4:
+    raise ValueError("Expected images of rank 4, got shape {}.".format(shape))
+  if shape[1] is None or shape[2] is None:
+    raise ValueError("Image height and width must be known, got {}.".format(
+        shape))
+  if shape[1] != shape[2]:
+    raise ValueError("Input tensor does not have equal width and height: "
+                     "{}.".format(shape[1:3]))
+  width = int(shape[1])
+  if validate_power2 and 2 ** int(round(math.log(width, 2))) != width:
+    raise ValueError("Input tensor width is not a power of 2: {}.".format(width))
+
+
+def check_resolution(architecture, resolution, supported):
+  """Raises ValueError if `resolution` is not one of `supported`."""
+  if resolution not in supported:
+    raise ValueError(
+        "Architecture {} does not support resolution {}x{}; supported "
+        "resolutions: {}.".format(
+            architecture, resolution, resolution,
+            ", ".join("{0}x{0}".format(s) for s in sorted(supported))))
+
+
+class ResNetBlock(object):
+  """Pre-activation ResNet block (SN-GAN, Miyato et al., 2018, Tables 4-6).
+
+  shortcut = conv3x3(x) (with up/down); main = bn1 -> [ln1] -> relu -> conv1
+  -> bn2 -> [ln2] -> relu -> conv2; out = main + shortcut. A generator block
+  upsamples before conv1, a discriminator block avg-pools after conv2.
+  Conv names: `{up|down|same}_{conv_shortcut|conv1|conv2}`, all with bias.
+  """
+
+  def __init__(self, name, in_channels, out_channels, scale, is_gen_block,
+               layer_norm=False, spectral_norm=False, batch_norm=None):
+    if scale not in ("up", "down", "none"):
+      raise ValueError("Scale: got {!r}, expected 'up', 'down' or 'none'."
+                       .format(scale))
+    self._name = name
+    self._in_channels = in_channels
+    self._out_channels = out_channels
+    self._scale = scale
+    # G blocks rescale in the first conv, D blocks after the second.
+    self._scale1 = scale if is_gen_block else "none"
+    self._scale2 = "none" if is_gen_block else scale
+    self._layer_norm = layer_norm
+    self._spectral_norm = spectral_norm
+    self.batch_norm = batch_norm or (lambda inputs, **kwargs: inputs)
+
+  def __call__(self, inputs, z, y, is_training):
+    return self.apply(inputs=inputs, z=z, y=y, is_training=is_training)
+
+  def _get_conv(self, inputs, in_channels, out_channels, scale, suffix,
+                kernel_size=(3, 3), strides=(1, 1)):
+    """Convolution named `{scale}_{suffix}` with optional up/down sampling."""
+    if inputs.shape[-1] != in_channels:
+      raise ValueError("Unexpected number of input channels: {} != {}.".format(
+          inputs.shape[-1], in_channels))
+    if scale not in ("up", "down", "none"):
+      raise ValueError("Scale: got {!r}, expected 'up', 'down' or 'none'."
+                       .format(scale))
+    outputs = inputs
+    if scale == "up":
+      outputs = upsample(outputs)
+    outputs = ops.conv2d(
+        outputs, output_dim=out_channels, k_h=kernel_size[0],
+        k_w=kernel_size[1], d_h=strides[0], d_w=strides[1],
+        use_sn=self._spectral_norm,
+        name="{}_{}".format("same" if scale == "none" else scale, suffix))
+    if scale == "down":
+      outputs = downsample(outputs)
+    return outputs
+
+  def _check_inputs(self, inputs):
+    if inputs.shape[-1] != self._in_channels:
+      raise ValueError(
+          "Block {}: expected {} input channels, got {}.".format(
+              self._name, self._in_channels, inputs.shape[-1]))
+
+  def apply(self, inputs, z, y, is_training):
+    self._check_inputs(inputs)
+    with ops.variable_scope(self._name):
+      shortcut = self._get_conv(inputs, self._in_channels, self._out_channels,
+                                self._scale, suffix="conv_shortcut")
+      outputs = self.batch_norm(inputs, z=z, y=y, is_training=is_training,
+                                name="bn1")
+      if self._layer_norm:
+        outputs = ops.layer_norm(outputs, is_training=is_training, scope="ln1")
+      outputs = tf.nn.relu(outputs)
+      outputs = self._get_conv(outputs, self._in_channels, self._out_channels,
+                               self._scale1, suffix="conv1")
+      outputs = self.batch_norm(outputs, z=z, y=y, is_training=is_training,
+                                name="bn2")
+      if self._layer_norm:
+        outputs = ops.layer_norm(outputs, is_training=is_training, scope="ln2")
+      outputs = tf.nn.relu(outputs)
+      outputs = self._get_conv(outputs, self._out_channels, self._out_channels,
+                               self._scale2, suffix="conv2")
+      return outputs + shortcut
+
+
+class ResNetGenerator(abstract_arch.AbstractGenerator):
+  """Base class of ResNet generators (blocks scale "up" or "none")."""
+
+  def _resnet_block(self, name, in_channels, out_channels, scale):
+    if scale not in ("up", "none"):
+      raise ValueError("Unknown generator ResNet block scaling: {}.".format(
+          scale))
+    return ResNetBlock(name=name, in_channels=in_channels,
+                       out_channels=out_channels, scale=scale,
+                       is_gen_block=True, spectral_norm=self._spectral_norm,
+                       batch_norm=self.batch_norm)
+
+
+class ResNetDiscriminator(abstract_arch.AbstractDiscriminator):
+  """Base class of ResNet discriminators (blocks scale "down" or "none")."""
+
+  def _resnet_block(self, name, in_channels, out_channels, scale):
+    if scale not in ("down", "none"):
+      raise ValueError("Unknown discriminator ResNet block scaling: {}."
+                       .format(scale))
+    return ResNetBlock(name=name, in_channels=in_channels,
+                       out_channels=out_channels, scale=scale,
+                       is_gen_block=False, layer_norm=self._layer_norm,
+                       spectral_norm=self._spectral_norm,
+                       batch_norm=self.batch_norm)
