@@ -1,0 +1,724 @@
+"""Tests for the variable store, initializers and arch_ops layers."""
+
+import functools
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import utils
+from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import initializers
+
+# 4 images of 2x1 pixels with 3 channels (compare_gan's arch_ops_test input).
+BN_INPUT = np.array(
+    [[[[5, 7, 2]], [[5, 8, 8]]],
+     [[[1, 2, 0]], [[4, 0, 4]]],
+     [[[6, 2, 6]], [[5, 0, 5]]],
+     [[[2, 4, 2]], [[6, 4, 1]]]], dtype=np.float32)
+# compare_gan's golden values (epsilon 1e-3, biased variance).
+BN_EXPECTED = np.array(
+    [[[[0.4375205, 1.30336881, -0.58830315]],
+      [[0.4375205, 1.66291881, 1.76490951]]],
+     [[[-1.89592218, -0.49438119, -1.37270737]],
+      [[-0.14584017, -1.21348119, 0.19610107]]],
+     [[[1.02088118, -0.49438119, 0.98050523]],
+      [[0.4375205, -1.21348119, 0.58830321]]],
+     [[[-1.31256151, 0.22471881, -0.58830315]],
+      [[1.02088118, 0.22471881, -0.98050523]]]], dtype=np.float32)
+
+
+@pytest.fixture(autouse=True)
+def fixed_seed():
+  initializers.set_initialization_seed(1234)
+  yield
+
+
+_STRATEGY = []
+
+
+def _mirrored():
+  """One MirroredStrategy per process over the two logical CPUs.
+
+  Several MirroredStrategy objects in one process can clash on collective
+  instance keys (shape-mismatch errors), so the tests share one.
+  """
+  if not _STRATEGY:
+    _STRATEGY.append(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+  return _STRATEGY[0]
+
+
+def _np(t):
+  return np.asarray(t)
+
+
+# ---------------------------------------------------------------------------
+# Batch norm golden values.
+# ---------------------------------------------------------------------------
+
+
+def test_batch_norm_golden_values_eager_and_numpy_reference():
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    out = ops.batch_norm(BN_INPUT, is_training=True)
+  np.testing.assert_allclose(out.numpy()[0, 0, 0], [0.4375205, 1.30336881,
+                                                 -0.58830315], rtol=1e-5)
+  np.testing.assert_allclose(out.numpy(), BN_EXPECTED, rtol=1e-5, atol=1e-6)
+  mean = BN_INPUT.mean(axis=(0, 1, 2))
+  var = BN_INPUT.var(axis=(0, 1, 2))  # Biased.
+  np.testing.assert_allclose(out.numpy(), (BN_INPUT - mean) / np.sqrt(var + 1e-3),
+                             rtol=1e-5, atol=1e-6)
+  assert store.names() == ["batch_norm/moving_mean", "batch_norm/moving_variance",
+                           "batch_norm/gamma", "batch_norm/beta"]
+  assert [v.name for v in store.trainable_variables] == [
+      "batch_norm/gamma:0", "batch_norm/beta:0"]
+
+
+def test_batch_norm_golden_values_tf_function():
+  store = ops.VariableStore()
+
+  @tf.function
+  def f(x):
+    with ops.using_store(store):
+      return ops.batch_norm(x, is_training=True)
+
+  np.testing.assert_allclose(f(BN_INPUT).numpy(), BN_EXPECTED, rtol=1e-5,
+                             atol=1e-6)
+
+
+def test_batch_norm_golden_values_tf1_graph_and_update_ops():
+  with tf.Graph().as_default():
+    store = ops.VariableStore()
+    with ops.using_store(store):
+      out = ops.batch_norm(tf.constant(BN_INPUT), is_training=True)
+    update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+    assert len(update_ops) == 2
+    names = [v.op.name for v in tf.compat.v1.global_variables()]
+    assert names == store.names()
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      np.testing.assert_allclose(sess.run(out), BN_EXPECTED, rtol=1e-5,
+                                 atol=1e-6)
+      sess.run(update_ops)
+      np.testing.assert_allclose(
+          sess.run(store["batch_norm/moving_mean"]),
+          0.001 * BN_INPUT.mean(axis=(0, 1, 2)), rtol=1e-5)
+
+
+def test_cross_replica_batch_norm_equals_global_batch():
+  strategy = _mirrored()
+  store = ops.VariableStore()
+  with strategy.scope(), ops.using_store(store), ops.no_state_updates():
+    ops.batch_norm(BN_INPUT, is_training=True)
+
+  def step(x):
+    with ops.using_store(store):
+      return ops.batch_norm(x, is_training=True)
+
+  shards = strategy.experimental_distribute_values_from_function(
+      lambda ctx: tf.constant(BN_INPUT[2 * ctx.replica_id_in_sync_group:
+                                       2 * ctx.replica_id_in_sync_group + 2]))
+  result = tf.function(lambda s: strategy.run(step, (s,)))(shards)
+  out = np.concatenate([_np(t) for t in
+                        strategy.experimental_local_results(result)])
+  np.testing.assert_allclose(out, BN_EXPECTED, rtol=1e-5, atol=1e-6)
+  # Moving mean: one update with the global batch mean (MEAN aggregation).
+  np.testing.assert_allclose(
+      store["batch_norm/moving_mean"].numpy(),
+      0.001 * BN_INPUT.mean(axis=(0, 1, 2)), rtol=1e-5)
+
+
+def test_local_batch_norm_in_replicas_when_disabled():
+  gin.bind_parameter("standardize_batch.use_cross_replica_mean", False)
+  strategy = _mirrored()
+  store = ops.VariableStore()
+  with strategy.scope(), ops.using_store(store), ops.no_state_updates():
+    ops.batch_norm(BN_INPUT, is_training=True)
+
+  def step(x):
+    with ops.using_store(store):
+      return ops.batch_norm(x, is_training=True)
+
+  shards = strategy.experimental_distribute_values_from_function(
+      lambda ctx: tf.constant(BN_INPUT[2 * ctx.replica_id_in_sync_group:
+                                       2 * ctx.replica_id_in_sync_group + 2]))
+  result = strategy.run(step, (shards,))
+  first = _np(strategy.experimental_local_results(result)[0])
+  x = BN_INPUT[:2]
+  np.testing.assert_allclose(
+      first, (x - x.mean((0, 1, 2))) / np.sqrt(x.var((0, 1, 2)) + 1e-3),
+      rtol=1e-5, atol=1e-5)
+
+
+def test_moving_averages_inference_and_no_state_updates():
+  gin.bind_parameter("standardize_batch.decay", 0.9)
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    with ops.no_state_updates():
+      ops.standardize_batch(BN_INPUT, is_training=True)
+    np.testing.assert_allclose(store["moving_mean"].numpy(), 0.0)
+    ops.standardize_batch(BN_INPUT, is_training=True)
+    mean = BN_INPUT.mean((0, 1, 2))
+    var = BN_INPUT.var((0, 1, 2))
+    np.testing.assert_allclose(store["moving_mean"].numpy(), 0.1 * mean,
+                               rtol=1e-5)
+    np.testing.assert_allclose(store["moving_variance"].numpy(),
+                               0.9 + 0.1 * var, rtol=1e-5)
+    out = ops.standardize_batch(BN_INPUT, is_training=False)
+    np.testing.assert_allclose(
+        out.numpy(), (BN_INPUT - 0.1 * mean) / np.sqrt(0.9 + 0.1 * var + 1e-3),
+        rtol=1e-5)
+  # Inference does not touch the moving statistics.
+  np.testing.assert_allclose(store["moving_mean"].numpy(), 0.1 * mean,
+                             rtol=1e-5)
+
+
+def test_standardize_batch_rank2():
+  store = ops.VariableStore()
+  x = np.random.RandomState(0).randn(8, 5).astype(np.float32)
+  with ops.using_store(store):
+    out = ops.standardize_batch(x, is_training=True)
+  np.testing.assert_allclose(out.numpy(),
+                             (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-3),
+                             rtol=1e-4, atol=1e-5)
+  assert store["moving_mean"].shape == (5,)
+
+
+# ---------------------------------------------------------------------------
+# Accumulated ("standing") statistics.
+# ---------------------------------------------------------------------------
+
+
+def test_accumulated_moments_during_training():
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    m1, v1 = ops._accumulated_moments_for_inference(
+        tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0]), is_training=True)
+    m2, v2 = ops._accumulated_moments_for_inference(
+        tf.constant([5.0, 6.0]), tf.constant([7.0, 8.0]), is_training=True)
+  np.testing.assert_allclose(m1, [1, 2])
+  np.testing.assert_allclose(v1, [3, 4])
+  np.testing.assert_allclose(m2, [5, 6])
+  np.testing.assert_allclose(v2, [7, 8])
+  assert store.names() == ["accu/accu_mean", "accu/accu_variance",
+                           "accu/accu_counter", "accu/update_accus"]
+  np.testing.assert_allclose(store["accu/accu_mean"].numpy(), [0, 0])
+  np.testing.assert_allclose(store["accu/accu_variance"].numpy(), [0, 0])
+  np.testing.assert_allclose(store["accu/accu_counter"].numpy(), 0.0,
+                             atol=1e-9)
+  assert store["accu/update_accus"].dtype == tf.int32
+
+
+def _check_accumulators_eval(call, store):
+  """compare_gan's golden sequence; `call(mean, var)` runs the op."""
+  store["accu/update_accus"].assign(1)
+  m1, v1 = call([1.0, 2.0], [3.0, 4.0])
+  np.testing.assert_allclose(m1, [1, 2], rtol=1e-6)
+  np.testing.assert_allclose(v1, [3, 4], rtol=1e-6)
+  m2, v2 = call([5.0, 6.0], [7.0, 8.0])
+  np.testing.assert_allclose(m2, [3, 4], rtol=1e-6)
+  np.testing.assert_allclose(v2, [5, 6], rtol=1e-6)
+  np.testing.assert_allclose(store["accu/accu_mean"].numpy(), [6, 8])
+  np.testing.assert_allclose(store["accu/accu_variance"].numpy(), [10, 12])
+  np.testing.assert_allclose(store["accu/accu_counter"].numpy(), 2.0)
+  store["accu/update_accus"].assign(0)
+  m3, v3 = call([2.0, 2.0], [3.0, 3.0])
+  np.testing.assert_allclose(m3, [3, 4], rtol=1e-6)
+  np.testing.assert_allclose(v3, [5, 6], rtol=1e-6)
+  np.testing.assert_allclose(store["accu/accu_mean"].numpy(), [6, 8])
+  np.testing.assert_allclose(store["accu/accu_counter"].numpy(), 2.0)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_accumulated_moments_during_eval(compiled):
+  store = ops.VariableStore()
+
+  def call(mean, var):
+    with ops.using_store(store):
+      return ops._accumulated_moments_for_inference(
+          tf.constant(mean), tf.constant(var), is_training=False)
+
+  with ops.using_store(store), ops.no_state_updates():
+    call([0.0, 0.0], [0.0, 0.0])  # Build.
+  _check_accumulators_eval(tf.function(call) if compiled else call, store)
+
+
+def test_accumulated_moments_during_eval_tf1_graph():
+  with tf.Graph().as_default():
+    store = ops.VariableStore()
+    mean_in = tf.compat.v1.placeholder(tf.float32, [2])
+    var_in = tf.compat.v1.placeholder(tf.float32, [2])
+    with ops.using_store(store):
+      mean, var = ops._accumulated_moments_for_inference(mean_in, var_in,
+                                                         is_training=False)
+    accus = [store["accu/accu_mean"], store["accu/accu_variance"],
+             store["accu/accu_counter"]]
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      sess.run(store["accu/update_accus"].assign(1))
+      sess.run([mean, var], {mean_in: [1, 2], var_in: [3, 4]})
+      m2, v2 = sess.run([mean, var], {mean_in: [5, 6], var_in: [7, 8]})
+      np.testing.assert_allclose(m2, [3, 4], rtol=1e-6)
+      np.testing.assert_allclose(v2, [5, 6], rtol=1e-6)
+      am, av, ac = sess.run(accus)
+      np.testing.assert_allclose(am, [6, 8])
+      np.testing.assert_allclose(av, [10, 12])
+      np.testing.assert_allclose(ac, 2.0)
+      sess.run(store["accu/update_accus"].assign(0))
+      m3, _ = sess.run([mean, var], {mean_in: [2, 2], var_in: [3, 3]})
+      np.testing.assert_allclose(m3, [3, 4], rtol=1e-6)
+
+
+def test_batch_norm_with_accumulators_uses_standing_statistics():
+  gin.bind_parameter("standardize_batch.use_moving_averages", False)
+  store = ops.VariableStore()
+  x1, x2 = BN_INPUT[:2], BN_INPUT[2:]
+  with ops.using_store(store):
+    ops.batch_norm(x1, is_training=True)
+    assert "batch_norm/accu/accu_mean" in store
+    assert "batch_norm/moving_mean" not in store
+    store["batch_norm/accu/update_accus"].assign(1)
+    ops.batch_norm(x1, is_training=False)
+    ops.batch_norm(x2, is_training=False)
+    store["batch_norm/accu/update_accus"].assign(0)
+    out = ops.batch_norm(BN_INPUT, is_training=False)
+  mean = (x1.mean((0, 1, 2)) + x2.mean((0, 1, 2))) / 2
+  var = (x1.var((0, 1, 2)) + x2.var((0, 1, 2))) / 2
+  np.testing.assert_allclose(out.numpy(), (BN_INPUT - mean) / np.sqrt(var + 1e-3),
+                             rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# Spectral norm.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("singular_value,shape,u_shape", [
+    ("left", [3, 3, 4, 6], [36, 1]),
+    ("right", [3, 3, 4, 6], [1, 6]),
+    ("auto", [3, 3, 4, 6], [1, 6]),   # 36 rows > 6 cols -> right.
+    ("auto", [4, 10], [4, 1]),        # 4 rows <= 10 cols -> left.
+])
+def test_spectral_norm_converges_to_svd(singular_value, shape, u_shape):
+  gin.bind_parameter("spectral_norm.singular_value", singular_value)
+  store = ops.VariableStore()
+  w_np = np.random.RandomState(3).randn(*shape).astype(np.float32)
+  w = tf.Variable(w_np)
+  for _ in range(60):
+    with ops.using_store(store):
+      w_sn = ops.spectral_norm(w, name="layer/kernel")
+  assert store.names() == ["layer/kernel/u_var"]
+  assert store["layer/kernel/u_var"].shape.as_list() == u_shape
+  assert not store["layer/kernel/u_var"].trainable
+  sigma = np.linalg.svd(w_np.reshape(-1, shape[-1]), compute_uv=False)[0]
+  np.testing.assert_allclose(w_sn.numpy(), w_np / sigma, rtol=1e-4, atol=1e-5)
+  assert w_sn.shape.as_list() == shape
+
+
+def test_spectral_norm_gradient_stops_at_u_v():
+  store = ops.VariableStore()
+  w = tf.Variable(np.random.RandomState(0).randn(5, 3).astype(np.float32))
+  with tf.GradientTape() as tape, ops.using_store(store):
+    loss = tf.reduce_sum(ops.spectral_norm(w, name="k"))
+  grad = tape.gradient(loss, w)
+  assert grad is not None and np.all(np.isfinite(grad.numpy()))
+
+
+def test_spectral_norm_no_state_updates_and_ema_override_share_u_var():
+  store = ops.VariableStore()
+  x = tf.ones([2, 5])
+  with ops.using_store(store):
+    with ops.no_state_updates():
+      ops.linear(x, 3, scope="fc", use_sn=True)
+    u0 = store["fc/kernel/u_var"].numpy().copy()
+    with ops.no_state_updates():
+      ops.linear(x, 3, scope="fc", use_sn=True)
+    np.testing.assert_array_equal(store["fc/kernel/u_var"].numpy(), u0)
+    ema_kernel = tf.Variable(store["fc/kernel"].numpy() * 2.0)
+    with store.override({"fc/kernel": ema_kernel}):
+      out = ops.linear(x, 3, scope="fc", use_sn=True)
+    # The EMA weight used the raw weight's u_var (updated) and made no new var.
+    assert store.names() == ["fc/kernel", "fc/kernel/u_var", "fc/bias"]
+    assert not np.allclose(store["fc/kernel/u_var"].numpy(), u0)
+  w = ema_kernel.numpy()
+  u = store["fc/kernel/u_var"].numpy()
+  v = w.T @ u0
+  v /= np.linalg.norm(v)
+  u_new = w @ v
+  u_new /= np.linalg.norm(u_new)
+  np.testing.assert_allclose(u, u_new, rtol=1e-4, atol=1e-6)
+  sigma = (u_new.T @ w @ v).item()
+  np.testing.assert_allclose(out.numpy(), x.numpy() @ (w / sigma), rtol=1e-4)
+
+
+def test_spectral_norm_requires_name_for_tensors():
+  with ops.using_store(ops.VariableStore()):
+    with pytest.raises(ValueError, match="name"):
+      ops.spectral_norm(tf.ones([3, 3]))
+
+
+# ---------------------------------------------------------------------------
+# Initializers.
+# ---------------------------------------------------------------------------
+
+
+def test_initializers_deterministic_per_seed_and_name():
+  init = initializers.normal(0.02)
+  a = init([50, 40], name="generator/fc/kernel").numpy()
+  b = init([50, 40], name="generator/fc/kernel").numpy()
+  c = init([50, 40], name="generator/fc2/kernel").numpy()
+  np.testing.assert_array_equal(a, b)
+  assert not np.allclose(a, c)
+  initializers.set_initialization_seed(99)
+  d = init([50, 40], name="generator/fc/kernel").numpy()
+  assert not np.allclose(a, d)
+  initializers.set_initialization_seed(1234)
+  np.testing.assert_array_equal(
+      a, init([50, 40], name="generator/fc/kernel").numpy())
+  assert abs(a.std() - 0.02) < 0.002 and abs(a.mean()) < 0.002
+
+
+def test_random_seed_when_none():
+  s1 = initializers.set_initialization_seed(None)
+  assert initializers.get_initialization_seed() == s1
+
+
+def test_weights_independent_of_creation_order():
+  s1, s2 = ops.VariableStore(), ops.VariableStore()
+  x = tf.ones([1, 4])
+  with ops.using_store(s1):
+    ops.linear(x, 3, scope="a")
+    ops.linear(x, 3, scope="b")
+  with ops.using_store(s2):
+    ops.linear(x, 3, scope="b")
+    ops.linear(x, 3, scope="a")
+  np.testing.assert_array_equal(s1["a/kernel"].numpy(), s2["a/kernel"].numpy())
+
+
+def test_truncated_and_glorot_normal():
+  t = initializers.truncated(0.5)([200, 100], name="t").numpy()
+  assert np.abs(t).max() <= 1.0 + 1e-6
+  shape = [3, 3, 64, 32]
+  g = initializers.glorot_normal()(shape, name="g").numpy()
+  fan_in, fan_out = 9 * 64, 9 * 32
+  stddev = np.sqrt(2.0 / (fan_in + fan_out)) / 0.87962566103423978
+  assert np.abs(g).max() <= 2 * stddev + 1e-6
+  np.testing.assert_allclose(g.std(), stddev * 0.87962566103423978, rtol=0.05)
+
+
+@pytest.mark.parametrize("shape", [[3, 3, 16, 32], [64, 64], [4, 8]])
+def test_orthogonal(shape):
+  w = initializers.orthogonal()(shape, name="o").numpy().reshape(-1, shape[-1])
+  gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+  np.testing.assert_allclose(gram, np.eye(gram.shape[0]), atol=1e-5)
+
+
+def test_constant_initializers():
+  np.testing.assert_allclose(initializers.constant(1e-12)([], name="c"), 1e-12)
+  assert initializers.zeros()([2], dtype=tf.int32).dtype == tf.int32
+
+
+def test_weights_gin_selector_and_stddev_quirk():
+  gin.bind_parameter("weights.initializer", "orthogonal")
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    ops.linear(tf.ones([1, 20]), 10, scope="fc")
+  w = store["fc/kernel"].numpy()
+  np.testing.assert_allclose(w.T @ w, np.eye(10), atol=1e-5)
+  gin.clear_config()
+  # Quirk §7.1: weights.stddev does not reach linear/conv2d/deconv2d.
+  gin.bind_parameter("weights.stddev", 5.0)
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    ops.conv2d(tf.ones([1, 4, 4, 8]), 64, 3, 3, 1, 1, name="c")
+  assert store["c/kernel"].numpy().std() < 0.03
+  assert ops.weight_initializer().stddev == 5.0
+  with pytest.raises(ValueError, match="Unknown weight initializer"):
+    ops.weight_initializer("uniform")
+
+
+# ---------------------------------------------------------------------------
+# Store.
+# ---------------------------------------------------------------------------
+
+
+def test_store_reuse_shape_check_and_override():
+  store = ops.VariableStore()
+  with ops.using_store(store), ops.variable_scope("net"):
+    a = ops.get_variable("w", [2], initializers.ones())
+    assert ops.get_variable("w", [2], initializers.zeros()) is a
+    with pytest.raises(ValueError, match="shape"):
+      ops.get_variable("w", [3], initializers.ones())
+    shadow = tf.Variable([5.0, 5.0])
+    with store.override({"net/w": shadow}):
+      assert ops.get_variable("w", [2], initializers.ones()) is shadow
+    assert ops.get_variable("w", [2], initializers.ones()) is a
+  assert a.name == "net/w:0"
+  assert list(store.variables) == [a]
+  assert store.trainable_variables == (a,)
+  with pytest.raises(RuntimeError, match="VariableStore"):
+    ops.get_variable("x", [1], initializers.ones())
+
+
+def test_store_checkpoint_roundtrip(tmp_path):
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    ops.linear(tf.ones([1, 3]), 2, scope="fc", use_sn=True)
+  path = tf.train.Checkpoint(store=store).save(str(tmp_path / "ckpt"))
+  names = [n for n, _ in tf.train.list_variables(path)]
+  assert sum(n.startswith("store/vars/") for n in names) == 3
+  store2 = ops.VariableStore()
+  with ops.using_store(store2):
+    ops.linear(tf.ones([1, 3]), 2, scope="fc", use_sn=True)
+  store2["fc/bias"].assign([7.0, 7.0])
+  tf.train.Checkpoint(store=store2).restore(path)
+  np.testing.assert_array_equal(store2["fc/bias"].numpy(), [0, 0])
+
+
+def test_variable_creation_inside_replica_raises():
+  strategy = _mirrored()
+  store = ops.VariableStore()
+
+  def step():
+    with ops.using_store(store):
+      return ops.linear(tf.ones([1, 3]), 2, scope="fc")
+
+  with pytest.raises(RuntimeError, match="cross-replica"):
+    strategy.run(step)
+
+
+# ---------------------------------------------------------------------------
+# Normalization layers and other ops.
+# ---------------------------------------------------------------------------
+
+
+def test_conditional_batch_norm_gamma_offset():
+  x = np.random.RandomState(0).randn(4, 3, 3, 5).astype(np.float32)
+  y = np.eye(4, dtype=np.float32)[:, :3][[0, 1, 2, 0]]
+  x_hat = (x - x.mean((0, 1, 2))) / np.sqrt(x.var((0, 1, 2)) + 1e-3)
+  for offset in (None, 0.0):
+    gin.clear_config()
+    if offset is not None:
+      gin.bind_parameter("conditional_batch_norm.gamma_offset", offset)
+    store = ops.VariableStore()
+    with ops.using_store(store):
+      out = ops.conditional_batch_norm(x, y=tf.constant(y), is_training=True,
+                                       use_sn=False, name="bn")
+    assert [v.name for v in store.trainable_variables] == [
+        "bn/condition/gamma/kernel:0", "bn/condition/beta/kernel:0"]
+    gamma = y @ store["bn/condition/gamma/kernel"].numpy()
+    beta = y @ store["bn/condition/beta/kernel"].numpy()
+    expected_gamma = gamma + (1.0 if offset is None else 0.0)
+    np.testing.assert_allclose(
+        out.numpy(), x_hat * expected_gamma[:, None, None, :] +
+        beta[:, None, None, :], rtol=1e-4, atol=1e-5)
+  with ops.using_store(ops.VariableStore()):
+    with pytest.raises(ValueError, match="provide y"):
+      ops.conditional_batch_norm(x, y=None, is_training=True, use_sn=False)
+
+
+def test_conditional_batch_norm_use_bias_and_sn():
+  gin.bind_parameter("conditional_batch_norm.use_bias", True)
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    ops.conditional_batch_norm(tf.ones([2, 4]), y=tf.ones([2, 3]),
+                               is_training=True, use_sn=True, name="bn")
+  assert store.names() == [
+      "bn/moving_mean", "bn/moving_variance",
+      "bn/condition/gamma/kernel", "bn/condition/gamma/kernel/u_var",
+      "bn/condition/gamma/bias",
+      "bn/condition/beta/kernel", "bn/condition/beta/kernel/u_var",
+      "bn/condition/beta/bias"]
+
+
+def test_self_modulated_batch_norm():
+  gin.bind_parameter("self_modulated_batch_norm.num_hidden", 7)
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    out = ops.self_modulated_batch_norm(tf.ones([2, 4, 4, 6]),
+                                        z=tf.ones([2, 10]), is_training=True,
+                                        use_sn=False, name="bn")
+  assert out.shape == (2, 4, 4, 6)
+  assert [(v.name, v.shape.as_list()) for v in store.trainable_variables] == [
+      ("bn/sbn/hidden/kernel:0", [10, 7]), ("bn/sbn/hidden/bias:0", [7]),
+      ("bn/sbn/gamma/kernel:0", [7, 6]), ("bn/sbn/gamma/bias:0", [6]),
+      ("bn/sbn/beta/kernel:0", [7, 6]), ("bn/sbn/beta/bias:0", [6])]
+  np.testing.assert_array_equal(store["bn/sbn/gamma/bias"].numpy(), 1.0)
+
+
+def test_layer_norm_matches_numpy():
+  x = np.random.RandomState(1).randn(3, 4, 4, 5).astype(np.float32)
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    out = ops.layer_norm(x, is_training=True, scope="ln1")
+  mean = x.mean(axis=(1, 2, 3), keepdims=True)
+  var = x.var(axis=(1, 2, 3), keepdims=True)
+  np.testing.assert_allclose(out.numpy(), (x - mean) / np.sqrt(var + 1e-12),
+                             rtol=1e-4, atol=1e-5)
+  assert store.names() == ["ln1/beta", "ln1/gamma"]
+
+
+def test_non_local_block_variables_and_identity_at_init():
+  x = tf.random.stateless_normal([2, 8, 8, 16], seed=[1, 2])
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    out = ops.non_local_block(x, "non_local_block", use_sn=True)
+  np.testing.assert_allclose(out.numpy(), x.numpy())  # sigma == 0.
+  assert [(v.name, v.shape.as_list()) for v in store.trainable_variables] == [
+      ("non_local_block/conv2d_theta/kernel:0", [1, 1, 16, 2]),
+      ("non_local_block/conv2d_phi/kernel:0", [1, 1, 16, 2]),
+      ("non_local_block/conv2d_g/kernel:0", [1, 1, 16, 8]),
+      ("non_local_block/sigma:0", []),
+      ("non_local_block/conv2d_attn_g/kernel:0", [1, 1, 8, 16])]
+  store["non_local_block/sigma"].assign(1.0)
+  with ops.using_store(store):
+    out = ops.non_local_block(x, "non_local_block", use_sn=True)
+  assert not np.allclose(out.numpy(), x.numpy())
+
+
+def test_linear_conv_deconv_shapes_and_lrelu():
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    assert ops.linear(tf.ones([2, 3]), 4, scope="l").shape == (2, 4)
+    assert ops.conv2d(tf.ones([2, 8, 8, 3]), 5, 4, 4, 2, 2,
+                      name="c").shape == (2, 4, 4, 5)
+    assert ops.conv1x1(tf.ones([2, 8, 8, 3]), 6, name="c1",
+                       use_bias=False).shape == (2, 8, 8, 6)
+    assert ops.deconv2d(tf.ones([2, 4, 4, 3]), [2, 8, 8, 7], 5, 5, 2, 2,
+                        name="d").shape == (2, 8, 8, 7)
+  assert store["d/kernel"].shape == (5, 5, 7, 3)
+  assert "c1/bias" not in store
+  np.testing.assert_allclose(ops.lrelu(tf.constant([-1.0, 2.0])), [-0.2, 2.0])
+
+
+def test_orthogonal_regularization():
+  w1 = tf.Variable(np.random.RandomState(0).randn(3, 3, 2, 4).astype(np.float32),
+                   name="a/kernel")
+  w2 = tf.Variable(np.ones([4], np.float32), name="a/bias")
+  reg = ops.orthogonal_regularization([w1, w2], beta=0.5)
+  w = w1.numpy().reshape(-1, 4)
+  gram = w.T @ w
+  expected = 0.5 * np.sum((gram * (1 - np.eye(4))) ** 2)
+  np.testing.assert_allclose(reg.numpy(), expected, rtol=1e-5)
+  q = initializers.orthogonal()([6, 4], name="q")
+  assert float(ops.orthogonal_regularization(
+      [tf.Variable(q, name="q/kernel")])) < 1e-9
+
+
+# ---------------------------------------------------------------------------
+# Every op in every execution context.
+# ---------------------------------------------------------------------------
+
+_X4 = np.random.RandomState(7).randn(4, 8, 8, 16).astype(np.float32)
+_Y = np.eye(4, dtype=np.float32)[[0, 1, 2, 3]]
+_Z = np.random.RandomState(8).randn(4, 6).astype(np.float32)
+
+OP_CASES = {
+    "linear_sn": lambda x, y, z: ops.linear(tf.reshape(x, [4, -1]), 5,
+                                            scope="fc", use_sn=True),
+    "conv2d_sn": lambda x, y, z: ops.conv2d(x, 8, 3, 3, 1, 1, name="c",
+                                            use_sn=True),
+    "conv1x1": lambda x, y, z: ops.conv1x1(x, 8, name="c1"),
+    "deconv2d_sn": lambda x, y, z: ops.deconv2d(x, [4, 16, 16, 4], 4, 4, 2, 2,
+                                                use_sn=True),
+    "batch_norm_train": lambda x, y, z: ops.batch_norm(x, is_training=True),
+    "batch_norm_eval": lambda x, y, z: ops.batch_norm(x, is_training=False),
+    "cbn": lambda x, y, z: ops.conditional_batch_norm(
+        x, y=y, is_training=True, use_sn=True, name="cbn"),
+    "sbn": lambda x, y, z: ops.self_modulated_batch_norm(
+        x, z=z, is_training=True, use_sn=True, name="sbn"),
+    "layer_norm": lambda x, y, z: ops.layer_norm(x, True, "ln"),
+    "non_local": lambda x, y, z: ops.non_local_block(
+        x, "nl", use_sn=True) + ops.get_variable("nl/sigma", [],
+                                                 initializers.zeros(),
+                                                 full=True) * 0.0,
+    "spectral_norm_auto": lambda x, y, z: ops.spectral_norm(
+        ops.get_variable("w", [3, 3, 16, 4], initializers.normal(1.0)),
+        singular_value="auto", name="w"),
+    "lrelu": lambda x, y, z: ops.lrelu(x),
+}
+
+
+def _reference(op):
+  store = ops.VariableStore()
+  with ops.using_store(store):
+    return op(tf.constant(_X4), tf.constant(_Y), tf.constant(_Z)).numpy()
+
+
+@pytest.mark.parametrize("context", ["function", "tf1_graph", "mirrored"])
+@pytest.mark.parametrize("op_name", sorted(OP_CASES))
+def test_op_in_context(op_name, context):
+  """Same stateless init + same inputs => same output as eager, everywhere."""
+  op = OP_CASES[op_name]
+  expected = _reference(op)
+  store = ops.VariableStore()
+  if context == "function":
+    fn = tf.function(lambda x, y, z: _in_store(store, op, x, y, z))
+    out = fn(tf.constant(_X4), tf.constant(_Y), tf.constant(_Z)).numpy()
+  elif context == "tf1_graph":
+    with tf.Graph().as_default():
+      t = _in_store(store, op, tf.constant(_X4), tf.constant(_Y),
+                    tf.constant(_Z))
+      with tf.compat.v1.Session() as sess:
+        sess.run(tf.compat.v1.global_variables_initializer())
+        out = sess.run(t)
+  else:
+    strategy = _mirrored()
+    args = (tf.constant(_X4), tf.constant(_Y), tf.constant(_Z))
+    with strategy.scope(), ops.no_state_updates():
+      _in_store(store, op, *args)
+    # Every replica sees the full batch, so cross-replica BN == local BN.
+    result = tf.function(lambda *a: strategy.run(
+        functools.partial(_in_store, store, op), a))(*args)
+    outs = [_np(t) for t in strategy.experimental_local_results(result)]
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-5)
+    out = outs[0]
+  np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+
+
+def _in_store(store, op, x, y, z):
+  with ops.using_store(store):
+    return op(x, y, z)
+
+
+def test_spectral_norm_u_update_in_mirrored_replicas():
+  strategy = _mirrored()
+  store = ops.VariableStore()
+  x = tf.ones([2, 5])
+  with strategy.scope(), ops.no_state_updates(), ops.using_store(store):
+    ops.linear(x, 3, scope="fc", use_sn=True)
+  u0 = store["fc/kernel/u_var"].numpy().copy()
+  tf.function(lambda: strategy.run(
+      lambda: _in_store(store, lambda *a: ops.linear(x, 3, scope="fc",
+                                                     use_sn=True),
+                        None, None, None)))()
+  values = [_np(v) for v in store["fc/kernel/u_var"].values]
+  assert not np.allclose(values[0], u0)
+  np.testing.assert_allclose(values[0], values[1])
+
+
+# ---------------------------------------------------------------------------
+# utils.
+# ---------------------------------------------------------------------------
+
+
+def test_call_with_accepted_args():
+  @gin.configurable("fn_under_test")
+  def fn(inputs, y, name="n"):
+    return inputs, y, name
+
+  assert utils.call_with_accepted_args(fn, inputs=1, y=2, z=3) == (1, 2, "n")
+  part = functools.partial(fn, y=5)
+  assert utils.call_with_accepted_args(part, inputs=1, z=3) == (1, 5, "n")
+  assert utils.call_with_accepted_args(
+      lambda a, **kw: (a, kw), a=1, b=2) == (1, {"b": 2})
+
+
+def test_parameter_overview():
+  vs = [tf.Variable(tf.zeros([3, 4]), name="a/kernel"),
+        tf.Variable(tf.zeros([4]), name="a/bias")]
+  table = utils.get_parameter_overview(vs, limit=None)
+  assert "a/kernel" in table and "[3, 4]" in table and "Total: 16" in table
+  assert utils.count_parameters(vs) == 16
+  assert "1 more rows" in utils.get_parameter_overview(vs, limit=1)
