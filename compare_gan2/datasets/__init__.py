@@ -1,0 +1,68 @@
+"""Datasets: the DATASETS registry and gin's `dataset` selector (`get_dataset`).
+
+`get_dataset(name, seed=547)` returns an `ImageDatasetSpec` (see base.py). The TFDS
+datasets (compare_gan's names) read prepared TFDS data and never download; the
+embedded `polygons_{32,64,128,256}` datasets need no files at all.
+"""
+
+import functools
+
+import gin
+
+from compare_gan2.datasets import polygons
+from compare_gan2.datasets import tfds_datasets
+from compare_gan2.datasets.base import DatasetNotAvailableError
+from compare_gan2.datasets.base import ImageDatasetSpec
+from compare_gan2.datasets.base import get_shuffle_buffer_size
+from compare_gan2.datasets.base import get_tfds_data_dir
+from compare_gan2.datasets.base import set_shuffle_buffer_size
+from compare_gan2.datasets.base import set_tfds_data_dir
+
+__all__ = [
+    "DATASETS", "DatasetNotAvailableError", "ImageDatasetSpec", "get_dataset",
+    "get_shuffle_buffer_size", "get_tfds_data_dir", "set_shuffle_buffer_size",
+    "set_tfds_data_dir",
+]
+
+_t = tfds_datasets
+
+# name -> callable(seed=...) returning the spec.
+DATASETS = {
+    "celeb_a": _t.CelebaDataset,
+    "celeb_a_hq_128": _t.CelebaHQDataset,
+    "cifar10": _t.Cifar10Dataset,
+    "fashion-mnist": _t.FashionMnistDataset,
+    "lsun-bedroom": _t.LsunBedroomDataset,
+    "mnist": _t.MnistDataset,
+    "imagenet_64": functools.partial(_t.ImagenetDataset, 64),
+    "imagenet_128": functools.partial(_t.ImagenetDataset, 128),
+    "imagenet_256": functools.partial(_t.ImagenetDataset, 256),
+    "imagenet_512": functools.partial(_t.ImagenetDataset, 512),
+    "imagenet_512_hq400": functools.partial(_t.SizeFilteredImagenetDataset, 512,
+                                            400),
+    "soft_labeled_imagenet_128": functools.partial(
+        _t.SoftLabeledImagenetDataset, 128),
+    "single_class_imagenet_128": functools.partial(
+        _t.SingleClassImagenetDataset, 128),
+    "random_class_imagenet_128": functools.partial(
+        _t.RandomClassImagenetDataset, 128),
+    "labeled_only_imagenet_128": functools.partial(
+        _t.ImagenetDataset, 128, filter_unlabeled=True,
+        name="labeled_only_imagenet_128"),
+}
+for _res in polygons.RESOLUTIONS:
+  DATASETS["polygons_%d" % _res] = functools.partial(polygons.PolygonsDataset, _res)
+
+
+@gin.configurable("dataset")
+def get_dataset(name=gin.REQUIRED, seed=547):
+  """The dataset spec called `name` (gin `dataset.name`), seeded with `seed`."""
+  if name is gin.REQUIRED or name is None:
+    raise ValueError("No dataset given: set gin dataset.name (available: %s; "
+                     "offline: polygons_32)." % ", ".join(sorted(DATASETS)))
+  if name not in DATASETS:
+    raise ValueError(
+        "Unknown dataset %r. Available datasets: %s. Datasets that need no files "
+        "(for offline use): polygons_32, polygons_64, polygons_128, polygons_256."
+        % (name, ", ".join(sorted(DATASETS))))
+  return DATASETS[name](seed=seed)

@@ -1,0 +1,240 @@
+"""ImageDatasetSpec: the dataset interface the trainer and the metrics use.
+
+A spec describes one image dataset (name, image shape, number of classes, eval size,
+seed) and builds its `tf.data` pipelines:
+
+- `load(split, input_context=None)`: the finite, unshuffled split, as
+  `(image float32 [H, W, C] in [0, 1], label int32 [])`. The eval split gets the eval
+  transform, the train split the train transform (random transforms are stateless,
+  seeded by `(seed + input_pipeline_id, position in the split)`).
+- `train_examples(start_index=0, input_context=None)`: the infinite, shuffled training
+  stream as `(index int64, image, label)`. `index` counts the examples of this pipeline
+  from 0, and `train_examples(k)` yields exactly the elements of `train_examples(0)`
+  from index k on (kill-and-resume relies on it). Random transforms are seeded by
+  `(seed + input_pipeline_id, index)`.
+
+With a `tf.distribute.InputContext` every input pipeline reads its own shard and uses
+the seed `seed + input_pipeline_id` (compare_gan's per-host seed).
+
+`RecordDatasetSpec` implements both pipelines for datasets read from record files
+(TFDS): shuffling is a stateless block permutation (`shuffle_buffer_size` records per
+block, seeded by `(seed, epoch, block)`) so it does not depend on TF's global seed, and
+resuming skips only records inside the current epoch, before decoding.
+
+Options shared by all datasets (gin `data_options`, or the setters below, which the
+main module calls with its flag values and which take precedence over gin):
+`tfds_data_dir` (compare_gan's `--tfds_data_dir`) and `shuffle_buffer_size`
+(`--data_shuffle_buffer_size`, default 10000).
+"""
+
+import gin
+import tensorflow as tf
+
+TRAIN = "train"
+EVAL = "eval"
+
+DEFAULT_SHUFFLE_BUFFER_SIZE = 10000
+
+_OVERRIDES = {}
+
+
+class DatasetNotAvailableError(ValueError):
+  """The dataset's files are not present locally (and are never downloaded)."""
+
+
+@gin.configurable("data_options")
+def _gin_data_options(tfds_data_dir=None,
+                      shuffle_buffer_size=DEFAULT_SHUFFLE_BUFFER_SIZE):
+  return {"tfds_data_dir": tfds_data_dir,
+          "shuffle_buffer_size": shuffle_buffer_size}
+
+
+def _option(key):
+  if _OVERRIDES.get(key) is not None:
+    return _OVERRIDES[key]
+  return _gin_data_options()[key]
+
+
+def set_tfds_data_dir(path):
+  """Sets the TFDS data directory (the `--tfds_data_dir` flag); None unsets it."""
+  _OVERRIDES["tfds_data_dir"] = path
+
+
+def get_tfds_data_dir():
+  """The TFDS data directory, or None for TFDS's default (~/tensorflow_datasets)."""
+  return _option("tfds_data_dir")
+
+
+def set_shuffle_buffer_size(size):
+  """Sets the shuffle buffer (`--data_shuffle_buffer_size`); None unsets it."""
+  if size is not None and int(size) < 1:
+    raise ValueError("shuffle_buffer_size must be >= 1, got %r" % (size,))
+  _OVERRIDES["shuffle_buffer_size"] = None if size is None else int(size)
+
+
+def get_shuffle_buffer_size():
+  return int(_option("shuffle_buffer_size"))
+
+
+def pipeline_info(input_context):
+  """(num_input_pipelines, input_pipeline_id) of an optional InputContext."""
+  if input_context is None:
+    return 1, 0
+  return int(input_context.num_input_pipelines), int(input_context.input_pipeline_id)
+
+
+def example_seed(seed, index, *salt):
+  """A [2] int64 stateless seed for one example: (seed, index) folded with `salt`."""
+  s = tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)])
+  for value in salt:
+    s = tf.random.experimental.stateless_fold_in(s, tf.cast(value, tf.int64))
+  return s
+
+
+class ImageDatasetSpec:
+  """Describes an image dataset and builds its tf.data pipelines (see module doc)."""
+
+  name = None
+  image_shape = None        # (H, W, C)
+  num_classes = None        # None if unlabelled
+  eval_test_samples = None  # examples of the eval split used by the metrics
+  train_split = "train"
+  eval_split = "test"
+  # Soft-labelled datasets yield float32 [num_classes] labels instead of int32 [].
+  soft_labels = False
+
+  def __init__(self, seed=547):
+    self.seed = int(seed)
+
+  def __repr__(self):
+    return "%s(name=%r, image_shape=%r, num_classes=%r, seed=%r)" % (
+        type(self).__name__, self.name, self.image_shape, self.num_classes, self.seed)
+
+  def resolve_split(self, split):
+    """Maps a split name to TRAIN or EVAL.
+
+    Accepts "train", "test", "eval", "validation" and the spec's own
+    `train_split` / `eval_split` strings (e.g. "train[:99%]").
+    """
+    if split in (TRAIN, self.train_split):
+      return TRAIN
+    if split in (EVAL, "test", "validation", self.eval_split):
+      return EVAL
+    raise ValueError("Dataset %r has no split %r; use 'train' or 'test' (the eval "
+                     "split, %r)." % (self.name, split, self.eval_split))
+
+  def load(self, split, input_context=None):
+    raise NotImplementedError
+
+  def train_examples(self, start_index=0, input_context=None):
+    raise NotImplementedError
+
+  def _check_element(self, image, label):
+    image = tf.ensure_shape(tf.cast(image, tf.float32), self.image_shape)
+    if self.soft_labels:
+      label = tf.ensure_shape(tf.cast(label, tf.float32), [self.num_classes])
+    else:
+      label = tf.ensure_shape(tf.cast(label, tf.int32), [])
+    return image, label
+
+
+class RecordDatasetSpec(ImageDatasetSpec):
+  """A dataset read from finite, ordered record files (e.g. TFDS).
+
+  Subclasses implement:
+    `_records(split_kind)`: the unshuffled split (TRAIN or EVAL) as a dataset of
+      raw (undecoded) records, e.g. TFDS dicts with encoded images.
+    `_parse(record, split_kind, seed)`: record -> (image, label); `seed` is a [2]
+      int64 stateless seed for the example's random transform / label.
+  and may implement:
+    `_train_filter(record)`: bool; the train split keeps the records where it holds.
+    `_num_records(split_kind)`: the unfiltered size of the split, or None.
+  """
+
+  def _records(self, split_kind):
+    raise NotImplementedError
+
+  def _parse(self, record, split_kind, seed):
+    raise NotImplementedError
+
+  _train_filter = None
+
+  def _num_records(self, split_kind):
+    return None
+
+  def _sharded_records(self, split_kind, input_context):
+    num, pid = pipeline_info(input_context)
+    ds = self._records(split_kind)
+    if num > 1:
+      ds = ds.shard(num, pid)
+    if split_kind == TRAIN and self._train_filter is not None:
+      ds = ds.filter(self._train_filter)
+    return ds
+
+  def load(self, split, input_context=None):
+    kind = self.resolve_split(split)
+    _, pid = pipeline_info(input_context)
+    seed = self.seed + pid
+    ds = self._sharded_records(kind, input_context).enumerate()
+
+    @tf.autograph.experimental.do_not_convert
+    def parse(position, record):
+      return self._check_element(*self._parse(record, kind,
+                                              example_seed(seed, position)))
+    return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+  def _epoch_size(self, input_context):
+    """Records per epoch of this pipeline, or None if unknown (train filter)."""
+    if self._train_filter is not None:
+      return None
+    n = self._num_records(TRAIN)
+    if n is None:
+      return None
+    num, pid = pipeline_info(input_context)
+    return len(range(pid, n, num))
+
+  def train_examples(self, start_index=0, input_context=None):
+    start_index = int(start_index)
+    if start_index < 0:
+      raise ValueError("start_index must be >= 0, got %d" % start_index)
+    _, pid = pipeline_info(input_context)
+    seed = self.seed + pid
+    block = get_shuffle_buffer_size()
+    records = self._sharded_records(TRAIN, input_context)
+
+    def permuted_blocks(epoch, blocks):
+      @tf.autograph.experimental.do_not_convert
+      def permute(block_index, batch):
+        s = example_seed(seed, epoch, block_index, 0x5EED)
+        n = tf.shape(tf.nest.flatten(batch)[0])[0]
+        perm = tf.random.experimental.stateless_shuffle(tf.range(n), seed=s)
+        return tf.nest.map_structure(lambda t: tf.gather(t, perm), batch)
+      return blocks.map(permute).unbatch()
+
+    def shuffled_epoch(epoch):
+      return permuted_blocks(epoch, records.batch(block).enumerate())
+
+    epoch_size = self._epoch_size(input_context)
+    if epoch_size is not None and epoch_size > 0:
+      # Jump to the epoch, skip whole blocks before they are permuted (their
+      # records are only read), then the rest of the block.
+      first_epoch, skip = divmod(start_index, epoch_size)
+      skip_blocks, skip_in_block = divmod(skip, block)
+      first = permuted_blocks(
+          tf.constant(first_epoch, tf.int64),
+          records.batch(block).enumerate().skip(skip_blocks)).skip(skip_in_block)
+    else:
+      # Unknown epoch size (train filter): skip through the stream.
+      first_epoch = 0
+      first = shuffled_epoch(tf.constant(0, tf.int64)).skip(start_index)
+    later = tf.data.Dataset.range(first_epoch + 1, 2**62).flat_map(shuffled_epoch)
+    stream = first.concatenate(later)
+    indices = tf.data.Dataset.range(start_index, 2**62)
+    ds = tf.data.Dataset.zip((indices, stream))
+
+    @tf.autograph.experimental.do_not_convert
+    def parse(index, record):
+      image, label = self._check_element(
+          *self._parse(record, TRAIN, example_seed(seed, index)))
+      return index, image, label
+    return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -1,0 +1,292 @@
+"""The embedded `polygons_{32,64,128,256}` datasets: generated, no files needed.
+
+Every image shows ONE filled, anti-aliased convex polygon on a background that is a
+uniform colour or a soft linear gradient. The class is the number of vertices minus
+3: 3..8 vertices give labels 0..5 (6 classes). Colour, size, rotation, position and a
+mild anisotropic stretch are random; the polygon is light on a dark background or
+dark on a light one, so the shape is always visible.
+
+Image `index` of a split is a pure function of `(seed, split, index)`: all random
+numbers come from a counter-based integer hash (murmur3 finaliser on uint32) of
+those values, and rendering is vectorised TF (half-plane signed distances with
+coverage = clip(0.5 - distance_in_pixels, 0, 1)). Pipelines therefore render whole
+batches of indices at once and then unbatch, which is fast and independent of how the
+indices are batched.
+
+Splits: train has 2**31 images (index -> image), test has `eval_test_samples` (10000)
+images. Test labels cycle through the classes (index mod 6, exactly balanced);
+train labels are hash-random (balanced in expectation).
+
+`train_examples` draws, for the pipeline's i-th example, the train image id
+hash(seed + input_pipeline_id, i) mod 2**31 (sampling with replacement from 2**31
+images is equivalent to shuffling), so no shuffle buffer is needed and resuming at any
+index costs nothing.
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from compare_gan2.datasets import base
+
+NUM_CLASSES = 6
+MIN_VERTICES = 3
+MAX_VERTICES = MIN_VERTICES + NUM_CLASSES - 1  # 8
+TRAIN_SIZE = 2**31
+TEST_SIZE = 10000
+RESOLUTIONS = (32, 64, 128, 256)
+
+_SPLIT_IDS = {base.TRAIN: 1, base.EVAL: 2}
+_SAMPLE_SPLIT_ID = 3  # Stream used by train_examples to pick image ids.
+_RENDER_BATCH = 64
+
+# Random numbers per image (the counter of the hash):
+_U_LABEL = 0
+_U_ROT = 1
+_U_GAPS = 2                  # .. 2 + MAX_VERTICES
+_U_RADIUS = _U_GAPS + MAX_VERTICES
+_U_CX = _U_RADIUS + 1
+_U_CY = _U_CX + 1
+_U_STRETCH = _U_CY + 1
+_U_STRETCH_ANGLE = _U_STRETCH + 1
+_U_DARK = _U_STRETCH_ANGLE + 1
+_U_FG = _U_DARK + 1          # 3 values
+_U_BG0 = _U_FG + 3           # 3 values
+_U_BG1 = _U_BG0 + 3          # 3 values
+_U_GRAD_ANGLE = _U_BG1 + 3
+_U_GRAD_ON = _U_GRAD_ANGLE + 1
+_NUM_U = _U_GRAD_ON + 1
+
+
+def _xor(a, b):
+  return tf.bitwise.bitwise_xor(a, b)
+
+
+def _fmix32(x):
+  """murmur3's 32-bit finaliser (a bijective avalanche hash) on uint32 tensors."""
+  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+  x = x * tf.constant(0x85EBCA6B, tf.uint32)
+  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(13, tf.uint32)))
+  x = x * tf.constant(0xC2B2AE35, tf.uint32)
+  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+  return x
+
+
+def _u32(x):
+  """Low 32 bits of an integer tensor as uint32."""
+  x = tf.cast(x, tf.int64)
+  return tf.cast(tf.bitwise.bitwise_and(x, 0xFFFFFFFF), tf.uint32)
+
+
+def _hash_keys(seed, split_id, index):
+  """[B] uint32 keys of (seed, split_id, index[B] int64)."""
+  index = tf.cast(index, tf.int64)
+  h = _fmix32(_xor(_u32(seed), tf.constant(0x9E3779B9, tf.uint32)))
+  h = _fmix32(_xor(h, _u32(tf.cast(split_id, tf.int64) * 0x632BE5AB)))
+  h = _fmix32(h + _u32(tf.bitwise.right_shift(index, 32)))
+  return _fmix32(_xor(h, _u32(index)))
+
+
+def hash_uniforms(seed, split_id, index, num):
+  """[B, num] float32 in [0, 1): the random numbers of examples `index` [B]."""
+  keys = _hash_keys(seed, split_id, index)
+  counters = tf.cast(tf.range(num), tf.uint32) * tf.constant(0x7FEB352D, tf.uint32)
+  h = _fmix32(_xor(_fmix32(keys[:, None] + counters[None, :]), keys[:, None]))
+  mantissa = tf.bitwise.right_shift(h, tf.constant(8, tf.uint32))
+  return tf.cast(mantissa, tf.float32) * (1.0 / (1 << 24))
+
+
+def polygon_params(seed, split_id, index):
+  """The random parameters of images `index` [B] (int64) of a split.
+
+  Returns a dict of tensors: label [B] int32, num_vertices [B] int32,
+  vertices [B, 8, 2] float32 (x, y in [0, 1] image coordinates, counter-clockwise in
+  (x, y); slots >= num_vertices repeat the first vertex), fg [B, 3], bg0 [B, 3],
+  bg1 [B, 3] colours and grad_dir [B, 2] (gradient direction scaled by strength).
+  """
+  index = tf.cast(index, tf.int64)
+  u = hash_uniforms(seed, split_id, index, _NUM_U)
+  if split_id == _SPLIT_IDS[base.EVAL]:
+    label = tf.cast(index % NUM_CLASSES, tf.int32)
+  else:
+    label = tf.minimum(tf.cast(u[:, _U_LABEL] * NUM_CLASSES, tf.int32),
+                       NUM_CLASSES - 1)
+  n = label + MIN_VERTICES
+  slots = tf.range(MAX_VERTICES)
+  valid = slots[None, :] < n[:, None]                                # [B, 8]
+  # Angular gaps: each in [0.7, 1.3] x the regular gap before normalising, so the
+  # smallest gap is >= 0.7/1.3 of the largest and every vertex is clearly a corner.
+  w = 0.7 + 0.6 * u[:, _U_GAPS:_U_GAPS + MAX_VERTICES]
+  w = tf.where(valid, w, 0.0)
+  gaps = 2.0 * math.pi * w / tf.reduce_sum(w, axis=1, keepdims=True)
+  angles = u[:, _U_ROT:_U_ROT + 1] * 2.0 * math.pi + tf.cumsum(gaps, axis=1,
+                                                                exclusive=True)
+  radius = 0.24 + 0.16 * u[:, _U_RADIUS]                               # of image size
+  # Mild anisotropic stretch (an affine map keeps the polygon convex).
+  stretch = 0.85 + 0.3 * u[:, _U_STRETCH]
+  phi = u[:, _U_STRETCH_ANGLE] * math.pi
+  x0 = tf.cos(angles) * radius[:, None]
+  y0 = tf.sin(angles) * radius[:, None]
+  c, s = tf.cos(phi)[:, None], tf.sin(phi)[:, None]
+  a = (x0 * c + y0 * s) * stretch[:, None]     # along the stretch axis
+  b = (-x0 * s + y0 * c) / stretch[:, None]
+  x = a * c - b * s
+  y = a * s + b * c
+  extent = radius * tf.maximum(stretch, 1.0 / stretch)
+  margin = extent + 0.03
+  cx = margin + (1.0 - 2.0 * margin) * u[:, _U_CX]
+  cy = margin + (1.0 - 2.0 * margin) * u[:, _U_CY]
+  x = tf.where(valid, x + cx[:, None], (x + cx[:, None])[:, :1])
+  y = tf.where(valid, y + cy[:, None], (y + cy[:, None])[:, :1])
+  vertices = tf.stack([x, y], axis=-1)
+
+  dark = u[:, _U_DARK:_U_DARK + 1] < 0.5     # dark polygon on a light background
+  fg_light = 0.55 + 0.45 * u[:, _U_FG:_U_FG + 3]
+  fg_dark = 0.4 * u[:, _U_FG:_U_FG + 3]
+  bg_dark = 0.4 * u[:, _U_BG0:_U_BG0 + 3]
+  bg_light = 0.6 + 0.4 * u[:, _U_BG0:_U_BG0 + 3]
+  fg = tf.where(dark, fg_dark, fg_light)
+  bg0 = tf.where(dark, bg_light, bg_dark)
+  # Second gradient colour: a shift of up to +-0.15 per channel, kept in the
+  # background's half of the range so that the contrast survives.
+  shift = 0.3 * (u[:, _U_BG1:_U_BG1 + 3] - 0.5)
+  bg1 = tf.where(dark, tf.clip_by_value(bg0 + shift, 0.55, 1.0),
+                 tf.clip_by_value(bg0 + shift, 0.0, 0.45))
+  grad_on = tf.cast(u[:, _U_GRAD_ON] < 0.75, tf.float32)   # 25% uniform backgrounds
+  g_angle = u[:, _U_GRAD_ANGLE] * 2.0 * math.pi
+  grad_dir = tf.stack([tf.cos(g_angle), tf.sin(g_angle)], axis=1) * grad_on[:, None]
+  return {"label": label, "num_vertices": n, "vertices": vertices, "fg": fg,
+          "bg0": bg0, "bg1": bg1, "grad_dir": grad_dir}
+
+
+def polygon_coverage(vertices, num_vertices, resolution, antialias=True):
+  """[B, R, R] coverage of convex polygons `vertices` [B, 8, 2] (see polygon_params).
+
+  Distance is max over edges of the signed distance to the edge's line (exact
+  inside and along edges); coverage = clip(0.5 - distance_in_pixels, 0, 1), or the
+  hard inside test (distance <= 0) without anti-aliasing.
+  """
+  nxt = (tf.range(MAX_VERTICES)[None, :] + 1) % num_vertices[:, None]
+  v1 = tf.gather(vertices, nxt, batch_dims=1)                          # [B, 8, 2]
+  edge = v1 - vertices
+  length = tf.maximum(tf.norm(edge, axis=-1), 1e-6)
+  # Vertices are counter-clockwise in (x, y), so the outward normal is (ey, -ex).
+  nx = edge[..., 1] / length
+  ny = -edge[..., 0] / length
+  off = nx * vertices[..., 0] + ny * vertices[..., 1]                   # [B, 8]
+  valid = tf.range(MAX_VERTICES)[None, :] < num_vertices[:, None]
+  nx = tf.where(valid, nx, 0.0)
+  ny = tf.where(valid, ny, 0.0)
+  off = tf.where(valid, off, 1e3)          # unused edges: never the maximum
+  p = (tf.range(resolution, dtype=tf.float32) + 0.5) / resolution     # pixel centres
+  # d[b, e, i, j] = n_e . (x_j, y_i) - off_e, separable in x and y.
+  dx = nx[:, :, None] * p[None, None, :]                               # [B, 8, R]
+  dy = ny[:, :, None] * p[None, None, :] - off[:, :, None]             # [B, 8, R]
+  d = tf.reduce_max(dy[:, :, :, None] + dx[:, :, None, :], axis=1)    # [B, R, R]
+  d = d * resolution
+  if antialias:
+    return tf.clip_by_value(0.5 - d, 0.0, 1.0)
+  return tf.cast(d <= 0.0, tf.float32)
+
+
+def render_polygons(seed, split_id, index, resolution, antialias=True):
+  """(images [B, R, R, 3] float32 in [0, 1], labels [B] int32) of `index` [B]."""
+  prm = polygon_params(seed, split_id, index)
+  cov = polygon_coverage(prm["vertices"], prm["num_vertices"], resolution,
+                         antialias=antialias)                          # [B, R, R]
+  p = (tf.range(resolution, dtype=tf.float32) + 0.5) / resolution - 0.5
+  gd = prm["grad_dir"]
+  t = gd[:, None, None, 0] * p[None, None, :] + gd[:, None, None, 1] * p[None, :, None]
+  t = tf.clip_by_value(t + 0.5, 0.0, 1.0)                              # [B, R, R]
+  # image = (1 - cov) * (bg0 + t * (bg1 - bg0)) + cov * fg, written as one batched
+  # matmul [B, R*R, 4] x [B, 4, 3] (much faster than broadcasting over channels).
+  bg0, fg = prm["bg0"], prm["fg"]
+  d = prm["bg1"] - bg0
+  feats = tf.stack([tf.ones_like(t), t, cov, cov * t], axis=-1)
+  feats = tf.reshape(feats, [-1, resolution * resolution, 4])
+  mix = tf.stack([bg0, d, fg - bg0, -d], axis=1)                      # [B, 4, 3]
+  images = tf.reshape(tf.matmul(feats, mix), [-1, resolution, resolution, 3])
+  return tf.clip_by_value(images, 0.0, 1.0), prm["label"]
+
+
+class PolygonsDataset(base.ImageDatasetSpec):
+  """polygons_<resolution>: see the module docstring."""
+
+  num_classes = NUM_CLASSES
+  eval_test_samples = TEST_SIZE
+  train_split = "train"
+  eval_split = "test"
+
+  def __init__(self, resolution, seed=547):
+    super().__init__(seed=seed)
+    if resolution not in RESOLUTIONS:
+      raise ValueError("polygons: unsupported resolution %r, supported: %s" %
+                       (resolution, RESOLUTIONS))
+    self.resolution = resolution
+    self.name = "polygons_%d" % resolution
+    self.image_shape = (resolution, resolution, 3)
+
+  def split_size(self, split):
+    return TRAIN_SIZE if self.resolve_split(split) == base.TRAIN else TEST_SIZE
+
+  def render(self, split, index):
+    """Images and labels of `index` (int or [B]) of `split`, as numpy arrays."""
+    kind = self.resolve_split(split)
+    idx = tf.reshape(tf.constant(index, tf.int64), [-1])
+    images, labels = render_polygons(self.seed, _SPLIT_IDS[kind], idx,
+                                     self.resolution)
+    return images.numpy(), labels.numpy()
+
+  def _render_batches(self, ids_ds, kind):
+    seed, res, split_id = self.seed, self.resolution, _SPLIT_IDS[kind]
+
+    @tf.autograph.experimental.do_not_convert
+    def render(ids):
+      images, labels = render_polygons(seed, split_id, ids, res)
+      return tf.ensure_shape(images, [None, res, res, 3]), labels
+    return ids_ds.batch(_RENDER_BATCH).map(
+        render, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+  def load(self, split, input_context=None):
+    kind = self.resolve_split(split)
+    num, pid = base.pipeline_info(input_context)
+    ids = tf.data.Dataset.range(self.split_size(kind))
+    if num > 1:
+      ids = ids.shard(num, pid)
+    return self._render_batches(ids, kind).unbatch()
+
+  def train_examples(self, start_index=0, input_context=None):
+    start_index = int(start_index)
+    if start_index < 0:
+      raise ValueError("start_index must be >= 0, got %d" % start_index)
+    _, pid = base.pipeline_info(input_context)
+    sample_seed = self.seed + pid
+
+    def pick(indices):
+      u = _hash_keys(sample_seed, _SAMPLE_SPLIT_ID, indices)
+      ids = tf.cast(tf.bitwise.right_shift(u, tf.constant(1, tf.uint32)), tf.int64)
+      return indices, ids                     # ids in [0, 2**31)
+    indices = tf.data.Dataset.range(start_index, 2**62).batch(_RENDER_BATCH)
+    seed, res, split_id = self.seed, self.resolution, _SPLIT_IDS[base.TRAIN]
+
+    @tf.autograph.experimental.do_not_convert
+    def render(indices):
+      indices, ids = pick(indices)
+      images, labels = render_polygons(seed, split_id, ids, res)
+      return indices, tf.ensure_shape(images, [None, res, res, 3]), labels
+    return indices.map(render, num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=True).unbatch()
+
+
+def contact_sheet(images, columns=8):
+  """Tiles images [N, H, W, C] in [0, 1] into one uint8 image."""
+  images = np.asarray(images)
+  n, h, w, c = images.shape
+  rows = int(math.ceil(n / columns))
+  sheet = np.ones((rows * (h + 2) + 2, columns * (w + 2) + 2, c), np.float32)
+  for i in range(n):
+    r, col = divmod(i, columns)
+    sheet[2 + r * (h + 2):2 + r * (h + 2) + h,
+          2 + col * (w + 2):2 + col * (w + 2) + w] = images[i]
+  return (np.clip(sheet, 0, 1) * 255 + 0.5).astype(np.uint8)

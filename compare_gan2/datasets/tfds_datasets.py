@@ -1,0 +1,503 @@
+"""compare_gan's TFDS datasets, with compare_gan's names and preprocessing.
+
+Nothing is ever downloaded: each dataset opens `tfds.builder(name,
+data_dir=<tfds data dir>)`, checks that the prepared files are there and raises
+`DatasetNotAvailableError` (what to download, where to put it) otherwise. The data
+dir is the `--tfds_data_dir` flag (the main module calls `set_tfds_data_dir`), or gin
+`data_options.tfds_data_dir`, or TFDS's default (~/tensorflow_datasets).
+
+| name | TFDS | shape | classes | train / eval split | preprocessing |
+|---|---|---|---|---|---|
+| mnist, fashion-mnist | mnist, fashion_mnist | 28x28x1 | 10 | train / test | /255 |
+| cifar10 | cifar10 | 32x32x3 | 10 | train / test | /255 |
+| celeb_a | celeb_a | 64x64x3 | - | train / test | centre crop 160, bilinear 64 |
+| lsun-bedroom | lsun/bedroom | 128x128x3 | - | train[:99%] / train[99%:] | centre crop 128 |
+| imagenet_{64,128,256,512} | imagenet2012 | RxRx3 | 1000 | train / validation | train/eval transform |
+| celeb_a_hq_128 | celeb_a_hq/128 or a folder | 128x128x3 | - | 90% / 10% | centre square, 128 |
+
+Resizes use TF1 `resize_images` semantics (bilinear, half_pixel_centers=False) like
+compare_gan. ImageNet crops (`train_imagenet_transform.crop_method`, default
+"distorted"; `eval_imagenet_transform.crop_method`, default "middle"): "distorted"
+(stateless sample_distorted_bounding_box, aspect 1, area [0.5, 1]), "random" (random
+square of side min(H, W)), "middle" (central square), "none"; then bilinear resize.
+
+Label replacement (gin `replace_labels.file_pattern`, for the ImageNet datasets):
+`file_pattern.format(split=<TFDS split>)` is a glob of TFRecord files whose
+`tf.train.Example`s hold `file_name` (bytes, the TFDS `file_name` feature) and
+`label`: int64 [] (hard labels, -1 = unlabelled) or, for
+`soft_labeled_imagenet_128`, float [1000] logits (softmax is applied). The files are
+read in sorted name order and record k must describe record k of the split as
+`tfds.builder("imagenet2012").as_dataset(split, shuffle_files=False,
+read_config=tfds.ReadConfig(interleave_cycle_length=1))` yields it (this module reads
+that way when labels are replaced); a mismatching `file_name` fails the pipeline.
+"""
+
+import glob
+import os
+
+import gin
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from compare_gan2.datasets import base
+from compare_gan2.datasets.base import DatasetNotAvailableError
+from compare_gan2.datasets.base import EVAL
+from compare_gan2.datasets.base import TRAIN
+from compare_gan2.datasets.base import set_tfds_data_dir  # noqa: F401 (re-export)
+
+_OFFLINE_HINT = ('For a dataset that needs no files use dataset.name = "polygons_32" '
+                 '(or polygons_64 / polygons_128 / polygons_256).')
+
+
+def _resize(image, size):
+  """compare_gan's tf.image.resize_images (TF1 bilinear, no half-pixel centres)."""
+  return tf.compat.v1.image.resize(image, size,
+                                   method=tf.image.ResizeMethod.BILINEAR,
+                                   align_corners=False)
+
+
+def transform_imagenet_image(image, target_image_shape, crop_method, seed):
+  """compare_gan's `_transform_imagnet_image`: crop, then bilinear resize.
+
+  Args:
+    image: [H, W, 3] image, float32 in [0, 1].
+    target_image_shape: (H', W', 3).
+    crop_method: "distorted", "random", "middle" or "none".
+    seed: [2] int stateless seed (used by "distorted" and "random").
+  """
+  if crop_method not in ("none", "random", "middle", "distorted"):
+    raise ValueError("Unsupported crop method: %r (use distorted, random, middle "
+                     "or none)" % (crop_method,))
+  shape = tf.shape(image)
+  h, w = shape[0], shape[1]
+  size = tf.minimum(h, w)
+  if crop_method == "distorted":
+    bbox = tf.constant([0.0, 0.0, 1.0, 1.0], dtype=tf.float32, shape=[1, 1, 4])
+    begin, crop_size, _ = tf.image.stateless_sample_distorted_bounding_box(
+        shape, bounding_boxes=bbox, seed=seed, min_object_covered=0.1,
+        aspect_ratio_range=[1.0, 1.0], area_range=[0.5, 1.0],
+        use_image_if_no_bounding_boxes=True)
+    image = tf.slice(image, begin, crop_size)
+  elif crop_method == "random":
+    u = tf.random.stateless_uniform([2], seed=seed)
+    begin = tf.cast(tf.cast(tf.stack([h - size, w - size]), tf.float32) * u, tf.int32)
+    image = tf.slice(image, tf.concat([begin, [0]], 0), tf.stack([size, size, 3]))
+  elif crop_method == "middle":
+    begin = tf.stack([(h - size) // 2, (w - size) // 2, 0])
+    image = tf.slice(image, begin, tf.stack([size, size, 3]))
+  image = _resize(image, [target_image_shape[0], target_image_shape[1]])
+  image = tf.clip_by_value(image, 0.0, 1.0)
+  image.set_shape(target_image_shape)
+  return image
+
+
+@gin.configurable("train_imagenet_transform", allowlist=["crop_method"])
+def train_imagenet_transform(image, target_image_shape, seed,
+                             crop_method="distorted"):
+  return transform_imagenet_image(image, target_image_shape, crop_method, seed)
+
+
+@gin.configurable("eval_imagenet_transform", allowlist=["crop_method"])
+def eval_imagenet_transform(image, target_image_shape, seed, crop_method="middle"):
+  return transform_imagenet_image(image, target_image_shape, crop_method, seed)
+
+
+@gin.configurable("replace_labels", allowlist=["file_pattern"])
+def replace_labels_file_pattern(file_pattern=None):
+  """gin `replace_labels.file_pattern` (see the module docstring)."""
+  return file_pattern
+
+
+def _manual_hint(tfds_name, data_dir):
+  if tfds_name.startswith("imagenet2012"):
+    return ("ImageNet needs a manual download: put ILSVRC2012_img_train.tar and "
+            "ILSVRC2012_img_val.tar (from image-net.org) in a manual dir and run "
+            "`tfds build imagenet2012 --data_dir=DIR --manual_dir=MANUAL_DIR`. ")
+  if tfds_name.startswith("celeb_a_hq"):
+    return ("CelebA-HQ needs a manual download (see the TFDS celeb_a_hq "
+            "instructions): run `tfds build %s --data_dir=DIR --manual_dir="
+            "MANUAL_DIR`. " % tfds_name)
+  return ("On a machine with internet access run `tfds build %s --data_dir=DIR` "
+          "(or python -c \"import tensorflow_datasets as tfds; tfds.builder('%s', "
+          "data_dir='DIR').download_and_prepare()\"). " % (tfds_name, tfds_name))
+
+
+def open_tfds_builder(dataset_name, tfds_name, data_dir=None, splits=()):
+  """tfds.builder(tfds_name, data_dir) if its prepared files exist, else raises.
+
+  Never downloads. Raises DatasetNotAvailableError naming the dataset, the TFDS
+  name/version, the directory searched and what to do.
+  """
+  if data_dir is None:
+    data_dir = base.get_tfds_data_dir()
+  try:
+    builder = tfds.builder(tfds_name, data_dir=data_dir)
+  except Exception as e:  # pylint: disable=broad-except
+    raise DatasetNotAvailableError(
+        "Dataset %r: cannot open TFDS dataset %r in data dir %r: %s. %s" %
+        (dataset_name, tfds_name, data_dir, e, _OFFLINE_HINT)) from e
+  version = str(builder.version)
+  root = builder.data_dir_root if hasattr(builder, "data_dir_root") else data_dir
+  if not builder.is_prepared():
+    versions_dir = os.path.dirname(builder.data_dir)
+    found = sorted(os.listdir(versions_dir)) if os.path.isdir(versions_dir) else []
+    found_msg = (" Found other versions there: %s (this TFDS %s needs %s)." %
+                 (found, tfds.__version__, version)) if found else ""
+    raise DatasetNotAvailableError(
+        "Dataset %r needs the TFDS dataset %r version %s, which is not prepared in "
+        "the TFDS data dir %r (looked for %s). Nothing is downloaded.%s\n"
+        "To get it: %sThen copy DIR/%s/%s to %s and pass --tfds_data_dir=%s "
+        "(or gin data_options.tfds_data_dir).\n%s" %
+        (dataset_name, tfds_name, version, root,
+         os.path.join(builder.data_dir, "dataset_info.json"), found_msg,
+         _manual_hint(tfds_name, root), tfds_name, version,
+         os.path.join(str(root), tfds_name, version), root, _OFFLINE_HINT))
+  for split in splits:
+    try:
+      builder.info.splits[split].num_examples  # pylint: disable=pointless-statement
+    except Exception as e:  # pylint: disable=broad-except
+      raise DatasetNotAvailableError(
+          "Dataset %r: the prepared TFDS dataset %r %s in %r has no split %r "
+          "(splits: %s)." % (dataset_name, tfds_name, version, builder.data_dir,
+                             split, list(builder.info.splits.keys()))) from e
+  return builder
+
+
+class TFDSDataset(base.RecordDatasetSpec):
+  """A dataset read from a prepared TFDS dataset (encoded images, decoded lazily)."""
+
+  tfds_name = None
+  image_feature = "image"
+
+  def __init__(self, seed=547):
+    super().__init__(seed=seed)
+    self._builder = None
+
+  def tfds_split(self, kind):
+    return self.train_split if kind == TRAIN else self.eval_split
+
+  @property
+  def builder(self):
+    if self._builder is None:
+      self._builder = open_tfds_builder(self.name, self.tfds_name,
+                                        splits=(self.train_split, self.eval_split))
+    return self._builder
+
+  def check_available(self):
+    """Raises DatasetNotAvailableError unless the data is prepared locally."""
+    return self.builder
+
+  def _num_records(self, kind):
+    return int(self.builder.info.splits[self.tfds_split(kind)].num_examples)
+
+  def _records(self, kind):
+    split = self.tfds_split(kind)
+    file_pattern = replace_labels_file_pattern()
+    read_config = tfds.ReadConfig(
+        interleave_cycle_length=1 if file_pattern else tfds.ReadConfig().
+        interleave_cycle_length)
+    ds = self.builder.as_dataset(
+        split=split, shuffle_files=False, read_config=read_config,
+        decoders={self.image_feature: tfds.decode.SkipDecoding()})
+    if file_pattern:
+      ds = self._replace_labels(split, ds, file_pattern)
+    return ds
+
+  def _label_spec(self):
+    return tf.io.FixedLenFeature([], tf.int64)
+
+  def _replace_labels(self, split, ds, file_pattern):
+    pattern = file_pattern.format(split=split)
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+      raise DatasetNotAvailableError(
+          "Dataset %r: replace_labels.file_pattern %r matches no files for split "
+          "%r." % (self.name, pattern, split))
+    key = "file_name" if "file_name" in self.builder.info.features else "id"
+    if key not in self.builder.info.features:
+      raise ValueError("Dataset %r has no file_name/id feature; replace_labels "
+                       "cannot match records." % self.name)
+    spec = {"file_name": tf.io.FixedLenFeature([], tf.string),
+            "label": self._label_spec()}
+    labels = tf.data.TFRecordDataset(files).map(
+        lambda r: tf.io.parse_single_example(r, spec))
+
+    def swap(record, new):
+      check = tf.debugging.assert_equal(
+          record[key], new["file_name"],
+          message="replace_labels: file_name mismatch (label files must follow "
+          "the unshuffled TFDS order)")
+      with tf.control_dependencies([check]):
+        record = dict(record)
+        record["label"] = tf.identity(new["label"])
+      return record
+    return tf.data.Dataset.zip((ds, labels)).map(swap)
+
+  def _decode(self, record):
+    return self.builder.info.features[self.image_feature].decode_example(
+        record[self.image_feature])
+
+  def _label(self, record, seed):
+    del seed
+    if self.num_classes is None:
+      return tf.constant(0, tf.int32)
+    return tf.cast(record["label"], tf.int32)
+
+  def _transform(self, image, kind, seed):
+    del kind, seed
+    return tf.cast(image, tf.float32) / 255.0
+
+  def _parse(self, record, kind, seed):
+    image = self._transform(self._decode(record), kind, seed)
+    return image, self._label(record, seed)
+
+
+class MnistDataset(TFDSDataset):
+  name = "mnist"
+  tfds_name = "mnist"
+  image_shape = (28, 28, 1)
+  num_classes = 10
+  eval_test_samples = 10000
+
+
+class FashionMnistDataset(MnistDataset):
+  name = "fashion-mnist"
+  tfds_name = "fashion_mnist"
+
+
+class Cifar10Dataset(TFDSDataset):
+  name = "cifar10"
+  tfds_name = "cifar10"
+  image_shape = (32, 32, 3)
+  num_classes = 10
+  eval_test_samples = 10000
+
+
+class CelebaDataset(TFDSDataset):
+  """CelebA: centre crop 160x160, bilinear resize to 64x64, unlabelled."""
+  name = "celeb_a"
+  tfds_name = "celeb_a"
+  image_shape = (64, 64, 3)
+  eval_test_samples = 10000
+
+  def _transform(self, image, kind, seed):
+    image = tf.image.resize_with_crop_or_pad(image, 160, 160)
+    image = _resize(image, [64, 64])
+    image.set_shape(self.image_shape)
+    return tf.clip_by_value(tf.cast(image, tf.float32) / 255.0, 0.0, 1.0)
+
+
+class LsunBedroomDataset(TFDSDataset):
+  """LSUN bedroom: 99% / 1% of TFDS train; centre crop 128x128 (no resize)."""
+  name = "lsun-bedroom"
+  tfds_name = "lsun/bedroom"
+  image_shape = (128, 128, 3)
+  eval_test_samples = 30000
+  train_split = "train[:99%]"
+  eval_split = "train[99%:]"
+
+  def _transform(self, image, kind, seed):
+    image = tf.image.resize_with_crop_or_pad(image, 128, 128)
+    image.set_shape(self.image_shape)
+    return tf.cast(image, tf.float32) / 255.0
+
+
+class ImagenetDataset(TFDSDataset):
+  """ImageNet at `resolution`; train/eval transforms are gin-configurable."""
+  tfds_name = "imagenet2012"
+  num_classes = 1000
+  eval_test_samples = 50000
+  train_split = "train"
+  eval_split = "validation"
+
+  def __init__(self, resolution, seed=547, filter_unlabeled=False, name=None):
+    super().__init__(seed=seed)
+    self.resolution = resolution
+    self.name = name or "imagenet_%d" % resolution
+    self.image_shape = (resolution, resolution, 3)
+    self._filter_unlabeled = filter_unlabeled
+    if filter_unlabeled:
+      self._train_filter = lambda record: record["label"] >= 0
+
+  def _transform(self, image, kind, seed):
+    image = tf.image.convert_image_dtype(image, tf.float32)
+    fn = train_imagenet_transform if kind == TRAIN else eval_imagenet_transform
+    return fn(image, target_image_shape=self.image_shape, seed=seed)
+
+
+class SizeFilteredImagenetDataset(ImagenetDataset):
+  """ImageNet whose train split keeps images with min(H, W) >= threshold."""
+
+  def __init__(self, resolution, threshold, seed=547, name=None):
+    super().__init__(resolution, seed=seed,
+                     name=name or "imagenet_%d_hq%d" % (resolution, threshold))
+    self.threshold = threshold
+
+    def keep(record):
+      encoded = record[self.image_feature]
+      shape = tf.cond(
+          tf.io.is_jpeg(encoded),
+          lambda: tf.image.extract_jpeg_shape(encoded),
+          lambda: tf.shape(tf.io.decode_image(encoded, channels=3,
+                                              expand_animations=False)))
+      return tf.minimum(shape[0], shape[1]) >= threshold
+    self._train_filter = keep
+
+
+class SingleClassImagenetDataset(ImagenetDataset):
+  """The SINGLE LABEL baseline: one class, every label 0."""
+  num_classes = 1
+
+  def __init__(self, resolution, seed=547):
+    super().__init__(resolution, seed=seed,
+                     name="single_class_imagenet_%d" % resolution)
+
+  def _label(self, record, seed):
+    return tf.constant(0, tf.int32)
+
+
+class RandomClassImagenetDataset(ImagenetDataset):
+  """The RANDOM LABEL baseline: uniform labels, stateless per example."""
+
+  def __init__(self, resolution, seed=547):
+    super().__init__(resolution, seed=seed,
+                     name="random_class_imagenet_%d" % resolution)
+
+  def _label(self, record, seed):
+    s = tf.random.experimental.stateless_fold_in(seed, 0x1ABE1)
+    return tf.random.stateless_uniform([], seed=s, minval=0,
+                                       maxval=self.num_classes, dtype=tf.int32)
+
+
+class SoftLabeledImagenetDataset(ImagenetDataset):
+  """Labels are softmax(logits) read through replace_labels (float [1000])."""
+  soft_labels = True
+
+  def __init__(self, resolution, seed=547):
+    super().__init__(resolution, seed=seed,
+                     name="soft_labeled_imagenet_%d" % resolution)
+
+  def _records(self, kind):
+    if not replace_labels_file_pattern():
+      raise ValueError(
+          "Dataset %r needs soft labels: set gin replace_labels.file_pattern to "
+          "TFRecords of {file_name: bytes, label: float[%d] logits}." %
+          (self.name, self.num_classes))
+    return super()._records(kind)
+
+  def _label_spec(self):
+    return tf.io.FixedLenFeature([self.num_classes], tf.float32)
+
+  def _label(self, record, seed):
+    return tf.nn.softmax(tf.cast(record["label"], tf.float32))
+
+
+@gin.configurable("celeb_a_hq", allowlist=["image_dir"])
+def celeb_a_hq_image_dir(image_dir=None):
+  """gin `celeb_a_hq.image_dir`: folder of CelebA-HQ images (see CelebaHQDataset)."""
+  return image_dir
+
+
+class CelebaHQDataset(TFDSDataset):
+  """celeb_a_hq_128 (compare_gan referenced it without defining it).
+
+  Reads, in this order of preference:
+  1. a prepared TFDS `celeb_a_hq/128` in the TFDS data dir (manual download; TFDS
+     has only a train split: train[:90%] trains, train[90%:] evaluates), or
+  2. an image folder: gin `celeb_a_hq.image_dir`, default
+     `<tfds data dir>/celeb_a_hq_128`, holding either `train/` and `test/`
+     subfolders or the images directly (sorted by name: first 90% train, rest
+     test). PNG/JPEG files of any size; they are centre-cropped to a square and
+     resized to 128x128 (bilinear).
+  Unlabelled (label 0).
+  """
+  name = "celeb_a_hq_128"
+  tfds_name = "celeb_a_hq/128"
+  image_shape = (128, 128, 3)
+  eval_test_samples = 3000
+  train_split = "train[:90%]"
+  eval_split = "train[90%:]"
+  _EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+  def __init__(self, seed=547):
+    super().__init__(seed=seed)
+    self._files = None
+
+  def _folder(self):
+    folder = celeb_a_hq_image_dir()
+    if folder is None:
+      root = base.get_tfds_data_dir() or os.path.join(
+          os.path.expanduser("~"), "tensorflow_datasets")
+      folder = os.path.join(root, "celeb_a_hq_128")
+    return folder
+
+  def _list_images(self, folder):
+    return sorted(f for f in glob.glob(os.path.join(folder, "*"))
+                  if f.lower().endswith(self._EXTENSIONS))
+
+  def _folder_files(self):
+    """{TRAIN: [...], EVAL: [...]} from the image folder, or None if absent."""
+    folder = self._folder()
+    train_dir, test_dir = (os.path.join(folder, "train"),
+                           os.path.join(folder, "test"))
+    if os.path.isdir(train_dir) and os.path.isdir(test_dir):
+      files = {TRAIN: self._list_images(train_dir),
+               EVAL: self._list_images(test_dir)}
+    else:
+      images = self._list_images(folder)
+      cut = (len(images) * 9 + 9) // 10
+      files = {TRAIN: images[:cut], EVAL: images[cut:]}
+    return files if files[TRAIN] and files[EVAL] else None
+
+  def check_available(self):
+    if self._builder is not None or self._files is not None:
+      return
+    try:
+      self._builder = open_tfds_builder(self.name, self.tfds_name,
+                                        splits=(self.train_split,
+                                                self.eval_split))
+      return
+    except DatasetNotAvailableError as e:
+      tfds_error = e
+    self._files = self._folder_files()
+    if self._files is None:
+      raise DatasetNotAvailableError(
+          "Dataset 'celeb_a_hq_128' needs CelebA-HQ prepared by hand (it cannot "
+          "be downloaded automatically). Either (a) prepare the TFDS dataset "
+          "celeb_a_hq/128 (`tfds build celeb_a_hq/128 --data_dir=DIR "
+          "--manual_dir=MANUAL_DIR` after the manual download described by TFDS) "
+          "and pass --tfds_data_dir=DIR, or (b) put the CelebA-HQ images "
+          "(PNG/JPEG) into the folder %r (directly, or in train/ and test/ "
+          "subfolders) or set gin celeb_a_hq.image_dir. TFDS said: %s" %
+          (self._folder(), tfds_error))
+
+  @property
+  def builder(self):
+    self.check_available()
+    return self._builder
+
+  def _num_records(self, kind):
+    self.check_available()
+    if self._files is not None:
+      return len(self._files[kind])
+    return super()._num_records(kind)
+
+  def _records(self, kind):
+    self.check_available()
+    if self._files is None:
+      return super()._records(kind)
+    files = tf.data.Dataset.from_tensor_slices(self._files[kind])
+    return files.map(lambda f: {"image": tf.io.read_file(f), "file_name": f})
+
+  def _decode(self, record):
+    if self._files is None:
+      return super()._decode(record)
+    return tf.io.decode_image(record["image"], channels=3, expand_animations=False)
+
+  def _transform(self, image, kind, seed):
+    shape = tf.shape(image)
+    size = tf.minimum(shape[0], shape[1])
+    image = tf.image.resize_with_crop_or_pad(image, size, size)
+    image = _resize(image, [128, 128])
+    image.set_shape(self.image_shape)
+    return tf.clip_by_value(tf.cast(image, tf.float32) / 255.0, 0.0, 1.0)
