@@ -16,6 +16,7 @@ setup(
     install_requires=[
         "tensorflow>=2.16,<2.22",
         "tensorflow-hub>=0.16,<0.17",
+        "tensorboard>=2.16",
         "tensorflow-datasets>=4.9,<5",
         "tensorflow-gan>=2.1,<2.2",
         "gin-config>=0.5,<0.6",

@@ -24,9 +24,11 @@ def get_architecture(name):
 
 def _register_all():
   # pylint: disable=g-import-not-at-top
+  from compare_gan2.architectures import dummy
   from compare_gan2.architectures import resnet_biggan
   from compare_gan2.architectures import resnet_cifar
   from compare_gan2.gans import consts
+  register_architecture(consts.DUMMY_ARCH, dummy.Generator, dummy.Discriminator)
   register_architecture(consts.RESNET_CIFAR_ARCH, resnet_cifar.Generator,
                         resnet_cifar.Discriminator)
   register_architecture(consts.RESNET_BIGGAN_ARCH, resnet_biggan.Generator,

@@ -248,7 +248,14 @@ class ModularGAN:
 
   # ------------------------------------------------------------------- losses
   def discriminator_fn(self, x, y, is_training):
+    """D as the losses see it; SSGAN/S3GAN override this to add heads."""
     return self.discriminator(x, y, is_training=is_training)
+
+  def _discriminator_for_penalty(self):
+    """`discriminator_fn` plus D's `trainable_variables` (l2_penalty reads them)."""
+    fn = functools.partial(self.discriminator_fn)
+    fn.trainable_variables = self.discriminator.trainable_variables
+    return fn
 
   def create_loss(self, features, labels, generated, is_training=True,
                   compute_penalty=True, seed=None):
@@ -277,7 +284,7 @@ class ModularGAN:
     if compute_penalty:
       penalty = penalty_lib.get_penalty_loss(
           x=images, x_fake=generated, y=y, is_training=is_training,
-          discriminator=self.discriminator_fn, seed=seed)
+          discriminator=self._discriminator_for_penalty(), seed=seed)
       penalty = tf.convert_to_tensor(penalty, tf.float32)
       d_loss += self.penalty_weight * penalty
       summaries["penalty"] = penalty

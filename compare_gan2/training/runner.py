@@ -99,6 +99,7 @@ class Context:
 
 def build_context(model_dir, use_tpu=None, tpu=None, **flags):
   """Reads gin (`options`, `run_config`, `dataset`) and builds dataset and GAN."""
+  tf.io.gfile.makedirs(model_dir)
   options = get_options_dict()
   run_config = get_run_config()
   set_random_seeds(run_config.tf_random_seed)
@@ -138,6 +139,5 @@ def run_with_schedule(schedule, model_dir, use_tpu=None, tpu=None, **flags):
   if schedule not in SCHEDULES:
     raise ValueError(f"Unknown --schedule={schedule!r}; available: "
                      f"{sorted(SCHEDULES)}.")
-  tf.io.gfile.makedirs(model_dir)
   ctx = build_context(model_dir, use_tpu=use_tpu, tpu=tpu, **flags)
   return SCHEDULES[schedule](ctx)

@@ -1,0 +1,194 @@
+"""The training spine: step counters, batch split, checkpoints, EMA, determinism,
+kill-and-resume, non-finite losses, files in model_dir, and a 2-replica run."""
+
+import os
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import gin_setup
+from compare_gan2.training import checkpoints
+from compare_gan2.training import runner
+from compare_gan2.training import trainer as trainer_lib
+
+BASE_BINDINGS = [
+    "options.gan_class = @ModularGAN",
+    'options.architecture = "dummy_arch"',
+    "options.batch_size = 4",
+    "options.training_steps = 4",
+    "options.z_dim = 8",
+    'dataset.name = "polygons_32"',
+    "run_config.save_checkpoints_steps = 2",
+    "run_config.iterations_per_loop = 2",
+    "run_config.tf_random_seed = 3",
+    "ModularGAN.conditional = True",
+    "G.batch_norm_fn = @batch_norm",
+    "penalty.fn = @wgangp_penalty",
+]
+
+
+def _context(model_dir, *extra):
+  gin.clear_config()
+  gin_setup.parse(bindings=BASE_BINDINGS + list(extra))
+  return runner.build_context(str(model_dir))
+
+
+def _train(model_dir, *extra, on_checkpoint=None):
+  ctx = _context(model_dir, *extra)
+  runner.schedule_train(ctx, on_checkpoint=on_checkpoint)
+  return ctx
+
+
+def _weights(model_dir):
+  path = checkpoints.latest_checkpoint(str(model_dir), required=True)
+  return checkpoints.read_variables(path)
+
+
+@pytest.mark.parametrize("disc_iters", [1, 2, 3])
+def test_step_counters(tmp_path, disc_iters):
+  ctx = _train(tmp_path, f"options.disc_iters = {disc_iters}",
+               "options.training_steps = 3", "run_config.save_checkpoints_steps = 1",
+               "run_config.iterations_per_loop = 1")
+  assert int(ctx.gan.global_step.numpy()) == 3
+  assert int(ctx.gan.global_step_disc.numpy()) == 3 * disc_iters
+  steps = [checkpoints.step_of(p) for p in checkpoints.all_checkpoints(str(tmp_path))]
+  assert steps == [0, 1, 2, 3]
+  values = _weights(tmp_path)
+  assert values["global_step_disc"] == 3 * disc_iters
+  assert int(values["d_opt/iterations"]) == 3 * disc_iters
+  assert int(values["g_opt/iterations"]) == 3
+
+
+def test_batch_is_split_into_disc_iters_plus_one_parts(tmp_path):
+  ctx = _context(tmp_path, "options.disc_iters = 2", "options.batch_size = 6")
+  gan = ctx.gan
+  features, labels = next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps)))
+  assert features["images"].shape == (18, 32, 32, 3)
+  assert features["z"].shape == (18, 8)
+  parts, label_parts = gan._split(features, labels)  # pylint: disable=protected-access
+  assert len(parts) == 3 and all(p["images"].shape[0] == 6 for p in parts)
+  np.testing.assert_array_equal(tf.concat(label_parts, 0), labels)
+  # D sees real and fake of one sub-step in one call: 2 * batch_size.
+  seen = []
+  original = gan.discriminator_fn
+  def recording_discriminator(x, y, is_training):
+    seen.append(x.shape[0])
+    return original(x, y, is_training)
+
+  gan.discriminator_fn = recording_discriminator
+  gan.build()
+  gan.train_step((features, labels))
+  # Per D sub-step: one D call for the loss and one for the WGAN-GP penalty; G: one.
+  assert seen == [12, 6, 12, 6, 12]
+
+
+def test_files_in_model_dir(tmp_path):
+  _train(tmp_path)
+  names = set(os.listdir(tmp_path))
+  assert {"TRAIN_DONE", "checkpoint", "operative_config-0.gin",
+          "operative_config-4.gin", "samples"} <= names
+  assert {"model.ckpt-0.index", "model.ckpt-2.index", "model.ckpt-4.index"} <= names
+  assert any(n.startswith("events.out.tfevents") for n in names)
+  assert os.path.exists(tmp_path / "samples" / "step_4.png")
+  operative = (tmp_path / "operative_config-4.gin").read_text()
+  assert "options.batch_size = 4" in operative and "dummy_arch" in operative
+
+
+def test_keep_checkpoint_max(tmp_path):
+  _train(tmp_path, "run_config.keep_checkpoint_max = 2",
+         "run_config.save_checkpoints_steps = 1", "run_config.iterations_per_loop = 1")
+  steps = [checkpoints.step_of(p) for p in checkpoints.all_checkpoints(str(tmp_path))]
+  assert steps == [3, 4]
+
+
+def test_ema_shadows_in_checkpoint(tmp_path):
+  ctx = _train(tmp_path, "ModularGAN.g_use_ema = True", "ModularGAN.ema_start_step = 2",
+               "ModularGAN.ema_decay = 0.5")
+  values = _weights(tmp_path)
+  trainable = {v.name.split(":")[0] for v in ctx.gan.generator.trainable_variables}
+  shadows = {k[:-len("/ExponentialMovingAverage")] for k in values
+             if k.endswith("/ExponentialMovingAverage")}
+  assert shadows == trainable
+  assert "generator/fc1/kernel" in shadows
+  kernel = values["generator/fc1/kernel"]
+  shadow = values["generator/fc1/kernel/ExponentialMovingAverage"]
+  assert not np.allclose(kernel, shadow)  # decay 0.5 after step 2: a real average.
+
+
+def test_same_seed_same_weights_and_different_seed_differs(tmp_path):
+  _train(tmp_path / "a")
+  _train(tmp_path / "b")
+  _train(tmp_path / "c", "run_config.tf_random_seed = 4")
+  a, b, c = (_weights(tmp_path / d) for d in "abc")
+  assert a.keys() == b.keys()
+  for name in a:
+    np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+  assert not np.array_equal(a["generator/fc1/kernel"], c["generator/fc1/kernel"])
+
+
+class _Killed(Exception):
+  pass
+
+
+def test_kill_and_resume_equals_uninterrupted(tmp_path):
+  _train(tmp_path / "full")
+
+  def kill_at_2(step, path):
+    del path
+    if step == 2:
+      raise _Killed()
+
+  with pytest.raises(_Killed):
+    _train(tmp_path / "resumed", on_checkpoint=kill_at_2)
+  assert not os.path.exists(tmp_path / "resumed" / "TRAIN_DONE")
+  _train(tmp_path / "resumed")
+  full, resumed = _weights(tmp_path / "full"), _weights(tmp_path / "resumed")
+  for name in full:
+    np.testing.assert_array_equal(full[name], resumed[name], err_msg=name)
+
+
+@gin.configurable(allowlist=[])
+def _nan_loss(d_real_logits, d_fake_logits, d_real=None, d_fake=None):
+  del d_real, d_fake
+  nan = tf.constant(np.nan, tf.float32)
+  return (nan + tf.reduce_mean(d_real_logits), nan, nan,
+          nan + tf.reduce_mean(d_fake_logits))
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+  _train(tmp_path, "options.training_steps = 2")
+  before = _weights(tmp_path)
+  with pytest.raises(trainer_lib.NonFiniteLossError, match="step 3"):
+    _train(tmp_path, "loss.fn = @_nan_loss")
+  assert checkpoints.step_of(checkpoints.latest_checkpoint(str(tmp_path))) == 2
+  after = _weights(tmp_path)
+  for name in before:
+    np.testing.assert_array_equal(before[name], after[name])
+
+
+def test_two_replica_mirrored_strategy_trains(tmp_path):
+  ctx = _context(tmp_path, "options.training_steps = 2",
+                 "standardize_batch.use_cross_replica_mean = True")
+  strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+  with strategy.scope():
+    gan = type(ctx.gan)(dataset=ctx.dataset, parameters=ctx.options,
+                        model_dir=str(tmp_path))
+  trainer = trainer_lib.Trainer(gan, strategy, str(tmp_path), ctx.run_config, 2)
+  assert trainer.train() == 2
+  assert int(gan.global_step_disc.numpy()) == 2
+  values = _weights(tmp_path)
+  assert np.all(np.isfinite(values["generator/fc1/kernel"]))
+
+
+def test_unknown_dataset_is_a_clear_error(tmp_path):
+  with pytest.raises(ValueError, match="polygons_32"):
+    _context(tmp_path, 'dataset.name = "cifar100000"')
+
+
+def test_batch_not_divisible_by_replicas(tmp_path):
+  ctx = _context(tmp_path, "options.batch_size = 3")
+  strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+  with pytest.raises(ValueError, match="not divisible"):
+    trainer_lib.Trainer(ctx.gan, strategy, str(tmp_path), ctx.run_config, 2)
