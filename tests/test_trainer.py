@@ -192,3 +192,19 @@ def test_batch_not_divisible_by_replicas(tmp_path):
   strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
   with pytest.raises(ValueError, match="not divisible"):
     trainer_lib.Trainer(ctx.gan, strategy, str(tmp_path), ctx.run_config, 2)
+
+
+def test_restore_gan_and_mismatch_errors(tmp_path):
+  ctx = _train(tmp_path, "options.training_steps = 2")
+  path = checkpoints.latest_checkpoint(str(tmp_path))
+  other = _context(tmp_path / "other")  # Same config, fresh weights.
+  checkpoints.restore_gan(other.gan, path)
+  np.testing.assert_array_equal(other.gan.generator.trainable_variables[0].numpy(),
+                                ctx.gan.generator.trainable_variables[0].numpy())
+  wider = _context(tmp_path / "wider", "options.z_dim = 9")
+  with pytest.raises(checkpoints.CheckpointMismatchError, match="shape"):
+    checkpoints.restore_gan(wider.gan, path)
+  with pytest.raises(checkpoints.CheckpointNotFoundError):
+    checkpoints.restore_gan(other.gan, str(tmp_path / "model.ckpt-999"))
+  with pytest.raises(checkpoints.CheckpointNotFoundError, match="Train first"):
+    checkpoints.latest_checkpoint(str(tmp_path / "empty"), required=True)

@@ -87,3 +87,40 @@ def mark_training_done(model_dir):
 
 def is_training_done(model_dir):
   return tf.io.gfile.exists(os.path.join(model_dir, TRAIN_DONE))
+
+
+class CheckpointMismatchError(ValueError):
+  """A checkpoint does not fit the configured model (other architecture/config)."""
+
+
+def restore_gan(gan, checkpoint_path):
+  """Builds `gan` and loads `checkpoint_path` into it (for evaluation / export).
+
+  Raises:
+    CheckpointNotFoundError: no such checkpoint.
+    CheckpointMismatchError: the checkpoint lacks variables of this model or has
+      other shapes, e.g. it was written by another architecture or gin config.
+  """
+  if not tf.io.gfile.exists(checkpoint_path + ".index"):
+    raise CheckpointNotFoundError(f"Checkpoint not found: {checkpoint_path!r}")
+  gan.build()
+  wanted = gan.variables_to_save()
+  stored = tf.train.load_checkpoint(checkpoint_path).get_variable_to_shape_map()
+  stored = {_unescape(k[:-len(_SUFFIX)]): tuple(s) for k, s in stored.items()
+            if k.endswith(_SUFFIX)}
+  missing = sorted(n for n in wanted if n not in stored)
+  wrong = sorted(n for n, v in wanted.items()
+                 if n in stored and tuple(v.shape) != stored[n])
+  if missing or wrong:
+    details = [f"missing: {missing[:5]}" if missing else "",
+               "shape mismatch: " + ", ".join(
+                   f"{n} {stored[n]} vs {tuple(wanted[n].shape)}" for n in wrong[:5])
+               if wrong else ""]
+    raise CheckpointMismatchError(
+        f"Checkpoint {checkpoint_path!r} does not match the configured model "
+        f"({len(missing)} variables missing, {len(wrong)} with other shapes; "
+        f"{'; '.join(d for d in details if d)}). Was it written with another "
+        "architecture or gin config? Pass the gin config the model was trained "
+        "with (the model_dir's operative_config-<step>.gin).")
+  make_checkpoint(wanted).restore(checkpoint_path).expect_partial()
+  return gan
