@@ -22,6 +22,7 @@ _CONFIGURABLE_MODULES = (
     "compare_gan2.datasets",
     "compare_gan2.training.runner",
     "compare_gan2.metrics",
+    "compare_gan2.evaluation",
     "compare_gan2.export",
 )
 

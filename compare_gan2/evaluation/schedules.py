@@ -1,0 +1,141 @@
+"""Schedules `continuous_eval` and `eval_after_train` (registered with the runner).
+
+Flags (ctx.flags, from main.py): `eval_every_steps` (evaluate checkpoints whose
+step is a multiple of it; 0 = every checkpoint including step 0; with > 0,
+step 0 is skipped as compare_gan intended, and the final checkpoint
+(step == options.training_steps) is evaluated too), `num_eval_averaging_runs`
+(3), `score_filename` (scores.csv).
+
+Hooks for other parts (e.g. TF-Hub export): append a callable
+`fn(ctx, step, checkpoint_path, scores)` to `ON_CHECKPOINT_EVALUATED`; it runs
+after each checkpoint's scores are written, with the GAN in `ctx.gan` still
+holding that checkpoint's weights (and filled standing statistics). Hook
+exceptions are logged, not raised.
+"""
+
+import time
+
+from absl import logging
+import gin
+import tensorflow as tf
+
+from compare_gan2.evaluation import evaluator as evaluator_lib
+from compare_gan2.evaluation import scores as scores_lib
+from compare_gan2.training import checkpoints
+from compare_gan2.training import runner
+
+ON_CHECKPOINT_EVALUATED = []
+
+
+@gin.configurable("continuous_eval")
+def continuous_eval_options(poll_seconds=60, timeout_seconds=24 * 3600):
+  """Gin `continuous_eval.*`: polling period and the give-up timeout (seconds
+  without a new checkpoint while TRAIN_DONE is absent)."""
+  return float(poll_seconds), float(timeout_seconds)
+
+
+def wanted_step(step, every, final_step=None):
+  if not every:
+    return True
+  if step == 0:
+    return False
+  return step % every == 0 or (final_step is not None and step == final_step)
+
+
+class _EvalLoop:
+  """Evaluates unevaluated checkpoints of ctx.model_dir, writing score files."""
+
+  def __init__(self, ctx, evaluator=None):
+    self.ctx = ctx
+    flags = ctx.flags or {}
+    self.every = int(flags.get("eval_every_steps", 0) or 0)
+    self.final_step = (ctx.options or {}).get("training_steps")
+    self.files = scores_lib.ScoreFiles(
+        ctx.model_dir, flags.get("score_filename") or "scores.csv")
+    self.evaluator = evaluator or evaluator_lib.Evaluator(
+        ctx.gan, ctx.dataset,
+        num_averaging_runs=int(flags.get("num_eval_averaging_runs", 3) or 3))
+    self.done = self.files.evaluated_steps()
+    if self.done:
+      logging.info("Resuming evaluation: %d checkpoints already have scores "
+                   "in %s.", len(self.done), self.files.csv_path)
+
+  def pending(self):
+    return [p for p in checkpoints.all_checkpoints(self.ctx.model_dir)
+            if checkpoints.step_of(p) not in self.done
+            and wanted_step(checkpoints.step_of(p), self.every, self.final_step)]
+
+  def evaluate(self, path):
+    """Evaluates one checkpoint; returns its record, or None if it vanished."""
+    step = checkpoints.step_of(path)
+    start = time.time()
+    logging.info("Evaluating %s (step %d).", path, step)
+    try:
+      with self.ctx.strategy.scope():
+        scores, errors = self.evaluator.evaluate_checkpoint(path)
+    except (checkpoints.CheckpointNotFoundError, tf.errors.NotFoundError,
+            tf.errors.DataLossError) as e:
+      if tf.io.gfile.exists(path + ".index"):
+        raise
+      logging.warning("Checkpoint %s was deleted (trainer retention?) while "
+                      "being evaluated; skipping it. (%s)", path, e)
+      self.done.add(step)
+      return None
+    record = self.files.add(path, step, scores, errors)
+    self.done.add(step)
+    logging.info("Evaluated step %d in %.1fs: %s", step, time.time() - start,
+                 {k: v for k, v in scores.items() if k.endswith("_mean")})
+    for hook in list(ON_CHECKPOINT_EVALUATED):
+      try:
+        hook(self.ctx, step, path, scores)
+      except Exception:  # pylint: disable=broad-except
+        logging.exception("ON_CHECKPOINT_EVALUATED hook %r failed.", hook)
+    return record
+
+  def run_pending(self):
+    records = []
+    for path in self.pending():
+      records.append(self.evaluate(path))
+    return records
+
+
+def continuous_eval(ctx, sleep_fn=time.sleep, evaluator=None):
+  """Evaluates new checkpoints as they appear; stops after TRAIN_DONE.
+
+  Stops when TRAIN_DONE exists and no unevaluated checkpoint is left (checked
+  in that order, so a checkpoint written just before TRAIN_DONE is not missed),
+  or after `continuous_eval.timeout_seconds` without new checkpoints.
+  Returns the list of records written.
+  """
+  poll, timeout = continuous_eval_options()
+  loop = _EvalLoop(ctx, evaluator)
+  records, last_activity = [], time.time()
+  while True:
+    training_done = checkpoints.is_training_done(ctx.model_dir)
+    pending = loop.pending()
+    if pending:
+      for path in pending:
+        record = loop.evaluate(path)
+        if record is not None:
+          records.append(record)
+      last_activity = time.time()
+      continue
+    if training_done:
+      logging.info("Training is done and every checkpoint is evaluated.")
+      return records
+    if time.time() - last_activity > timeout:
+      logging.warning("No new checkpoint in %s for %.0fs and no %s; stopping.",
+                      ctx.model_dir, timeout, checkpoints.TRAIN_DONE)
+      return records
+    sleep_fn(poll)
+
+
+def eval_after_train(ctx, evaluator=None):
+  """Trains (runner.schedule_train), then evaluates every wanted checkpoint."""
+  runner.schedule_train(ctx)
+  loop = _EvalLoop(ctx, evaluator)
+  return [r for r in loop.run_pending() if r is not None]
+
+
+runner.register_schedule("continuous_eval", continuous_eval)
+runner.register_schedule("eval_after_train", eval_after_train)

@@ -1,0 +1,259 @@
+"""Evaluation tasks: each metric as a task on a real and a fake `SampleSet`.
+
+A task has a `name`, the result `keys` it produces and `run(real, fake) ->
+{key: float}`. Tasks are selected by name with gin `eval.tasks` (see
+`TASKS`). Fixes relative to compare_gan (inventory §7.7, §7.8):
+
+* MS-SSIM and fractal dimension are computed on the FAKE images (compare_gan's
+  argument order made them use the real ones).
+* KID works (plain NumPy, with its standard error `kid_stderr`).
+* Non-finite generated images do not crash evaluation: `run_tasks` records
+  NaN for every key of the run and reports the reason (see `NaNInSamples`);
+  a task that fails on valid inputs (ValueError, e.g. too few samples)
+  records NaN for its keys and the error message.
+* Tasks that do not apply (class accuracy / intra-class FID for an
+  unconditional model or an extractor whose classes are not the dataset's)
+  are skipped and produce no keys.
+"""
+
+import dataclasses
+import typing
+
+from absl import logging
+import gin
+import numpy as np
+
+from compare_gan2 import metrics
+
+
+@dataclasses.dataclass
+class SampleSet:
+  """Images and what the feature extractor made of them.
+
+  Attributes:
+    images: [N, H, W, C] float32 in [0, 1].
+    labels: [N] int labels (real: dataset labels; fake: conditioned labels),
+      or None.
+    pool: [N, D] features (Inception pool_3 / classifier penultimate layer).
+    logits: [N, K] classifier logits.
+  """
+  images: np.ndarray
+  labels: typing.Optional[np.ndarray]
+  pool: np.ndarray
+  logits: np.ndarray
+
+
+@dataclasses.dataclass
+class TaskContext:
+  """What tasks may need to know besides the samples."""
+  conditional: bool = False
+  class_aligned: bool = False   # the extractor's logits are the dataset classes
+  seed: int = 0
+
+
+class Task:
+  name = None
+  keys = ()
+
+  def applies(self, ctx):  # pylint: disable=unused-argument
+    return True
+
+  def run(self, real, fake, ctx):
+    raise NotImplementedError
+
+
+@gin.configurable("fid_task")
+class FIDTask(Task):
+  """Frechet distance between real and fake pool features (`fid_score`)."""
+  name, keys = "fid", ("fid_score",)
+
+  def run(self, real, fake, ctx):
+    return {"fid_score": metrics.frechet_distance_from_activations(
+        real.pool, fake.pool)}
+
+
+@gin.configurable("kid_task")
+class KIDTask(Task):
+  """Unbiased KID on pool features (`kid_score`, `kid_stderr`)."""
+  name, keys = "kid", ("kid_score", "kid_stderr")
+
+  def __init__(self, max_block_size=1024):
+    self.max_block_size = max_block_size
+
+  def run(self, real, fake, ctx):
+    # Blocks are contiguous: shuffle (seeded) so class-ordered sets are fine.
+    rng = np.random.default_rng(ctx.seed)
+    value, stderr = metrics.kid(rng.permutation(real.pool),
+                                rng.permutation(fake.pool),
+                                max_block_size=self.max_block_size)
+    return {"kid_score": value, "kid_stderr": stderr}
+
+
+@gin.configurable("inception_score_task")
+class InceptionScoreTask(Task):
+  """IS of the fake logits. num_splits=1 is compare_gan's single split."""
+  name, keys = "inception_score", ("inception_score",)
+
+  def __init__(self, num_splits=1):
+    self.num_splits = num_splits
+
+  def run(self, real, fake, ctx):
+    mean, _ = metrics.inception_score(fake.logits, num_splits=self.num_splits)
+    return {"inception_score": mean}
+
+
+@gin.configurable("precision_recall_task")
+class PrecisionRecallTask(Task):
+  """Improved precision/recall (+ density/coverage) on pool features."""
+  name = "precision_recall"
+  keys = ("precision", "recall", "density", "coverage")
+
+  def __init__(self, k=3):
+    self.k = k
+
+  def run(self, real, fake, ctx):
+    return metrics.precision_recall(real.pool, fake.pool, k=self.k)
+
+
+@gin.configurable("prd_task")
+class PRDTask(Task):
+  """PRD (Sajjadi et al.): `prd_f8` (recall-like), `prd_f1_8` (precision-like)."""
+  name, keys = "prd", ("prd_f8", "prd_f1_8")
+
+  def __init__(self, num_clusters=20, num_runs=10):
+    self.num_clusters, self.num_runs = num_clusters, num_runs
+
+  def run(self, real, fake, ctx):
+    n = min(len(real.pool), len(fake.pool))
+    precision, recall = metrics.compute_prd_from_embedding(
+        fake.pool[:n], real.pool[:n], num_clusters=self.num_clusters,
+        num_runs=self.num_runs, seed=ctx.seed)
+    f8, f1_8 = metrics.prd_to_max_f_beta_pair(precision, recall, beta=8)
+    return {"prd_f8": f8, "prd_f1_8": f1_8}
+
+
+@gin.configurable("ms_ssim_task")
+class MSSSIMTask(Task):
+  """MS-SSIM diversity of the FAKE images in [0, 255] (lower = more diverse)."""
+  name, keys = "ms_ssim", ("ms_ssim",)
+
+  def __init__(self, num_batches=5, batch_size=64):
+    self.num_batches, self.batch_size = num_batches, batch_size
+
+  def run(self, real, fake, ctx):
+    return {"ms_ssim": metrics.ms_ssim_diversity(
+        fake.images * 255.0, num_batches=self.num_batches,
+        batch_size=min(self.batch_size, len(fake.images)), seed=ctx.seed,
+        max_val=255.0)}
+
+
+@gin.configurable("fractal_dimension_task")
+class FractalDimensionTask(Task):
+  """Fractal dimension of the FAKE images (compare_gan: 100 seeds, 1000 bins)."""
+  name, keys = "fractal_dimension", ("fractal_dimension",)
+
+  def __init__(self, num_fd_seeds=100, n_bins=1000, scale=0.1):
+    self.num_fd_seeds, self.n_bins, self.scale = num_fd_seeds, n_bins, scale
+
+  def run(self, real, fake, ctx):
+    return {"fractal_dimension": metrics.fractal_dimension(
+        fake.images * 255.0, num_fd_seeds=min(self.num_fd_seeds,
+                                              len(fake.images)),
+        n_bins=self.n_bins, scale=self.scale, seed=ctx.seed)}
+
+
+@gin.configurable("intra_class_fid_task")
+class IntraClassFIDTask(Task):
+  """Mean per-class FID (conditional models): `intra_class_fid`."""
+  name, keys = "intra_class_fid", ("intra_class_fid",)
+
+  def __init__(self, min_samples_per_class=2):
+    self.min_samples_per_class = min_samples_per_class
+
+  def applies(self, ctx):
+    return ctx.conditional
+
+  def run(self, real, fake, ctx):
+    result = metrics.intra_class_fid(
+        real.pool, real.labels, fake.pool, fake.labels,
+        min_samples_per_class=self.min_samples_per_class)
+    return {"intra_class_fid": result.mean}
+
+
+class ClassAccuracyTask(Task):
+  """Fraction of conditional samples the classifier assigns to their class."""
+  name, keys = "class_accuracy", ("class_accuracy",)
+
+  def applies(self, ctx):
+    return ctx.conditional and ctx.class_aligned
+
+  def run(self, real, fake, ctx):
+    return {"class_accuracy": metrics.sample_class_accuracy(
+        fake.logits, fake.labels)}
+
+
+TASKS = {
+    cls.name: cls for cls in (
+        FIDTask, KIDTask, InceptionScoreTask, PrecisionRecallTask, PRDTask,
+        MSSSIMTask, FractalDimensionTask, IntraClassFIDTask, ClassAccuracyTask)
+}
+DEFAULT_TASKS = ("fid", "kid", "inception_score", "precision_recall",
+                 "class_accuracy", "intra_class_fid")
+
+
+def make_tasks(names):
+  """Task instances for `names` (gin-configurable constructors)."""
+  unknown = [n for n in names if n not in TASKS]
+  if unknown:
+    raise ValueError(f"Unknown evaluation task(s) {unknown} in eval.tasks; "
+                     f"available: {sorted(TASKS)}.")
+  return [TASKS[n]() for n in names]
+
+
+class NaNInSamples(ValueError):
+  """Generated images contain NaN or inf."""
+
+
+def check_finite(images, what="generated images"):
+  bad = ~np.isfinite(images)
+  if bad.any():
+    raise NaNInSamples(
+        f"{int(bad.reshape(len(images), -1).any(axis=1).sum())} of "
+        f"{len(images)} {what} contain NaN/inf.")
+
+
+def run_tasks(tasks, real, fake, ctx):
+  """Runs every applicable task; returns (scores, errors).
+
+  scores: {key: float}; a failed task gives NaN for its keys.
+  errors: {task name: message} for failed tasks.
+  """
+  scores, errors = {}, {}
+  for task in tasks:
+    if not task.applies(ctx):
+      continue
+    try:
+      result = task.run(real, fake, ctx)
+      scores.update({k: float(v) for k, v in result.items()})
+    except ValueError as e:  # Metric input errors; NaNs in features.
+      logging.warning("Evaluation task %s failed: %s", task.name, e)
+      errors[task.name] = str(e)
+      scores.update({k: float("nan") for k in task.keys})
+  return scores, errors
+
+
+def nan_scores(tasks, ctx):
+  """NaN for every key of every applicable task (a run whose samples are NaN)."""
+  return {k: float("nan") for t in tasks if t.applies(ctx) for k in t.keys}
+
+
+def aggregate(runs):
+  """[{key: float}] per run -> {key_mean, key_std (ddof 0), key_list}."""
+  result = {}
+  keys = sorted({k for run in runs for k in run})
+  for key in keys:
+    values = [run.get(key, float("nan")) for run in runs]
+    result[f"{key}_mean"] = float(np.mean(values))
+    result[f"{key}_std"] = float(np.std(values))
+    result[f"{key}_list"] = "_".join(f"{v:.6g}" for v in values)
+  return result

@@ -1,0 +1,470 @@
+"""Evaluation layer: feature extractors, tasks, score files, schedules, end to end."""
+
+import csv
+import json
+import math
+import os
+import shutil
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import gin_setup
+from compare_gan2 import metrics
+from compare_gan2.evaluation import evaluator as evaluator_lib
+from compare_gan2.evaluation import feature_extractors as fe
+from compare_gan2.evaluation import schedules
+from compare_gan2.evaluation import scores as scores_lib
+from compare_gan2.evaluation import tasks as tasks_lib
+from compare_gan2.evaluation import train_classifier
+from compare_gan2.training import checkpoints
+from compare_gan2.training import runner
+
+BASE_BINDINGS = [
+    "options.gan_class = @ModularGAN",
+    'options.architecture = "dummy_arch"',
+    "options.batch_size = 4",
+    "options.training_steps = 4",
+    "options.z_dim = 8",
+    'dataset.name = "polygons_32"',
+    "run_config.save_checkpoints_steps = 2",
+    "run_config.iterations_per_loop = 2",
+    "run_config.tf_random_seed = 3",
+    "ModularGAN.conditional = True",
+    "G.batch_norm_fn = @batch_norm",
+    "penalty.fn = @wgangp_penalty",
+]
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="session")
+def classifier_cache(tmp_path_factory):
+  """A polygons_32 classifier trained for a few steps (fast, low accuracy)."""
+  cache = tmp_path_factory.mktemp("classifiers")
+  train_classifier.train("polygons_32", str(cache / "polygons_32"), steps=30,
+                         batch_size=32, eval_examples=200)
+  return str(cache)
+
+
+def _eval_bindings(cache, num_samples=64, tasks=None):
+  out = [f'polygons_classifier.cache_dir = "{cache}"',
+         "polygons_classifier.auto_train = False",
+         f"eval.num_samples = {num_samples}",
+         "eval.batch_size = 32",
+         "continuous_eval.poll_seconds = 0"]
+  if tasks is not None:
+    out.append(f"eval.tasks = {list(tasks)!r}".replace("'", '"'))
+  return out
+
+
+def _context(model_dir, *extra, **flags):
+  gin.clear_config()
+  gin_setup.parse(bindings=BASE_BINDINGS + list(extra))
+  return runner.build_context(str(model_dir), **flags)
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+  """dummy_arch trained 4 steps: checkpoints 0, 2, 4 and TRAIN_DONE."""
+  model_dir = tmp_path_factory.mktemp("trained")
+  ctx = _context(model_dir)
+  runner.schedule_train(ctx)
+  gin.clear_config()
+  return model_dir
+
+
+def _copy(trained_dir, tmp_path):
+  dst = tmp_path / "model"
+  shutil.copytree(trained_dir, dst)
+  # The checkpoint state file holds absolute paths of the original directory.
+  state = (dst / "checkpoint").read_text().replace(str(trained_dir), str(dst))
+  (dst / "checkpoint").write_text(state)
+  return dst
+
+
+# -------------------------------------------------------- Inception stand-in
+class _StandIn(tf.Module):
+  """Same signature as tfgan's Inception module: images [N, 299, 299, 3] in
+  [-1, 1] -> {"pool_3": [N, 1, 1, 2048], "logits": [N, 1008]}. pool_3 holds the
+  per-channel means of its input, logits[:, :3] its min, max and height."""
+
+  @tf.function(input_signature=[tf.TensorSpec([None, 299, 299, 3], tf.float32)])
+  def __call__(self, images):
+    n = tf.shape(images)[0]
+    means = tf.reduce_mean(images, [1, 2])
+    pool = tf.concat([means, tf.zeros([n, 2045])], 1)
+    stats = tf.stack([tf.reduce_min(images, [1, 2, 3]),
+                      tf.reduce_max(images, [1, 2, 3]),
+                      tf.fill([n], tf.cast(tf.shape(images)[1], tf.float32))], 1)
+    logits = tf.concat([stats, tf.zeros([n, 1005])], 1)
+    return {"pool_3": tf.reshape(pool, [n, 1, 1, 2048]), "logits": logits}
+
+
+@pytest.fixture(scope="module")
+def stand_in_module(tmp_path_factory):
+  path = str(tmp_path_factory.mktemp("hub") / "inception")
+  tf.saved_model.save(_StandIn(), path)
+  return path
+
+
+def test_inception_stand_in_handle_resize_and_scale(stand_in_module):
+  extractor = fe.InceptionExtractor(stand_in_module, batch_size=3)
+  images = np.stack([np.full([32, 32, 3], v, np.float32)
+                     for v in (0.0, 0.5, 1.0, 0.25)])
+  images[3, :, :, 1] = 1.0
+  out = extractor(images)
+  assert out["pool"].shape == (4, 2048) and out["logits"].shape == (4, 1008)
+  expected = (images[:, 0, 0, :] * 255.0 - 128.0) / 128.0
+  np.testing.assert_allclose(out["pool"][:, :3], expected, atol=1e-3)
+  np.testing.assert_allclose(out["logits"][:, 2], 299.0)
+  np.testing.assert_allclose(out["logits"][:2, 0], [-1.0, (127.5 - 128) / 128],
+                             atol=1e-5)
+  # Grayscale images are tiled to 3 channels.
+  gray = extractor(np.full([2, 16, 16, 1], 1.0, np.float32))
+  np.testing.assert_allclose(gray["pool"][:, :3], 127.0 / 128.0, atol=1e-5)
+
+
+def test_inception_selected_by_gin(stand_in_module):
+  gin_setup.parse(bindings=[f'eval.inception_handle = "{stand_in_module}"',
+                            'eval.feature_extractor = "auto"'])
+  extractor = evaluator_lib.get_feature_extractor("cifar10")
+  assert isinstance(extractor, fe.InceptionExtractor)
+  assert extractor.handle == stand_in_module
+
+
+def test_inception_bad_handle_error_names_handle(tmp_path):
+  bad = str(tmp_path / "no_such_module")
+  with pytest.raises(fe.FeatureExtractorError) as e:
+    fe.InceptionExtractor(bad)
+  assert bad in str(e.value)
+  assert "eval.inception_handle" in str(e.value)
+
+
+# ----------------------------------------------------------- the classifier
+def test_classifier_cache_reuse_and_missing(classifier_cache, tmp_path,
+                                            monkeypatch):
+  def no_training(*args, **kwargs):
+    raise AssertionError("must not retrain when cached")
+  monkeypatch.setattr(train_classifier, "train", no_training)
+  clf = fe.PolygonsClassifier("polygons_32", cache_dir=classifier_cache,
+                              auto_train=False)
+  assert clf.metadata["dataset"] == "polygons_32"
+  out = clf(np.random.default_rng(0).uniform(size=[5, 32, 32, 3]))
+  assert out["pool"].shape == (5, 128) and out["logits"].shape == (5, 6)
+  with pytest.raises(fe.FeatureExtractorError, match="train_classifier"):
+    fe.PolygonsClassifier("polygons_32", cache_dir=str(tmp_path),
+                          auto_train=False)
+
+
+def test_classifier_auto_trains_on_first_use(tmp_path, monkeypatch):
+  calls = []
+  real_train = train_classifier.train
+
+  def quick(dataset_name, output_dir, **kwargs):
+    calls.append(output_dir)
+    return real_train(dataset_name, output_dir, steps=2, batch_size=8,
+                      eval_examples=16)
+  monkeypatch.setattr(train_classifier, "train", quick)
+  clf = fe.PolygonsClassifier("polygons_32", cache_dir=str(tmp_path))
+  assert calls == [str(tmp_path / "polygons_32")]
+  assert clf.metadata["steps"] == 2
+
+
+def test_cache_dir_from_environment(monkeypatch, tmp_path):
+  monkeypatch.setenv("COMPARE_GAN2_CACHE", str(tmp_path))
+  assert fe.classifier_dir("polygons_64") == str(
+      tmp_path / "classifiers" / "polygons_64")
+
+
+# -------------------------------------------------------------------- tasks
+def _sets(n=80, d=16, seed=0, shift=0.0):
+  rng = np.random.default_rng(seed)
+  real = tasks_lib.SampleSet(
+      images=rng.uniform(size=[n, 16, 16, 3]).astype(np.float32),
+      labels=np.arange(n) % 4, pool=rng.normal(size=[n, d]),
+      logits=rng.normal(size=[n, 4]))
+  fake = tasks_lib.SampleSet(
+      images=rng.uniform(size=[n, 16, 16, 3]).astype(np.float32) ** 2,
+      labels=np.arange(n) % 4, pool=rng.normal(size=[n, d]) + shift,
+      logits=rng.normal(size=[n, 4]))
+  return real, fake
+
+
+def test_all_tasks_on_synthetic_data():
+  real, fake = _sets()
+  tasks = tasks_lib.make_tasks(sorted(tasks_lib.TASKS))
+  ctx = tasks_lib.TaskContext(conditional=True, class_aligned=True, seed=1)
+  scores, errors = tasks_lib.run_tasks(tasks, real, fake, ctx)
+  assert not errors
+  expected_keys = {k for t in tasks for k in t.keys}
+  assert set(scores) == expected_keys
+  assert scores["fid_score"] == pytest.approx(
+      metrics.frechet_distance_from_activations(real.pool, fake.pool))
+  assert scores["class_accuracy"] == pytest.approx(
+      metrics.sample_class_accuracy(fake.logits, fake.labels))
+  assert math.isfinite(scores["kid_score"]) and math.isfinite(
+      scores["kid_stderr"]) is False  # One block of 80: stderr undefined.
+
+
+def test_ms_ssim_and_fractal_dimension_use_fake_images():
+  real, fake = _sets()
+  ctx = tasks_lib.TaskContext(seed=3)
+  ms = tasks_lib.MSSSIMTask(num_batches=2, batch_size=16).run(real, fake, ctx)
+  assert ms["ms_ssim"] == pytest.approx(metrics.ms_ssim_diversity(
+      fake.images * 255.0, num_batches=2, batch_size=16, seed=3))
+  assert ms["ms_ssim"] != pytest.approx(metrics.ms_ssim_diversity(
+      real.images * 255.0, num_batches=2, batch_size=16, seed=3))
+  fd = tasks_lib.FractalDimensionTask(num_fd_seeds=20).run(real, fake, ctx)
+  assert fd["fractal_dimension"] == pytest.approx(metrics.fractal_dimension(
+      fake.images * 255.0, num_fd_seeds=20, seed=3))
+
+
+def test_fid_and_kid_grow_with_distribution_shift():
+  ctx = tasks_lib.TaskContext()
+  tasks = tasks_lib.make_tasks(["fid", "kid", "precision_recall"])
+  near, _ = tasks_lib.run_tasks(tasks, *_sets(n=200, shift=0.1), ctx)
+  far, _ = tasks_lib.run_tasks(tasks, *_sets(n=200, shift=2.0), ctx)
+  assert far["fid_score"] > near["fid_score"]
+  assert far["kid_score"] > near["kid_score"]
+  assert far["precision"] < near["precision"]
+
+
+def test_conditional_tasks_skipped_when_not_applicable():
+  real, fake = _sets()
+  tasks = tasks_lib.make_tasks(["class_accuracy", "intra_class_fid", "fid"])
+  scores, _ = tasks_lib.run_tasks(tasks, real, fake,
+                                  tasks_lib.TaskContext(conditional=False))
+  assert set(scores) == {"fid_score"}
+  scores, _ = tasks_lib.run_tasks(
+      tasks, real, fake, tasks_lib.TaskContext(conditional=True,
+                                               class_aligned=False))
+  assert set(scores) == {"fid_score", "intra_class_fid"}
+
+
+def test_failing_task_records_nan_and_error():
+  real, fake = _sets(n=3)
+  scores, errors = tasks_lib.run_tasks(
+      tasks_lib.make_tasks(["precision_recall", "fid"]), real, fake,
+      tasks_lib.TaskContext())
+  assert math.isnan(scores["precision"]) and "precision_recall" in errors
+  assert math.isfinite(scores["fid_score"])
+
+
+def test_unknown_task_name():
+  with pytest.raises(ValueError, match="available"):
+    tasks_lib.make_tasks(["fid", "nope"])
+
+
+def test_aggregate():
+  result = tasks_lib.aggregate([{"a": 1.0}, {"a": 3.0}])
+  assert result == {"a_mean": 2.0, "a_std": 1.0, "a_list": "1_3"}
+
+
+# -------------------------------------------------------------- score files
+def test_score_files_contents_scopes_and_resume(tmp_path):
+  (tmp_path / "operative_config-0.gin").write_text(
+      "options.batch_size = 4\nG/weights.initializer = 'orthogonal'\n"
+      "D/weights.initializer = 'normal'\n")
+  files = scores_lib.ScoreFiles(str(tmp_path), "my_scores.csv")
+  files.add("/m/model.ckpt-5", 5, {"fid_score_mean": 1.5, "x_list": "1_2"})
+  files.add("/m/model.ckpt-10", 10, {"fid_score_mean": float("nan"),
+                                     "kid_score_mean": 0.25},
+            errors={"run0": "nan_in_samples"})
+  assert sorted(os.listdir(tmp_path)) == ["my_scores.csv",
+                                          "operative_config-0.gin",
+                                          "scores.jsonl"]
+  with open(tmp_path / "my_scores.csv") as f:
+    rows = list(csv.DictReader(f))
+    header = rows[0].keys()
+  assert list(header)[:2] == ["checkpoint_path", "step"]
+  assert [r["step"] for r in rows] == ["5", "10"]
+  assert rows[0]["fid_score_mean"] == "1.5" and rows[0]["kid_score_mean"] == ""
+  assert rows[1]["fid_score_mean"] == "nan"
+  assert rows[1]["eval_errors"] == "run0: nan_in_samples"
+  assert rows[0]["G/weights.initializer"] == "'orthogonal'"
+  assert rows[0]["D/weights.initializer"] == "'normal'"
+  assert rows[0]["options.batch_size"] == "4"
+  lines = (tmp_path / "scores.jsonl").read_text().splitlines()
+  records = [json.loads(l) for l in lines]
+  assert records[1]["scores"]["fid_score_mean"] is None
+  assert records[1]["gin"]["G/weights.initializer"] == "'orthogonal'"
+  assert scores_lib.ScoreFiles(str(tmp_path), "my_scores.csv"
+                               ).evaluated_steps() == {5, 10}
+
+
+# --------------------------------------------------------------- schedules
+class _StubEvaluator:
+  def __init__(self, delete=None):
+    self.evaluated, self.delete = [], delete
+
+  def evaluate_checkpoint(self, path):
+    if self.delete and checkpoints.step_of(path) == self.delete:
+      for name in os.listdir(os.path.dirname(path)):
+        if name.startswith(os.path.basename(path) + "."):
+          os.remove(os.path.join(os.path.dirname(path), name))
+      checkpoints.restore_gan(None, path)  # Raises CheckpointNotFoundError.
+    self.evaluated.append(checkpoints.step_of(path))
+    return {"fid_score_mean": float(checkpoints.step_of(path))}, {}
+
+
+def _steps_in_scores(model_dir):
+  return [r["step"] for r in scores_lib.ScoreFiles(str(model_dir))
+          .read_records()]
+
+
+def test_continuous_eval_resume_never_twice(trained_dir, tmp_path):
+  model_dir = _copy(trained_dir, tmp_path)
+  # Training not done: evaluate what is there, then give up after the timeout.
+  ctx = _context(model_dir, "continuous_eval.timeout_seconds = 0",
+                 eval_every_steps=0)
+  first = _StubEvaluator()
+  (model_dir / checkpoints.TRAIN_DONE).unlink()
+  schedules.continuous_eval(ctx, sleep_fn=lambda s: None, evaluator=first)
+  assert first.evaluated == [0, 2, 4]
+  checkpoints.mark_training_done(str(model_dir))
+  second = _StubEvaluator()
+  schedules.continuous_eval(ctx, sleep_fn=lambda s: None, evaluator=second)
+  assert second.evaluated == []
+  assert _steps_in_scores(model_dir) == [0, 2, 4]
+
+
+def test_continuous_eval_waits_for_checkpoints_then_train_done(trained_dir,
+                                                               tmp_path):
+  model_dir = _copy(trained_dir, tmp_path)
+  (model_dir / checkpoints.TRAIN_DONE).unlink()
+  ctx = _context(model_dir, eval_every_steps=2)
+  stub = _StubEvaluator()
+  sleeps = []
+
+  def sleep(seconds):
+    sleeps.append(seconds)
+    if len(sleeps) == 3:
+      checkpoints.mark_training_done(str(model_dir))
+  schedules.continuous_eval(ctx, sleep_fn=sleep, evaluator=stub)
+  assert stub.evaluated == [2, 4]     # step 0 skipped with eval_every_steps > 0
+  assert len(sleeps) == 3             # polled until TRAIN_DONE appeared
+
+
+def test_continuous_eval_skips_deleted_checkpoint(trained_dir, tmp_path):
+  model_dir = _copy(trained_dir, tmp_path)
+  ctx = _context(model_dir, eval_every_steps=0)
+  stub = _StubEvaluator(delete=2)
+  schedules.continuous_eval(ctx, sleep_fn=lambda s: None, evaluator=stub)
+  assert stub.evaluated == [0, 4]
+  assert _steps_in_scores(model_dir) == [0, 4]
+
+
+def test_eval_every_steps_filter():
+  assert [s for s in range(0, 13) if schedules.wanted_step(s, 5, 12)] == [
+      5, 10, 12]
+  assert [s for s in range(0, 3) if schedules.wanted_step(s, 0)] == [0, 1, 2]
+
+
+def test_hook_called_after_each_evaluation(trained_dir, tmp_path, monkeypatch):
+  model_dir = _copy(trained_dir, tmp_path)
+  ctx = _context(model_dir, eval_every_steps=4)
+  seen = []
+  monkeypatch.setattr(schedules, "ON_CHECKPOINT_EVALUATED",
+                      [lambda c, step, path, s: seen.append((step, path)),
+                       lambda *a: 1 / 0])  # A failing hook is only logged.
+  schedules.continuous_eval(ctx, sleep_fn=lambda s: None,
+                            evaluator=_StubEvaluator())
+  assert seen == [(4, str(model_dir / "model.ckpt-4"))]
+
+
+# ------------------------------------------------------------ end to end
+def test_eval_after_train_and_continuous_eval_end_to_end(classifier_cache,
+                                                         tmp_path):
+  model_dir = tmp_path / "e2e"
+  extra = _eval_bindings(classifier_cache, num_samples=64, tasks=[
+      "fid", "kid", "inception_score", "precision_recall", "prd", "ms_ssim",
+      "fractal_dimension", "intra_class_fid", "class_accuracy"]) + [
+          "ms_ssim_task.batch_size = 16", "fractal_dimension_task.num_fd_seeds = 20",
+          "prd_task.num_runs = 2", "prd_task.num_clusters = 5"]
+  ctx = _context(model_dir, *extra, eval_every_steps=0,
+                 num_eval_averaging_runs=2, score_filename="scores.csv")
+  records = schedules.eval_after_train(ctx)
+  assert [r["step"] for r in records] == [0, 2, 4]
+  with open(model_dir / "scores.csv") as f:
+    rows = list(csv.DictReader(f))
+  assert [r["step"] for r in rows] == ["0", "2", "4"]
+  for key in ("fid_score", "kid_score", "kid_stderr", "inception_score",
+              "precision", "recall", "prd_f8", "prd_f1_8", "ms_ssim",
+              "fractal_dimension", "intra_class_fid", "class_accuracy"):
+    for suffix in ("_mean", "_std", "_list"):
+      assert key + suffix in rows[0], key + suffix
+    assert len(rows[0][key + "_list"].split("_")) == 2
+    assert math.isfinite(float(rows[0][key + "_mean"])) or key == "kid_stderr"
+  assert rows[0]["options.architecture"] == "'dummy_arch'"
+  assert rows[0]["eval_errors"] == ""
+  # Deterministic: the same checkpoint evaluates to the same numbers.
+  ev = evaluator_lib.Evaluator(ctx.gan, num_averaging_runs=2)
+  again, _ = ev.evaluate_checkpoint(str(model_dir / "model.ckpt-2"))
+  assert again["fid_score_mean"] == pytest.approx(
+      float(rows[1]["fid_score_mean"]), rel=1e-4)
+  # continuous_eval on the finished run: nothing left to do, then a new
+  # eval_every_steps setting on a fresh score file evaluates again.
+  assert schedules.continuous_eval(ctx, sleep_fn=lambda s: None) == []
+  ctx.flags["score_filename"] = "other.csv"
+  os.remove(model_dir / "scores.jsonl")
+  ctx.flags["eval_every_steps"] = 4
+  records = schedules.continuous_eval(ctx, sleep_fn=lambda s: None)
+  assert [r["step"] for r in records] == [4]
+
+
+def test_nan_samples_recorded_not_crash(classifier_cache, tmp_path,
+                                        monkeypatch):
+  ctx = _context(tmp_path, *_eval_bindings(classifier_cache, 32,
+                                           ["fid", "class_accuracy"]))
+  ctx.gan.build()
+  ev = evaluator_lib.Evaluator(ctx.gan, num_averaging_runs=2)
+  original = ev.sample
+
+  def sample(run):
+    images, labels = original(run)
+    if run == 1:
+      images[3, 0, 0, 0] = np.nan
+    return images, labels
+  monkeypatch.setattr(ev, "sample", sample)
+  scores, errors = ev.evaluate_loaded()
+  assert math.isfinite(float(scores["fid_score_list"].split("_")[0]))
+  assert math.isnan(scores["fid_score_mean"])
+  assert scores["class_accuracy_list"].split("_")[1] == "nan"
+  assert "nan_in_samples" in errors["run1"]
+
+
+def test_standing_statistics_filled(classifier_cache, tmp_path):
+  ctx = _context(tmp_path, "standardize_batch.use_moving_averages = False",
+                 *_eval_bindings(classifier_cache, 32, ["fid"]),
+                 "eval.standing_stats_examples = 96")
+  ctx.gan.build()
+  ev = evaluator_lib.Evaluator(ctx.gan, num_averaging_runs=1)
+  accus = evaluator_lib._accumulator_variables(ctx.gan.generator)  # pylint: disable=protected-access
+  assert accus
+  u_before = {v.name: v.numpy() for v in ctx.gan.generator.variables
+              if "u_var" in v.name}
+  assert ev.fill_standing_statistics()
+  for name, var in accus.items():
+    if name.endswith("update_accus"):
+      assert int(var.numpy()) == 0
+    if name.endswith("accu_counter"):
+      assert float(var.numpy()) == pytest.approx(3.0)  # 96 / 32 batches
+  for v in ctx.gan.generator.variables:
+    if v.name in u_before:
+      np.testing.assert_array_equal(v.numpy(), u_before[v.name])
+  images, _ = ev.sample(0)
+  assert np.isfinite(images).all()
+
+
+def test_no_standing_statistics_without_accumulators(classifier_cache,
+                                                     tmp_path):
+  ctx = _context(tmp_path, *_eval_bindings(classifier_cache, 32, ["fid"]))
+  ctx.gan.build()
+  assert not evaluator_lib.Evaluator(ctx.gan).fill_standing_statistics()
+
+
+def test_sample_sizes_follow_dataset(classifier_cache, tmp_path):
+  ctx = _context(tmp_path, *_eval_bindings(classifier_cache, 32, ["fid"])[:2])
+  assert evaluator_lib.Evaluator(ctx.gan).num_samples == 10000
