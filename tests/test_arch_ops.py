@@ -1,6 +1,10 @@
 """Tests for the variable store, initializers and arch_ops layers."""
 
 import functools
+import os
+import subprocess
+import sys
+import textwrap
 
 import gin
 import numpy as np
@@ -39,13 +43,18 @@ _STRATEGY = []
 
 
 def _mirrored():
-  """One MirroredStrategy per process over the two logical CPUs.
+  """One MirroredStrategy over the two logical CPUs, without collective ops.
 
-  Several MirroredStrategy objects in one process can clash on collective
-  instance keys (shape-mismatch errors), so the tests share one.
+  Several MirroredStrategy objects using collective ops in one process clash
+  on collective instance keys (tensorflow/tensorflow#62790: "Shape mismatch in
+  the collective instance 100"), which would break other test files. These
+  tests therefore reduce through one device; the default (collective) path is
+  covered in a subprocess by test_default_mirrored_strategy_subprocess.
   """
   if not _STRATEGY:
-    _STRATEGY.append(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    _STRATEGY.append(tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"],
+        cross_device_ops=tf.distribute.ReductionToOneDevice()))
   return _STRATEGY[0]
 
 
@@ -696,6 +705,45 @@ def test_spectral_norm_u_update_in_mirrored_replicas():
   values = [_np(v) for v in store["fc/kernel/u_var"].values]
   assert not np.allclose(values[0], u0)
   np.testing.assert_allclose(values[0], values[1])
+
+
+_SUBPROCESS_SCRIPT = textwrap.dedent("""
+    import numpy as np, tensorflow as tf
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(
+        cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+    from compare_gan2.architectures import arch_ops as ops
+    x = np.array(%r, np.float32)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    store = ops.VariableStore()
+    with strategy.scope(), ops.using_store(store), ops.no_state_updates():
+      ops.batch_norm(x, is_training=True)
+      ops.linear(tf.ones([2, 5]), 3, scope="fc", use_sn=True)
+    def step(xs):
+      with ops.using_store(store):
+        return (ops.batch_norm(xs, is_training=True),
+                ops.linear(tf.ones([2, 5]), 3, scope="fc", use_sn=True))
+    shards = strategy.experimental_distribute_values_from_function(
+        lambda ctx: tf.constant(x[2 * ctx.replica_id_in_sync_group:][:2]))
+    out = tf.function(lambda s: strategy.run(step, (s,)))(shards)
+    bn = np.concatenate([t.numpy() for t in
+                         strategy.experimental_local_results(out[0])])
+    np.save("%s", bn)
+    u = [v.numpy() for v in store["fc/kernel/u_var"].values]
+    assert np.allclose(u[0], u[1])
+""")
+
+
+def test_default_mirrored_strategy_subprocess(tmp_path):
+  """Cross-replica BN with the default (collective all-reduce) strategy."""
+  out_file = str(tmp_path / "bn.npy")
+  script = _SUBPROCESS_SCRIPT % (BN_INPUT.tolist(), out_file)
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+  result = subprocess.run([sys.executable, "-c", script], env=env,
+                          capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  np.testing.assert_allclose(np.load(out_file), BN_EXPECTED, rtol=1e-5,
+                             atol=1e-6)
 
 
 # ---------------------------------------------------------------------------

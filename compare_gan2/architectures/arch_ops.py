@@ -665,7 +665,8 @@ def spectral_norm(inputs, epsilon=1e-12, singular_value="left", name=None):
     sigma = tf.matmul(tf.matmul(u, w, transpose_a=True), v)
   else:
     sigma = tf.matmul(tf.matmul(v, w), u, transpose_b=True)
-  return tf.reshape(w / sigma, tf.shape(inputs))
+  shape = inputs.shape if inputs.shape.is_fully_defined() else tf.shape(inputs)
+  return tf.reshape(w / sigma, shape)
 
 
 # ----------------------------------------------------------------------------
