@@ -39,7 +39,11 @@ RESOLUTIONS = (32, 64, 128, 256)
 
 _SPLIT_IDS = {base.TRAIN: 1, base.EVAL: 2}
 _SAMPLE_SPLIT_ID = 3  # Stream used by train_examples to pick image ids.
-_RENDER_BATCH = 64
+
+
+def render_batch_size(resolution):
+  """Images rendered per batch (fixed per resolution: 64 at 32 px, 8 at 256 px)."""
+  return max(8, 64 * 32 * 32 // (resolution * resolution))
 
 # Random numbers per image (the counter of the hash):
 _U_LABEL = 0
@@ -191,7 +195,21 @@ def polygon_coverage(vertices, num_vertices, resolution, antialias=True):
 
 
 def render_polygons(seed, split_id, index, resolution, antialias=True):
-  """(images [B, R, R, 3] float32 in [0, 1], labels [B] int32) of `index` [B]."""
+  """(images [B, R, R, 3] float32 in [0, 1], labels [B] int32) of `index` [B].
+
+  Results are bit-identical for an index whatever batch it is rendered in, as long
+  as B <= render_batch_size(resolution) (the batch is padded to that size, so every
+  kernel sees the same shapes; CPU kernels can round differently for different
+  shapes). The pipelines render batches of that size.
+  """
+  index = tf.cast(index, tf.int64)
+  size = tf.shape(index)[0]
+  padded = tf.pad(index, [[0, tf.maximum(render_batch_size(resolution) - size, 0)]])
+  images, labels = _render(seed, split_id, padded, resolution, antialias)
+  return images[:size], labels[:size]
+
+
+def _render(seed, split_id, index, resolution, antialias):
   prm = polygon_params(seed, split_id, index)
   cov = polygon_coverage(prm["vertices"], prm["num_vertices"], resolution,
                          antialias=antialias)                          # [B, R, R]
@@ -233,10 +251,15 @@ class PolygonsDataset(base.ImageDatasetSpec):
   def render(self, split, index):
     """Images and labels of `index` (int or [B]) of `split`, as numpy arrays."""
     kind = self.resolve_split(split)
-    idx = tf.reshape(tf.constant(index, tf.int64), [-1])
-    images, labels = render_polygons(self.seed, _SPLIT_IDS[kind], idx,
-                                     self.resolution)
-    return images.numpy(), labels.numpy()
+    idx = np.reshape(np.asarray(index, np.int64), [-1])
+    images, labels = [], []
+    batch = render_batch_size(self.resolution)
+    for i in range(0, len(idx), batch):
+      im, lb = render_polygons(self.seed, _SPLIT_IDS[kind],
+                               tf.constant(idx[i:i + batch]), self.resolution)
+      images.append(im.numpy())
+      labels.append(lb.numpy())
+    return np.concatenate(images), np.concatenate(labels)
 
   def _render_batches(self, ids_ds, kind):
     seed, res, split_id = self.seed, self.resolution, _SPLIT_IDS[kind]
@@ -245,7 +268,7 @@ class PolygonsDataset(base.ImageDatasetSpec):
     def render(ids):
       images, labels = render_polygons(seed, split_id, ids, res)
       return tf.ensure_shape(images, [None, res, res, 3]), labels
-    return ids_ds.batch(_RENDER_BATCH).map(
+    return ids_ds.batch(render_batch_size(res)).map(
         render, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
   def load(self, split, input_context=None):
@@ -267,7 +290,8 @@ class PolygonsDataset(base.ImageDatasetSpec):
       u = _hash_keys(sample_seed, _SAMPLE_SPLIT_ID, indices)
       ids = tf.cast(tf.bitwise.right_shift(u, tf.constant(1, tf.uint32)), tf.int64)
       return indices, ids                     # ids in [0, 2**31)
-    indices = tf.data.Dataset.range(start_index, 2**62).batch(_RENDER_BATCH)
+    indices = tf.data.Dataset.range(start_index, 2**62).batch(
+        render_batch_size(self.resolution))
     seed, res, split_id = self.seed, self.resolution, _SPLIT_IDS[base.TRAIN]
 
     @tf.autograph.experimental.do_not_convert
