@@ -45,7 +45,7 @@ def count_parameters(variables):
   return int(sum(int(np.prod(v.shape.as_list())) for v in variables))
 
 
-def get_parameter_overview(variables, limit=40):
+def get_parameter_overview(variables, limit=None):
   """Returns a text table (name, shape, size) of `variables` with a total line.
 
   Args:
@@ -73,7 +73,7 @@ def get_parameter_overview(variables, limit=40):
   return "\n".join(lines)
 
 
-def log_parameter_overview(variables, msg=None, limit=40):
+def log_parameter_overview(variables, msg=None, limit=None):
   """Logs `get_parameter_overview(variables)` (absl logging)."""
   from absl import logging  # pylint: disable=g-import-not-at-top
   table = get_parameter_overview(variables, limit=limit)
