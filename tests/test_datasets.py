@@ -127,6 +127,8 @@ def test_gin_binding():
 def test_missing_data_error(tmp_path):
   datasets.set_tfds_data_dir(str(tmp_path))
   spec = datasets.get_dataset(name="cifar10")
+  with pytest.raises(datasets.DatasetNotAvailableError):
+    spec.check_available()
   with pytest.raises(datasets.DatasetNotAvailableError) as e:
     spec.load("test")
   msg = str(e.value)
@@ -235,6 +237,13 @@ def test_imagenet_variants(data_dir):
   hq = datasets.get_dataset(name="imagenet_512_hq400")
   kept = _first(hq.load("train"), 10)
   assert [int(l) for _, l in kept] == [10, 30]     # min side >= 400
+  # Filtered train stream (unknown epoch size): resume skips through the stream.
+  datasets.set_shuffle_buffer_size(2)
+  full = [(int(i), int(l)) for i, _, l in _first(hq.train_examples(), 7)]
+  assert [i for i, _ in full] == list(range(7))
+  assert sorted(l for _, l in full[:2]) == [10, 30]
+  assert [(int(i), int(l)) for i, _, l in
+          _first(hq.train_examples(start_index=3), 4)] == full[3:]
   assert _first(datasets.get_dataset(name="single_class_imagenet_128")
                 .load("train"), 4)[3][1] == 0
   rnd = datasets.get_dataset(name="random_class_imagenet_128")

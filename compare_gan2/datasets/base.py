@@ -123,6 +123,9 @@ class ImageDatasetSpec:
     raise ValueError("Dataset %r has no split %r; use 'train' or 'test' (the eval "
                      "split, %r)." % (self.name, split, self.eval_split))
 
+  def check_available(self):
+    """Raises DatasetNotAvailableError if the data is not available locally."""
+
   def load(self, split, input_context=None):
     raise NotImplementedError
 
@@ -223,12 +226,13 @@ class RecordDatasetSpec(ImageDatasetSpec):
       first = permuted_blocks(
           tf.constant(first_epoch, tf.int64),
           records.batch(block).enumerate().skip(skip_blocks)).skip(skip_in_block)
+      later = tf.data.Dataset.range(first_epoch + 1, 2**62).flat_map(shuffled_epoch)
+      stream = first.concatenate(later)
     else:
-      # Unknown epoch size (train filter): skip through the stream.
-      first_epoch = 0
-      first = shuffled_epoch(tf.constant(0, tf.int64)).skip(start_index)
-    later = tf.data.Dataset.range(first_epoch + 1, 2**62).flat_map(shuffled_epoch)
-    stream = first.concatenate(later)
+      # Unknown epoch size (train filter): skip through the stream (reads, but
+      # does not decode, the skipped records).
+      stream = tf.data.Dataset.range(0, 2**62).flat_map(shuffled_epoch)
+      stream = stream.skip(start_index)
     indices = tf.data.Dataset.range(start_index, 2**62)
     ds = tf.data.Dataset.zip((indices, stream))
 
