@@ -468,3 +468,12 @@ def test_no_standing_statistics_without_accumulators(classifier_cache,
 def test_sample_sizes_follow_dataset(classifier_cache, tmp_path):
   ctx = _context(tmp_path, *_eval_bindings(classifier_cache, 32, ["fid"])[:2])
   assert evaluator_lib.Evaluator(ctx.gan).num_samples == 10000
+
+
+@pytest.mark.slow
+def test_classifier_full_training_accuracy(tmp_path):
+  meta = train_classifier.train("polygons_32", str(tmp_path / "polygons_32"))
+  assert meta["test_accuracy"] > 0.95
+  clf = fe.PolygonsClassifier("polygons_32", cache_dir=str(tmp_path),
+                              auto_train=False)
+  assert clf.metadata["test_accuracy"] == meta["test_accuracy"]

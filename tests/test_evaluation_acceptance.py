@@ -1,0 +1,62 @@
+"""Acceptance (slow): train the demo config briefly, evaluate an early and a later
+checkpoint with the polygons classifier, and check that the later one scores better.
+
+Uses the cached polygons_32 classifier (`$COMPARE_GAN2_CACHE` or
+~/.cache/compare_gan2); trains it first (~5 min) if it is missing.
+Run with: pytest -m slow tests/test_evaluation_acceptance.py
+"""
+
+import csv
+import os
+
+import pytest
+
+from compare_gan2 import gin_setup
+from compare_gan2.evaluation import schedules
+from compare_gan2.training import runner
+
+DEMO = os.path.join(os.path.dirname(__file__), os.pardir, "gin_configs",
+                    "biggan_polygons32.gin")
+EARLY, LATE = 100, 400
+
+
+@pytest.mark.slow
+def test_later_checkpoint_scores_better(tmp_path):
+  bindings = [
+      f"options.training_steps = {LATE}",
+      "run_config.save_checkpoints_steps = 100",
+      "eval.num_samples = 2000",
+      'eval.tasks = ["fid", "kid", "precision_recall", "class_accuracy"]',
+  ]
+  if not os.path.exists(DEMO):  # Fallback if the demo config is absent.
+    config_files = []
+    bindings += [
+        'dataset.name = "polygons_32"', 'options.architecture = "resnet_biggan_arch"',
+        "options.batch_size = 32", "options.gan_class = @ModularGAN",
+        "options.z_dim = 64", "ModularGAN.conditional = True",
+        "G.batch_norm_fn = @conditional_batch_norm", "G.spectral_norm = True",
+        "D.spectral_norm = True", "loss.fn = @hinge", "penalty.fn = @no_penalty",
+        "resnet_biggan.Generator.ch = 32", "resnet_biggan.Discriminator.ch = 32",
+        'resnet_biggan.Generator.blocks_with_attention = ""',
+        'resnet_biggan.Discriminator.blocks_with_attention = ""',
+        "resnet_biggan.Discriminator.project_y = True",
+        "run_config.tf_random_seed = 1"]
+  else:
+    config_files = [DEMO]
+  gin_setup.parse(config_files, bindings)
+  ctx = runner.build_context(str(tmp_path), eval_every_steps=100,
+                             num_eval_averaging_runs=1,
+                             score_filename="scores.csv")
+  records = schedules.eval_after_train(ctx)
+  assert [r["step"] for r in records] == [100, 200, 300, 400]
+  with open(tmp_path / "scores.csv") as f:
+    rows = {int(r["step"]): r for r in csv.DictReader(f)}
+  early, late = rows[EARLY], rows[LATE]
+  value = lambda row, key: float(row[key + "_mean"])
+  print({k: (value(early, k), value(late, k)) for k in (
+      "fid_score", "kid_score", "precision", "recall", "class_accuracy")})
+  assert value(late, "fid_score") < value(early, "fid_score")
+  assert value(late, "kid_score") < value(early, "kid_score")
+  assert value(late, "class_accuracy") > value(early, "class_accuracy")
+  assert (value(late, "precision") + value(late, "recall") >
+          value(early, "precision") + value(early, "recall"))
