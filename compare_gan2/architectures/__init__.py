@@ -24,15 +24,37 @@ def get_architecture(name):
 
 def _register_all():
   # pylint: disable=g-import-not-at-top
+  from compare_gan2.architectures import dcgan
   from compare_gan2.architectures import dummy
+  from compare_gan2.architectures import infogan
+  from compare_gan2.architectures import resnet30
+  from compare_gan2.architectures import resnet5
   from compare_gan2.architectures import resnet_biggan
+  from compare_gan2.architectures import resnet_biggan_deep
   from compare_gan2.architectures import resnet_cifar
+  from compare_gan2.architectures import resnet_stl
+  from compare_gan2.architectures import sndcgan
   from compare_gan2.gans import consts
   register_architecture(consts.DUMMY_ARCH, dummy.Generator, dummy.Discriminator)
   register_architecture(consts.RESNET_CIFAR_ARCH, resnet_cifar.Generator,
                         resnet_cifar.Discriminator)
   register_architecture(consts.RESNET_BIGGAN_ARCH, resnet_biggan.Generator,
                         resnet_biggan.Discriminator)
+  register_architecture(consts.DCGAN_ARCH, dcgan.Generator,
+                        dcgan.Discriminator)
+  register_architecture(consts.SNDCGAN_ARCH, sndcgan.Generator,
+                        sndcgan.Discriminator)
+  register_architecture(consts.INFOGAN_ARCH, infogan.Generator,
+                        infogan.Discriminator)
+  register_architecture(consts.RESNET5_ARCH, resnet5.Generator,
+                        resnet5.Discriminator)
+  register_architecture(consts.RESNET30_ARCH, resnet30.Generator,
+                        resnet30.Discriminator)
+  register_architecture(consts.RESNET_STL_ARCH, resnet_stl.Generator,
+                        resnet_stl.Discriminator)
+  register_architecture(consts.RESNET_BIGGAN_DEEP_ARCH,
+                        resnet_biggan_deep.Generator,
+                        resnet_biggan_deep.Discriminator)
 
 
 _register_all()

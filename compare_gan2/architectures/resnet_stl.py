@@ -1,0 +1,100 @@
+"""ResNet for 48x48 images (`resnet_stl_arch`), SN-GAN Table 5 (STL-10).
+
+Miyato et al., 2018 [arXiv:1802.05957], as in compare_gan's `resnet_stl.py`
+(inventory §1.3).
+
+G (ch=64): linear z -> 6x6x(8*ch) ("fc_noise", no spectral norm); three "up"
+blocks B1..B3 with channels (8->4, 4->2, 2->1)*ch; final norm -> ReLU ->
+conv3x3 ("final_conv", no spectral norm) -> sigmoid. 48x48 only.
+D (ch=64): B0 colors -> ch (down); B1..B3 (1->2, 2->4, 4->8)*ch down; B4
+(8->16)*ch "none"; ReLU -> mean over H, W (the features) -> linear
+("disc_final_fc", spectral norm if D.spectral_norm). 48x48, 1 or 3 colors
+(no power-of-2 check, as compare_gan).
+
+Quirk decision (inventory §7.9): compare_gan passes `scope="final_norm"` to the
+generator's final normalization, which `call_with_accepted_args` drops, so the
+final norm lives in the norm function's default scope `generator/batch_norm/...`
+instead of `generator/final_norm/...`. Kept (faithful) so variable names match
+compare_gan checkpoints: the final norm is called without a name.
+
+Normalization knobs (faithful): G.batch_norm_fn in every block and the final
+norm; G.spectral_norm only inside the blocks; D.batch_norm_fn, D.layer_norm and
+D.spectral_norm in every block, D.spectral_norm also on the final linear.
+
+Deviation: the width `ch` is gin-configurable (`resnet_stl.Generator.ch`,
+`resnet_stl.Discriminator.ch`, default compare_gan's 64).
+"""
+
+import gin
+import tensorflow as tf
+
+from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import resnet_ops
+
+_ARCH = "resnet_stl_arch"
+_SUPPORTED = (48,)
+
+
+@gin.configurable("Generator", module="resnet_stl")
+class Generator(resnet_ops.ResNetGenerator):
+  """ResNet generator, 3 up blocks from 6x6, 48x48 only."""
+
+  def __init__(self, ch=64, **kwargs):
+    super().__init__(**kwargs)
+    if self._image_shape is not None:
+      resnet_ops.check_resolution(_ARCH, self._image_shape[0], _SUPPORTED)
+      if self._image_shape[1] != self._image_shape[0]:
+        raise ValueError("{} needs square images, got {}.".format(
+            _ARCH, self._image_shape))
+    self._ch = ch
+
+  def apply(self, z, y, is_training):
+    if self._image_shape is None:
+      raise ValueError("{} generator needs image_shape.".format(_ARCH))
+    ch = self._ch
+    multipliers = [(8, 4), (4, 2), (2, 1)]
+    net = ops.linear(z, 6 * 6 * 8 * ch, scope="fc_noise")
+    net = tf.reshape(net, [-1, 6, 6, 8 * ch])
+    for block_idx, (m_in, m_out) in enumerate(multipliers):
+      block = self._resnet_block(name="B{}".format(block_idx + 1),
+                                 in_channels=ch * m_in,
+                                 out_channels=ch * m_out, scale="up")
+      net = block(net, z=z, y=y, is_training=is_training)
+    # No `name`: the norm's default scope, as compare_gan (see module doc).
+    net = self.batch_norm(net, z=z, y=y, is_training=is_training)
+    net = tf.nn.relu(net)
+    net = ops.conv2d(net, output_dim=self._image_shape[2], k_h=3, k_w=3,
+                     d_h=1, d_w=1, name="final_conv")
+    return tf.nn.sigmoid(net)
+
+
+@gin.configurable("Discriminator", module="resnet_stl")
+class Discriminator(resnet_ops.ResNetDiscriminator):
+  """ResNet discriminator, 5 blocks, 48x48 with 1 or 3 colors."""
+
+  def __init__(self, ch=64, **kwargs):
+    super().__init__(**kwargs)
+    self._ch = ch
+
+  def apply(self, x, y, is_training):
+    resnet_ops.validate_image_inputs(x, validate_power2=False)
+    resnet_ops.check_resolution(_ARCH, int(x.shape[1]), _SUPPORTED)
+    colors = int(x.shape[-1])
+    if colors not in (1, 3):
+      raise ValueError("Number of color channels unknown: {}".format(colors))
+    ch = self._ch
+    block = self._resnet_block(name="B0", in_channels=colors, out_channels=ch,
+                               scale="down")
+    net = block(x, z=None, y=y, is_training=is_training)
+    multipliers = [(1, 2), (2, 4), (4, 8), (8, 16)]
+    for block_idx, (m_in, m_out) in enumerate(multipliers):
+      block = self._resnet_block(name="B{}".format(block_idx + 1),
+                                 in_channels=ch * m_in,
+                                 out_channels=ch * m_out,
+                                 scale="down" if block_idx < 3 else "none")
+      net = block(net, z=None, y=y, is_training=is_training)
+    net = tf.nn.relu(net)
+    pre_logits = tf.reduce_mean(net, axis=[1, 2])
+    out_logit = ops.linear(pre_logits, 1, scope="disc_final_fc",
+                           use_sn=self._spectral_norm)
+    return tf.nn.sigmoid(out_logit), out_logit, pre_logits
