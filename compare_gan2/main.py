@@ -25,6 +25,8 @@ flags.DEFINE_boolean("use_tpu", None, "Train on a TPU; unset means: iff $TPU_NAM
                      "is set.")
 flags.DEFINE_string("tpu", None, "TPU name or address (default: $TPU_NAME).")
 flags.DEFINE_string("tfds_data_dir", None, "TFDS data directory for real datasets.")
+flags.DEFINE_integer("data_shuffle_buffer_size", None, "Shuffle buffer of the "
+                     "TFDS datasets (compare_gan: 10000).")
 flags.DEFINE_string("score_filename", "scores.csv", "Evaluation score file name.")
 flags.DEFINE_integer("num_eval_averaging_runs", 3, "Evaluation runs to average.")
 flags.DEFINE_integer("eval_every_steps", 5000, "Evaluate checkpoints whose step is "
@@ -43,6 +45,8 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   if FLAGS.tfds_data_dir:
     datasets.set_tfds_data_dir(FLAGS.tfds_data_dir)
+  if FLAGS.data_shuffle_buffer_size:
+    datasets.set_shuffle_buffer_size(FLAGS.data_shuffle_buffer_size)
   gin_setup.parse(FLAGS.gin_config, FLAGS.gin_bindings)
   runner.run_with_schedule(
       FLAGS.schedule, FLAGS.model_dir, use_tpu=FLAGS.use_tpu, tpu=FLAGS.tpu,

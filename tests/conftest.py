@@ -24,3 +24,11 @@ def clean_gin():
   gin.clear_config()
   yield
   gin.clear_config()
+
+
+
+@pytest.fixture
+def two_replica_strategy():
+  """The shared 2-replica MirroredStrategy (see tf_test_utils)."""
+  import tf_test_utils  # pylint: disable=g-import-not-at-top
+  return tf_test_utils.two_replica_strategy()

@@ -10,6 +10,7 @@ import gin
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_test_utils
 
 from compare_gan2 import utils
 from compare_gan2.architectures import arch_ops as ops
@@ -39,23 +40,11 @@ def fixed_seed():
   yield
 
 
-_STRATEGY = []
 
 
 def _mirrored():
-  """One MirroredStrategy over the two logical CPUs, without collective ops.
-
-  Several MirroredStrategy objects using collective ops in one process clash
-  on collective instance keys (tensorflow/tensorflow#62790: "Shape mismatch in
-  the collective instance 100"), which would break other test files. These
-  tests therefore reduce through one device; the default (collective) path is
-  covered in a subprocess by test_default_mirrored_strategy_subprocess.
-  """
-  if not _STRATEGY:
-    _STRATEGY.append(tf.distribute.MirroredStrategy(
-        ["/cpu:0", "/cpu:1"],
-        cross_device_ops=tf.distribute.ReductionToOneDevice()))
-  return _STRATEGY[0]
+  """The shared 2-replica MirroredStrategy (see tf_test_utils)."""
+  return tf_test_utils.two_replica_strategy()
 
 
 def _np(t):

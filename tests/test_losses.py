@@ -4,6 +4,7 @@ import gin
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_test_utils
 
 from compare_gan2.gans import loss_lib
 
@@ -118,7 +119,7 @@ def test_loss_in_tf_function_and_replica_context(name):
   np.testing.assert_allclose([g.numpy() for g in compiled(l_r, l_f)], want,
                              rtol=1e-5, atol=1e-6)
 
-  strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+  strategy = tf_test_utils.two_replica_strategy()
 
   @tf.function
   def distributed():

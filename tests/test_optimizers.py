@@ -50,8 +50,8 @@ def test_adam_matches_tf1_formula():
   assert set(opt.slots) == {"w/Adam", "w/Adam_1"}
 
 
-def test_gradients_are_averaged_over_replicas():
-  strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+def test_gradients_are_averaged_over_replicas(two_replica_strategy):
+  strategy = two_replica_strategy
   opt = optimizers.GradientDescentOptimizer(0.1, name="sgd")
   w, _ = _run(opt, strategy, 1, loss_scale_by_replica=True)
   # Replica gradients 2w and 4w average to 3w.

@@ -6,6 +6,7 @@ import gin
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_test_utils
 
 from compare_gan2.gans import penalty_lib
 
@@ -219,7 +220,7 @@ def test_tf1_graph(name):
 
 def test_replica_context():
   x, x_fake, y = _images(7)
-  strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+  strategy = tf_test_utils.two_replica_strategy()
   d = QuadraticD()
 
   @tf.function

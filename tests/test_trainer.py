@@ -168,10 +168,10 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     np.testing.assert_array_equal(before[name], after[name])
 
 
-def test_two_replica_mirrored_strategy_trains(tmp_path):
+def test_two_replica_mirrored_strategy_trains(tmp_path, two_replica_strategy):
   ctx = _context(tmp_path, "options.training_steps = 2",
                  "standardize_batch.use_cross_replica_mean = True")
-  strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+  strategy = two_replica_strategy
   with strategy.scope():
     gan = type(ctx.gan)(dataset=ctx.dataset, parameters=ctx.options,
                         model_dir=str(tmp_path))
@@ -187,9 +187,9 @@ def test_unknown_dataset_is_a_clear_error(tmp_path):
     _context(tmp_path, 'dataset.name = "cifar100000"')
 
 
-def test_batch_not_divisible_by_replicas(tmp_path):
+def test_batch_not_divisible_by_replicas(tmp_path, two_replica_strategy):
   ctx = _context(tmp_path, "options.batch_size = 3")
-  strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+  strategy = two_replica_strategy
   with pytest.raises(ValueError, match="not divisible"):
     trainer_lib.Trainer(ctx.gan, strategy, str(tmp_path), ctx.run_config, 2)
 

@@ -105,6 +105,7 @@ def build_context(model_dir, use_tpu=None, tpu=None, **flags):
   set_random_seeds(run_config.tf_random_seed)
   strategy = strategy_lib.resolve_strategy(use_tpu, tpu, run_config.single_core)
   dataset = datasets.get_dataset()
+  dataset.check_available()  # Missing data fails here, before any model is built.
   with strategy.scope():
     gan = options["gan_class"](dataset=dataset, parameters=options,
                                model_dir=model_dir)
