@@ -13,9 +13,11 @@ Two implementations behind one interface (`FeatureExtractor`):
 * `PolygonsClassifier(dataset_name)`: a small CNN (tf.Module, no Keras) trained
   on the embedded `polygons_*` datasets (6 classes) by
   `python -m compare_gan2.evaluation.train_classifier --dataset=polygons_32`
-  and cached; "pool" is its 128-d penultimate layer, "logits" its 6 logits.
-  Its classes are the dataset's classes (`class_aligned = True`), so it also
-  measures the class accuracy of conditional samples.
+  and cached; "pool" is its 128-d penultimate layer, "logits" its 6 logits
+  (pool features are multiplied by a stored constant that gives the real test
+  features unit average variance). Its classes are the dataset's classes
+  (`class_aligned = True`), so it also measures the class accuracy of
+  conditional samples.
 
 `get_feature_extractor(dataset_name)` picks one by gin `eval.feature_extractor`
 ("auto": the polygons classifier for polygons_* datasets, Inception otherwise).
@@ -230,7 +232,26 @@ def load_classifier(directory, dataset_name):
   net = PolygonsNet(_resolution_of(dataset_name))
   tf.train.Checkpoint(net=net).read(
       os.path.join(directory, meta["checkpoint"])).assert_existing_objects_matched()
+  if "feature_scale" not in meta:
+    meta["feature_scale"] = feature_scale(net, dataset_name)
   return net, meta
+
+
+def feature_scale(net, dataset_name, num_examples=2000):
+  """1 / RMS per-dimension std of the pool features on the test split.
+
+  The classifier's ReLU features have an arbitrary scale; multiplying them by
+  this constant gives real features unit average variance (like Inception
+  pool_3's O(1) values), which keeps FID/KID in a readable range and KID's
+  polynomial kernel well conditioned. It is a fixed property of the trained
+  classifier (stored in classifier.json), so scores stay comparable.
+  """
+  from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
+  dataset = datasets.DATASETS[dataset_name]()
+  pools = [net(x)["pool"].numpy() for x, _ in
+           dataset.load(dataset.eval_split).take(num_examples).batch(500)]
+  std = np.sqrt(np.mean(np.var(np.concatenate(pools), axis=0)))
+  return float(1.0 / max(std, 1e-12))
 
 
 class PolygonsClassifier(FeatureExtractor):
@@ -265,7 +286,14 @@ class PolygonsClassifier(FeatureExtractor):
       train_classifier.train(dataset_name, self.directory)
       loaded = load_classifier(self.directory, dataset_name)
     self.net, self.metadata = loaded
-    self._forward_fn = tf.function(self.net.__call__, reduce_retracing=True)
+    scale = float(self.metadata.get("feature_scale", 1.0))
+    net = self.net
+
+    @tf.function(reduce_retracing=True)
+    def forward(images):
+      out = net(images)
+      return {"pool": out["pool"] * scale, "logits": out["logits"]}
+    self._forward_fn = forward
 
   def _forward(self, images):
     return self._forward_fn(images)

@@ -110,6 +110,8 @@ def train(dataset_name, output_dir, steps=3000, batch_size=64,
       "test_accuracy": float(accuracy),
       "test_examples": int(eval_examples or dataset.eval_test_samples),
       "train_seconds": round(train_seconds, 1),
+      "feature_scale": fe.feature_scale(net, dataset_name,
+                                        eval_examples or 2000),
   }
   tmp = os.path.join(output_dir, "classifier.json.tmp")
   with tf.io.gfile.GFile(tmp, "w") as f:
