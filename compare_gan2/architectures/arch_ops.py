@@ -17,6 +17,9 @@ keeps compare_gan's variable names and lets the same code run eagerly, inside
   name, so the EMA weights share the raw weights' `u_var` (as compare_gan).
 - `no_state_updates()` suppresses every assignment made by layers (SN `u_var`,
   BN moving averages and accumulators); the trainer builds networks inside it.
+- `batch_stats_hook(fn)` lets callers see every `standardize_batch`'s batch
+  moments and optionally substitute the statistics it normalizes with (TF-Hub
+  export: standing statistics per truncation value).
 - Variables assigned inside replicas use aggregation ONLY_FIRST_REPLICA
   (identical on every replica) or MEAN (moving statistics).
 
@@ -254,6 +257,38 @@ def state_updates_enabled():
   return _no_state_updates_depth == 0
 
 
+@contextlib.contextmanager
+def batch_stats_hook(fn):
+  """While active, `standardize_batch` reports its moments to `fn` (thread-local).
+
+  `fn(layer_name, batch_mean, batch_variance)` is called once per
+  `standardize_batch` call with the layer's full scope name (e.g.
+  "generator/B1/bn1", the scope of the BN layer), and the float32 batch mean
+  and biased variance of its input, each of shape [C] (computed whatever
+  `is_training` is). It returns either None, to keep the normal behaviour
+  (batch moments in training, moving averages / accumulators in inference),
+  or a pair `(mean, variance)` (broadcastable to [C]) that the layer then
+  normalizes with instead. Moving-average and accumulator variables are still
+  created (and, in training, updated unless `no_state_updates`), so variable
+  sets and checkpoints do not depend on the hook.
+
+  Uses: record per-layer batch moments (run the generator with
+  is_training=True and return None), or run inference with externally computed
+  ("standing") statistics (return them). Hooks nest; the innermost wins.
+  """
+  stack = _stack("batch_stats_hooks")
+  stack.append(fn)
+  try:
+    yield fn
+  finally:
+    stack.pop()
+
+
+def _current_batch_stats_hook():
+  stack = _stack("batch_stats_hooks")
+  return stack[-1] if stack else None
+
+
 def _in_tf1_graph():
   """True when building a tf.compat.v1 graph (not eager, not a tf.function)."""
   if tf.executing_eagerly():
@@ -438,6 +473,9 @@ def standardize_batch(inputs, is_training, decay=0.999, epsilon=1e-3,
       replicas. None: only when running in a replica of a strategy with more
       than one replica (TPU-like default of compare_gan).
 
+  An active `batch_stats_hook` sees the batch moments and may replace the
+  statistics used for normalization.
+
   Returns:
     The normalized tensor, same shape and dtype as `inputs`.
   """
@@ -458,12 +496,18 @@ def standardize_batch(inputs, is_training, decay=0.999, epsilon=1e-3,
   x = tf.cast(inputs, tf.float32)
   reduction_axes = [i for i in range(rank) if i != channel_axis]
   mean, variance = _batch_moments(x, reduction_axes, use_cross_replica_mean)
+  batch_mean, batch_variance = mean, variance
   if use_moving_averages:
     mean, variance = _moving_moments_for_inference(
         mean=mean, variance=variance, is_training=is_training, decay=decay)
   else:
     mean, variance = _accumulated_moments_for_inference(
         mean=mean, variance=variance, is_training=is_training)
+  hook = _current_batch_stats_hook()
+  if hook is not None:
+    substitute = hook(full_name(""), batch_mean, batch_variance)
+    if substitute is not None:
+      mean, variance = (tf.cast(t, tf.float32) for t in substitute)
   if channel_axis == 1 and rank == 4:
     mean = tf.reshape(mean, [1, -1, 1, 1])
     variance = tf.reshape(variance, [1, -1, 1, 1])
