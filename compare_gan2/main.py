@@ -40,9 +40,21 @@ def main(argv):
   # Imported here so --help works fast and flags are parsed first.
   from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
   from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
+  from compare_gan2.training import checkpoints  # pylint: disable=g-import-not-at-top
   from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
 
   logging.set_verbosity(logging.INFO)
+  try:
+    _run(datasets, gin_setup, runner)
+  except (gin_setup.GinConfigError, datasets.DatasetNotAvailableError,
+          checkpoints.CheckpointNotFoundError,
+          checkpoints.CheckpointMismatchError) as e:
+    # User errors: the message says what is wrong and how to fix it.
+    raise SystemExit(f"compare-gan2: error: {e}") from e
+
+
+def _run(datasets, gin_setup, runner):
+  """Applies the flags and runs the schedule."""
   if FLAGS.tfds_data_dir:
     datasets.set_tfds_data_dir(FLAGS.tfds_data_dir)
   if FLAGS.data_shuffle_buffer_size:

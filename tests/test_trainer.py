@@ -208,3 +208,41 @@ def test_restore_gan_and_mismatch_errors(tmp_path):
     checkpoints.restore_gan(other.gan, str(tmp_path / "model.ckpt-999"))
   with pytest.raises(checkpoints.CheckpointNotFoundError, match="Train first"):
     checkpoints.latest_checkpoint(str(tmp_path / "empty"), required=True)
+
+
+@pytest.mark.parametrize("option", ["ModularGAN.experimental_joint_gen_for_disc",
+                                    "ModularGAN.deprecated_split_disc_calls"])
+def test_gan_options_train(tmp_path, option):
+  ctx = _train(tmp_path, f"{option} = True", "options.disc_iters = 2",
+               "options.training_steps = 1")
+  assert int(ctx.gan.global_step_disc.numpy()) == 2
+
+
+def test_penalty_seeds_differ_per_step_and_replica(tmp_path, two_replica_strategy):
+  ctx = _context(tmp_path)
+  with two_replica_strategy.scope():
+    gan = type(ctx.gan)(dataset=ctx.dataset, parameters=ctx.options,
+                        model_dir=str(tmp_path))
+    gan.build()
+
+  @tf.function
+  def seeds(step):
+    return two_replica_strategy.run(lambda: gan._step_seed(step))  # pylint: disable=protected-access
+
+  a = [t.numpy().tolist() for t in two_replica_strategy.experimental_local_results(
+      seeds(tf.constant(5, tf.int64)))]
+  b = [t.numpy().tolist() for t in two_replica_strategy.experimental_local_results(
+      seeds(tf.constant(6, tf.int64)))]
+  assert a[0] != a[1] and a[0] != b[0]
+  assert a == [t.numpy().tolist() for t in two_replica_strategy.experimental_local_results(
+      seeds(tf.constant(5, tf.int64)))]
+
+
+def test_conditional_needs_labels():
+  from types import SimpleNamespace  # pylint: disable=g-import-not-at-top
+  from compare_gan2.gans import modular_gan  # pylint: disable=g-import-not-at-top
+  unlabelled = SimpleNamespace(name="celeb_a", num_classes=None,
+                               image_shape=(64, 64, 3))
+  with pytest.raises(ValueError, match="conditional"):
+    modular_gan.ModularGAN(dataset=unlabelled, conditional=True, parameters={
+        "architecture": "dummy_arch", "batch_size": 2, "z_dim": 4})

@@ -121,6 +121,12 @@ class Trainer:
     final = images.get("fake_images_ema", images["fake_images"])
     summaries.save_png(final.numpy(), os.path.join(sample_dir, f"step_{step}.png"))
 
+  def _write_real_images(self, step):
+    """A grid of training images (what D sees as real), once per run."""
+    examples = self.gan.dataset.train_examples(start_index=0)
+    _, images, _ = next(iter(examples.batch(_NUM_SUMMARY_IMAGES)))
+    summaries.write_image_grid("real_images", images.numpy(), step)
+
   def _write_scalars(self, metrics, step):
     for name, value in metrics.items():
       tf.summary.scalar(f"loss/{name}", value, step=step)
@@ -155,6 +161,7 @@ class Trainer:
     logging.info("Training from step %d to %d (%d images per step).", step,
                  self.max_steps, examples_per_step)
     with writer.as_default():
+      self._write_real_images(step)
       while step < self.max_steps:
         metrics, bad_step = loop(tf.constant(self._loop_length(step)))
         bad_step = int(bad_step)
