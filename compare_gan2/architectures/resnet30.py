@@ -93,8 +93,9 @@ class Discriminator(resnet_ops.ResNetDiscriminator):
     self._ch = ch
 
   def apply(self, x, y, is_training):
+    if x.shape.rank == 4:
+      resnet_ops.check_resolution(_ARCH, x.shape[1], _SUPPORTED)
     resnet_ops.validate_image_inputs(x)
-    resnet_ops.check_resolution(_ARCH, int(x.shape[1]), _SUPPORTED)
     colors = int(x.shape[-1])
     if colors not in (1, 3):
       raise ValueError("Number of color channels not supported: {}".format(

@@ -261,6 +261,8 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
     return in_channels, out_channels
 
   def apply(self, x, y, is_training):
+    if x.shape.rank == 4:
+      resnet_ops.check_resolution(_ARCH, x.shape[1], _D_MULTIPLIERS)
     resnet_ops.validate_image_inputs(x)
     in_channels, out_channels = self._get_in_out_channels(
         colors=int(x.shape[-1]), resolution=int(x.shape[1]))
