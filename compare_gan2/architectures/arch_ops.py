@@ -795,6 +795,12 @@ def non_local_block(x, name, use_sn):
   scalar `sigma` initialised to 0. All convs have no bias and use the gin
   `weights` initializer.
   """
+  channels = x.shape[-1]
+  if channels is not None and channels < 8:
+    raise ValueError(
+        f"Attention block {name!r} needs at least 8 input channels (it projects "
+        f"to C/8), got {channels}. Increase the width `ch` or remove the block "
+        "from `blocks_with_attention`.")
   def flatten_spatial(t):
     return tf.reshape(t, [-1, t.shape[1] * t.shape[2], t.shape[3]])
 
