@@ -615,7 +615,7 @@ def export_checkpoint(ctx_or_gan, checkpoint_path, output_dir=None,
       tf.io.gfile.rmtree(tmp_dir)
     for parent in reversed(created):
       if tf.io.gfile.exists(parent) and not tf.io.gfile.listdir(parent):
-        tf.io.gfile.remove(parent)
+        tf.io.gfile.rmtree(parent)  # Empty directory.
     raise
   logging.info("Exported %s (%s weights) as a TF Hub module to %s.",
                checkpoint_path, "EMA" if info.uses_ema else "raw", output_dir)
