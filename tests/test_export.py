@@ -4,6 +4,7 @@ compared with the in-process generator / discriminator."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -359,6 +360,17 @@ def test_failure_while_writing_leaves_nothing(tmp_path, uncond, monkeypatch):
   hub_export.export_checkpoint(ctx, uncond["ckpt"], str(out))
   assert os.listdir(out.parent) == ["module"]  # No .tmp-* / .old-* left.
   assert sorted(os.listdir(out)) == ["saved_model.pb", "tfhub_module.pb", "variables"]
+
+
+def test_docs_example_runs(biggan):
+  """The TF2 example of docs/hub_export.md runs on an exported module."""
+  with open(os.path.join(REPO, "docs", "hub_export.md")) as f:
+    code = re.findall(r"```python\n(.*?)```", f.read(), re.S)[0]
+  code = code.replace('"runs/demo_polygons32/tfhub/2500"', repr(biggan["module"]))
+  namespace = {}
+  exec(compile(code, "docs/hub_export.md", "exec"), namespace)  # pylint: disable=exec-used
+  assert namespace["images"].shape == (8, 32, 32, 3)
+  assert namespace["uint8_frames"].shape == (8, 32, 32, 3)
 
 
 def test_notebook_runs(biggan, tmp_path):
