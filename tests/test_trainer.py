@@ -246,3 +246,16 @@ def test_conditional_needs_labels():
   with pytest.raises(ValueError, match="conditional"):
     modular_gan.ModularGAN(dataset=unlabelled, conditional=True, parameters={
         "architecture": "dummy_arch", "batch_size": 2, "z_dim": 4})
+
+
+def test_soft_labels_pass_through_as_y(tmp_path):
+  ctx = _context(tmp_path)
+  gan = ctx.gan
+  index = tf.constant(3, tf.int64)
+  soft = tf.constant([0.1, 0.2, 0.3, 0.4, 0.0, 0.0])
+  features, labels = gan._preprocess(index, tf.zeros([32, 32, 3]), soft)  # pylint: disable=protected-access
+  assert labels.dtype == tf.float32
+  np.testing.assert_allclose(gan._one_hot(labels[None]), soft[None])  # pylint: disable=protected-access
+  assert features["sampled_labels"].dtype == tf.int32
+  hard = gan._one_hot(tf.constant([2, -1]))  # pylint: disable=protected-access
+  np.testing.assert_array_equal(hard, [[0, 0, 1, 0, 0, 0], [0] * 6])

@@ -178,14 +178,16 @@ class ModularGAN:
         "z": z_generator([self.z_dim], name="z",
                          seed=random_ops.fold_seed(seed, _SEED_Z)),
     }
+    soft = label.dtype.is_floating  # Soft labels: float [num_classes] vectors.
     if self._conditional:
       if self._fit_label_distribution:
-        features["sampled_labels"] = tf.cast(label, tf.int32)
+        features["sampled_labels"] = tf.cast(
+            tf.argmax(label, output_type=tf.int32) if soft else label, tf.int32)
       else:
         features["sampled_labels"] = tf.random.stateless_uniform(
             [], random_ops.fold_seed(seed, _SEED_LABELS), 0, self.num_classes,
             dtype=tf.int32)
-    return features, tf.cast(label, tf.int32)
+    return features, (tf.cast(label, tf.float32) if soft else tf.cast(label, tf.int32))
 
   def input_fn(self, batch_size, start_index=0, input_context=None):
     """Batches of `batch_size` examples (all sub-steps of one step on one replica).
@@ -204,9 +206,15 @@ class ModularGAN:
 
   # ------------------------------------------------------------------ building
   def _one_hot(self, labels):
-    """One-hot labels, or None when unconditional; label -1 gives a zero vector."""
+    """One-hot labels, or None when unconditional; label -1 gives a zero vector.
+
+    Soft labels (float [bs, num_classes], e.g. soft_labeled_imagenet_128) pass
+    through unchanged.
+    """
     if not self._conditional or labels is None:
       return None
+    if labels.dtype.is_floating and labels.shape.rank == 2:
+      return labels
     return tf.one_hot(labels, self.num_classes, dtype=tf.float32)
 
   def build(self):
