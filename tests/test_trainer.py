@@ -259,3 +259,16 @@ def test_soft_labels_pass_through_as_y(tmp_path):
   assert features["sampled_labels"].dtype == tf.int32
   hard = gan._one_hot(tf.constant([2, -1]))  # pylint: disable=protected-access
   np.testing.assert_array_equal(hard, [[0, 0, 1, 0, 0, 0], [0] * 6])
+
+
+def test_generator_regularizer_enters_g_loss(tmp_path):
+  losses = {}
+  for name, extra in [("plain", []), ("ortho", [
+      "G_regularizer.fn = @orthogonal_regularization",
+      "orthogonal_regularization.beta = 10.0"])]:
+    ctx = _context(tmp_path / name, *extra)
+    gan = ctx.gan
+    batch = next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps)))
+    gan.build()
+    losses[name] = float(gan.train_step(batch)["g"])
+  assert losses["ortho"] > losses["plain"] + 1e-3

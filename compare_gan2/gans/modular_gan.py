@@ -23,6 +23,7 @@ from compare_gan2.architectures import arch_ops
 from compare_gan2.architectures import get_architecture
 from compare_gan2.gans import loss_lib
 from compare_gan2.gans import penalty_lib
+from compare_gan2.gans import regularizers
 
 # Constants folded into stateless seeds so different draws never share a stream.
 _SEED_Z, _SEED_LABELS, _SEED_PENALTY = 1, 2, 3
@@ -323,6 +324,7 @@ class ModularGAN:
     with tf.GradientTape() as tape:
       d_loss, _, summaries = self.create_loss(features, labels, generated,
                                               is_training=True, seed=seed)
+      d_loss += regularizers.discriminator_regularization(self.discriminator)
     self.d_optimizer.minimize(tape, d_loss, self.discriminator.trainable_variables)
     self.global_step_disc.assign_add(1)
     return d_loss, summaries
@@ -332,6 +334,7 @@ class ModularGAN:
       generated = self._generate(features)
       _, g_loss, _ = self.create_loss(features, labels, generated,
                                       is_training=True, compute_penalty=False)
+      g_loss += regularizers.generator_regularization(self.generator)
     self.g_optimizer.minimize(tape, g_loss, self.generator.trainable_variables)
     self.global_step.assign_add(1)
     if self.ema is not None:
