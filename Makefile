@@ -26,7 +26,7 @@ demo: $(STAMP)
 
 ## The default test suite (excludes tests marked slow or compat).
 test: $(STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -q $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
 
 ## Only the slow tests.
 test-slow: $(STAMP)
@@ -34,3 +34,6 @@ test-slow: $(STAMP)
 
 clean-demo:
 	rm -rf $(DEMO_DIR)
+
+# compat-env / test-compat: the classic TF 2.15 + tensorflow_hub 0.15 notebook check.
+include export.mk

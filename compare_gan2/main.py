@@ -31,6 +31,10 @@ flags.DEFINE_string("score_filename", "scores.csv", "Evaluation score file name.
 flags.DEFINE_integer("num_eval_averaging_runs", 3, "Evaluation runs to average.")
 flags.DEFINE_integer("eval_every_steps", 5000, "Evaluate checkpoints whose step is "
                      "a multiple of this; 0 means every checkpoint.")
+flags.DEFINE_string("checkpoint", None, "--schedule=export: checkpoint to export "
+                    "(default: the latest in --model_dir).")
+flags.DEFINE_string("export_output", None, "--schedule=export: output directory "
+                    "(default: <model_dir>/tfhub/<step>).")
 flags.mark_flag_as_required("model_dir")
 
 
@@ -64,7 +68,8 @@ def _run(datasets, gin_setup, runner):
       FLAGS.schedule, FLAGS.model_dir, use_tpu=FLAGS.use_tpu, tpu=FLAGS.tpu,
       score_filename=FLAGS.score_filename,
       num_eval_averaging_runs=FLAGS.num_eval_averaging_runs,
-      eval_every_steps=FLAGS.eval_every_steps)
+      eval_every_steps=FLAGS.eval_every_steps,
+      checkpoint=FLAGS.checkpoint, export_output=FLAGS.export_output)
 
 
 def run():

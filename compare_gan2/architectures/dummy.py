@@ -6,6 +6,7 @@ Not a model for real use; it exists so trainer tests run in seconds.
 """
 
 import gin
+import numpy as np
 import tensorflow as tf
 
 from compare_gan2.architectures import abstract_arch
@@ -31,7 +32,7 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
   """Flattened image -> 16 features -> logit (+ <embed(y), features>)."""
 
   def apply(self, x, y, is_training):
-    net = tf.reshape(x, [tf.shape(x)[0], -1])
+    net = tf.reshape(x, [-1, int(np.prod(x.shape[1:]))])  # Static width.
     net = arch_ops.linear(net, 16, scope="fc1", use_sn=self._spectral_norm)
     features = arch_ops.lrelu(net)
     logit = arch_ops.linear(features, 1, scope="fc2", use_sn=self._spectral_norm)

@@ -21,7 +21,7 @@ __all__ = ["ExportError", "ExportOptions", "export_checkpoint",
            "get_export_options", "hub_export", "on_checkpoint_evaluated",
            "schedule_export"]
 
-_runner.register_schedule("export", schedule_export)
+_runner.register_schedule("export", schedule_export, needs_data=False)
 
 
 def _register_evaluation_hook():

@@ -97,15 +97,20 @@ class Context:
   flags: dict
 
 
-def build_context(model_dir, use_tpu=None, tpu=None, **flags):
-  """Reads gin (`options`, `run_config`, `dataset`) and builds dataset and GAN."""
+def build_context(model_dir, use_tpu=None, tpu=None, require_data=True, **flags):
+  """Reads gin (`options`, `run_config`, `dataset`) and builds dataset and GAN.
+
+  With `require_data`, a dataset that is not on disk fails here, before any model
+  is built; schedules that never read data (export) pass False.
+  """
   tf.io.gfile.makedirs(model_dir)
   options = get_options_dict()
   run_config = get_run_config()
   set_random_seeds(run_config.tf_random_seed)
   strategy = strategy_lib.resolve_strategy(use_tpu, tpu, run_config.single_core)
   dataset = datasets.get_dataset()
-  dataset.check_available()  # Missing data fails here, before any model is built.
+  if require_data:
+    dataset.check_available()
   with strategy.scope():
     gan = options["gan_class"](dataset=dataset, parameters=options,
                                model_dir=model_dir)
@@ -128,11 +133,14 @@ def schedule_train(ctx, on_checkpoint=None):
 
 
 SCHEDULES = {"train": schedule_train}
+_SCHEDULES_WITHOUT_DATA = set()
 
 
-def register_schedule(name, fn):
+def register_schedule(name, fn, needs_data=True):
   """Adds a schedule `fn(ctx)`; evaluation and export register theirs here."""
   SCHEDULES[name] = fn
+  if not needs_data:
+    _SCHEDULES_WITHOUT_DATA.add(name)
 
 
 def run_with_schedule(schedule, model_dir, use_tpu=None, tpu=None, **flags):
@@ -140,5 +148,6 @@ def run_with_schedule(schedule, model_dir, use_tpu=None, tpu=None, **flags):
   if schedule not in SCHEDULES:
     raise ValueError(f"Unknown --schedule={schedule!r}; available: "
                      f"{sorted(SCHEDULES)}.")
-  ctx = build_context(model_dir, use_tpu=use_tpu, tpu=tpu, **flags)
+  ctx = build_context(model_dir, use_tpu=use_tpu, tpu=tpu,
+                      require_data=schedule not in _SCHEDULES_WITHOUT_DATA, **flags)
   return SCHEDULES[schedule](ctx)
