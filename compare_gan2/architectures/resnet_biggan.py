@@ -66,20 +66,7 @@ class BigGanResNetBlock(resnet_ops.ResNetBlock):
   def apply(self, inputs, z, y, is_training):
     self._check_inputs(inputs)
     with ops.variable_scope(self._name):
-      outputs = self.batch_norm(inputs, z=z, y=y, is_training=is_training,
-                                name="bn1")
-      if self._layer_norm:
-        outputs = ops.layer_norm(outputs, is_training=is_training, scope="ln1")
-      outputs = tf.nn.relu(outputs)
-      outputs = self._get_conv(outputs, self._in_channels, self._out_channels,
-                               self._scale1, suffix="conv1")
-      outputs = self.batch_norm(outputs, z=z, y=y, is_training=is_training,
-                                name="bn2")
-      if self._layer_norm:
-        outputs = ops.layer_norm(outputs, is_training=is_training, scope="ln2")
-      outputs = tf.nn.relu(outputs)
-      outputs = self._get_conv(outputs, self._out_channels, self._out_channels,
-                               self._scale2, suffix="conv2")
+      outputs = self._main_path(inputs, z, y, is_training)
       if self._add_shortcut:
         outputs += self._get_conv(inputs, self._in_channels,
                                   self._out_channels, self._scale,

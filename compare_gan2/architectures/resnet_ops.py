@@ -135,26 +135,29 @@ class ResNetBlock(object):
           "Block {}: expected {} input channels, got {}.".format(
               self._name, self._in_channels, inputs.shape[-1]))
 
+  def _main_path(self, inputs, z, y, is_training):
+    """Pre-activation residual path: bn1 [ln1] relu conv1 bn2 [ln2] relu conv2."""
+    outputs = self.batch_norm(inputs, z=z, y=y, is_training=is_training,
+                              name="bn1")
+    if self._layer_norm:
+      outputs = ops.layer_norm(outputs, is_training=is_training, scope="ln1")
+    outputs = tf.nn.relu(outputs)
+    outputs = self._get_conv(outputs, self._in_channels, self._out_channels,
+                             self._scale1, suffix="conv1")
+    outputs = self.batch_norm(outputs, z=z, y=y, is_training=is_training,
+                              name="bn2")
+    if self._layer_norm:
+      outputs = ops.layer_norm(outputs, is_training=is_training, scope="ln2")
+    outputs = tf.nn.relu(outputs)
+    return self._get_conv(outputs, self._out_channels, self._out_channels,
+                          self._scale2, suffix="conv2")
+
   def apply(self, inputs, z, y, is_training):
     self._check_inputs(inputs)
     with ops.variable_scope(self._name):
       shortcut = self._get_conv(inputs, self._in_channels, self._out_channels,
                                 self._scale, suffix="conv_shortcut")
-      outputs = self.batch_norm(inputs, z=z, y=y, is_training=is_training,
-                                name="bn1")
-      if self._layer_norm:
-        outputs = ops.layer_norm(outputs, is_training=is_training, scope="ln1")
-      outputs = tf.nn.relu(outputs)
-      outputs = self._get_conv(outputs, self._in_channels, self._out_channels,
-                               self._scale1, suffix="conv1")
-      outputs = self.batch_norm(outputs, z=z, y=y, is_training=is_training,
-                                name="bn2")
-      if self._layer_norm:
-        outputs = ops.layer_norm(outputs, is_training=is_training, scope="ln2")
-      outputs = tf.nn.relu(outputs)
-      outputs = self._get_conv(outputs, self._out_channels, self._out_channels,
-                               self._scale2, suffix="conv2")
-      return outputs + shortcut
+      return self._main_path(inputs, z, y, is_training) + shortcut
 
 
 class ResNetGenerator(abstract_arch.AbstractGenerator):
