@@ -28,21 +28,7 @@ def test_later_checkpoint_scores_better(tmp_path):
       "eval.num_samples = 2000",
       'eval.tasks = ["fid", "kid", "precision_recall", "class_accuracy"]',
   ]
-  if not os.path.exists(DEMO):  # Fallback if the demo config is absent.
-    config_files = []
-    bindings += [
-        'dataset.name = "polygons_32"', 'options.architecture = "resnet_biggan_arch"',
-        "options.batch_size = 32", "options.gan_class = @ModularGAN",
-        "options.z_dim = 64", "ModularGAN.conditional = True",
-        "G.batch_norm_fn = @conditional_batch_norm", "G.spectral_norm = True",
-        "D.spectral_norm = True", "loss.fn = @hinge", "penalty.fn = @no_penalty",
-        "resnet_biggan.Generator.ch = 32", "resnet_biggan.Discriminator.ch = 32",
-        'resnet_biggan.Generator.blocks_with_attention = ""',
-        'resnet_biggan.Discriminator.blocks_with_attention = ""',
-        "resnet_biggan.Discriminator.project_y = True",
-        "run_config.tf_random_seed = 1"]
-  else:
-    config_files = [DEMO]
+  config_files = [DEMO]
   gin_setup.parse(config_files, bindings)
   ctx = runner.build_context(str(tmp_path), eval_every_steps=EARLY,
                              num_eval_averaging_runs=1,
