@@ -10,6 +10,7 @@ import gin
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_test_utils
 
 from compare_gan2 import gin_setup
 from compare_gan2 import metrics
@@ -22,20 +23,7 @@ from compare_gan2.evaluation import train_classifier
 from compare_gan2.training import checkpoints
 from compare_gan2.training import runner
 
-BASE_BINDINGS = [
-    "options.gan_class = @ModularGAN",
-    'options.architecture = "dummy_arch"',
-    "options.batch_size = 4",
-    "options.training_steps = 4",
-    "options.z_dim = 8",
-    'dataset.name = "polygons_32"',
-    "run_config.save_checkpoints_steps = 2",
-    "run_config.iterations_per_loop = 2",
-    "run_config.tf_random_seed = 3",
-    "ModularGAN.conditional = True",
-    "G.batch_norm_fn = @batch_norm",
-    "penalty.fn = @wgangp_penalty",
-]
+BASE_BINDINGS = list(tf_test_utils.TINY_GAN_BINDINGS)
 
 
 # ------------------------------------------------------------------ fixtures
