@@ -11,8 +11,6 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["compare_gan2", "compare_gan2.*"]),
-    include_package_data=True,
-    package_data={"compare_gan2": ["gin_configs/*.gin"]},
     install_requires=[
         "tensorflow>=2.16,<2.22",
         "tensorflow-hub>=0.16,<0.17",
