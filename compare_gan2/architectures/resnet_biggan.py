@@ -115,10 +115,8 @@ class Generator(abstract_arch.AbstractGenerator):
                              batch_norm=self.batch_norm)
 
   def _get_in_out_channels(self):
-    multipliers = _G_MULTIPLIERS[self._image_shape[0]]
-    in_channels = [self._ch * c for c in multipliers[:-1]]
-    out_channels = [self._ch * c for c in multipliers[1:]]
-    return in_channels, out_channels
+    return resnet_ops.generator_block_channels(
+        self._ch, _G_MULTIPLIERS[self._image_shape[0]])
 
   def apply(self, z, y, is_training):
     if self._image_shape is None:

@@ -160,6 +160,14 @@ class ResNetBlock(object):
       return self._main_path(inputs, z, y, is_training) + shortcut
 
 
+def generator_block_channels(ch, multipliers):
+  """(in_channels, out_channels) per block of a generator whose block i maps
+  ch * multipliers[i] -> ch * multipliers[i + 1] channels (BigGAN, BigGAN-deep)."""
+  in_channels = [ch * m for m in multipliers[:-1]]
+  out_channels = [ch * m for m in multipliers[1:]]
+  return in_channels, out_channels
+
+
 class ResNetGenerator(abstract_arch.AbstractGenerator):
   """Base class of ResNet generators (blocks scale "up" or "none")."""
 
