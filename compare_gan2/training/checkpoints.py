@@ -47,10 +47,15 @@ def step_of(path):
 
 
 def all_checkpoints(model_dir):
-  """Existing checkpoint paths in model_dir, sorted by step."""
+  """Existing checkpoint paths in model_dir, sorted by step.
+
+  Paths are rebuilt as `model_dir/<basename>`: the state file may hold paths
+  relative to the directory the trainer ran in, or absolute ones from before the
+  run directory was moved.
+  """
   state = tf.train.get_checkpoint_state(model_dir)
   paths = list(state.all_model_checkpoint_paths) if state else []
-  paths = [p if os.path.isabs(p) else os.path.join(model_dir, p) for p in paths]
+  paths = [os.path.join(model_dir, os.path.basename(p)) for p in paths]
   paths = [p for p in paths if tf.io.gfile.exists(p + ".index")]
   return sorted(set(paths), key=step_of)
 
