@@ -68,8 +68,67 @@ def test_batch_is_split_into_disc_iters_plus_one_parts(tmp_path):
   gan.discriminator_fn = recording_discriminator
   gan.build()
   gan.train_step((features, labels))
-  # Per D sub-step: one D call for the loss and one for the WGAN-GP penalty; G: one.
-  assert seen == [12, 6, 12, 6, 12]
+  # Per D sub-step: one D call for the loss and one for the WGAN-GP penalty; G
+  # step: D on the fakes only (D has no batch norm and hinge-like g_loss).
+  assert seen == [12, 6, 12, 6, 6]
+
+
+def _one_step_variables(model_dir, *extra, fakes_only=None):
+  """All variables after one training step; `fakes_only=False` forces D(real)."""
+  ctx = _context(model_dir, "penalty.fn = @no_penalty", *extra)
+  gan = ctx.gan
+  if fakes_only is False:
+    gan._d_sees_examples_independently = lambda: False  # pylint: disable=protected-access
+  batch = next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps)))
+  gan.build()
+  seen = []
+  original = gan.discriminator_fn
+  def recording_discriminator(x, y, is_training):
+    seen.append(x.shape[0])
+    return original(x, y, is_training)
+  gan.discriminator_fn = recording_discriminator
+  metrics = gan.train_step(batch)
+  values = {v.name: v.numpy() for v in gan.generator.variables + gan.discriminator.variables}
+  return float(metrics["g"]), values, seen
+
+
+@pytest.mark.parametrize("loss", ["hinge", "non_saturating", "wasserstein",
+                                  "least_squares"])
+def test_generator_step_on_fakes_only_is_exact(tmp_path, loss):
+  """Skipping D(real) in the G step changes nothing: same g_loss, same weights
+  (and spectral-norm vectors) as compare_gan's joint D(real, fake) call."""
+  extra = [f"loss.fn = @{loss}", "D.spectral_norm = True"]
+  g_fast, fast, seen_fast = _one_step_variables(tmp_path / "fast", *extra)
+  g_full, full, seen_full = _one_step_variables(tmp_path / "full", *extra,
+                                                fakes_only=False)
+  assert seen_fast == [8, 4] and seen_full == [8, 8]
+  assert g_fast == pytest.approx(g_full, rel=1e-6)
+  assert fast.keys() == full.keys()
+  for name in fast:
+    np.testing.assert_allclose(fast[name], full[name], rtol=1e-5, atol=1e-6,
+                               err_msg=name)
+
+
+def _generator_loss_reading_real(d_real_logits, d_fake_logits):
+  """A relativistic-style loss: its g_loss needs D(real)."""
+  d_loss = tf.reduce_mean(tf.nn.softplus(d_fake_logits - d_real_logits))
+  g_loss = tf.reduce_mean(tf.nn.softplus(d_real_logits - d_fake_logits))
+  return d_loss, d_loss, d_loss, g_loss
+
+
+gin.external_configurable(_generator_loss_reading_real,
+                          name="relativistic_test_loss")
+
+
+@pytest.mark.parametrize("extra", [
+    ["D.batch_norm_fn = @batch_norm"],
+    ["ModularGAN.deprecated_split_disc_calls = True"],
+    ["loss.fn = @relativistic_test_loss"]])
+def test_generator_step_sees_reals_when_needed(tmp_path, extra):
+  """D(real) stays in the G step when batch norm couples D's examples, when
+  calls are split as in compare_gan, and for a loss whose g_loss reads D(real)."""
+  _, _, seen = _one_step_variables(tmp_path, *extra)
+  assert seen in ([8, 8], [4, 4, 4, 4])
 
 
 def test_files_in_model_dir(tmp_path):

@@ -56,6 +56,11 @@ class _Network(tf.Module, metaclass=abc.ABCMeta):
         arch_ops.root_scope(scope or self._scope_name):
       yield
 
+  @property
+  def batch_norm_fn(self):
+    """The normalization function (None: no normalization)."""
+    return self._batch_norm_fn
+
   def batch_norm(self, inputs, **kwargs):
     """Applies `batch_norm_fn` (identity if None) via call_with_accepted_args.
 

@@ -159,11 +159,41 @@ def hinge(d_real=None, d_fake=None, d_real_logits=None, d_fake_logits=None):
     return d_loss, d_loss_real, d_loss_fake, g_loss
 
 
+# The built-in losses: their g_loss depends on D's outputs on the fakes only.
+_GENERATOR_LOSS_FROM_FAKES = (non_saturating, wasserstein, least_squares, hinge)
+
+
 @gin.configurable("loss", allowlist=["fn"])
-def get_losses(fn=non_saturating, **kwargs):
+def selected_loss(fn=non_saturating):
+  """The loss function selected in gin with `loss.fn = @hinge`."""
+  return fn
+
+
+def get_losses(fn=None, **kwargs):
   """Returns `fn(**kwargs)` = (d_loss, d_loss_real, d_loss_fake, g_loss).
 
-  Select the loss in gin with `loss.fn = @hinge`. Only the keyword arguments
-  that `fn` accepts are passed (so custom losses may take e.g. only logits).
+  `fn` defaults to the gin-selected loss. Only the keyword arguments that `fn`
+  accepts are passed (so custom losses may take e.g. only logits).
   """
-  return utils.call_with_accepted_args(fn, **kwargs)
+  return utils.call_with_accepted_args(fn or selected_loss(), **kwargs)
+
+
+def generator_loss_reads_fakes_only(fn=None):
+  """True if `fn`'s (default: the gin-selected loss's) g_loss reads D(fakes) only.
+
+  So for the built-in losses; a custom loss may use D(real) in its generator
+  loss (relativistic losses do), and is assumed to.
+  """
+  return (fn or selected_loss()) in _GENERATOR_LOSS_FROM_FAKES
+
+
+def generator_loss_from_fakes(d_fake, d_fake_logits, fn=None):
+  """g_loss of `fn` (default: the gin-selected loss) from D's outputs on fakes."""
+  fn = fn or selected_loss()
+  if not generator_loss_reads_fakes_only(fn):
+    raise ValueError(f"The generator loss of {fn} may read D(real); compute it "
+                     "with get_losses.")
+  # The fakes stand in for the reals: only d_loss reads them, and it is dropped.
+  *_, g_loss = fn(d_real=d_fake, d_fake=d_fake, d_real_logits=d_fake_logits,
+                  d_fake_logits=d_fake_logits)
+  return g_loss

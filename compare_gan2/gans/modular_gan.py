@@ -329,11 +329,39 @@ class ModularGAN:
     self.global_step_disc.assign_add(1)
     return d_loss, summaries
 
+  def _d_sees_examples_independently(self):
+    """True if D's output on one example does not depend on the others in its call.
+
+    Batch norm in D couples the examples of a call; layer norm and spectral
+    norm do not.
+    """
+    return self.discriminator.batch_norm_fn in (None, arch_ops.no_batch_norm)
+
+  def generator_loss(self, features, labels, generated):
+    """G's loss: compare_gan's `create_loss` g_loss, computed more cheaply when exact.
+
+    compare_gan runs D on reals and fakes in the generator step, but the
+    built-in losses' g_loss reads D(fakes) only, so when D treats examples
+    independently and makes one call per step (no
+    `deprecated_split_disc_calls`), D is run on the fakes alone: the same
+    g_loss, the same spectral-norm power iteration, a third less D work per
+    training step.
+    """
+    if (self._d_sees_examples_independently()
+        and not self._deprecated_split_disc_calls
+        and loss_lib.generator_loss_reads_fakes_only()):
+      sampled_y = self._one_hot(features.get("sampled_labels"))
+      d_fake, d_fake_logits, _ = self.discriminator_fn(generated, sampled_y,
+                                                       is_training=True)
+      return loss_lib.generator_loss_from_fakes(d_fake, d_fake_logits)
+    _, g_loss, _ = self.create_loss(features, labels, generated,
+                                    is_training=True, compute_penalty=False)
+    return g_loss
+
   def _train_generator(self, features, labels):
     with tf.GradientTape() as tape:
       generated = self._generate(features)
-      _, g_loss, _ = self.create_loss(features, labels, generated,
-                                      is_training=True, compute_penalty=False)
+      g_loss = self.generator_loss(features, labels, generated)
       g_loss += regularizers.generator_regularization(self.generator)
     self.g_optimizer.minimize(tape, g_loss, self.generator.trainable_variables)
     self.global_step.assign_add(1)
