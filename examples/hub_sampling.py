@@ -25,7 +25,7 @@ import tensorflow as tf
 import tensorflow_hub as hub
 from PIL import Image
 
-MODULE_PATH = os.environ.get("MODULE_PATH", "runs/demo_polygons32/tfhub/8000")
+MODULE_PATH = os.environ.get("MODULE_PATH", "runs/demo_polygons32/tfhub/15000")
 OUTPUT_DIR = os.environ.get("OUTPUT_DIR", ".")
 
 module = hub.load(MODULE_PATH)

@@ -17,7 +17,7 @@ from compare_gan2.training import runner
 
 DEMO = os.path.join(os.path.dirname(__file__), os.pardir, "gin_configs",
                     "biggan_polygons32.gin")
-EARLY, LATE = 1000, 8000  # The demo trains 8000 steps (~10.5 min on 2 cores).
+EARLY, LATE = 1000, 15000  # The demo trains 15000 steps (~10 min on 2 cores).
 
 
 @pytest.mark.slow

@@ -366,7 +366,7 @@ def test_docs_example_runs(biggan):
   """The TF2 example of docs/hub_export.md runs on an exported module."""
   with open(os.path.join(REPO, "docs", "hub_export.md")) as f:
     code = re.findall(r"```python\n(.*?)```", f.read(), re.S)[0]
-  code = code.replace('"runs/demo_polygons32/tfhub/8000"', repr(biggan["module"]))
+  code = code.replace('"runs/demo_polygons32/tfhub/15000"', repr(biggan["module"]))
   namespace = {}
   exec(compile(code, "docs/hub_export.md", "exec"), namespace)  # pylint: disable=exec-used
   assert namespace["images"].shape == (8, 32, 32, 3)
