@@ -49,6 +49,17 @@ def test_step_counters(tmp_path, disc_iters):
   assert int(values["g_opt/iterations"]) == 3
 
 
+def _record_discriminator_batch_sizes(gan):
+  """Wraps gan.discriminator_fn; returns the list it appends each call's batch size to."""
+  seen = []
+  original = gan.discriminator_fn
+  def recording_discriminator(x, y, is_training):
+    seen.append(x.shape[0])
+    return original(x, y, is_training)
+  gan.discriminator_fn = recording_discriminator
+  return seen
+
+
 def test_batch_is_split_into_disc_iters_plus_one_parts(tmp_path):
   ctx = _context(tmp_path, "options.disc_iters = 2", "options.batch_size = 6")
   gan = ctx.gan
@@ -59,13 +70,7 @@ def test_batch_is_split_into_disc_iters_plus_one_parts(tmp_path):
   assert len(parts) == 3 and all(p["images"].shape[0] == 6 for p in parts)
   np.testing.assert_array_equal(tf.concat(label_parts, 0), labels)
   # D sees real and fake of one sub-step in one call: 2 * batch_size.
-  seen = []
-  original = gan.discriminator_fn
-  def recording_discriminator(x, y, is_training):
-    seen.append(x.shape[0])
-    return original(x, y, is_training)
-
-  gan.discriminator_fn = recording_discriminator
+  seen = _record_discriminator_batch_sizes(gan)
   gan.build()
   gan.train_step((features, labels))
   # Per D sub-step: one D call for the loss and one for the WGAN-GP penalty; G
@@ -81,12 +86,7 @@ def _one_step_variables(model_dir, *extra, fakes_only=None):
     gan._d_sees_examples_independently = lambda: False  # pylint: disable=protected-access
   batch = next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps)))
   gan.build()
-  seen = []
-  original = gan.discriminator_fn
-  def recording_discriminator(x, y, is_training):
-    seen.append(x.shape[0])
-    return original(x, y, is_training)
-  gan.discriminator_fn = recording_discriminator
+  seen = _record_discriminator_batch_sizes(gan)
   metrics = gan.train_step(batch)
   values = {v.name: v.numpy() for v in gan.generator.variables + gan.discriminator.variables}
   return float(metrics["g"]), values, seen
