@@ -25,6 +25,7 @@ def test_later_checkpoint_scores_better(tmp_path):
   bindings = [
       f"options.training_steps = {LATE}",
       "run_config.save_checkpoints_steps = 1000",
+      "run_config.keep_checkpoint_max = 20",  # Keep step EARLY until it is evaluated.
       "eval.num_samples = 2000",
       'eval.tasks = ["fid", "kid", "precision_recall", "class_accuracy"]',
   ]
