@@ -465,3 +465,19 @@ def test_classifier_full_training_accuracy(tmp_path):
   clf = fe.PolygonsClassifier("polygons_32", cache_dir=str(tmp_path),
                               auto_train=False)
   assert clf.metadata["test_accuracy"] == meta["test_accuracy"]
+
+
+@pytest.mark.parametrize("keep, every, lost", [
+    (10, 1000, [1000, 2000, 3000, 4000, 5000]),  # 0..15000 saved, 6000.. kept.
+    (20, 1000, []),
+    (10, 5000, [5000]),
+    (16, 0, []),
+    (10, 0, [0, 1000, 2000, 3000, 4000, 5000]),  # every=0 wants step 0 too.
+])
+def test_steps_deleted_before_evaluation(keep, every, lost):
+  from types import SimpleNamespace  # pylint: disable=g-import-not-at-top
+  ctx = SimpleNamespace(
+      flags={"eval_every_steps": every}, options={"training_steps": 15000},
+      run_config=runner.RunConfig(save_checkpoints_steps=1000,
+                                  keep_checkpoint_max=keep))
+  assert schedules.steps_deleted_before_evaluation(ctx) == lost

@@ -130,8 +130,29 @@ def continuous_eval(ctx, sleep_fn=time.sleep, evaluator=None):
     sleep_fn(poll)
 
 
+def steps_deleted_before_evaluation(ctx):
+  """Wanted steps that checkpoint retention deletes before eval_after_train sees them.
+
+  The trainer saves step 0, every multiple of `run_config.save_checkpoints_steps`
+  and the last step, keeping the newest `run_config.keep_checkpoint_max`.
+  """
+  every = int((ctx.flags or {}).get("eval_every_steps", 0) or 0)
+  last = int(ctx.options["training_steps"])
+  period = ctx.run_config.save_checkpoints_steps
+  saved = sorted({0, last} | set(range(period, last + 1, period) if period else ()))
+  kept = set(saved[-ctx.run_config.keep_checkpoint_max:])
+  return [s for s in saved if s not in kept and wanted_step(s, every, last)]
+
+
 def eval_after_train(ctx, evaluator=None):
   """Trains (runner.schedule_train), then evaluates every wanted checkpoint."""
+  lost = steps_deleted_before_evaluation(ctx)
+  if lost:
+    logging.warning(
+        "eval_after_train will not evaluate steps %s: only the newest "
+        "run_config.keep_checkpoint_max = %d checkpoints are kept. Raise it, or "
+        "run --schedule=continuous_eval alongside training instead.",
+        lost, ctx.run_config.keep_checkpoint_max)
   runner.schedule_train(ctx)
   loop = _EvalLoop(ctx, evaluator)
   return [r for r in loop.run_pending() if r is not None]
