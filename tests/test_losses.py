@@ -222,3 +222,26 @@ def test_losses_registered_with_module_qualified_names():
   for name in LOSSES:
     gin.parse_config("loss.fn = @loss_lib.%s" % name)
     gin.clear_config()
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_generator_loss_from_fakes_matches_the_full_loss(name):
+  """The gin-selected built-in loss's g_loss needs D(fakes) only."""
+  l_r, l_f = _inputs(seed=8)
+  gin.parse_config("loss.fn = @%s" % name)
+  assert loss_lib.generator_loss_reads_fakes_only()
+  kwargs = _kwargs(l_r, l_f)
+  want = loss_lib.get_losses(**kwargs)[-1]
+  got = loss_lib.generator_loss_from_fakes(kwargs["d_fake"],
+                                           kwargs["d_fake_logits"])
+  np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_generator_loss_from_fakes_refuses_a_custom_loss():
+  def custom(d_real_logits, d_fake_logits):
+    g_loss = tf.reduce_mean(d_real_logits - d_fake_logits)
+    return g_loss, g_loss, g_loss, g_loss
+  assert not loss_lib.generator_loss_reads_fakes_only(custom)
+  with pytest.raises(ValueError, match="may read D\\(real\\)"):
+    loss_lib.generator_loss_from_fakes(tf.zeros([2, 1]), tf.zeros([2, 1]),
+                                       fn=custom)

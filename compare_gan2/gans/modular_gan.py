@@ -344,8 +344,8 @@ class ModularGAN:
     built-in losses' g_loss reads D(fakes) only, so when D treats examples
     independently and makes one call per step (no
     `deprecated_split_disc_calls`), D is run on the fakes alone: the same
-    g_loss, the same spectral-norm power iteration, a third less D work per
-    training step.
+    g_loss, the same spectral-norm power iteration, half the D work of the
+    generator step.
     """
     if (self._d_sees_examples_independently()
         and not self._deprecated_split_disc_calls
