@@ -29,7 +29,7 @@ demo: $(STAMP)
 
 ## The default test suite (excludes tests marked slow or compat).
 test: $(STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q --durations=25 $(PYTEST_ARGS)
 
 ## Only the slow tests.
 test-slow: $(STAMP)
