@@ -37,9 +37,17 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=tf.float32, seed=None,
                                               name=name)
 
 
-def fold_seed(seed, *values):
-  """Derives a new [2] int32 stateless seed from `seed` and extra integers."""
-  seed = tf.cast(seed, tf.int64)
+def derive_seed(base, *values, dtype=tf.int32):
+  """The package's one way to derive a stateless seed: `[2]` seed of `dtype`.
+
+  `base` is a `[2]` seed or a pair of integers (any size: the arithmetic is
+  int64, so e.g. a large `eval.seed` cannot overflow); every further integer is
+  folded in with `tf.random.experimental.stateless_fold_in`, so different
+  `values` give independent streams.
+  """
+  seed = tf.cast(tf.stack([tf.cast(b, tf.int64) for b in base])
+                 if isinstance(base, (tuple, list)) else base, tf.int64)
   for value in values:
     seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(value, tf.int64))
-  return tf.cast(seed, tf.int32)
+  return tf.cast(seed, dtype)
+

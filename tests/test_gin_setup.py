@@ -1,6 +1,7 @@
 """Gin surface: compare_gan's TF names resolve; bad bindings fail early and clearly."""
 
 import gin
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -53,7 +54,20 @@ def test_missing_config_file():
     gin_setup.parse(["/nonexistent/config.gin"])
 
 
-def test_fold_seed_differs_per_value():
+def test_derive_seed_differs_per_value():
   base = tf.constant([1, 2])
-  a, b = random_ops.fold_seed(base, 1), random_ops.fold_seed(base, 2)
+  a, b = random_ops.derive_seed(base, 1), random_ops.derive_seed(base, 2)
   assert a.shape == (2,) and not bool(tf.reduce_all(a == b))
+
+
+def test_derive_seed_is_stateless_fold_in_and_takes_large_integers():
+  """derive_seed((a, b), c) == fold_in([a, b], c); int64 arithmetic, so seeds
+  beyond int32 (e.g. eval.seed * salt) do not overflow."""
+  direct = tf.random.experimental.stateless_fold_in(
+      tf.constant([5, 2**40], tf.int64), tf.constant(7, tf.int64))
+  derived = random_ops.derive_seed((5, 2**40), 7, dtype=tf.int64)
+  np.testing.assert_array_equal(derived.numpy(), direct.numpy())
+  assert random_ops.derive_seed((10**12, 3)).dtype == tf.int32
+  a = random_ops.derive_seed((2148, 101), 0, 0)
+  b = random_ops.derive_seed((2149, 101), 0, 0)
+  assert not np.array_equal(a.numpy(), b.numpy())

@@ -30,6 +30,8 @@ main module calls with its flag values and which take precedence over gin):
 import gin
 import tensorflow as tf
 
+from compare_gan2 import random_ops
+
 TRAIN = "train"
 EVAL = "eval"
 
@@ -85,10 +87,7 @@ def pipeline_info(input_context):
 
 def example_seed(seed, index, *salt):
   """A [2] int64 stateless seed for one example: (seed, index) folded with `salt`."""
-  s = tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)])
-  for value in salt:
-    s = tf.random.experimental.stateless_fold_in(s, tf.cast(value, tf.int64))
-  return s
+  return random_ops.derive_seed((seed, index), *salt, dtype=tf.int64)
 
 
 class ImageDatasetSpec:

@@ -39,6 +39,7 @@ import gin
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from compare_gan2 import random_ops
 from compare_gan2.datasets import base
 from compare_gan2.datasets.base import DatasetNotAvailableError
 from compare_gan2.datasets.base import EVAL
@@ -364,7 +365,7 @@ class RandomClassImagenetDataset(ImagenetDataset):
                      name="random_class_imagenet_%d" % resolution)
 
   def _label(self, record, seed):
-    s = tf.random.experimental.stateless_fold_in(seed, 0x1ABE1)
+    s = random_ops.derive_seed(seed, 0x1ABE1, dtype=tf.int64)
     return tf.random.stateless_uniform([], seed=s, minval=0,
                                        maxval=self.num_classes, dtype=tf.int32)
 

@@ -32,6 +32,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import random_ops
 from compare_gan2.evaluation import feature_extractors as fe
 from compare_gan2.evaluation import tasks as tasks_lib
 from compare_gan2.gans import modular_gan
@@ -172,14 +173,13 @@ class Evaluator:
 
   # ---------------------------------------------------------------- sampling
   def _latents(self, salt, run, batch, size):
-    seed = tf.constant([self.options.seed * 1000003 + salt, run * 1000003 + batch],
-                       tf.int32)
+    seed = random_ops.derive_seed((self.options.seed, salt), run, batch)
     z = modular_gan.eval_z_generator([size, self.gan.z_dim], name="eval_z",
                                      seed=seed)
     labels = None
     if self.gan.conditional:
       labels = tf.random.stateless_uniform(
-          [size], seed + tf.constant([0, 7919]), 0, self.gan.num_classes,
+          [size], random_ops.derive_seed(seed, _SEED_Y), 0, self.gan.num_classes,
           dtype=tf.int32)
     return z, labels
 

@@ -173,11 +173,11 @@ class ModularGAN:
   # ----------------------------------------------------------------- input_fn
   def _preprocess(self, index, image, label):
     """Adds z (and sampled labels) drawn statelessly from (dataset.seed, index)."""
-    seed = tf.stack([tf.cast(self._dataset.seed, tf.int64), tf.cast(index, tf.int64)])
+    seed = (self._dataset.seed, index)
     features = {
         "images": image,
         "z": z_generator([self.z_dim], name="z",
-                         seed=random_ops.fold_seed(seed, _SEED_Z)),
+                         seed=random_ops.derive_seed(seed, _SEED_Z)),
     }
     soft = label.dtype.is_floating  # Soft labels: float [num_classes] vectors.
     if self._conditional:
@@ -186,7 +186,7 @@ class ModularGAN:
             tf.argmax(label, output_type=tf.int32) if soft else label, tf.int32)
       else:
         features["sampled_labels"] = tf.random.stateless_uniform(
-            [], random_ops.fold_seed(seed, _SEED_LABELS), 0, self.num_classes,
+            [], random_ops.derive_seed(seed, _SEED_LABELS), 0, self.num_classes,
             dtype=tf.int32)
     return features, (tf.cast(label, tf.float32) if soft else tf.cast(label, tf.int32))
 
@@ -315,8 +315,7 @@ class ModularGAN:
   def _step_seed(self, counter):
     replica = tf.distribute.get_replica_context()
     replica_id = 0 if replica is None else replica.replica_id_in_sync_group
-    return random_ops.fold_seed(tf.constant([_SEED_PENALTY, 0], tf.int64),
-                                counter, replica_id)
+    return random_ops.derive_seed((_SEED_PENALTY, 0), counter, replica_id)
 
   def _train_discriminator(self, features, labels, generated):
     generated = tf.stop_gradient(generated)

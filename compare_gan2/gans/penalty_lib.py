@@ -38,6 +38,7 @@ import zlib
 import gin
 import tensorflow as tf
 
+from compare_gan2 import random_ops
 from compare_gan2 import utils
 
 
@@ -51,9 +52,7 @@ def _derive_seed(seed, name):
   if seed.shape.rank is not None and seed.shape.as_list() != [2]:
     raise ValueError("`seed` must have shape [2], got %s." % seed.shape)
   constant = zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
-  folded = tf.random.experimental.stateless_fold_in(
-      tf.cast(seed, tf.int64), tf.constant(constant, tf.int64))
-  return tf.cast(folded, tf.int32)
+  return random_ops.derive_seed(seed, constant)
 
 
 def _slope_penalty(discriminator, x_hat, y, is_training):
