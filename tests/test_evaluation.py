@@ -14,8 +14,10 @@ import tf_test_utils
 
 from compare_gan2 import gin_setup
 from compare_gan2 import metrics
+from compare_gan2.architectures import arch_ops
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.evaluation import feature_extractors as fe
+from compare_gan2.evaluation import inference_generator
 from compare_gan2.evaluation import schedules
 from compare_gan2.evaluation import scores as scores_lib
 from compare_gan2.evaluation import tasks as tasks_lib
@@ -408,49 +410,156 @@ def test_nan_samples_recorded_not_crash(classifier_cache, tmp_path,
                                            ["fid", "class_accuracy"]))
   ctx.gan.build()
   ev = evaluator_lib.Evaluator(ctx.gan, num_averaging_runs=2)
-  original = ev.sample
+  original = ev.sample_batches
 
-  def sample(run):
-    images, labels = original(run)
-    if run == 1:
-      images[3, 0, 0, 0] = np.nan
-    return images, labels
-  monkeypatch.setattr(ev, "sample", sample)
+  def sample_batches(run):
+    for images, labels in original(run):
+      if run == 1:
+        images[3, 0, 0, 0] = np.nan
+      yield images, labels
+  monkeypatch.setattr(ev, "sample_batches", sample_batches)
   scores, errors = ev.evaluate_loaded()
   assert math.isfinite(float(scores["fid_score_list"].split("_")[0]))
   assert math.isnan(scores["fid_score_mean"])
   assert scores["class_accuracy_list"].split("_")[1] == "nan"
   assert "nan_in_samples" in errors["run1"]
+  assert "1 of 32 generated images" in errors["run1"]
 
 
-def test_standing_statistics_filled(classifier_cache, tmp_path):
+def _direct_batch_moments(gan, batches):
+  """Per-layer batch moments of G in training mode, averaged: a direct
+  formulation with an outer recording hook (no InferenceGenerator)."""
+  sums = {}
+  for z, labels in batches:
+    calls = []
+    def record(name, mean, variance):
+      calls.append((name, mean.numpy(), variance.numpy()))
+    with arch_ops.no_state_updates(), arch_ops.batch_stats_hook(record):
+      gan.generator(z, tf.one_hot(labels, gan.num_classes), is_training=True)
+    for name, mean, variance in calls:
+      sums.setdefault(name, []).append((mean, variance))
+  return {k: (np.mean([m for m, _ in v], 0), np.mean([s for _, s in v], 0))
+          for k, v in sums.items()}
+
+
+def test_standing_statistics_are_averaged_batch_moments(classifier_cache, tmp_path):
+  """With accumulators (compare_gan's standing statistics), G is sampled with
+  the per-layer batch moments averaged over the standing-statistics latents;
+  the GAN's own variables are untouched."""
   ctx = _context(tmp_path, "standardize_batch.use_moving_averages = False",
                  *_eval_bindings(classifier_cache, 32, ["fid"]),
                  "eval.standing_stats_examples = 96")
   ctx.gan.build()
   ev = evaluator_lib.Evaluator(ctx.gan, num_averaging_runs=1)
-  accus = evaluator_lib._accumulator_variables(ctx.gan.generator)  # pylint: disable=protected-access
-  assert accus
-  u_before = {v.name: v.numpy() for v in ctx.gan.generator.variables
-              if "u_var" in v.name}
-  assert ev.fill_standing_statistics()
-  for name, var in accus.items():
-    if name.endswith("update_accus"):
-      assert int(var.numpy()) == 0
-    if name.endswith("accu_counter"):
-      assert float(var.numpy()) == pytest.approx(3.0)  # 96 / 32 batches
+  before = {v.name: v.numpy() for v in ctx.gan.generator.variables}
+  generator = ev.prepare_generator()
+  assert generator.statistics
+  expected = _direct_batch_moments(ctx.gan, list(ev.standing_statistics_batches()))
+  assert len(list(ev.standing_statistics_batches())) == 3  # 96 / 32 batches
+  assert set(generator.statistics) == set(expected)
+  for key, (mean, variance) in generator.statistics.items():
+    np.testing.assert_allclose(mean, expected[key][0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(variance, expected[key][1], rtol=1e-4, atol=1e-6)
   for v in ctx.gan.generator.variables:
-    if v.name in u_before:
-      np.testing.assert_array_equal(v.numpy(), u_before[v.name])
+    np.testing.assert_array_equal(v.numpy(), before[v.name])
   images, _ = ev.sample(0)
-  assert np.isfinite(images).all()
+  assert images.shape == (32, 32, 32, 3) and np.isfinite(images).all()
+  # Sampling normalizes with exactly these statistics (hence batch-independent).
+  one = ev.generator(*inference_generator.evaluation_latents(ctx.gan, 42, 101, 0, 0, 1))
+  np.testing.assert_allclose(one.numpy()[0], images[0], atol=1e-5)
 
 
-def test_no_standing_statistics_without_accumulators(classifier_cache,
-                                                     tmp_path):
+def test_moving_averages_without_accumulators(classifier_cache, tmp_path):
   ctx = _context(tmp_path, *_eval_bindings(classifier_cache, 32, ["fid"]))
   ctx.gan.build()
-  assert not evaluator_lib.Evaluator(ctx.gan).fill_standing_statistics()
+  ev = evaluator_lib.Evaluator(ctx.gan)
+  assert ev.prepare_generator().statistics is None
+  z, labels = inference_generator.evaluation_latents(ctx.gan, 42, 101, 0, 0, 4)
+  with arch_ops.no_state_updates():
+    direct = ctx.gan.generator(z, tf.one_hot(labels, 6), is_training=False)
+  np.testing.assert_allclose(ev.generator(z, labels).numpy(), direct.numpy(),
+                             atol=1e-5)
+
+
+def test_spectral_norm_at_evaluation_is_the_ema_kernels_largest_singular_value(
+    classifier_cache, tmp_path):
+  """The EMA generator is sampled with u converged on the EMA kernels: sigma
+  equals the SVD's largest singular value, not the raw weights' estimate."""
+  ctx = _context(tmp_path, *_eval_bindings(classifier_cache, 32, ["fid"]),
+                 "G.spectral_norm = True", "ModularGAN.g_use_ema = True")
+  gan = ctx.gan
+  gan.build()
+  rng = np.random.default_rng(0)
+  for name, shadow in gan.ema.shadows.items():  # EMA weights unlike the raw ones
+    shadow.assign(shadow.numpy() + rng.normal(0, 0.05, shadow.shape).astype(np.float32))
+  u_names = [n for n in gan.generator.store.vars if n.endswith("/u_var")]
+  assert u_names
+  training_u = {n: gan.generator.store[n].numpy() for n in u_names}
+  generator = evaluator_lib.Evaluator(gan).prepare_generator()
+  for u_name in u_names:
+    kernel_name = u_name[:-len("/u_var")]
+    w = gan.ema.shadows[kernel_name].numpy()
+    w = w.reshape(-1, w.shape[-1])
+    u = generator.values[u_name]
+    if u.shape == (w.shape[0], 1):
+      v = w.T @ u
+      v /= np.linalg.norm(v)
+      sigma = (u.T @ w @ v).item()
+    else:
+      v = u @ w.T
+      v /= np.linalg.norm(v)
+      sigma = (v @ w @ u.T).item()
+    top = np.linalg.svd(w, compute_uv=False)[0]
+    assert sigma == pytest.approx(top, rel=1e-3), kernel_name
+    # Training's u is left as it was.
+    np.testing.assert_array_equal(training_u[u_name], gan.generator.store[u_name].numpy())
+
+
+def test_top_singular_vector_right_and_left():
+  rng = np.random.default_rng(1)
+  w = rng.normal(size=(3, 3, 4, 5))
+  top = np.linalg.svd(w.reshape(-1, 5), compute_uv=False)[0]
+  for u0 in (rng.normal(size=(36, 1)), rng.normal(size=(1, 5))):
+    u, sigma = inference_generator.top_singular_vector(w, u0)
+    assert u.shape == u0.shape and sigma == pytest.approx(top, rel=1e-6)
+  with pytest.raises(ValueError, match="does not fit"):
+    inference_generator.top_singular_vector(w, np.ones((5, 1)))
+
+
+def test_evaluation_keeps_a_bounded_image_sample(classifier_cache, tmp_path):
+  """Features of every sample, images only as many as image tasks need."""
+  ctx = _context(tmp_path, *_eval_bindings(classifier_cache, 96, ["fid"]))
+  ctx.gan.build()
+  ev = evaluator_lib.Evaluator(ctx.gan, num_averaging_runs=1)
+  ev.prepare_generator()
+  fake = ev.fake_samples(0)
+  assert ev.images_kept == 0 and fake.images.shape[0] == 0
+  assert fake.pool.shape[0] == 96 and fake.labels.shape == (96,)
+  assert ev.real_samples().pool.shape[0] == 96
+  with gin.unlock_config():
+    gin.bind_parameter("ms_ssim_task.num_batches", 1)
+    gin.bind_parameter("ms_ssim_task.batch_size", 40)
+  ev = evaluator_lib.Evaluator(ctx.gan, num_averaging_runs=1,
+                               options=evaluator_lib.eval_options(
+                                   tasks=["fid", "ms_ssim"]))
+  ev.prepare_generator()
+  fake = ev.fake_samples(0)
+  assert ev.images_kept == 40 and fake.images.shape == (40, 32, 32, 3)
+  images, _ = ev.sample(0)
+  np.testing.assert_array_equal(fake.images, images[:40])
+  scores, errors = ev.evaluate_loaded()
+  assert not errors and 0 <= scores["ms_ssim_mean"] <= 1
+
+
+def test_large_evaluation_seed(classifier_cache, tmp_path):
+  """eval.seed >= 2148 overflowed int32 in the latent seed; now any seed works."""
+  ctx = _context(tmp_path, *_eval_bindings(classifier_cache, 32, ["fid"]),
+                 "eval.seed = 123456789")
+  ctx.gan.build()
+  ev = evaluator_lib.Evaluator(ctx.gan)
+  ev.prepare_generator()
+  images, labels = ev.sample(0)
+  assert images.shape[0] == 32 and labels.shape == (32,)
 
 
 def test_sample_sizes_follow_dataset(classifier_cache, tmp_path):

@@ -6,22 +6,28 @@ feature extractor, the real images and their features, computed once).
 
 1. `checkpoints.restore_gan(gan, path)` (raises CheckpointNotFoundError if the
    checkpoint vanished, e.g. deleted by the trainer's retention).
-2. Standing statistics: if G has batch-norm accumulators (`.../accu/...`,
-   `standardize_batch.use_moving_averages = False`), reset them, set
-   `update_accus = 1`, run G in inference mode (EMA weights if the model
-   keeps them) on `eval.standing_stats_examples` latents (compare_gan:
-   204800 = 3200 batches of 64) and set it back to 0. Spectral-norm `u`
-   vectors touched by these calls are restored afterwards.
+2. The generator that is measured (`inference_generator.InferenceGenerator`,
+   the same one the Hub export writes): the EMA weights if the model keeps
+   them, spectral norm converged on those weights, and batch norm with the
+   moving averages, or with standing statistics if G keeps accumulators
+   (`standardize_batch.use_moving_averages = False`): per-layer batch moments
+   averaged over `eval.standing_stats_examples` evaluation latents
+   (compare_gan: 204800 = 3200 batches of 64). The GAN's own variables are
+   not changed.
 3. For each of `num_averaging_runs` runs: `num_samples` fresh fake images
-   G(eval_z, y) with the EMA generator if `g_use_ema` (labels uniform over the
-   classes if conditional; latents and labels stateless from (seed, run,
-   batch), so evaluation is reproducible), their features, and every task
-   against the real set (the first `num_samples` images of the eval split).
+   G(eval_z, y) (labels uniform over the classes if conditional; latents and
+   labels stateless from (seed, run, batch), so evaluation is reproducible),
+   their features, and every task against the real set (the first
+   `num_samples` images of the eval split). Images are streamed: only the
+   features, labels and the first few images that image-based tasks need
+   (MS-SSIM, fractal dimension) are kept, so memory does not grow with the
+   sample count times the resolution.
 4. `<key>_mean`, `<key>_std` (ddof 0) and `<key>_list` over runs.
 
 Runs whose samples contain NaN/inf record NaN for every key and an error
 message ("nan_in_samples") instead of crashing (compare_gan's NaN sentinel
-31337 was never written, §7.8).
+31337 was never written: its `NanFoundError` was not the ValueError
+`runner_lib._run_eval` caught).
 """
 
 import dataclasses
@@ -32,10 +38,9 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import random_ops
 from compare_gan2.evaluation import feature_extractors as fe
+from compare_gan2.evaluation import inference_generator
 from compare_gan2.evaluation import tasks as tasks_lib
-from compare_gan2.gans import modular_gan
 from compare_gan2.training import checkpoints
 
 # compare_gan's standing statistics: 204800 // 64 = 3200 batches of 64.
@@ -103,16 +108,6 @@ def get_feature_extractor(dataset_name, options=None):
                    "'inception' or 'polygons'.")
 
 
-# Salts so the streams of latents, labels and standing-statistics latents differ.
-_SEED_Z, _SEED_Y, _SEED_STANDING = 101, 102, 103
-
-
-def _accumulator_variables(generator):
-  """{name: variable} of G's batch-norm accumulators (empty if none)."""
-  return {v.name.split(":")[0]: v for v in generator.variables
-          if "/accu/" in v.name}
-
-
 class Evaluator:
   """Evaluates checkpoints of one GAN against one dataset's eval split."""
 
@@ -125,11 +120,12 @@ class Evaluator:
     if self.num_averaging_runs < 1:
       raise ValueError("num_eval_averaging_runs must be >= 1.")
     self.tasks = tasks_lib.make_tasks(self.options.tasks)
+    self.images_kept = tasks_lib.images_needed(self.tasks)
     self._extractor = extractor
     self._real = None
     n = self.options.num_samples or self.dataset.eval_test_samples or 10000
     self.num_samples = int(n)
-    self._generate_fn = None
+    self.generator = inference_generator.InferenceGenerator(gan)
 
   @property
   def extractor(self):
@@ -144,132 +140,127 @@ class Evaluator:
         class_aligned=bool(self.extractor.class_aligned),
         seed=self.options.seed)
 
+  def _sample_set(self, batches, what):
+    """A SampleSet from (images, labels) batches: features of every image, the
+    first `images_kept` images only (memory stays bounded)."""
+    kept, labels, pools, logits = [], [], [], []
+    num_kept = num_bad = total = 0
+    for images, batch_labels in batches:
+      images = np.asarray(images, np.float32)
+      total += len(images)
+      bad = ~np.isfinite(images.reshape(len(images), -1)).all(axis=1)
+      num_bad += int(bad.sum())
+      if batch_labels is not None:
+        labels.append(np.asarray(batch_labels))
+      if num_bad:
+        continue  # The run is lost; count the rest, skip their features.
+      if num_kept < self.images_kept:
+        kept.append(images[:self.images_kept - num_kept])
+        num_kept += len(kept[-1])
+      features = self.extractor(images)
+      pools.append(features["pool"])
+      logits.append(features["logits"])
+    if num_bad:
+      raise tasks_lib.NaNInSamples(
+          f"{num_bad} of {total} {what} contain NaN/inf.")
+    shape = (0,) + tuple(self.dataset.image_shape)
+    return tasks_lib.SampleSet(
+        np.concatenate(kept) if kept else np.zeros(shape, np.float32),
+        np.concatenate(labels).astype(np.int64) if labels else None,
+        np.concatenate(pools), np.concatenate(logits))
+
   # ---------------------------------------------------------------- real set
   def real_samples(self):
-    """The first num_samples eval-split images with features (cached)."""
+    """The first num_samples eval-split images: features and labels (cached)."""
     if self._real is None:
       start = time.time()
       ds = self.dataset.load(self.dataset.eval_split).take(self.num_samples)
-      images, labels = [], []
-      for x, y in ds.batch(500):
-        images.append(x.numpy())
-        labels.append(y.numpy())
-      images = np.concatenate(images).astype(np.float32)
-      labels = np.concatenate(labels)
-      if labels.ndim > 1:  # Soft labels.
-        labels = labels.argmax(axis=1)
-      if len(images) < self.num_samples:
+
+      def batches():
+        for x, y in ds.batch(self.options.batch_size):
+          y = y.numpy()
+          yield x.numpy(), (y.argmax(axis=1) if y.ndim > 1 else y)  # Soft labels.
+
+      self._real = self._sample_set(batches(), "real images")
+      num_real = len(self._real.pool)
+      if num_real < self.num_samples:
         logging.warning("The eval split of %s has only %d examples; using %d "
                         "samples instead of %d.", self.dataset.name,
-                        len(images), len(images), self.num_samples)
-        self.num_samples = len(images)
-      tasks_lib.check_finite(images, "real images")
-      features = self.extractor(images)
-      self._real = tasks_lib.SampleSet(images, labels.astype(np.int64),
-                                       features["pool"], features["logits"])
+                        num_real, num_real, self.num_samples)
+        self.num_samples = num_real
       logging.info("Real set: %d images of %s, features in %.1fs.",
-                   len(images), self.dataset.name, time.time() - start)
+                   num_real, self.dataset.name, time.time() - start)
     return self._real
 
   # ---------------------------------------------------------------- sampling
-  def _latents(self, salt, run, batch, size):
-    seed = random_ops.derive_seed((self.options.seed, salt), run, batch)
-    z = modular_gan.eval_z_generator([size, self.gan.z_dim], name="eval_z",
-                                     seed=seed)
-    labels = None
-    if self.gan.conditional:
-      labels = tf.random.stateless_uniform(
-          [size], random_ops.derive_seed(seed, _SEED_Y), 0, self.gan.num_classes,
-          dtype=tf.int32)
-    return z, labels
-
   def _use_ema(self):
     return self.options.use_ema and self.gan.g_use_ema
 
-  def sample(self, run):
-    """(images [N, H, W, C] in [0, 1], labels [N] or None) of run `run`."""
-    if self._generate_fn is None:
-      gan, use_ema = self.gan, self._use_ema()
-      self._generate_fn = tf.function(
-          lambda z, y: gan.generate(z, y, use_ema=use_ema, is_training=False),
-          reduce_retracing=True)
+  def _latent_batches(self, salt, run, num_examples):
     bs = self.options.batch_size
-    images, labels = [], []
-    for b, start in enumerate(range(0, self.num_samples, bs)):
-      size = min(bs, self.num_samples - start)
-      z, y = self._latents(_SEED_Z, run, b, size)
-      images.append(self._generate_fn(z, y).numpy())
-      if y is not None:
-        labels.append(y.numpy())
-    return (np.concatenate(images).astype(np.float32),
-            np.concatenate(labels).astype(np.int64) if labels else None)
+    for b, start in enumerate(range(0, num_examples, bs)):
+      yield inference_generator.evaluation_latents(
+          self.gan, self.options.seed, salt, run, b,
+          min(bs, num_examples - start))
 
-  def fill_standing_statistics(self):
-    """Fills G's batch-norm accumulators as compare_gan did; False if none."""
-    generator = self.gan.generator
-    accus = _accumulator_variables(generator)
-    if not accus or self.options.standing_stats_examples <= 0:
-      return False
+  def standing_statistics_batches(self):
+    """The (z, labels) batches whose G batch moments make the standing statistics
+    (`eval.standing_stats_examples`, rounded up to whole batches)."""
+    bs = self.options.batch_size
+    num = -(-self.options.standing_stats_examples // bs) * bs
+    return self._latent_batches(inference_generator.SEED_STANDING, 0, num)
+
+  def prepare_generator(self):
+    """Loads the GAN's current weights into `self.generator`: EMA weights if
+    used, converged spectral norm, standing statistics if G keeps accumulators.
+    Returns the InferenceGenerator (export writes the same one)."""
     start = time.time()
-    # Power-iteration vectors are updated by every G call; keep them as saved.
-    u_vars = [v for v in generator.variables if "u_var" in v.name]
-    saved_u = [v.numpy() for v in u_vars]
-    for name, var in accus.items():
-      if name.endswith("accu_counter"):
-        var.assign(tf.fill(var.shape, tf.constant(1e-12, var.dtype)))
-      else:
-        var.assign(tf.zeros(var.shape, var.dtype))
-    flags = [v for n, v in accus.items() if n.endswith("update_accus")]
-    for flag in flags:
-      flag.assign(1)
-    gan, use_ema = self.gan, self._use_ema()
+    self.generator.load_from_gan(self._use_ema())
+    if self.options.standing_stats_examples > 0 and \
+        self.generator.fill_standing_statistics(self.standing_statistics_batches()):
+      logging.info("Standing statistics of %d batch-norm layers from %d "
+                   "examples in %.1fs.", len(self.generator.statistics),
+                   self.options.standing_stats_examples, time.time() - start)
+    return self.generator
 
-    @tf.function(reduce_retracing=True)
-    def run_g(z, labels):
-      y = None if labels is None else tf.one_hot(labels, gan.num_classes)
-      with generator.store.override(gan.generator_variable_mapping(use_ema)):
-        return generator(z, y, is_training=False)
+  def sample_batches(self, run):
+    """Yields (images [B, H, W, C] in [0, 1], labels [B] or None) of run `run`."""
+    for z, y in self._latent_batches(inference_generator.SEED_Z, run,
+                                     self.num_samples):
+      yield (self.generator(z, y).numpy(),
+             None if y is None else y.numpy().astype(np.int64))
 
-    bs = self.options.batch_size
-    num_batches = -(-self.options.standing_stats_examples // bs)
-    try:
-      for b in range(num_batches):
-        run_g(*self._latents(_SEED_STANDING, 0, b, bs))
-    finally:
-      for flag in flags:
-        flag.assign(0)
-      for var, value in zip(u_vars, saved_u):
-        var.assign(value)
-    logging.info("Filled standing statistics of %d accumulators with %d "
-                 "batches of %d in %.1fs.", len(flags), num_batches, bs,
-                 time.time() - start)
-    return True
+  def sample(self, run):
+    """All images and labels of run `run` at once (small sets and tests)."""
+    images, labels = zip(*self.sample_batches(run))
+    return (np.concatenate(images),
+            None if labels[0] is None else np.concatenate(labels))
+
+  def fake_samples(self, run):
+    """The SampleSet of run `run` (raises NaNInSamples)."""
+    return self._sample_set(self.sample_batches(run), "generated images")
 
   # -------------------------------------------------------------- evaluation
   def evaluate_loaded(self):
     """Evaluates the weights currently in `gan`; returns (scores, errors)."""
     real = self.real_samples()
     tctx = self.task_context
-    self.fill_standing_statistics()
+    self.prepare_generator()
     runs, errors = [], {}
     for run in range(self.num_averaging_runs):
       start = time.time()
-      images, labels = self.sample(run)
       try:
-        tasks_lib.check_finite(images)
+        fake = self.fake_samples(run)
       except tasks_lib.NaNInSamples as e:
         logging.warning("Evaluation run %d: %s Recording NaN scores.", run, e)
         errors[f"run{run}"] = f"nan_in_samples: {e}"
         runs.append(tasks_lib.nan_scores(self.tasks, tctx))
         continue
-      features = self.extractor(images)
-      fake = tasks_lib.SampleSet(images, labels, features["pool"],
-                                 features["logits"])
       scores, run_errors = tasks_lib.run_tasks(self.tasks, real, fake, tctx)
       errors.update({f"run{run}/{k}": v for k, v in run_errors.items()})
       runs.append(scores)
       logging.info("Evaluation run %d/%d (%d samples) in %.1fs: %s", run + 1,
-                   self.num_averaging_runs, len(images), time.time() - start,
+                   self.num_averaging_runs, len(fake.pool), time.time() - start,
                    {k: round(v, 4) for k, v in scores.items()})
     return tasks_lib.aggregate(runs), errors
 

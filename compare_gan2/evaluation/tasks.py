@@ -2,7 +2,8 @@
 
 A task has a `name`, the result `keys` it produces and `run(real, fake) ->
 {key: float}`. Tasks are selected by name with gin `eval.tasks` (see
-`TASKS`). Fixes relative to compare_gan (inventory §7.7, §7.8):
+`TASKS`). Fixes relative to compare_gan (its `eval_gan_lib.evaluate_tfhub_module`
+and `runner_lib._run_eval`):
 
 * MS-SSIM and fractal dimension are computed on the FAKE images (compare_gan's
   argument order made them use the real ones).
@@ -31,7 +32,9 @@ class SampleSet:
   """Images and what the feature extractor made of them.
 
   Attributes:
-    images: [N, H, W, C] float32 in [0, 1].
+    images: [M, H, W, C] float32 in [0, 1]: the first M <= N images of the
+      set, as many as the image-based tasks need (`images_needed`); the
+      evaluator keeps no more, so memory does not grow with N.
     labels: [N] int labels (real: dataset labels; fake: conditioned labels),
       or None.
     pool: [N, D] features (Inception pool_3 / classifier penultimate layer).
@@ -54,6 +57,7 @@ class TaskContext:
 class Task:
   name = None
   keys = ()
+  images_needed = 0  # Images (not only features) this task reads.
 
   def applies(self, ctx):  # pylint: disable=unused-argument
     return True
@@ -139,6 +143,7 @@ class MSSSIMTask(Task):
 
   def __init__(self, num_batches=5, batch_size=64):
     self.num_batches, self.batch_size = num_batches, batch_size
+    self.images_needed = num_batches * batch_size
 
   def run(self, real, fake, ctx):
     return {"ms_ssim": metrics.ms_ssim_diversity(
@@ -149,11 +154,16 @@ class MSSSIMTask(Task):
 
 @gin.configurable("fractal_dimension_task")
 class FractalDimensionTask(Task):
-  """Fractal dimension of the FAKE images (compare_gan: 100 seeds, 1000 bins)."""
+  """Fractal dimension of the FAKE images (compare_gan: 100 seeds, 1000 bins).
+
+  Computed on the first `num_points` images (compare_gan: the whole set), so
+  that evaluation keeps a bounded number of images.
+  """
   name, keys = "fractal_dimension", ("fractal_dimension",)
 
-  def __init__(self, num_fd_seeds=100, n_bins=1000, scale=0.1):
+  def __init__(self, num_fd_seeds=100, n_bins=1000, scale=0.1, num_points=1000):
     self.num_fd_seeds, self.n_bins, self.scale = num_fd_seeds, n_bins, scale
+    self.images_needed = int(num_points)
 
   def run(self, real, fake, ctx):
     return {"fractal_dimension": metrics.fractal_dimension(
@@ -199,6 +209,11 @@ TASKS = {
 }
 DEFAULT_TASKS = ("fid", "kid", "inception_score", "precision_recall",
                  "class_accuracy", "intra_class_fid")
+
+
+def images_needed(tasks):
+  """How many images (not only features) of each set the tasks read."""
+  return max([t.images_needed for t in tasks], default=0)
 
 
 def make_tasks(names):
