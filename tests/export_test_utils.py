@@ -128,13 +128,43 @@ def truncnorm(rng, shape):
   return x.astype(np.float32)
 
 
+def svd_spectral_vectors(store, mapping=None):
+  """{`<w>/u_var`: top singular vector of w (numpy SVD)} for a network's store,
+  w taken from `mapping` (e.g. EMA shadows) or the store: the `u` with which
+  spectral norm's one power iteration gives sigma = ||w||_2."""
+  mapping = mapping or {}
+  result = {}
+  for name, u in store.vars.items():
+    if not name.endswith("/u_var"):
+      continue
+    w = mapping.get(name[:-len("/u_var")], store[name[:-len("/u_var")]]).numpy()
+    w = w.reshape(-1, w.shape[-1]).astype(np.float64)
+    left, _, right = np.linalg.svd(w, full_matrices=False)
+    top = left[:, :1] if u.shape[0] == w.shape[0] and u.shape[1] == 1 else right[:1]
+    result[name] = tf.constant(top.astype(np.float32))
+  return result
+
+
+def reference_discriminator(gan, images, y):
+  """In-process D(images, y) probabilities in inference mode, raw weights,
+  spectral norm converged (SVD); independent of the export code."""
+  overrides = svd_spectral_vectors(gan.discriminator.store)
+  with arch_ops.no_state_updates(), gan.discriminator.store.override(overrides):
+    prob, _, _ = gan.discriminator(tf.constant(images),
+                                   None if y is None else tf.constant(y),
+                                   is_training=False)
+  return prob.numpy()
+
+
 def reference_generator(gan, z, y, stats=None, row=None, weights=None,
                         use_ema=True):
   """In-process G(z, y) in inference mode, independent of the export code.
 
-  With `stats` and `row` (a grid index) or `weights` (a dict grid index ->
-  weight, for interpolation), every batch-norm layer normalizes with those
-  standing statistics (substituted through arch_ops.batch_stats_hook).
+  The (EMA) weights with spectral norm converged on them (SVD). With `stats`
+  and `row` (a grid index) or `weights` (a dict grid index -> weight, for
+  interpolation), every batch-norm layer normalizes with those standing
+  statistics (substituted through arch_ops.batch_stats_hook); `row=None`
+  with `stats` of shape [C] uses them as they are.
   Returns images in [0, 1] (numpy).
   """
   def substitute(name, mean, variance):
@@ -142,13 +172,17 @@ def reference_generator(gan, z, y, stats=None, row=None, weights=None,
     if stats is None:
       return None
     means, variances = stats[name]
+    if row is None and weights is None:
+      return tf.constant(means), tf.constant(variances)
     if weights is None:
       return tf.constant(means[row]), tf.constant(variances[row])
     return (tf.constant(sum(w * means[i] for i, w in weights.items())),
             tf.constant(sum(w * variances[i] for i, w in weights.items())))
 
+  mapping = gan.generator_variable_mapping(use_ema)
+  mapping.update(svd_spectral_vectors(gan.generator.store, mapping))
   with arch_ops.no_state_updates(), \
-      gan.generator.store.override(gan.generator_variable_mapping(use_ema)), \
+      gan.generator.store.override(mapping), \
       arch_ops.batch_stats_hook(substitute):
     y = None if y is None else tf.constant(y)
     return gan.generator(tf.constant(z), y, is_training=False).numpy()

@@ -522,6 +522,15 @@ def test_top_singular_vector_right_and_left():
   for u0 in (rng.normal(size=(36, 1)), rng.normal(size=(1, 5))):
     u, sigma = inference_generator.top_singular_vector(w, u0)
     assert u.shape == u0.shape and sigma == pytest.approx(top, rel=1e-6)
+    # A fixed point of spectral norm's power iteration.
+    flat = w.reshape(-1, 5)
+    if u.shape == (36, 1):
+      v = flat.T @ u / np.linalg.norm(flat.T @ u)
+      again = flat @ v / np.linalg.norm(flat @ v)
+    else:
+      v = u @ flat.T / np.linalg.norm(u @ flat.T)
+      again = v @ flat / np.linalg.norm(v @ flat)
+    np.testing.assert_allclose(again, u, atol=1e-5)
   with pytest.raises(ValueError, match="does not fit"):
     inference_generator.top_singular_vector(w, np.ones((5, 1)))
 

@@ -17,6 +17,7 @@ import tensorflow_hub as hub
 import export_test_utils as etu
 from compare_gan2 import evaluation
 from compare_gan2.architectures import arch_ops
+from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.export import cli
 from compare_gan2.export import hub_export
 from compare_gan2.training import checkpoints
@@ -81,7 +82,9 @@ def test_module_files_and_tag_sets(biggan):
   with open(os.path.join(module, "saved_model.pb"), "rb") as f:
     saved_model.ParseFromString(f.read())
   tag_sets = sorted(tuple(sorted(m.meta_info_def.tags)) for m in saved_model.meta_graphs)
-  assert tag_sets == [(), ("bsNone", "disc"), ("bsNone", "gen")]
+  expected = [()] + sorted((f"bs{bs}", model) for model in ("disc", "gen")
+                           for bs in (8, 16, 32, 64, "None"))
+  assert tag_sets == expected
   for meta_graph in saved_model.meta_graphs:
     assert list(meta_graph.signature_def) == ["default"]
     assert meta_graph.meta_info_def.stripped_default_attrs
@@ -121,9 +124,11 @@ def test_standing_statistics_are_generator_batch_moments(biggan, restored, stats
     def record(name, mean, variance):
       recorded.setdefault(name, []).append((mean.numpy(), variance.numpy()))
 
+    mapping = restored.generator_variable_mapping()
+    mapping.update(etu.svd_spectral_vectors(restored.generator.store, mapping))
     for b in range(options.stats_num_batches):
       with arch_ops.no_state_updates(), \
-          restored.generator.store.override(restored.generator_variable_mapping()), \
+          restored.generator.store.override(mapping), \
           arch_ops.batch_stats_hook(record):
         restored.generator(tf.constant(GRID[row] * base[b]),
                            tf.one_hot(labels[b], NUM_CLASSES), is_training=True)
@@ -203,6 +208,9 @@ def _load_tf1(module, tags):
 
 
 def test_gen_and_disc_tag_sets(biggan, restored, stats, signature):
+  """{gen, bsNone} is the generator evaluation measures (EMA weights, converged
+  spectral norm, moving averages: this G keeps no accumulators); {disc, bsNone}
+  is the raw D with converged spectral norm."""
   z, y, labels = _inputs(6, seed=5)
   session, inputs, outputs = _load_tf1(biggan["module"], ["gen", "bsNone"])
   with session:
@@ -212,9 +220,11 @@ def test_gen_and_disc_tag_sets(biggan, restored, stats, signature):
     generated = session.run(outputs["generated"],
                             {inputs["z"]: z, inputs["labels"]: labels})
   assert generated.min() >= 0.0 and generated.max() <= 1.0
-  want = etu.reference_generator(restored, z, y, stats, row=len(GRID) - 1)
-  np.testing.assert_allclose(generated, want, atol=2e-5)
-  np.testing.assert_allclose(generated * 2 - 1, _run(signature, z, y, 1.0), atol=2e-5)
+  np.testing.assert_allclose(generated, etu.reference_generator(restored, z, y),
+                             atol=2e-5)
+  evaluated = evaluator_lib.Evaluator(restored).prepare_generator()
+  np.testing.assert_allclose(generated, evaluated(tf.constant(z), tf.constant(labels)),
+                             atol=1e-5)
 
   session, inputs, outputs = _load_tf1(biggan["module"], ["disc", "bsNone"])
   with session:
@@ -223,10 +233,30 @@ def test_gen_and_disc_tag_sets(biggan, restored, stats, signature):
     prediction = session.run(outputs["prediction"],
                              {inputs["images"]: generated, inputs["labels"]: labels})
   assert prediction.shape == (6, 1)
-  with arch_ops.no_state_updates():
-    want, _, _ = restored.discriminator(tf.constant(generated), tf.constant(y),
-                                        is_training=False)
-  np.testing.assert_allclose(prediction, want.numpy(), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(prediction, etu.reference_discriminator(restored, generated, y),
+                             rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch_size", [8, 64])
+def test_fixed_batch_tag_sets(biggan, batch_size):
+  """compare_gan's {gen|disc, bs<N>} variants: static batch N, same outputs as
+  bsNone."""
+  z, _, labels = _inputs(batch_size, seed=batch_size)
+  results = {}
+  for bs in (batch_size, None):
+    session, inputs, outputs = _load_tf1(biggan["module"], ["gen", f"bs{bs}"])
+    with session:
+      assert inputs["z"].shape.as_list() == [bs, Z_DIM]
+      assert inputs["labels"].shape.as_list() == [bs]
+      results[bs] = session.run(outputs["generated"],
+                                {inputs["z"]: z, inputs["labels"]: labels})
+  np.testing.assert_allclose(results[batch_size], results[None], atol=1e-5)
+  session, inputs, outputs = _load_tf1(biggan["module"], ["disc", f"bs{batch_size}"])
+  with session:
+    assert inputs["images"].shape.as_list() == [batch_size, 32, 32, 3]
+    prediction = session.run(outputs["prediction"], {inputs["images"]: results[None],
+                                                     inputs["labels"]: labels})
+  assert prediction.shape == (batch_size, 1)
 
 
 def test_evaluation_hook_is_registered():
@@ -290,13 +320,15 @@ def test_unconditional_model_cli_and_eval_hook(uncond, tmp_path):
     session, inputs, _ = _load_tf1(out, tags)
     session.close()
     assert sorted(inputs) == names
-  # The evaluation hook exports to model_dir/tfhub/<step> (and can be switched off).
+  # The evaluation hook is off by default (it doubles evaluation time); when
+  # switched on it exports to model_dir/tfhub/<step>.
+  assert hub_export.on_checkpoint_evaluated(ctx, 2, uncond["ckpt"], {}) is None
+  assert not os.path.exists(os.path.join(uncond["model_dir"], "tfhub"))
+  with gin.unlock_config():
+    gin.bind_parameter("hub_export.export_evaluated_checkpoints", True)
   path = hub_export.on_checkpoint_evaluated(ctx, 2, uncond["ckpt"], {})
   assert path == os.path.join(uncond["model_dir"], "tfhub", "2")
   assert os.path.exists(os.path.join(path, "saved_model.pb"))
-  with gin.unlock_config():
-    gin.bind_parameter("hub_export.export_evaluated_checkpoints", False)
-  assert hub_export.on_checkpoint_evaluated(ctx, 2, uncond["ckpt"], {}) is None
 
 
 def _tree(path):
@@ -392,3 +424,31 @@ def test_notebook_runs(biggan, tmp_path):
   for cell in notebook["cells"]:
     if cell["cell_type"] == "code":
       assert "".join(cell["source"]) in script
+
+
+def test_gen_variant_with_accumulators_is_the_evaluated_generator(tmp_path):
+  """A G with compare_gan's accumulators: the {gen, bsNone} variant normalizes
+  with the standing statistics evaluation measures from eval_z latents, and
+  gives the evaluator's images."""
+  bindings = etu.UNCOND_BINDINGS + [
+      "standardize_batch.use_moving_averages = False",
+      "eval.standing_stats_examples = 64", "eval.batch_size = 32"]
+  model_dir = str(tmp_path / "model")
+  try:
+    _, ckpt = etu.train(model_dir, bindings)
+    ctx = etu.context(model_dir, bindings)
+    module = hub_export.export_checkpoint(ctx, ckpt, str(tmp_path / "module"))
+    checkpoints.restore_gan(ctx.gan, ckpt)
+    evaluated = evaluator_lib.Evaluator(ctx.gan).prepare_generator()
+  finally:
+    gin.clear_config()
+  assert evaluated.statistics and "generator/B1/bn1" in evaluated.statistics
+  z = etu.truncnorm(np.random.default_rng(1), [5, 8])
+  session, inputs, outputs = _load_tf1(module, ["gen", "bsNone"])
+  with session:
+    assert sorted(inputs) == ["z"]
+    generated = session.run(outputs["generated"], {inputs["z"]: z})
+  np.testing.assert_allclose(generated, evaluated(tf.constant(z)).numpy(), atol=1e-5)
+  np.testing.assert_allclose(
+      generated, etu.reference_generator(ctx.gan, z, None, evaluated.statistics),
+      atol=2e-5)

@@ -108,6 +108,42 @@ def get_feature_extractor(dataset_name, options=None):
                    "'inception' or 'polygons'.")
 
 
+def use_ema(gan, options):
+  """Whether evaluation (and export) use the EMA generator."""
+  return bool(options.use_ema and gan.g_use_ema)
+
+
+def latent_batches(gan, options, salt, run, num_examples):
+  """Yields the (z, labels) batches of `num_examples` evaluation latents."""
+  bs = options.batch_size
+  for b, start in enumerate(range(0, num_examples, bs)):
+    yield inference_generator.evaluation_latents(
+        gan, options.seed, salt, run, b, min(bs, num_examples - start))
+
+
+def standing_statistics_batches(gan, options):
+  """The (z, labels) batches whose G batch moments make the standing statistics
+  (`eval.standing_stats_examples`, rounded up to whole batches)."""
+  num = -(-options.standing_stats_examples // options.batch_size)
+  return latent_batches(gan, options, inference_generator.SEED_STANDING, 0,
+                        num * options.batch_size)
+
+
+def load_inference_generator(generator, values, options):
+  """Loads G `values` into the InferenceGenerator `generator`: spectral norm
+  converged on them and, if G keeps accumulators, standing statistics from
+  `standing_statistics_batches`. Evaluation and export both build the
+  generator they use with this function."""
+  start = time.time()
+  generator.load(values)
+  if options.standing_stats_examples > 0 and generator.fill_standing_statistics(
+      standing_statistics_batches(generator.gan, options)):
+    logging.info("Standing statistics of %d batch-norm layers from %d examples "
+                 "in %.1fs.", len(generator.statistics),
+                 options.standing_stats_examples, time.time() - start)
+  return generator
+
+
 class Evaluator:
   """Evaluates checkpoints of one GAN against one dataset's eval split."""
 
@@ -193,40 +229,21 @@ class Evaluator:
     return self._real
 
   # ---------------------------------------------------------------- sampling
-  def _use_ema(self):
-    return self.options.use_ema and self.gan.g_use_ema
-
-  def _latent_batches(self, salt, run, num_examples):
-    bs = self.options.batch_size
-    for b, start in enumerate(range(0, num_examples, bs)):
-      yield inference_generator.evaluation_latents(
-          self.gan, self.options.seed, salt, run, b,
-          min(bs, num_examples - start))
-
   def standing_statistics_batches(self):
-    """The (z, labels) batches whose G batch moments make the standing statistics
-    (`eval.standing_stats_examples`, rounded up to whole batches)."""
-    bs = self.options.batch_size
-    num = -(-self.options.standing_stats_examples // bs) * bs
-    return self._latent_batches(inference_generator.SEED_STANDING, 0, num)
+    return standing_statistics_batches(self.gan, self.options)
 
   def prepare_generator(self):
-    """Loads the GAN's current weights into `self.generator`: EMA weights if
-    used, converged spectral norm, standing statistics if G keeps accumulators.
-    Returns the InferenceGenerator (export writes the same one)."""
-    start = time.time()
-    self.generator.load_from_gan(self._use_ema())
-    if self.options.standing_stats_examples > 0 and \
-        self.generator.fill_standing_statistics(self.standing_statistics_batches()):
-      logging.info("Standing statistics of %d batch-norm layers from %d "
-                   "examples in %.1fs.", len(self.generator.statistics),
-                   self.options.standing_stats_examples, time.time() - start)
-    return self.generator
+    """Loads the GAN's current weights into `self.generator` (see
+    `load_inference_generator`); the GAN's own variables are not changed."""
+    mapping = self.gan.generator_variable_mapping(use_ema(self.gan, self.options))
+    values = {name: mapping.get(name, var).numpy()
+              for name, var in self.gan.generator.store.vars.items()}
+    return load_inference_generator(self.generator, values, self.options)
 
   def sample_batches(self, run):
     """Yields (images [B, H, W, C] in [0, 1], labels [B] or None) of run `run`."""
-    for z, y in self._latent_batches(inference_generator.SEED_Z, run,
-                                     self.num_samples):
+    for z, y in latent_batches(self.gan, self.options, inference_generator.SEED_Z,
+                               run, self.num_samples):
       yield (self.generator(z, y).numpy(),
              None if y is None else y.numpy().astype(np.int64))
 

@@ -6,8 +6,8 @@ compare_gan evaluated the module it exported, so one definition serves both
 - Weights: the EMA shadows when the model keeps them and evaluation uses them
   (`ModularGAN.g_use_ema`, `eval.use_ema`), else the raw weights.
 - Spectral norm: every `<w>/u_var` is replaced by the top singular vector of
-  the evaluated `w`, found by power iteration run to convergence, so the
-  normalizing sigma is the largest singular value of the evaluated kernel.
+  the evaluated `w` (the converged power iteration), so the normalizing sigma
+  is the largest singular value of the evaluated kernel.
   (During training `u` follows the raw weights with one iteration per step;
   used as is on the EMA weights it underestimates their sigma. compare_gan's
   thousands of generator calls at evaluation converged `u` on the fly.)
@@ -62,47 +62,32 @@ def has_accumulators(generator):
 # ----------------------------------------------------------------------------
 
 
-def _normalize(x, epsilon):
-  return x / max(np.sqrt(np.sum(x * x)), epsilon)
+def top_singular_vector(w, u):
+  """The fixed point of `arch_ops.spectral_norm`'s power iteration from `u`.
 
-
-def top_singular_vector(w, u, epsilon=1e-12, tolerance=1e-7,
-                        max_iterations=2000):
-  """Power iteration of `arch_ops.spectral_norm` from `u`, run to convergence.
+  Computed exactly (an SVD in float64) rather than by iterating: when the two
+  largest singular values are close, power iteration converges too slowly to
+  stop on a tolerance. With the returned `u`, spectral norm's one iteration
+  gives sigma = the largest singular value of `w`.
 
   Args:
     w: weight of any rank >= 2, reshaped to [-1, C_out] as spectral_norm does.
-    u: start vector, [rows, 1] ("left" singular vector) or [1, C_out]
-      ("right"), the shape of the layer's `u_var`.
-    epsilon: the normalization epsilon of spectral_norm.
-    tolerance: stop when sigma changes by less than this, relatively.
-    max_iterations: upper bound on iterations.
+    u: the layer's `u_var` value, [rows, 1] ("left" singular vector) or
+      [1, C_out] ("right"); only its shape is used.
 
   Returns:
-    (u as float32 of u's shape, sigma = u^T W v in float64).
+    (u as float32 of u's shape, the largest singular value as a float).
   """
   w = np.asarray(w, np.float64).reshape(-1, np.shape(w)[-1])
-  u = np.asarray(u, np.float64)
-  left = u.shape == (w.shape[0], 1)
-  if not left and u.shape != (1, w.shape[1]):
-    raise ValueError(f"u of shape {u.shape} does not fit a weight reshaped to "
+  shape = np.shape(u)
+  left = shape == (w.shape[0], 1)
+  if not left and shape != (1, w.shape[1]):
+    raise ValueError(f"u of shape {shape} does not fit a weight reshaped to "
                      f"{w.shape}.")
-  sigma = None
-  for _ in range(max_iterations):
-    if left:
-      v = _normalize(w.T @ u, epsilon)
-      u = _normalize(w @ v, epsilon)
-      new_sigma = (u.T @ w @ v).item()
-    else:
-      v = _normalize(u @ w.T, epsilon)
-      u = _normalize(v @ w, epsilon)
-      new_sigma = (v @ w @ u.T).item()
-    converged = (sigma is not None and
-                 abs(new_sigma - sigma) <= tolerance * abs(new_sigma))
-    sigma = new_sigma
-    if converged:
-      break
-  return u.astype(np.float32), sigma
+  left_vectors, singular_values, right_vectors = np.linalg.svd(
+      w, full_matrices=False)
+  top = left_vectors[:, :1] if left else right_vectors[:1]
+  return top.astype(np.float32), float(singular_values[0])
 
 
 def converged_spectral_norm_vectors(values):

@@ -60,18 +60,28 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2.architectures import arch_ops
+from compare_gan2.evaluation import evaluator as evaluator_lib
+from compare_gan2.evaluation import inference_generator
 from compare_gan2.training import checkpoints
 
 DEFAULT_TAGS = frozenset()
 GEN_TAGS = frozenset({"gen", "bsNone"})
 DISC_TAGS = frozenset({"disc", "bsNone"})
+# compare_gan's fixed-batch variants {gen|disc, bs8|bs16|bs32|bs64} and bsNone.
+BATCH_SIZES = (8, 16, 32, 64, None)
 SIGNATURE = "default"
 STATS_SCOPE = "standing_statistics"
+EVAL_STATS_SCOPE = "evaluation_statistics"
 EMA_SUFFIX = "/ExponentialMovingAverage"
 MODULE_DEF_BYTES = b"\x08\x03"  # ModuleDef{format: 3}
 EXPORT_DIR_NAME = "tfhub"
 _VARIABLE_COLLECTIONS = (tf.compat.v1.GraphKeys.GLOBAL_VARIABLES,
                          tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
+
+
+def batch_tags(model, batch_size):
+  """compare_gan's tag set of a variant: {"gen"|"disc", "bs<batch_size>"}."""
+  return frozenset({model, f"bs{batch_size}"})
 
 
 class ExportError(RuntimeError):
@@ -101,7 +111,7 @@ def get_export_options(truncation_grid_size=50,
                        stats_batch_size=64,
                        stats_num_batches=8,
                        stats_seed=0,
-                       export_evaluated_checkpoints=True):
+                       export_evaluated_checkpoints=False):
   """Gin `hub_export.*`: standing statistics and the evaluation hook.
 
   Args:
@@ -116,8 +126,9 @@ def get_export_options(truncation_grid_size=50,
       module reproduces.
     stats_num_batches: batches averaged per truncation value.
     stats_seed: seed of the latents and classes used for the statistics.
-    export_evaluated_checkpoints: the evaluation schedules export every
-      checkpoint they evaluate (compare_gan's behaviour).
+    export_evaluated_checkpoints: the evaluation schedules also export every
+      checkpoint they evaluate (compare_gan's behaviour; off by default, as
+      it roughly doubles evaluation time).
   """
   if truncation_grid is None:
     grid = default_truncation_grid(truncation_grid_size,
@@ -213,7 +224,8 @@ def _model_info(gan, checkpoint_path, strategy=None):
       gan.build()
   g_specs = _specs(gan.generator.store)
   d_specs = _specs(gan.discriminator.store)
-  ema_names = set(gan.generator_variable_mapping(use_ema=True))
+  ema_names = set(gan.generator_variable_mapping(
+      use_ema=evaluator_lib.use_ema(gan, evaluator_lib.eval_options())))
   wanted = {}  # checkpoint name -> (network, raw name)
   for name in g_specs:
     wanted[name + EMA_SUFFIX if name in ema_names else name] = ("g", name)
@@ -241,6 +253,8 @@ def _model_info(gan, checkpoint_path, strategy=None):
   g_values, d_values = {}, {}
   for ckpt_name, (net, name) in wanted.items():
     (g_values if net == "g" else d_values)[name] = values[ckpt_name]
+  # Spectral norm as evaluation uses it: u converged on the exported weights.
+  d_values.update(inference_generator.converged_spectral_norm_vectors(d_values))
   num_classes = gan.num_classes if gan.conditional else (gan.num_classes or 1)
   return _ModelInfo(
       gan=gan, g_specs=g_specs, d_specs=d_specs, g_values=g_values,
@@ -279,18 +293,6 @@ def _load_values(session, variables, values):
   session.run(ops, feeds)
 
 
-class _LayerNames:
-  """Unique keys for BN layers in call order (a scope called twice gets #k)."""
-
-  def __init__(self):
-    self.counts = collections.Counter()
-
-  def key(self, name):
-    self.counts[name] += 1
-    count = self.counts[name]
-    return name if count == 1 else f"{name}#{count}"
-
-
 def _run_generator(info, variables, z, y, is_training, hook):
   generator = info.gan.generator
   with arch_ops.no_state_updates(), generator.store.override(variables), \
@@ -311,70 +313,54 @@ def _labels_to_y(info, labels):
   return tf.one_hot(labels, info.num_classes, dtype=tf.float32)
 
 
-def compute_standing_statistics(info, options):
+def _inference_generator(info):
+  """The generator evaluation measures, with the checkpoint's values (and the
+  standing statistics of `eval.*` if G keeps accumulators)."""
+  generator = inference_generator.InferenceGenerator(info.gan)
+  return evaluator_lib.load_inference_generator(generator, info.g_values,
+                                                evaluator_lib.eval_options())
+
+
+def compute_truncation_statistics(generator, info, options):
   """{layer key: (mean [grid, C], variance [grid, C])} as float32 numpy.
 
-  Runs the (EMA) generator with training-mode batch norm on
-  z = t * truncnorm(-2, 2) and uniform random classes, for each t of the grid,
-  and averages each BN layer's batch moments over `stats_num_batches` batches.
+  Per-layer batch moments of the (EMA) generator in training-mode batch norm
+  on z = t * truncnorm(-2, 2) with uniform random classes, averaged over
+  `stats_num_batches` batches, for each t of the grid
+  (`InferenceGenerator.measure_batch_statistics`, as evaluation's standing
+  statistics).
   """
-  grid = options.truncation_grid
   base, labels = stats_inputs(info.z_dim, info.num_classes if info.conditional
                               else None, options.stats_batch_size,
                               options.stats_num_batches, options.stats_seed)
-  with tf.Graph().as_default() as graph:
-    variables = _make_variables(info.g_specs)
-    z = tf.compat.v1.placeholder(tf.float32, [None, info.z_dim])
-    label_ph = tf.compat.v1.placeholder(tf.int32, [None])
-    recorded = {}
-    names = _LayerNames()
-
-    def record(name, mean, variance):
-      recorded[names.key(name)] = (mean, variance)
-      return None
-
-    _run_generator(info, variables, z, _labels_to_y(info, label_ph),
-                   is_training=True, hook=record)
-    if not recorded:
-      return {}
-    with tf.compat.v1.Session(graph=graph) as session:
-      _load_values(session, variables, info.g_values)
-      sums = {k: [np.zeros([len(grid)] + m.shape.as_list(), np.float64)
-                  for m in pair] for k, pair in recorded.items()}
-      for i, t in enumerate(grid):
-        for b in range(options.stats_num_batches):
-          feed = {z: t * base[b]}
-          if labels is not None:
-            feed[label_ph] = labels[b]
-          else:
-            feed[label_ph] = np.zeros([options.stats_batch_size], np.int32)
-          out = session.run(recorded, feed)
-          for k, (mean, variance) in out.items():
-            sums[k][0][i] += mean
-            sums[k][1][i] += variance
-  n = float(options.stats_num_batches)
-  return {k: ((m / n).astype(np.float32), (v / n).astype(np.float32))
-          for k, (m, v) in sums.items()}
+  per_t = []
+  for t in options.truncation_grid:
+    batches = [(tf.constant(t * base[b]),
+                None if labels is None else tf.constant(labels[b], tf.int32))
+               for b in range(options.stats_num_batches)]
+    per_t.append(generator.measure_batch_statistics(batches))
+  return {key: (np.stack([s[key][0] for s in per_t]),
+                np.stack([s[key][1] for s in per_t])) for key in per_t[0]}
 
 
-def _stats_variable_names(key):
-  base = f"{STATS_SCOPE}/{key.replace('#', '_call')}"
+def _stats_variable_names(key, scope=STATS_SCOPE):
+  base = f"{scope}/{key.replace('#', '_call')}"
   return base + "/mean", base + "/variance"
 
 
-def _stats_specs(stats):
+def _stats_specs(stats, scope=STATS_SCOPE):
   specs = {}
-  for key, (mean, variance) in stats.items():
-    mean_name, var_name = _stats_variable_names(key)
+  for key, (mean, variance) in (stats or {}).items():
+    mean_name, var_name = _stats_variable_names(key, scope)
     specs[mean_name] = _VarSpec(mean.shape, tf.float32, False)
     specs[var_name] = _VarSpec(variance.shape, tf.float32, False)
   return specs
 
 
-def _stats_values(stats):
+def _stats_values(stats, scope=STATS_SCOPE):
   values = {}
-  for key, (mean, variance) in stats.items():
-    mean_name, var_name = _stats_variable_names(key)
+  for key, (mean, variance) in (stats or {}).items():
+    mean_name, var_name = _stats_variable_names(key, scope)
     values[mean_name], values[var_name] = mean, variance
   return values
 
@@ -399,7 +385,6 @@ def interpolation_weights(grid, truncation):
 def _substituting_hook(stats_variables, grid, truncation):
   """A batch_stats_hook returning the interpolated standing statistics."""
   index, weight = interpolation_weights(grid, truncation)
-  names = _LayerNames()
 
   def interpolate(table):
     if len(grid) == 1:
@@ -407,17 +392,24 @@ def _substituting_hook(stats_variables, grid, truncation):
     return ((1.0 - weight) * tf.gather(table, index) +
             weight * tf.gather(table, index + 1))
 
-  def substitute(name, mean, variance):
-    del mean, variance
-    key = names.key(name)
-    mean_name, var_name = _stats_variable_names(key)
+  def lookup(key):
+    mean, variance = _stats_lookup(stats_variables, STATS_SCOPE)(key)
+    return interpolate(mean), interpolate(variance)
+
+  return inference_generator.substituting_hook(lookup)
+
+
+def _stats_lookup(stats_variables, scope):
+  """key -> (mean, variance) graph variables of `scope`, or ExportError."""
+
+  def lookup(key):
+    mean_name, var_name = _stats_variable_names(key, scope)
     if mean_name not in stats_variables:
       raise ExportError(f"Batch norm layer {key!r} has no standing statistics "
                         "(it was not called in the training-mode run).")
-    return (interpolate(stats_variables[mean_name]),
-            interpolate(stats_variables[var_name]))
+    return stats_variables[mean_name], stats_variables[var_name]
 
-  return substitute
+  return lookup
 
 
 def _tensor_infos(tensors):
@@ -459,47 +451,54 @@ def _default_variant(info, stats, grid):
                        {"default": output})
 
 
-def _gen_variant(info, stats, grid):
-  """compare_gan's {"gen", "bsNone"}: z (, labels) -> generated in [0, 1]."""
+def _gen_variant(info, eval_stats, batch_size):
+  """compare_gan's {"gen", "bs<batch_size>"}: z (, labels) -> generated in
+  [0, 1]: the generator evaluation measures (its standing statistics when G
+  keeps accumulators, else the moving averages)."""
   with tf.Graph().as_default() as graph:
     g_vars = _make_variables(info.g_specs)
-    s_vars = _make_variables(_stats_specs(stats))
-    z = tf.compat.v1.placeholder(tf.float32, [None, info.z_dim], name="z")
+    s_vars = _make_variables(_stats_specs(eval_stats, EVAL_STATS_SCOPE))
+    z = tf.compat.v1.placeholder(tf.float32, [batch_size, info.z_dim], name="z")
     inputs = {"z": z}
     y = None
     if info.conditional:
-      labels = tf.compat.v1.placeholder(tf.int32, [None], name="labels")
+      labels = tf.compat.v1.placeholder(tf.int32, [batch_size], name="labels")
       inputs["labels"] = labels
       y = _labels_to_y(info, labels)
-    hook = _substituting_hook(s_vars, grid, 1.0)
+    hook = None
+    if eval_stats is not None:
+      hook = inference_generator.substituting_hook(
+          _stats_lookup(s_vars, EVAL_STATS_SCOPE))
     images = _run_generator(info, g_vars, z, y, is_training=False, hook=hook)
     output = tf.identity(images, name="generated")
-    return _meta_graph(graph, {**g_vars, **s_vars}, GEN_TAGS, inputs,
-                       {"generated": output})
+    return _meta_graph(graph, {**g_vars, **s_vars}, batch_tags("gen", batch_size),
+                       inputs, {"generated": output})
 
 
-def _disc_variant(info):
-  """compare_gan's {"disc", "bsNone"}: images (, labels) -> prediction."""
+def _disc_variant(info, batch_size):
+  """compare_gan's {"disc", "bs<batch_size>"}: images (, labels) -> prediction."""
   with tf.Graph().as_default() as graph:
     d_vars = _make_variables(info.d_specs)
     images = tf.compat.v1.placeholder(
-        tf.float32, [None] + list(info.image_shape), name="images")
+        tf.float32, [batch_size] + list(info.image_shape), name="images")
     inputs = {"images": images}
     y = None
     if info.conditional:
-      labels = tf.compat.v1.placeholder(tf.int32, [None], name="labels")
+      labels = tf.compat.v1.placeholder(tf.int32, [batch_size], name="labels")
       inputs["labels"] = labels
       y = _labels_to_y(info, labels)
     prediction = tf.identity(_run_discriminator(info, d_vars, images, y),
                              name="prediction")
-    return _meta_graph(graph, d_vars, DISC_TAGS, inputs,
+    return _meta_graph(graph, d_vars, batch_tags("disc", batch_size), inputs,
                        {"prediction": prediction})
 
 
-def _write_variables(info, stats, export_dir):
+def _write_variables(info, stats, eval_stats, export_dir):
   """One checkpoint `variables/variables` holding every exported variable."""
-  specs = {**info.g_specs, **info.d_specs, **_stats_specs(stats)}
-  values = {**info.g_values, **info.d_values, **_stats_values(stats)}
+  specs = {**info.g_specs, **info.d_specs, **_stats_specs(stats),
+           **_stats_specs(eval_stats, EVAL_STATS_SCOPE)}
+  values = {**info.g_values, **info.d_values, **_stats_values(stats),
+            **_stats_values(eval_stats, EVAL_STATS_SCOPE)}
   with tf.Graph().as_default() as graph:
     variables = _make_variables(specs)
     saver = tf.compat.v1.train.Saver(
@@ -514,15 +513,18 @@ def _write_variables(info, stats, export_dir):
 
 
 def _write_module(info, options, export_dir):
-  grid = options.truncation_grid
-  stats = compute_standing_statistics(info, options)
   if set(info.g_specs) & set(info.d_specs):
     raise ExportError("G and D share variable names: "
                       f"{sorted(set(info.g_specs) & set(info.d_specs))[:3]}")
-  meta_graphs = [_default_variant(info, stats, grid),
-                 _gen_variant(info, stats, grid),
-                 _disc_variant(info)]
-  _write_variables(info, stats, export_dir)
+  generator = _inference_generator(info)
+  info.g_values = generator.values  # With converged spectral-norm vectors.
+  stats = compute_truncation_statistics(generator, info, options)
+  eval_stats = generator.statistics
+  grid = options.truncation_grid
+  meta_graphs = [_default_variant(info, stats, grid)]
+  meta_graphs += [_gen_variant(info, eval_stats, bs) for bs in BATCH_SIZES]
+  meta_graphs += [_disc_variant(info, bs) for bs in BATCH_SIZES]
+  _write_variables(info, stats, eval_stats, export_dir)
   from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
   saved_model = saved_model_pb2.SavedModel(saved_model_schema_version=1)
   saved_model.meta_graphs.extend(meta_graphs)
