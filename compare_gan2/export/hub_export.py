@@ -1,7 +1,7 @@
 """Export a trained generator (and discriminator) as a TF1 Hub format module.
 
 The module directory (`model_dir/tfhub/<step>/` by default) holds one
-`saved_model.pb` with three graph variants, a `variables/` checkpoint shared by
+`saved_model.pb` with eleven graph variants, a `variables/` checkpoint shared by
 all of them, and the marker `tfhub_module.pb` (ModuleDef format 3, the bytes
 08 03). See docs/hub_export.md for users; in short:
 
@@ -10,7 +10,8 @@ all of them, and the marker `tfhub_module.pb` (ModuleDef format 3, the bytes
   [None, num_classes] (one-hot or any blend; ignored by unconditional models,
   which still take it; 1 column if the dataset has no labels), `truncation`
   float32 []; output `default` float32 [None, H, W, 3] in [-1, 1]. The
-  generator uses the EMA weights when the model keeps them, and batch norm in
+  generator uses the EMA weights when the model keeps them, spectral norm
+  converged on the exported weights, and batch norm in
   inference mode with *standing statistics per truncation value*: for each t
   on a grid (default 0.02, 0.04, ..., 1.00) the generator is run in
   training-mode BN on batches of z = t * truncnorm(-2, 2) with uniformly random
@@ -19,13 +20,16 @@ all of them, and the marker `tfhub_module.pb` (ModuleDef format 3, the bytes
   `standing_statistics/<layer>/{mean,variance}` [grid, C]. The module
   interpolates them linearly at `truncation` (clamped to the grid's range). z
   is never rescaled inside the module: the caller passes z already truncated.
-- tags `{"gen", "bsNone"}` (compare_gan's): inputs `z` and, if conditional,
-  `labels` int32 [None]; output `generated` in [0, 1]. Same generator, with the
-  truncation-1.0 standing statistics (compare_gan's notebooks feed N(0, 1) z).
-- tags `{"disc", "bsNone"}` (compare_gan's): inputs `images` float32 [None,
-  H, W, C] in [0, 1] and, if conditional, `labels` int32 [None]; output
-  `prediction`, D's sigmoid probability [None, 1] (base D only, raw weights,
-  inference mode), as compare_gan exported it.
+- tags `{"gen", "bs<N>"}` (compare_gan's; N = 8, 16, 32, 64 or None): inputs
+  `z` and, if conditional, `labels` int32 [N]; output `generated` in [0, 1].
+  The generator evaluation measures (`inference_generator.InferenceGenerator`
+  loaded by `evaluator.load_inference_generator`): same weights and spectral
+  norm, batch norm with the moving averages or evaluation's standing
+  statistics (`evaluation_statistics/<layer>/{mean,variance}` [C]).
+- tags `{"disc", "bs<N>"}` (compare_gan's): inputs `images` float32 [N,
+  H, W, C] in [0, 1] and, if conditional, `labels` int32 [N]; output
+  `prediction`, D's sigmoid probability [N, 1] (base D only, raw weights with
+  converged spectral norm, inference mode), as compare_gan exported it.
 
 How it is written (TensorFlow only; tensorflow_hub >= 0.16 has no TF1 export
 API): every variant is built in its own `tf.compat.v1.Graph` with placeholders;
@@ -38,7 +42,7 @@ own variables from the shared checkpoint. `tf.compat.v1.saved_model.Builder`
 is not used because it saves the variables of the first graph only, and no
 single variant holds both G's and D's variables; instead one "state" graph
 holding every exported variable (G, D, standing statistics) writes the
-checkpoint, and the SavedModel proto is assembled from the three MetaGraphDefs.
+checkpoint, and the SavedModel proto is assembled from the variants' MetaGraphDefs.
 Everything is written into a temporary sibling directory that is renamed into
 place, so a failed export leaves nothing behind.
 
