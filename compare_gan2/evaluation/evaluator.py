@@ -176,7 +176,7 @@ class Evaluator:
         class_aligned=bool(self.extractor.class_aligned),
         seed=self.options.seed)
 
-  def _sample_set(self, batches, what):
+  def _sample_set(self, batches, what, images_kept):
     """A SampleSet from (images, labels) batches: features of every image, the
     first `images_kept` images only (memory stays bounded)."""
     kept, labels, pools, logits = [], [], [], []
@@ -190,8 +190,8 @@ class Evaluator:
         labels.append(np.asarray(batch_labels))
       if num_bad:
         continue  # The run is lost; count the rest, skip their features.
-      if num_kept < self.images_kept:
-        kept.append(images[:self.images_kept - num_kept])
+      if num_kept < images_kept:
+        kept.append(images[:images_kept - num_kept])
         num_kept += len(kept[-1])
       features = self.extractor(images)
       pools.append(features["pool"])
@@ -217,7 +217,8 @@ class Evaluator:
           y = y.numpy()
           yield x.numpy(), (y.argmax(axis=1) if y.ndim > 1 else y)  # Soft labels.
 
-      self._real = self._sample_set(batches(), "real images")
+      # Image-based tasks (MS-SSIM, fractal dimension) read fake images only.
+      self._real = self._sample_set(batches(), "real images", images_kept=0)
       num_real = len(self._real.pool)
       if num_real < self.num_samples:
         logging.warning("The eval split of %s has only %d examples; using %d "
@@ -255,7 +256,8 @@ class Evaluator:
 
   def fake_samples(self, run):
     """The SampleSet of run `run` (raises NaNInSamples)."""
-    return self._sample_set(self.sample_batches(run), "generated images")
+    return self._sample_set(self.sample_batches(run), "generated images",
+                            self.images_kept)
 
   # -------------------------------------------------------------- evaluation
   def evaluate_loaded(self):

@@ -128,16 +128,19 @@ def multiscale_ssim(img1, img2, max_val=255.0, filter_size=11,
 
 
 def ms_ssim_matrix(images, max_val=255.0, filter_size=11, filter_width=1.5,
-                   k1=0.01, k2=0.03, weights=MSSSIM_WEIGHTS, chunk_size=256):
+                   k1=0.01, k2=0.03, weights=MSSSIM_WEIGHTS, chunk_size=None):
   """Symmetric `[N, N]` matrix of MS-SSIM between all pairs of `images`.
 
   Same values as `multiscale_ssim(images[i], images[j])`, but the per-image
   local moments are computed once and only the N (N - 1) / 2 cross terms per
-  pair are filtered (in chunks of `chunk_size` pairs). The diagonal is 1.
+  pair are filtered (in chunks of `chunk_size` pairs; default: as many as
+  keep each float64 chunk array near 32 MB). The diagonal is 1.
   """
   _check_params(max_val, filter_size, filter_width, weights)
   x = _checks.as_float_array(images, "images", ndim=4)
   n = x.shape[0]
+  if chunk_size is None:
+    chunk_size = max(1, 2**22 // int(np.prod(x.shape[1:])))
   c1, c2 = (k1 * max_val)**2, (k2 * max_val)**2
   iu, ju = np.triu_indices(n, k=1)
   # Product over scales, per pair and channel; channels are averaged at the end.
