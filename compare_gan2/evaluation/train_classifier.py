@@ -19,16 +19,8 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import optimizers
 from compare_gan2.evaluation import feature_extractors as fe
-
-
-def _adam_step(variables, grads, slots, step, lr, b1=0.9, b2=0.999, eps=1e-8):
-  step = tf.cast(step, tf.float32)
-  lr_t = lr * tf.sqrt(1 - b2**step) / (1 - b1**step)
-  for var, grad, (m, v) in zip(variables, grads, slots):
-    m.assign(b1 * m + (1 - b1) * grad)
-    v.assign(b2 * v + (1 - b2) * tf.square(grad))
-    var.assign_sub(lr_t * m / (tf.sqrt(v) + eps))
 
 
 def evaluate_accuracy(net, dataset, num_examples=None, batch_size=500):
@@ -61,19 +53,18 @@ def train(dataset_name, output_dir, steps=3000, batch_size=64,
   tf.random.set_seed(seed)
   net = fe.PolygonsNet(resolution, seed=seed)
   variables = list(net.trainable_variables)
-  slots = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v)))
-           for v in variables]
-  step_var = tf.Variable(0, dtype=tf.int64)
+  lr_var = tf.Variable(learning_rate, dtype=tf.float32, trainable=False)
+  optimizer = optimizers.AdamOptimizer(lr_var, name="classifier_adam")
+  optimizer.build(variables)
 
   @tf.function
   def train_step(images, labels, lr):
+    lr_var.assign(lr)
     with tf.GradientTape() as tape:
       logits = net(images)["logits"]
       loss = tf.reduce_mean(
           tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
-    grads = tape.gradient(loss, variables)
-    step_var.assign_add(1)
-    _adam_step(variables, grads, slots, step_var, lr)
+    optimizer.minimize(tape, loss, variables)
     acc = tf.reduce_mean(tf.cast(
         tf.argmax(logits, 1, output_type=tf.int32) == labels, tf.float32))
     return loss, acc
