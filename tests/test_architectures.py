@@ -13,72 +13,72 @@ from compare_gan2.architectures import arch_ops
 from compare_gan2.architectures import get_architecture
 from compare_gan2.architectures import initializers
 from compare_gan2.architectures import resnet_biggan_deep
-from compare_gan2.gans import consts
+from compare_gan2.architectures import names as arch_names
 
 NUM_CLASSES = 10
 
 # Small widths where the architecture has a width knob (the fixed-width DCGAN
 # family runs at its real width).
 SMALL = {
-    consts.RESNET5_ARCH: ["resnet5.Generator.ch = 4",
+    arch_names.RESNET5_ARCH: ["resnet5.Generator.ch = 4",
                           "resnet5.Discriminator.ch = 4"],
-    consts.RESNET30_ARCH: ["resnet30.Generator.ch = 4",
+    arch_names.RESNET30_ARCH: ["resnet30.Generator.ch = 4",
                            "resnet30.Discriminator.ch = 4"],
-    consts.RESNET_STL_ARCH: ["resnet_stl.Generator.ch = 4",
+    arch_names.RESNET_STL_ARCH: ["resnet_stl.Generator.ch = 4",
                              "resnet_stl.Discriminator.ch = 4"],
-    consts.RESNET_BIGGAN_ARCH: [
+    arch_names.RESNET_BIGGAN_ARCH: [
         "resnet_biggan.Generator.ch = 8", "resnet_biggan.Discriminator.ch = 8",
         'resnet_biggan.Generator.blocks_with_attention = "B2"'],
-    consts.RESNET_BIGGAN_DEEP_ARCH: ["resnet_biggan_deep.Generator.ch = 8",
+    arch_names.RESNET_BIGGAN_DEEP_ARCH: ["resnet_biggan_deep.Generator.ch = 8",
                                      "resnet_biggan_deep.Discriminator.ch = 8"],
-    consts.RESNET_CIFAR_ARCH: [],
-    consts.DCGAN_ARCH: [],
-    consts.SNDCGAN_ARCH: [],
-    consts.INFOGAN_ARCH: [],
+    arch_names.RESNET_CIFAR_ARCH: [],
+    arch_names.DCGAN_ARCH: [],
+    arch_names.SNDCGAN_ARCH: [],
+    arch_names.INFOGAN_ARCH: [],
 }
 
 # (architecture, (H, W, C)) of the inventory's architectures_test plus the
 # natural extra ones; heavy ones are slow.
 _slow = pytest.mark.slow
 SHAPES = [
-    *[(a, s) for a in (consts.DCGAN_ARCH, consts.SNDCGAN_ARCH,
-                       consts.INFOGAN_ARCH)
+    *[(a, s) for a in (arch_names.DCGAN_ARCH, arch_names.SNDCGAN_ARCH,
+                       arch_names.INFOGAN_ARCH)
       for s in ((28, 28, 1), (32, 32, 1), (32, 32, 3), (64, 64, 3))],
-    (consts.DCGAN_ARCH, (128, 128, 3)),
-    (consts.SNDCGAN_ARCH, (128, 128, 3)),
+    (arch_names.DCGAN_ARCH, (128, 128, 3)),
+    (arch_names.SNDCGAN_ARCH, (128, 128, 3)),
     # 134M parameters (linear 1024 -> 128 * 32 * 32): slow to initialise.
-    pytest.param(consts.INFOGAN_ARCH, (128, 128, 3), marks=_slow),
-    (consts.RESNET5_ARCH, (32, 32, 1)),
-    (consts.RESNET5_ARCH, (32, 32, 3)),
-    (consts.RESNET5_ARCH, (64, 64, 3)),
-    (consts.RESNET5_ARCH, (128, 128, 3)),
-    (consts.RESNET30_ARCH, (128, 128, 3)),
-    (consts.RESNET30_ARCH, (128, 128, 1)),
-    (consts.RESNET_CIFAR_ARCH, (32, 32, 1)),
-    (consts.RESNET_CIFAR_ARCH, (32, 32, 3)),
-    (consts.RESNET_STL_ARCH, (48, 48, 1)),
-    (consts.RESNET_STL_ARCH, (48, 48, 3)),
-    (consts.RESNET_BIGGAN_ARCH, (32, 32, 3)),
-    (consts.RESNET_BIGGAN_ARCH, (64, 64, 3)),
-    (consts.RESNET_BIGGAN_DEEP_ARCH, (32, 32, 3)),
-    (consts.RESNET_BIGGAN_DEEP_ARCH, (64, 64, 3)),
-    (consts.RESNET_BIGGAN_DEEP_ARCH, (128, 128, 3)),
-    pytest.param(consts.RESNET_BIGGAN_DEEP_ARCH, (256, 256, 3), marks=_slow),
-    pytest.param(consts.RESNET_BIGGAN_DEEP_ARCH, (512, 512, 3), marks=_slow),
+    pytest.param(arch_names.INFOGAN_ARCH, (128, 128, 3), marks=_slow),
+    (arch_names.RESNET5_ARCH, (32, 32, 1)),
+    (arch_names.RESNET5_ARCH, (32, 32, 3)),
+    (arch_names.RESNET5_ARCH, (64, 64, 3)),
+    (arch_names.RESNET5_ARCH, (128, 128, 3)),
+    (arch_names.RESNET30_ARCH, (128, 128, 3)),
+    (arch_names.RESNET30_ARCH, (128, 128, 1)),
+    (arch_names.RESNET_CIFAR_ARCH, (32, 32, 1)),
+    (arch_names.RESNET_CIFAR_ARCH, (32, 32, 3)),
+    (arch_names.RESNET_STL_ARCH, (48, 48, 1)),
+    (arch_names.RESNET_STL_ARCH, (48, 48, 3)),
+    (arch_names.RESNET_BIGGAN_ARCH, (32, 32, 3)),
+    (arch_names.RESNET_BIGGAN_ARCH, (64, 64, 3)),
+    (arch_names.RESNET_BIGGAN_DEEP_ARCH, (32, 32, 3)),
+    (arch_names.RESNET_BIGGAN_DEEP_ARCH, (64, 64, 3)),
+    (arch_names.RESNET_BIGGAN_DEEP_ARCH, (128, 128, 3)),
+    pytest.param(arch_names.RESNET_BIGGAN_DEEP_ARCH, (256, 256, 3), marks=_slow),
+    pytest.param(arch_names.RESNET_BIGGAN_DEEP_ARCH, (512, 512, 3), marks=_slow),
 ]
 
 # Resolutions each architecture rejects, with a fragment of the message.
 UNSUPPORTED = [
-    (consts.DCGAN_ARCH, (8, 8, 3)),
-    (consts.SNDCGAN_ARCH, (4, 4, 3)),
-    (consts.INFOGAN_ARCH, (30, 30, 3)),
-    (consts.RESNET5_ARCH, (48, 48, 3)),
-    (consts.RESNET5_ARCH, (256, 256, 3)),
-    (consts.RESNET30_ARCH, (64, 64, 3)),
-    (consts.RESNET_STL_ARCH, (32, 32, 3)),
-    (consts.RESNET_CIFAR_ARCH, (64, 64, 3)),
-    (consts.RESNET_BIGGAN_ARCH, (1024, 1024, 3)),
-    (consts.RESNET_BIGGAN_DEEP_ARCH, (1024, 1024, 3)),
+    (arch_names.DCGAN_ARCH, (8, 8, 3)),
+    (arch_names.SNDCGAN_ARCH, (4, 4, 3)),
+    (arch_names.INFOGAN_ARCH, (30, 30, 3)),
+    (arch_names.RESNET5_ARCH, (48, 48, 3)),
+    (arch_names.RESNET5_ARCH, (256, 256, 3)),
+    (arch_names.RESNET30_ARCH, (64, 64, 3)),
+    (arch_names.RESNET_STL_ARCH, (32, 32, 3)),
+    (arch_names.RESNET_CIFAR_ARCH, (64, 64, 3)),
+    (arch_names.RESNET_BIGGAN_ARCH, (1024, 1024, 3)),
+    (arch_names.RESNET_BIGGAN_DEEP_ARCH, (1024, 1024, 3)),
 ]
 
 
@@ -104,8 +104,8 @@ def _build(architecture, image_shape, extra=(), conditional=None):
   """G and D of `architecture`, called once; returns (G, D, images, outputs)."""
   _bind(SMALL[architecture] + list(extra))
   if conditional is None:  # The BigGANs project y by default.
-    conditional = architecture in (consts.RESNET_BIGGAN_ARCH,
-                                   consts.RESNET_BIGGAN_DEEP_ARCH)
+    conditional = architecture in (arch_names.RESNET_BIGGAN_ARCH,
+                                   arch_names.RESNET_BIGGAN_DEEP_ARCH)
   gen_cls, disc_cls = get_architecture(architecture)
   generator = gen_cls(image_shape=image_shape)
   discriminator = disc_cls()
@@ -116,8 +116,8 @@ def _build(architecture, image_shape, extra=(), conditional=None):
 
 
 def test_every_architecture_is_registered():
-  assert set(consts.ARCHITECTURES) | {consts.DUMMY_ARCH} == set(ARCHITECTURES)
-  assert len(consts.ARCHITECTURES) == 9
+  assert set(arch_names.ARCHITECTURES) | {arch_names.DUMMY_ARCH} == set(ARCHITECTURES)
+  assert len(arch_names.ARCHITECTURES) == 9
 
 
 @pytest.mark.parametrize("architecture,image_shape", SHAPES)
@@ -180,22 +180,22 @@ def _has(names, fragment):
 # (G uses G.batch_norm_fn, G uses G.spectral_norm, D uses D.batch_norm_fn,
 #  D uses D.layer_norm).
 KNOBS = {
-    consts.DCGAN_ARCH: (True, False, True, False),
-    consts.SNDCGAN_ARCH: (True, False, False, False),
-    consts.INFOGAN_ARCH: (False, False, True, False),
-    consts.RESNET5_ARCH: (True, True, True, True),
-    consts.RESNET30_ARCH: (True, True, True, True),
-    consts.RESNET_CIFAR_ARCH: (True, True, True, True),
-    consts.RESNET_STL_ARCH: (True, True, True, True),
-    consts.RESNET_BIGGAN_ARCH: (True, True, True, True),
-    consts.RESNET_BIGGAN_DEEP_ARCH: (True, True, True, False),
+    arch_names.DCGAN_ARCH: (True, False, True, False),
+    arch_names.SNDCGAN_ARCH: (True, False, False, False),
+    arch_names.INFOGAN_ARCH: (False, False, True, False),
+    arch_names.RESNET5_ARCH: (True, True, True, True),
+    arch_names.RESNET30_ARCH: (True, True, True, True),
+    arch_names.RESNET_CIFAR_ARCH: (True, True, True, True),
+    arch_names.RESNET_STL_ARCH: (True, True, True, True),
+    arch_names.RESNET_BIGGAN_ARCH: (True, True, True, True),
+    arch_names.RESNET_BIGGAN_DEEP_ARCH: (True, True, True, False),
 }
 SMALLEST = {
-    consts.DCGAN_ARCH: (28, 28, 1), consts.SNDCGAN_ARCH: (28, 28, 1),
-    consts.INFOGAN_ARCH: (28, 28, 1), consts.RESNET5_ARCH: (32, 32, 3),
-    consts.RESNET30_ARCH: (128, 128, 3), consts.RESNET_CIFAR_ARCH: (32, 32, 3),
-    consts.RESNET_STL_ARCH: (48, 48, 3), consts.RESNET_BIGGAN_ARCH: (32, 32, 3),
-    consts.RESNET_BIGGAN_DEEP_ARCH: (32, 32, 3),
+    arch_names.DCGAN_ARCH: (28, 28, 1), arch_names.SNDCGAN_ARCH: (28, 28, 1),
+    arch_names.INFOGAN_ARCH: (28, 28, 1), arch_names.RESNET5_ARCH: (32, 32, 3),
+    arch_names.RESNET30_ARCH: (128, 128, 3), arch_names.RESNET_CIFAR_ARCH: (32, 32, 3),
+    arch_names.RESNET_STL_ARCH: (48, 48, 3), arch_names.RESNET_BIGGAN_ARCH: (32, 32, 3),
+    arch_names.RESNET_BIGGAN_DEEP_ARCH: (32, 32, 3),
 }
 
 
@@ -217,7 +217,7 @@ def test_normalization_knobs(architecture):
   d_bn_present = any(n.endswith("/gamma") and "/ln" not in n for n in d_names)
   assert d_bn_present == d_bn
   assert _has(d_names, "/ln1/gamma") == d_ln
-  if architecture == consts.INFOGAN_ARCH:  # Plain BN regardless of G.batch_norm_fn.
+  if architecture == arch_names.INFOGAN_ARCH:  # Plain BN regardless of G.batch_norm_fn.
     assert "generator/g_bn1/gamma" in g_names
 
 
@@ -231,15 +231,15 @@ def test_conditional_batch_norm_uses_labels(architecture):
   kernels = [v for v in generator.trainable_variables
              if "/condition/gamma/kernel" in v.name]
   assert kernels
-  if architecture in (consts.RESNET_BIGGAN_ARCH, consts.RESNET_BIGGAN_DEEP_ARCH):
+  if architecture in (arch_names.RESNET_BIGGAN_ARCH, arch_names.RESNET_BIGGAN_DEEP_ARCH):
     return  # Embedded labels (see their own tests).
   assert all(int(k.shape[0]) == NUM_CLASSES for k in kernels)
 
 
 # Orthogonal initialisation (weights.initializer = "orthogonal").
 @pytest.mark.parametrize("architecture", [
-    consts.DCGAN_ARCH, consts.SNDCGAN_ARCH, consts.INFOGAN_ARCH,
-    consts.RESNET5_ARCH, consts.RESNET_STL_ARCH, consts.RESNET_BIGGAN_DEEP_ARCH])
+    arch_names.DCGAN_ARCH, arch_names.SNDCGAN_ARCH, arch_names.INFOGAN_ARCH,
+    arch_names.RESNET5_ARCH, arch_names.RESNET_STL_ARCH, arch_names.RESNET_BIGGAN_DEEP_ARCH])
 def test_orthogonal_initialisation(architecture):
   generator, discriminator, _, _ = _build(
       architecture, SMALLEST[architecture],
@@ -272,7 +272,7 @@ def test_orthogonal_initialisation(architecture):
 
 def test_dcgan_names_and_features():
   generator, discriminator, _, (_, _, features) = _build(
-      consts.DCGAN_ARCH, (28, 28, 1), extra=["G.batch_norm_fn = @batch_norm",
+      arch_names.DCGAN_ARCH, (28, 28, 1), extra=["G.batch_norm_fn = @batch_norm",
                                              "D.batch_norm_fn = @batch_norm"])
   assert features.shape == (2, 2, 2, 512)  # ceil sizes 14, 7, 4, 2.
   g = set(_names(generator))
@@ -287,7 +287,7 @@ def test_dcgan_names_and_features():
 
 def test_sndcgan_rescales_input_and_ignores_d_norm():
   _, discriminator, _, (_, _, features) = _build(
-      consts.SNDCGAN_ARCH, (32, 32, 3), extra=["D.batch_norm_fn = @batch_norm"])
+      arch_names.SNDCGAN_ARCH, (32, 32, 3), extra=["D.batch_norm_fn = @batch_norm"])
   assert features.shape == (2, 4 * 4 * 512)
   assert not any("bn" in n for n in _names(discriminator))
   # D(x) computes on 2x - 1: a zero image and a 0.5 image differ by the shift.
@@ -297,7 +297,7 @@ def test_sndcgan_rescales_input_and_ignores_d_norm():
 
 def test_resnet5_blocks_and_sizes():
   generator, discriminator, _, (_, _, features) = _build(
-      consts.RESNET5_ARCH, (32, 32, 3))
+      arch_names.RESNET5_ARCH, (32, 32, 3))
   g = _names(generator)
   # 32px: log2(32 / 4) = 3 up blocks, then 2 "none" blocks.
   assert "generator/B3/up_conv1/kernel" in g
@@ -309,7 +309,7 @@ def test_resnet5_blocks_and_sizes():
 
 def test_resnet30_integer_channels_and_names():
   generator, discriminator, _, (_, _, features) = _build(
-      consts.RESNET30_ARCH, (128, 128, 3), extra=["G.spectral_norm = True"])
+      arch_names.RESNET30_ARCH, (128, 128, 3), extra=["G.spectral_norm = True"])
   g = _names(generator)
   assert len([n for n in g if n.endswith("conv1/kernel")]) == 35
   assert generator.store["generator/B_5_4/same_conv2/kernel"].shape == (
@@ -325,7 +325,7 @@ def test_resnet30_integer_channels_and_names():
 
 def test_resnet_stl_final_norm_scope_is_faithful():
   generator, _, _, (_, _, features) = _build(
-      consts.RESNET_STL_ARCH, (48, 48, 3), extra=["G.batch_norm_fn = @batch_norm"])
+      arch_names.RESNET_STL_ARCH, (48, 48, 3), extra=["G.batch_norm_fn = @batch_norm"])
   g = _names(generator)
   # compare_gan passed scope= instead of name=: default scope "batch_norm".
   assert "generator/batch_norm/gamma" in g
@@ -335,7 +335,7 @@ def test_resnet_stl_final_norm_scope_is_faithful():
 
 def test_resnet_biggan_deep_structure():
   generator, discriminator, _, (_, _, features) = _build(
-      consts.RESNET_BIGGAN_DEEP_ARCH, (128, 128, 3),
+      arch_names.RESNET_BIGGAN_DEEP_ARCH, (128, 128, 3),
       extra=["G.batch_norm_fn = @conditional_batch_norm"])
   g, d = _names(generator), _names(discriminator)
   assert len([n for n in g if n.endswith("conv1/1x1_conv/kernel")]) == 10
@@ -353,7 +353,7 @@ def test_resnet_biggan_deep_structure():
 
 def test_resnet_biggan_deep_sums_features():
   _, discriminator, images, (_, logit, features) = _build(
-      consts.RESNET_BIGGAN_DEEP_ARCH, (32, 32, 3), conditional=False,
+      arch_names.RESNET_BIGGAN_DEEP_ARCH, (32, 32, 3), conditional=False,
       extra=["resnet_biggan_deep.Discriminator.project_y = False"])
   del images, logit
   # Sum over the 2x2 final map: features can exceed the per-position maximum.

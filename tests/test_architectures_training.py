@@ -16,7 +16,7 @@ import tensorflow as tf
 from compare_gan2 import datasets
 from compare_gan2 import gin_setup
 from compare_gan2.datasets.base import ImageDatasetSpec
-from compare_gan2.gans import consts
+from compare_gan2.architectures import names as arch_names
 from compare_gan2.training import runner
 
 LOSSES = ["non_saturating", "wasserstein", "least_squares", "hinge"]
@@ -58,37 +58,37 @@ def fake_datasets(monkeypatch):
 
 # Per architecture: dataset and bindings giving a small, representative network.
 ARCH_SETTINGS = {
-    consts.DCGAN_ARCH: ("polygons_32", ["G.batch_norm_fn = @batch_norm",
+    arch_names.DCGAN_ARCH: ("polygons_32", ["G.batch_norm_fn = @batch_norm",
                                         "D.batch_norm_fn = @batch_norm"]),
-    consts.SNDCGAN_ARCH: ("polygons_32", ["G.batch_norm_fn = @batch_norm",
+    arch_names.SNDCGAN_ARCH: ("polygons_32", ["G.batch_norm_fn = @batch_norm",
                                           "D.spectral_norm = True"]),
-    consts.INFOGAN_ARCH: ("polygons_32", ["D.batch_norm_fn = @batch_norm"]),
-    consts.RESNET5_ARCH: ("polygons_32", [
+    arch_names.INFOGAN_ARCH: ("polygons_32", ["D.batch_norm_fn = @batch_norm"]),
+    arch_names.RESNET5_ARCH: ("polygons_32", [
         "ModularGAN.conditional = True",
         "G.batch_norm_fn = @conditional_batch_norm",
         "resnet5.Generator.ch = 4", "resnet5.Discriminator.ch = 4"]),
-    consts.RESNET30_ARCH: ("polygons_128", [
+    arch_names.RESNET30_ARCH: ("polygons_128", [
         "G.batch_norm_fn = @batch_norm", "D.layer_norm = True",
         "resnet30.Generator.ch = 4", "resnet30.Discriminator.ch = 4"]),
-    consts.RESNET_CIFAR_ARCH: ("polygons_32", [
+    arch_names.RESNET_CIFAR_ARCH: ("polygons_32", [
         "ModularGAN.conditional = True", "G.batch_norm_fn = @batch_norm",
         "resnet_cifar.Discriminator.project_y = True", "D.spectral_norm = True"]),
-    consts.RESNET_STL_ARCH: ("fake_48x48x3", [
+    arch_names.RESNET_STL_ARCH: ("fake_48x48x3", [
         "G.batch_norm_fn = @self_modulated_batch_norm",
         "resnet_stl.Generator.ch = 4", "resnet_stl.Discriminator.ch = 4"]),
-    consts.RESNET_BIGGAN_ARCH: ("polygons_32", [
+    arch_names.RESNET_BIGGAN_ARCH: ("polygons_32", [
         "ModularGAN.conditional = True",
         "G.batch_norm_fn = @conditional_batch_norm", "G.spectral_norm = True",
         "D.spectral_norm = True", "resnet_biggan.Generator.ch = 4",
         "resnet_biggan.Discriminator.ch = 4",
         'resnet_biggan.Generator.blocks_with_attention = "B2"',
         'resnet_biggan.Discriminator.blocks_with_attention = "B1"']),
-    consts.RESNET_BIGGAN_DEEP_ARCH: ("polygons_32", [
+    arch_names.RESNET_BIGGAN_DEEP_ARCH: ("polygons_32", [
         "ModularGAN.conditional = True",
         "G.batch_norm_fn = @conditional_batch_norm", "G.spectral_norm = True",
         "D.spectral_norm = True", "resnet_biggan_deep.Generator.ch = 4",
         "resnet_biggan_deep.Discriminator.ch = 4"]),
-    consts.DUMMY_ARCH: ("fake_28x28x1", ["G.batch_norm_fn = @batch_norm"]),
+    arch_names.DUMMY_ARCH: ("fake_28x28x1", ["G.batch_norm_fn = @batch_norm"]),
 }
 
 
@@ -126,7 +126,7 @@ def _train_step(tmp_path, architecture, loss, penalty, compiled=True):
   return gan
 
 
-REAL_ARCHITECTURES = sorted(consts.ARCHITECTURES)
+REAL_ARCHITECTURES = sorted(arch_names.ARCHITECTURES)
 # Default run: each architecture once, every loss and penalty used; the
 # gradient penalties (second-order gradients) go to the shallow networks.
 # Most run eagerly here: tracing + optimising each step graph costs up to
@@ -134,15 +134,15 @@ REAL_ARCHITECTURES = sorted(consts.ARCHITECTURES)
 # architecture here, by every loss x penalty on dummy_arch, and by the slow
 # cross product (which compiles every combination).
 ONCE_PER_ARCH = [
-    (consts.DCGAN_ARCH, "least_squares", "dragan_penalty", False),
-    (consts.SNDCGAN_ARCH, "wasserstein", "wgangp_penalty", False),
-    (consts.INFOGAN_ARCH, "hinge", "wgangp_penalty", False),
-    (consts.RESNET_CIFAR_ARCH, "non_saturating", "dragan_penalty", True),
-    (consts.RESNET_STL_ARCH, "hinge", "l2_penalty", False),
-    (consts.RESNET5_ARCH, "least_squares", "l2_penalty", False),
-    (consts.RESNET_BIGGAN_ARCH, "wasserstein", "no_penalty", False),
-    (consts.RESNET30_ARCH, "non_saturating", "no_penalty", False),
-    (consts.RESNET_BIGGAN_DEEP_ARCH, "hinge", "no_penalty", False),
+    (arch_names.DCGAN_ARCH, "least_squares", "dragan_penalty", False),
+    (arch_names.SNDCGAN_ARCH, "wasserstein", "wgangp_penalty", False),
+    (arch_names.INFOGAN_ARCH, "hinge", "wgangp_penalty", False),
+    (arch_names.RESNET_CIFAR_ARCH, "non_saturating", "dragan_penalty", True),
+    (arch_names.RESNET_STL_ARCH, "hinge", "l2_penalty", False),
+    (arch_names.RESNET5_ARCH, "least_squares", "l2_penalty", False),
+    (arch_names.RESNET_BIGGAN_ARCH, "wasserstein", "no_penalty", False),
+    (arch_names.RESNET30_ARCH, "non_saturating", "no_penalty", False),
+    (arch_names.RESNET_BIGGAN_DEEP_ARCH, "hinge", "no_penalty", False),
 ]
 
 
@@ -161,7 +161,7 @@ def test_train_step_every_architecture(tmp_path, architecture, loss, penalty,
 @pytest.mark.parametrize("loss,penalty", list(itertools.product(LOSSES,
                                                                  PENALTIES)))
 def test_train_step_every_loss_and_penalty(tmp_path, loss, penalty):
-  _train_step(tmp_path, consts.DUMMY_ARCH, loss, penalty)
+  _train_step(tmp_path, arch_names.DUMMY_ARCH, loss, penalty)
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from compare_gan2.architectures import get_architecture
 from compare_gan2.architectures import initializers
 from compare_gan2.architectures import resnet_biggan
 from compare_gan2.architectures import resnet_ops
-from compare_gan2.gans import consts
+from compare_gan2.architectures import names as arch_names
 
 # resolution: (z_dim, G attention, D attention, G params, D params), from
 # compare_gan's resnet_biggan.py docstring (1000 classes, G with CBN).
@@ -200,7 +200,7 @@ def test_extra_head_in_discriminator_store():
 
 
 def test_registry_and_gin_module_names():
-  assert get_architecture(consts.RESNET_BIGGAN_ARCH) == (
+  assert get_architecture(arch_names.RESNET_BIGGAN_ARCH) == (
       resnet_biggan.Generator, resnet_biggan.Discriminator)
   gin.parse_config("""
       resnet_biggan.Generator.embed_y_dim = 16

@@ -13,7 +13,7 @@ from compare_gan2.architectures import arch_ops
 from compare_gan2.architectures import get_architecture
 from compare_gan2.architectures import initializers
 from compare_gan2.architectures import resnet_cifar
-from compare_gan2.gans import consts
+from compare_gan2.architectures import names as arch_names
 
 
 @pytest.fixture(autouse=True)
@@ -191,7 +191,7 @@ def test_unsupported_resolution_raises():
 
 
 def test_registry():
-  assert get_architecture(consts.RESNET_CIFAR_ARCH) == (
+  assert get_architecture(arch_names.RESNET_CIFAR_ARCH) == (
       resnet_cifar.Generator, resnet_cifar.Discriminator)
   with pytest.raises(ValueError, match="resnet_cifar_arch"):
     get_architecture("no_such_arch")

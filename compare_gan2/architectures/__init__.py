@@ -1,4 +1,4 @@
-"""Architecture registry: name (gans/consts.py) -> (GeneratorCls, DiscriminatorCls).
+"""Architecture registry: name (gans/names.py) -> (GeneratorCls, DiscriminatorCls).
 
 Adding an architecture is one line in `_register_all` below.
 `get_architecture` is defined before any architecture module is imported, so
@@ -34,25 +34,25 @@ def _register_all():
   from compare_gan2.architectures import resnet_cifar
   from compare_gan2.architectures import resnet_stl
   from compare_gan2.architectures import sndcgan
-  from compare_gan2.gans import consts
-  register_architecture(consts.DUMMY_ARCH, dummy.Generator, dummy.Discriminator)
-  register_architecture(consts.RESNET_CIFAR_ARCH, resnet_cifar.Generator,
+  from compare_gan2.architectures import names
+  register_architecture(names.DUMMY_ARCH, dummy.Generator, dummy.Discriminator)
+  register_architecture(names.RESNET_CIFAR_ARCH, resnet_cifar.Generator,
                         resnet_cifar.Discriminator)
-  register_architecture(consts.RESNET_BIGGAN_ARCH, resnet_biggan.Generator,
+  register_architecture(names.RESNET_BIGGAN_ARCH, resnet_biggan.Generator,
                         resnet_biggan.Discriminator)
-  register_architecture(consts.DCGAN_ARCH, dcgan.Generator,
+  register_architecture(names.DCGAN_ARCH, dcgan.Generator,
                         dcgan.Discriminator)
-  register_architecture(consts.SNDCGAN_ARCH, sndcgan.Generator,
+  register_architecture(names.SNDCGAN_ARCH, sndcgan.Generator,
                         sndcgan.Discriminator)
-  register_architecture(consts.INFOGAN_ARCH, infogan.Generator,
+  register_architecture(names.INFOGAN_ARCH, infogan.Generator,
                         infogan.Discriminator)
-  register_architecture(consts.RESNET5_ARCH, resnet5.Generator,
+  register_architecture(names.RESNET5_ARCH, resnet5.Generator,
                         resnet5.Discriminator)
-  register_architecture(consts.RESNET30_ARCH, resnet30.Generator,
+  register_architecture(names.RESNET30_ARCH, resnet30.Generator,
                         resnet30.Discriminator)
-  register_architecture(consts.RESNET_STL_ARCH, resnet_stl.Generator,
+  register_architecture(names.RESNET_STL_ARCH, resnet_stl.Generator,
                         resnet_stl.Discriminator)
-  register_architecture(consts.RESNET_BIGGAN_DEEP_ARCH,
+  register_architecture(names.RESNET_BIGGAN_DEEP_ARCH,
                         resnet_biggan_deep.Generator,
                         resnet_biggan_deep.Discriminator)
 

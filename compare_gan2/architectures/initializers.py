@@ -30,7 +30,7 @@ import zlib
 import numpy as np
 import tensorflow as tf
 
-# Names accepted by the gin `weights.initializer` (= gans/consts.py values).
+# Names accepted by the gin `weights.initializer` (compare_gan's `gans/consts.py`).
 NORMAL_INIT = "normal"
 TRUNCATED_INIT = "truncated"
 ORTHOGONAL_INIT = "orthogonal"
