@@ -31,13 +31,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import gin  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from compare_gan2 import errors  # noqa: E402
 from compare_gan2 import gin_setup  # noqa: E402
 from compare_gan2 import utils  # noqa: E402
 
 _BATCH_SIZE = 2
 
 
-class DescribeError(ValueError):
+class DescribeError(errors.ConfigError):
   """The configuration cannot be described (bad gin, missing settings, ...)."""
 
 
@@ -77,7 +78,6 @@ def build_gan(gin_config=(), gin_bindings=(), clear=True):
       cannot be built (e.g. an unsupported resolution).
   """
   # pylint: disable=g-import-not-at-top
-  from compare_gan2 import datasets
   from compare_gan2.architectures import arch_ops
   from compare_gan2.gans import regularizers  # noqa: F401  (gin names)
   from compare_gan2.training import runner
@@ -96,10 +96,8 @@ def build_gan(gin_config=(), gin_bindings=(), clear=True):
     overrides["gan_class"] = "ModularGAN"
   try:
     options = runner.get_options_dict(**overrides)
-    dataset = datasets.get_dataset()
     with tf.Graph().as_default():
-      gan = options["gan_class"](dataset=dataset, parameters=options,
-                                 model_dir=None)
+      gan = runner.build_gan(options=options)
       z = tf.zeros([_BATCH_SIZE, gan.z_dim])
       y = None
       if gan.conditional:
@@ -172,11 +170,8 @@ def main(argv=None):
     print("describe: error: give --gin_config and/or --gin_bindings.",
           file=sys.stderr)
     return 2
-  try:
+  with errors.reported_as_one_line("python -m compare_gan2.describe"):
     result, gan = describe(args.gin_config, args.gin_bindings)
-  except DescribeError as e:
-    print("describe: error: {}".format(e), file=sys.stderr)
-    return 1
   if args.json:
     print(json.dumps(result, indent=2, sort_keys=True))
   else:

@@ -12,6 +12,7 @@ import os
 
 import gin
 
+from compare_gan2 import errors
 from compare_gan2 import optimizers
 from compare_gan2 import random_ops
 
@@ -65,7 +66,7 @@ def register_all():
     importlib.import_module(module)
 
 
-class GinConfigError(ValueError):
+class GinConfigError(errors.ConfigError):
   """A gin file or binding names something compare_gan2 does not have."""
 
 

@@ -6,6 +6,7 @@ Flags follow compare_gan's main.py. Example:
       --gin_bindings="options.training_steps = 100"
 """
 
+import functools
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -38,35 +39,52 @@ flags.DEFINE_string("export_output", None, "--schedule=export: output directory 
 flags.mark_flag_as_required("model_dir")
 
 
+def build_schedules():
+  """The `--schedule` table: the one place schedules and the actions run after
+  each evaluation (the opt-in Hub export) are wired."""
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2.evaluation import schedules as evaluation
+  from compare_gan2.export import hub_export
+  from compare_gan2.training import runner
+  # pylint: enable=g-import-not-at-top
+  after_evaluation = (hub_export.on_checkpoint_evaluated,)
+  return {
+      "train": runner.Schedule(runner.schedule_train),
+      "continuous_eval": runner.Schedule(functools.partial(
+          evaluation.continuous_eval, after_evaluation=after_evaluation)),
+      "eval_after_train": runner.Schedule(functools.partial(
+          evaluation.eval_after_train, after_evaluation=after_evaluation)),
+      "export": runner.Schedule(hub_export.schedule_export, needs_data=False),
+  }
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported here so --help works fast and flags are parsed first.
-  from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
-  from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
-  from compare_gan2.training import checkpoints  # pylint: disable=g-import-not-at-top
-  from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
-
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
   logging.set_verbosity(logging.INFO)
-  try:
-    _run(datasets, gin_setup, runner)
-  except (gin_setup.GinConfigError, datasets.DatasetNotAvailableError,
-          checkpoints.CheckpointNotFoundError,
-          checkpoints.CheckpointMismatchError) as e:
-    # User errors: the message says what is wrong and how to fix it.
-    raise SystemExit(f"compare-gan2: error: {e}") from e
+  with errors.reported_as_one_line("compare-gan2"):
+    _run()
 
 
-def _run(datasets, gin_setup, runner):
+def _run():
   """Applies the flags and runs the schedule."""
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import datasets
+  from compare_gan2 import gin_setup
+  from compare_gan2.training import runner
+  # pylint: enable=g-import-not-at-top
   if FLAGS.tfds_data_dir:
     datasets.set_tfds_data_dir(FLAGS.tfds_data_dir)
   if FLAGS.data_shuffle_buffer_size:
     datasets.set_shuffle_buffer_size(FLAGS.data_shuffle_buffer_size)
+  schedules = build_schedules()
+  runner.get_schedule(schedules, FLAGS.schedule)  # A typo fails before any work.
   gin_setup.parse(FLAGS.gin_config, FLAGS.gin_bindings)
   runner.run_with_schedule(
-      FLAGS.schedule, FLAGS.model_dir, use_tpu=FLAGS.use_tpu, tpu=FLAGS.tpu,
-      score_filename=FLAGS.score_filename,
+      schedules, FLAGS.schedule, FLAGS.model_dir, use_tpu=FLAGS.use_tpu,
+      tpu=FLAGS.tpu, score_filename=FLAGS.score_filename,
       num_eval_averaging_runs=FLAGS.num_eval_averaging_runs,
       eval_every_steps=FLAGS.eval_every_steps,
       checkpoint=FLAGS.checkpoint, export_output=FLAGS.export_output)

@@ -96,9 +96,12 @@ def test_subprocess_json():
 
 
 def test_unknown_gin_name_is_a_clear_error(capsys):
-  assert describe.main(["--gin_bindings", "options.no_such_option = 3"]) == 1
+  with pytest.raises(SystemExit) as exit_info:
+    describe.main(["--gin_bindings", "options.no_such_option = 3"])
+  assert exit_info.value.code == 1
   err = capsys.readouterr().err
-  assert "describe: error" in err and "no_such_option" in err
+  assert "compare_gan2.describe: error:" in err and "no_such_option" in err
+  assert "Traceback" not in err
 
 
 def test_missing_architecture_error():
@@ -114,7 +117,9 @@ def test_unsupported_resolution_error():
 
 
 def test_missing_config_file(capsys):
-  assert describe.main(["--gin_config", "/nonexistent.gin"]) == 1
+  with pytest.raises(SystemExit) as exit_info:
+    describe.main(["--gin_config", "/nonexistent.gin"])
+  assert exit_info.value.code == 1
   assert "not found" in capsys.readouterr().err
 
 

@@ -352,15 +352,14 @@ def test_eval_every_steps_filter():
   assert [s for s in range(0, 3) if schedules.wanted_step(s, 0)] == [0, 1, 2]
 
 
-def test_hook_called_after_each_evaluation(trained_dir, tmp_path, monkeypatch):
+def test_actions_run_after_each_evaluation(trained_dir, tmp_path):
   model_dir = _copy(trained_dir, tmp_path)
   ctx = _context(model_dir, eval_every_steps=4)
   seen = []
-  monkeypatch.setattr(schedules, "ON_CHECKPOINT_EVALUATED",
-                      [lambda c, step, path, s: seen.append((step, path)),
-                       lambda *a: 1 / 0])  # A failing hook is only logged.
+  actions = (lambda c, step, path, s: seen.append((step, path)),
+             lambda *a: 1 / 0)  # A failing action is only logged.
   schedules.continuous_eval(ctx, sleep_fn=lambda s: None,
-                            evaluator=_StubEvaluator())
+                            evaluator=_StubEvaluator(), after_evaluation=actions)
   assert seen == [(4, str(model_dir / "model.ckpt-4"))]
 
 

@@ -15,7 +15,6 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 import export_test_utils as etu
-from compare_gan2 import evaluation
 from compare_gan2.architectures import arch_ops
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.export import cli
@@ -34,7 +33,7 @@ def biggan(tmp_path_factory):
   model_dir = str(tmp_path_factory.mktemp("biggan"))
   try:
     ctx, ckpt = etu.train(model_dir, etu.BIGGAN_BINDINGS)
-    module_dir = runner.SCHEDULES["export"](ctx)
+    module_dir = hub_export.schedule_export(ctx)
   finally:
     gin.clear_config()
   return {"model_dir": model_dir, "ckpt": ckpt, "module": module_dir}
@@ -259,8 +258,15 @@ def test_fixed_batch_tag_sets(biggan, batch_size):
   assert prediction.shape == (batch_size, 1)
 
 
-def test_evaluation_hook_is_registered():
-  assert hub_export.on_checkpoint_evaluated in evaluation.ON_CHECKPOINT_EVALUATED
+def test_main_wires_the_export_schedule_and_evaluation_action():
+  from compare_gan2 import main  # pylint: disable=g-import-not-at-top
+  schedules = main.build_schedules()
+  assert set(schedules) == {"train", "continuous_eval", "eval_after_train", "export"}
+  assert schedules["export"].fn is hub_export.schedule_export
+  assert not schedules["export"].needs_data and schedules["train"].needs_data
+  for name in ("continuous_eval", "eval_after_train"):
+    assert schedules[name].fn.keywords["after_evaluation"] == (
+        hub_export.on_checkpoint_evaluated,)
 
 
 # ------------------------------------------------- unconditional / dummy models
@@ -350,7 +356,7 @@ def test_no_checkpoint_fails_cleanly(tmp_path, dummy):
   with pytest.raises(checkpoints.CheckpointNotFoundError):
     hub_export.export_checkpoint(ctx, str(empty / "model.ckpt-3"))
   with pytest.raises(checkpoints.CheckpointNotFoundError, match="No checkpoint"):
-    runner.SCHEDULES["export"](ctx)
+    hub_export.schedule_export(ctx)
   assert _tree(str(empty)) == before
 
 

@@ -6,6 +6,8 @@ modules that import it while this package is initialising (gans/modular_gan.py
 -> arch_ops) do not hit a circular-import error.
 """
 
+from compare_gan2 import errors
+
 ARCHITECTURES = {}
 
 
@@ -17,8 +19,9 @@ def register_architecture(name, generator_cls, discriminator_cls):
 def get_architecture(name):
   """Returns (GeneratorCls, DiscriminatorCls) registered as `name`."""
   if name not in ARCHITECTURES:
-    raise ValueError("Unknown architecture {!r}; known architectures: {}.".format(
-        name, ", ".join(sorted(ARCHITECTURES))))
+    raise errors.ConfigError(
+        "Unknown architecture {!r} (options.architecture); known architectures: "
+        "{}.".format(name, ", ".join(sorted(ARCHITECTURES))))
   return ARCHITECTURES[name]
 
 

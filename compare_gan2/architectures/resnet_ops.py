@@ -5,6 +5,7 @@ import math
 import gin
 import tensorflow as tf
 
+from compare_gan2 import errors
 from compare_gan2.architectures import abstract_arch
 from compare_gan2.architectures import arch_ops as ops
 
@@ -71,9 +72,9 @@ def validate_image_inputs(inputs, validate_power2=True):
 
 
 def check_resolution(architecture, resolution, supported):
-  """Raises ValueError if `resolution` is not one of `supported`."""
+  """Raises ConfigError if `resolution` is not one of `supported`."""
   if resolution not in supported:
-    raise ValueError(
+    raise errors.ConfigError(
         "Architecture {} does not support resolution {}x{}; supported "
         "resolutions: {}.".format(
             architecture, resolution, resolution,

@@ -9,6 +9,7 @@ import functools
 
 import gin
 
+from compare_gan2 import errors
 from compare_gan2.datasets import polygons
 from compare_gan2.datasets import tfds_datasets
 from compare_gan2.datasets.base import DatasetNotAvailableError
@@ -58,10 +59,10 @@ for _res in polygons.RESOLUTIONS:
 def get_dataset(name=gin.REQUIRED, seed=547):
   """The dataset spec called `name` (gin `dataset.name`), seeded with `seed`."""
   if name is gin.REQUIRED or name is None:
-    raise ValueError("No dataset given: set gin dataset.name (available: %s; "
+    raise errors.ConfigError("No dataset given: set gin dataset.name (available: %s; "
                      "offline: polygons_32)." % ", ".join(sorted(DATASETS)))
   if name not in DATASETS:
-    raise ValueError(
+    raise errors.ConfigError(
         "Unknown dataset %r. Available datasets: %s. Datasets that need no files "
         "(for offline use): polygons_32, polygons_64, polygons_128, polygons_256."
         % (name, ", ".join(sorted(DATASETS))))

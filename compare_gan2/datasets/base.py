@@ -30,6 +30,7 @@ main module calls with its flag values and which take precedence over gin):
 import gin
 import tensorflow as tf
 
+from compare_gan2 import errors
 from compare_gan2 import random_ops
 
 TRAIN = "train"
@@ -40,7 +41,7 @@ DEFAULT_SHUFFLE_BUFFER_SIZE = 10000
 _OVERRIDES = {}
 
 
-class DatasetNotAvailableError(ValueError):
+class DatasetNotAvailableError(errors.UserError, ValueError):
   """The dataset's files are not present locally (and are never downloaded)."""
 
 

@@ -1,4 +1,4 @@
-"""Schedules `continuous_eval` and `eval_after_train` (registered with the runner).
+"""Schedules `continuous_eval` and `eval_after_train` (wired in compare_gan2/main.py).
 
 Flags (ctx.flags, from main.py): `eval_every_steps` (evaluate checkpoints whose
 step is a multiple of it; 0 = every checkpoint including step 0; with > 0,
@@ -6,11 +6,10 @@ step 0 is skipped as compare_gan intended, and the final checkpoint
 (step == options.training_steps) is evaluated too), `num_eval_averaging_runs`
 (3), `score_filename` (scores.csv).
 
-Hooks for other parts (e.g. TF-Hub export): append a callable
-`fn(ctx, step, checkpoint_path, scores)` to `ON_CHECKPOINT_EVALUATED`; it runs
-after each checkpoint's scores are written, with the GAN in `ctx.gan` still
-holding that checkpoint's weights (and filled standing statistics). Hook
-exceptions are logged, not raised.
+After-evaluation actions (e.g. the TF-Hub export): callables
+`fn(ctx, step, checkpoint_path, scores)` passed as `after_evaluation`; each runs
+after a checkpoint's scores are written, with the GAN in `ctx.gan` still
+holding that checkpoint's weights. Their exceptions are logged, not raised.
 """
 
 import time
@@ -23,9 +22,6 @@ from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.evaluation import scores as scores_lib
 from compare_gan2.training import checkpoints
 from compare_gan2.training import runner
-
-ON_CHECKPOINT_EVALUATED = []
-
 
 @gin.configurable("continuous_eval")
 def continuous_eval_options(poll_seconds=60, timeout_seconds=24 * 3600):
@@ -45,8 +41,9 @@ def wanted_step(step, every, final_step=None):
 class _EvalLoop:
   """Evaluates unevaluated checkpoints of ctx.model_dir, writing score files."""
 
-  def __init__(self, ctx, evaluator=None):
+  def __init__(self, ctx, evaluator=None, after_evaluation=()):
     self.ctx = ctx
+    self.after_evaluation = tuple(after_evaluation)
     flags = ctx.flags or {}
     self.every = int(flags.get("eval_every_steps", 0) or 0)
     self.final_step = (ctx.options or {}).get("training_steps")
@@ -85,11 +82,11 @@ class _EvalLoop:
     self.done.add(step)
     logging.info("Evaluated step %d in %.1fs: %s", step, time.time() - start,
                  {k: v for k, v in scores.items() if k.endswith("_mean")})
-    for hook in list(ON_CHECKPOINT_EVALUATED):
+    for action in self.after_evaluation:
       try:
-        hook(self.ctx, step, path, scores)
+        action(self.ctx, step, path, scores)
       except Exception:  # pylint: disable=broad-except
-        logging.exception("ON_CHECKPOINT_EVALUATED hook %r failed.", hook)
+        logging.exception("After-evaluation action %r failed.", action)
     return record
 
   def run_pending(self):
@@ -99,7 +96,8 @@ class _EvalLoop:
     return records
 
 
-def continuous_eval(ctx, sleep_fn=time.sleep, evaluator=None):
+def continuous_eval(ctx, sleep_fn=time.sleep, evaluator=None,
+                    after_evaluation=()):
   """Evaluates new checkpoints as they appear; stops after TRAIN_DONE.
 
   Stops when TRAIN_DONE exists and no unevaluated checkpoint is left (checked
@@ -108,7 +106,7 @@ def continuous_eval(ctx, sleep_fn=time.sleep, evaluator=None):
   Returns the list of records written.
   """
   poll, timeout = continuous_eval_options()
-  loop = _EvalLoop(ctx, evaluator)
+  loop = _EvalLoop(ctx, evaluator, after_evaluation)
   records, last_activity = [], time.time()
   while True:
     training_done = checkpoints.is_training_done(ctx.model_dir)
@@ -144,7 +142,7 @@ def steps_deleted_before_evaluation(ctx):
   return [s for s in saved if s not in kept and wanted_step(s, every, last)]
 
 
-def eval_after_train(ctx, evaluator=None):
+def eval_after_train(ctx, evaluator=None, after_evaluation=()):
   """Trains (runner.schedule_train), then evaluates every wanted checkpoint."""
   lost = steps_deleted_before_evaluation(ctx)
   if lost:
@@ -154,9 +152,6 @@ def eval_after_train(ctx, evaluator=None):
         "run --schedule=continuous_eval alongside training instead.",
         lost, ctx.run_config.keep_checkpoint_max)
   runner.schedule_train(ctx)
-  loop = _EvalLoop(ctx, evaluator)
+  loop = _EvalLoop(ctx, evaluator, after_evaluation)
   return [r for r in loop.run_pending() if r is not None]
 
-
-runner.register_schedule("continuous_eval", continuous_eval)
-runner.register_schedule("eval_after_train", eval_after_train)

@@ -31,11 +31,15 @@ flags.mark_flag_as_required("model_dir")
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  from compare_gan2.export import cli  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors
+  from compare_gan2.export import cli
+  # pylint: enable=g-import-not-at-top
   logging.set_verbosity(logging.INFO)
-  path = cli.export_model_dir(FLAGS.model_dir, checkpoint=FLAGS.checkpoint,
-                              output=FLAGS.output, gin_configs=FLAGS.gin_config,
-                              gin_bindings=FLAGS.gin_bindings)
+  with errors.reported_as_one_line("python -m compare_gan2.export"):
+    path = cli.export_model_dir(FLAGS.model_dir, checkpoint=FLAGS.checkpoint,
+                                output=FLAGS.output, gin_configs=FLAGS.gin_config,
+                                gin_bindings=FLAGS.gin_bindings)
   print(path)
 
 

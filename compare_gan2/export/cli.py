@@ -4,14 +4,14 @@ import glob
 import os
 import re
 
-from compare_gan2 import datasets
+from compare_gan2 import errors
 from compare_gan2 import gin_setup
 from compare_gan2.export import hub_export
 from compare_gan2.training import checkpoints
 from compare_gan2.training import runner
 
 
-class ExportConfigError(ValueError):
+class ExportConfigError(errors.ConfigError):
   """No gin config to configure the exported model with."""
 
 
@@ -23,20 +23,6 @@ def latest_operative_config(model_dir):
     if match and int(match.group(1)) > best_step:
       best, best_step = path, int(match.group(1))
   return best
-
-
-def build_gan(model_dir):
-  """The GAN of the parsed gin config, without checking the dataset's files.
-
-  Export needs only the dataset's image shape and classes, so unlike
-  `runner.build_context` this does not require the training data to exist.
-  """
-  options = runner.get_options_dict()
-  run_config = runner.get_run_config()
-  runner.set_random_seeds(run_config.tf_random_seed)
-  dataset = datasets.get_dataset()
-  return options["gan_class"](dataset=dataset, parameters=options,
-                              model_dir=model_dir)
 
 
 def export_model_dir(model_dir, checkpoint=None, output=None, gin_configs=(),
@@ -65,5 +51,6 @@ def export_model_dir(model_dir, checkpoint=None, output=None, gin_configs=(),
           "--gin_bindings).")
     configs = [operative]
   gin_setup.parse(configs, gin_bindings)
-  gan = build_gan(model_dir)
+  runner.set_random_seeds(runner.get_run_config().tf_random_seed)
+  gan = runner.build_gan(model_dir)  # Needs no training data.
   return hub_export.export_checkpoint(gan, path, output)

@@ -48,9 +48,9 @@ place, so a failed export leaves nothing behind.
 
 Entry points: `export_checkpoint(ctx_or_gan, checkpoint_path, output_dir=None)`,
 the `export` schedule (`--schedule=export`), `python -m compare_gan2.export`,
-and `on_checkpoint_evaluated`, which the evaluation schedules call for every
-evaluated checkpoint (registered in `compare_gan2.evaluation.
-ON_CHECKPOINT_EVALUATED` by `compare_gan2.export`'s `__init__`).
+and `on_checkpoint_evaluated`, the after-evaluation action that
+compare_gan2/main.py gives the evaluation schedules (it exports only with
+`hub_export.export_evaluated_checkpoints = True`).
 """
 
 import collections
@@ -641,10 +641,10 @@ def schedule_export(ctx):
 
 
 def on_checkpoint_evaluated(ctx, step, checkpoint_path, scores):
-  """Evaluation hook: exports each evaluated checkpoint to model_dir/tfhub/<step>.
+  """After-evaluation action: exports the checkpoint to model_dir/tfhub/<step>.
 
-  Signature of `compare_gan2.evaluation.ON_CHECKPOINT_EVALUATED` hooks. Off
-  with `hub_export.export_evaluated_checkpoints = False`.
+  Only with `hub_export.export_evaluated_checkpoints = True` (compare_gan's
+  behaviour; off by default); returns the module path or None.
   """
   del step, scores
   options = get_export_options()

@@ -5,6 +5,7 @@ A GAN class takes `(dataset, parameters, model_dir)` and provides `input_fn`,
 a GAN (SSGAN, S3GAN, ...) means registering it here; the trainer is unchanged.
 """
 
+from compare_gan2 import errors
 from compare_gan2.gans import loss_lib  # noqa: F401  (registers losses)
 from compare_gan2.gans import penalty_lib  # noqa: F401  (registers penalties)
 from compare_gan2.gans.modular_gan import ModularGAN
@@ -23,5 +24,6 @@ def get_gan_class(name_or_class):
   if not isinstance(name_or_class, str):
     return name_or_class
   if name_or_class not in GANS:
-    raise ValueError(f"Unknown GAN class {name_or_class!r}; known: {sorted(GANS)}.")
+    raise errors.ConfigError(f"Unknown GAN class {name_or_class!r} "
+                             f"(options.gan_class); known: {sorted(GANS)}.")
   return GANS[name_or_class]

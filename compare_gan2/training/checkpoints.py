@@ -13,12 +13,14 @@ import re
 
 import tensorflow as tf
 
+from compare_gan2 import errors
+
 CHECKPOINT_NAME = "model.ckpt"
 TRAIN_DONE = "TRAIN_DONE"
 _SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
-class CheckpointNotFoundError(FileNotFoundError):
+class CheckpointNotFoundError(errors.UserError, FileNotFoundError):
   """No checkpoint where one was required."""
 
 
@@ -94,7 +96,7 @@ def is_training_done(model_dir):
   return tf.io.gfile.exists(os.path.join(model_dir, TRAIN_DONE))
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(errors.ConfigError):
   """A checkpoint does not fit the configured model (other architecture/config)."""
 
 

@@ -1,12 +1,14 @@
 """compare_gan's runner: the `options` and `run_config` selectors and the schedules.
 
-`run_with_schedule` builds the dataset and the GAN from gin and runs a schedule.
-Schedules are registered in SCHEDULES so later parts (evaluation, export) plug in
-without touching the training code.
+`build_gan` is the one way to build the dataset and GAN from the parsed gin
+config; `run_with_schedule` builds them and runs one schedule from the table
+of `Schedule`s the entry point wires (compare_gan2/main.py).
 """
 
+import contextlib
 import dataclasses
 import os
+import typing
 
 from absl import logging
 import gin
@@ -14,11 +16,19 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import datasets
+from compare_gan2 import errors
 from compare_gan2 import gans
 from compare_gan2.architectures import initializers
 from compare_gan2.training import checkpoints
 from compare_gan2.training import strategy as strategy_lib
 from compare_gan2.training import trainer as trainer_lib
+
+
+def _check_at_least(name, value, minimum):
+  """Raises ConfigError unless `value` is an integer >= minimum."""
+  if isinstance(value, bool) or not float(value).is_integer() or value < minimum:
+    raise errors.ConfigError(f"{name} must be an integer >= {minimum}, got "
+                             f"{value!r}. Fix the gin binding.")
 
 
 @gin.configurable("options")
@@ -36,6 +46,13 @@ def get_options_dict(batch_size=gin.REQUIRED,
   `discriminator_normalization` is accepted and ignored, as in compare_gan.
   """
   del discriminator_normalization
+  _check_at_least("options.batch_size", batch_size, 1)
+  _check_at_least("options.training_steps", training_steps, 0)
+  _check_at_least("options.disc_iters", disc_iters, 1)
+  _check_at_least("options.z_dim", z_dim, 1)
+  if float(lamba) < 0:
+    raise errors.ConfigError(f"options.lamba (the penalty weight) must be >= 0, "
+                             f"got {lamba}.")
   return {
       "batch_size": int(batch_size),
       "gan_class": gans.get_gan_class(gan_class),
@@ -60,9 +77,11 @@ class RunConfig:
 def get_run_config(tf_random_seed=None, single_core=False, iterations_per_loop=1000,
                    save_checkpoints_steps=5000, keep_checkpoint_max=1000):
   """compare_gan's `run_config` (TPU RunConfig fields that still mean something)."""
-  if iterations_per_loop < 1:
-    raise ValueError(f"run_config.iterations_per_loop must be >= 1, got "
-                     f"{iterations_per_loop}.")
+  _check_at_least("run_config.iterations_per_loop", iterations_per_loop, 1)
+  _check_at_least("run_config.save_checkpoints_steps", save_checkpoints_steps or 0, 0)
+  _check_at_least("run_config.keep_checkpoint_max", keep_checkpoint_max, 1)
+  if tf_random_seed is not None:
+    _check_at_least("run_config.tf_random_seed", tf_random_seed, 0)
   return RunConfig(tf_random_seed, single_core, int(iterations_per_loop),
                    int(save_checkpoints_steps or 0), int(keep_checkpoint_max))
 
@@ -97,24 +116,53 @@ class Context:
   flags: dict
 
 
+def check_model_dir(model_dir):
+  """Creates `model_dir` if needed; ConfigError if it cannot be a directory."""
+  if not model_dir:
+    raise errors.ConfigError("--model_dir is empty; give the directory for "
+                             "checkpoints, summaries and scores.")
+  if tf.io.gfile.exists(model_dir) and not tf.io.gfile.isdir(model_dir):
+    raise errors.ConfigError(
+        f"--model_dir={model_dir!r} is a file, not a directory. Give a "
+        "directory (it is created if missing).")
+  try:
+    tf.io.gfile.makedirs(model_dir)
+  except tf.errors.OpError as e:
+    raise errors.ConfigError(f"Cannot create --model_dir={model_dir!r}: "
+                             f"{e.message}") from e
+
+
+def build_gan(model_dir=None, strategy=None, options=None):
+  """The dataset and GAN of the parsed gin config: the one place they are built.
+
+  Reads `options` (unless given), `dataset`, and the GAN class's own bindings;
+  the GAN is constructed under `strategy.scope()` when a strategy is given.
+  Nothing is read from disk (a dataset's image shape and classes are known
+  without its files).
+  """
+  options = options or get_options_dict()
+  dataset = datasets.get_dataset()
+  scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+  with scope:
+    return options["gan_class"](dataset=dataset, parameters=options,
+                                model_dir=model_dir)
+
+
 def build_context(model_dir, use_tpu=None, tpu=None, require_data=True, **flags):
   """Reads gin (`options`, `run_config`, `dataset`) and builds dataset and GAN.
 
   With `require_data`, a dataset that is not on disk fails here, before any model
   is built; schedules that never read data (export) pass False.
   """
-  tf.io.gfile.makedirs(model_dir)
+  check_model_dir(model_dir)
   options = get_options_dict()
   run_config = get_run_config()
   set_random_seeds(run_config.tf_random_seed)
   strategy = strategy_lib.resolve_strategy(use_tpu, tpu, run_config.single_core)
-  dataset = datasets.get_dataset()
+  gan = build_gan(model_dir, strategy, options)
   if require_data:
-    dataset.check_available()
-  with strategy.scope():
-    gan = options["gan_class"](dataset=dataset, parameters=options,
-                               model_dir=model_dir)
-  return Context(model_dir, options, run_config, strategy, dataset, gan, flags)
+    gan.dataset.check_available()
+  return Context(model_dir, options, run_config, strategy, gan.dataset, gan, flags)
 
 
 def schedule_train(ctx, on_checkpoint=None):
@@ -132,22 +180,25 @@ def schedule_train(ctx, on_checkpoint=None):
   return step
 
 
-SCHEDULES = {"train": schedule_train}
-_SCHEDULES_WITHOUT_DATA = set()
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+  """A `--schedule`: `fn(ctx)`, and whether it reads the training data."""
+  fn: typing.Callable
+  needs_data: bool = True
 
 
-def register_schedule(name, fn, needs_data=True):
-  """Adds a schedule `fn(ctx)`; evaluation and export register theirs here."""
-  SCHEDULES[name] = fn
-  if not needs_data:
-    _SCHEDULES_WITHOUT_DATA.add(name)
+def get_schedule(schedules, name):
+  """`schedules[name]`, or a ConfigError listing the available schedules."""
+  if name not in schedules:
+    raise errors.ConfigError(f"Unknown --schedule={name!r}; available: "
+                             f"{', '.join(sorted(schedules))}.")
+  return schedules[name]
 
 
-def run_with_schedule(schedule, model_dir, use_tpu=None, tpu=None, **flags):
-  """Builds everything from the parsed gin config and runs `schedule`."""
-  if schedule not in SCHEDULES:
-    raise ValueError(f"Unknown --schedule={schedule!r}; available: "
-                     f"{sorted(SCHEDULES)}.")
+def run_with_schedule(schedules, schedule, model_dir, use_tpu=None, tpu=None,
+                      **flags):
+  """Builds everything from the parsed gin config and runs `schedules[schedule]`."""
+  chosen = get_schedule(schedules, schedule)
   ctx = build_context(model_dir, use_tpu=use_tpu, tpu=tpu,
-                      require_data=schedule not in _SCHEDULES_WITHOUT_DATA, **flags)
-  return SCHEDULES[schedule](ctx)
+                      require_data=chosen.needs_data, **flags)
+  return chosen.fn(ctx)
