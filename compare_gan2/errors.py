@@ -20,11 +20,19 @@ class ConfigError(UserError, ValueError):
   """A gin setting or flag value compare_gan2 cannot use."""
 
 
+def one_line(error):
+  """The error's message on one line, without the "In call to configurable"
+  context gin appends to exceptions raised inside configurables."""
+  lines = [line.strip() for line in str(error).splitlines()
+           if not line.strip().startswith("In call to configurable")]
+  return " ".join(line for line in lines if line)
+
+
 @contextlib.contextmanager
 def reported_as_one_line(program):
   """Turns a UserError raised inside into `program: error: ...` and exit 1."""
   try:
     yield
   except UserError as e:
-    print(f"{program}: error: {e}", file=sys.stderr)
+    print(f"{program}: error: {one_line(e)}", file=sys.stderr)
     raise SystemExit(1) from None

@@ -62,6 +62,40 @@ def all_checkpoints(model_dir):
   return sorted(set(paths), key=step_of)
 
 
+class CheckpointCorruptError(errors.UserError):
+  """A checkpoint's files exist but cannot be read."""
+
+
+def restore_for_training(checkpoint, model_dir):
+  """Restores the newest readable-looking checkpoint of model_dir; its path or None.
+
+  The newest checkpoint whose files exist is restored (not the state file's
+  `latest`, so a checkpoint moved away does not make training start over and
+  retention delete the older ones).
+
+  Raises:
+    CheckpointCorruptError: the newest checkpoint's files are damaged; says
+      which, and how to resume from the previous one (which is kept).
+  """
+  paths = all_checkpoints(model_dir)
+  if not paths:
+    return None
+  path = paths[-1]
+  try:
+    checkpoint.restore(path).assert_existing_objects_matched()
+  except (IndexError, ValueError, tf.errors.OpError) as e:
+    earlier = [step_of(p) for p in paths[:-1]]
+    fix = (f"To resume from step {earlier[-1]} (kept, with steps {earlier}), move "
+           f"{path}.* out of {model_dir} and start again."
+           if earlier else "No earlier checkpoint exists; start with a new "
+           "--model_dir.")
+    raise CheckpointCorruptError(
+        f"Checkpoint {path} cannot be read ({type(e).__name__}: "
+        f"{str(e).splitlines()[0] if str(e) else ''}); its files are damaged, "
+        f"e.g. by an interrupted write or a full disk. {fix}") from e
+  return path
+
+
 def latest_checkpoint(model_dir, required=False):
   path = tf.train.latest_checkpoint(model_dir)
   if path is None and required:
@@ -129,5 +163,11 @@ def restore_gan(gan, checkpoint_path):
         f"{'; '.join(d for d in details if d)}). Was it written with another "
         "architecture or gin config? Pass the gin config the model was trained "
         "with (the model_dir's operative_config-<step>.gin).")
-  make_checkpoint(wanted).restore(checkpoint_path).expect_partial()
+  try:
+    make_checkpoint(wanted).restore(checkpoint_path).expect_partial()
+  except (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
+    raise CheckpointCorruptError(
+        f"Checkpoint {checkpoint_path} cannot be read ({type(e).__name__}); its "
+        "files are damaged, e.g. by an interrupted write or a full disk. Use "
+        "another checkpoint of the model directory.") from e
   return gan

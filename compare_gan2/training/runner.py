@@ -170,9 +170,7 @@ def schedule_train(ctx, on_checkpoint=None):
   trainer = trainer_lib.Trainer(ctx.gan, ctx.strategy, ctx.model_dir,
                                 ctx.run_config, ctx.options["training_steps"],
                                 on_checkpoint=on_checkpoint)
-  with ctx.strategy.scope():
-    ctx.gan.build()
-  write_operative_config(ctx.model_dir, int(ctx.gan.global_step.numpy()))
+  write_operative_config(ctx.model_dir, trainer.restore())
   step = trainer.train()
   write_operative_config(ctx.model_dir, step)
   checkpoints.mark_training_done(ctx.model_dir)

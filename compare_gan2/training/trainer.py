@@ -42,6 +42,7 @@ class Trainer:
     self.run_config = run_config
     self.max_steps = int(max_steps)
     self._on_checkpoint = on_checkpoint
+    self._checkpoint = self._manager = self._restored = None
     _check_divisible(gan.batch_size, strategy.num_replicas_in_sync)
 
   # ------------------------------------------------------------------ inputs
@@ -134,24 +135,31 @@ class Trainer:
       tf.summary.scalar(f"lr/{name}", value, step=step)
 
   # --------------------------------------------------------------------- train
+  def restore(self):
+    """Builds the GAN and restores the newest checkpoint; returns global_step."""
+    if self._manager is None:
+      with self.strategy.scope():
+        self.gan.build()
+        self._checkpoint = checkpoints.make_checkpoint(self.gan.variables_to_save())
+      self._manager = checkpoints.make_manager(
+          self._checkpoint, self.model_dir, self.run_config.keep_checkpoint_max)
+      self._restored = checkpoints.restore_for_training(self._checkpoint,
+                                                        self.model_dir)
+      if self._restored:
+        logging.info("Restored %s.", self._restored)
+    return int(self.gan.global_step.numpy())
+
   def train(self):
     """Trains to max_steps, resuming from the latest checkpoint in model_dir."""
     gan, strategy = self.gan, self.strategy
-    with strategy.scope():
-      gan.build()
-      checkpoint = checkpoints.make_checkpoint(gan.variables_to_save())
-    manager = checkpoints.make_manager(checkpoint, self.model_dir,
-                                       self.run_config.keep_checkpoint_max)
-    if manager.latest_checkpoint:
-      checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-      logging.info("Restored %s.", manager.latest_checkpoint)
-    step = int(gan.global_step.numpy())
+    step = self.restore()
+    manager = self._manager
     writer = tf.summary.create_file_writer(self.model_dir)
     if step >= self.max_steps:
       logging.info("global_step %d >= training_steps %d: nothing to train.", step,
                    self.max_steps)
       return step
-    if manager.latest_checkpoint is None:
+    if self._restored is None:
       manager.save(checkpoint_number=step)
     examples_per_step = gan.batch_size * gan.num_sub_steps
     dist_dataset = strategy.distribute_datasets_from_function(self._dataset_fn(step))
