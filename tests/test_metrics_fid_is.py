@@ -22,6 +22,19 @@ def test_fid_golden_value_from_compare_gan():
       pytest.approx(89.091, abs=1e-4))
 
 
+def test_fid_equals_tensorflow_gan():
+  """The chunked float64 moments + eigendecomposition equal tensorflow-gan's
+  frechet_classifier_distance_from_activations (compare_gan's FID)."""
+  rng = np.random.default_rng(5)
+  a = rng.normal(size=(9000, 16)).astype(np.float32)
+  b = (rng.normal(0.5, 1.5, size=(5000, 16)) @ rng.normal(size=(16, 16))).astype(
+      np.float32)
+  want = float(tfgan.eval.frechet_classifier_distance_from_activations(
+      a.astype(np.float64), b.astype(np.float64)))
+  assert metrics.frechet_distance_from_activations(a, b) == pytest.approx(
+      want, rel=1e-8)
+
+
 def test_fid_symmetric_and_zero_for_identical_sets():
   rng = np.random.default_rng(0)
   a = rng.normal(size=(200, 8))

@@ -2,7 +2,7 @@
 
 Every public metric converts its inputs with these helpers, so bad inputs fail
 early with a ``ValueError`` that names the argument, instead of producing NaN
-scores (compare_gan's NaN handling, inventory §7.8, lives in the task layer).
+scores (NaN samples are handled in the evaluation task layer).
 """
 
 import numpy as np
@@ -16,11 +16,15 @@ def as_float_array(x, name, ndim=None, min_ndim=None, dtype=np.float64):
     name: argument name used in error messages.
     ndim: if set, the required number of dimensions.
     min_ndim: if set, the minimum number of dimensions.
-    dtype: the floating dtype of the result.
+    dtype: the floating dtype of the result; None keeps a floating input's
+      dtype (no copy of a large float32 array) and makes others float64.
 
   Raises:
     ValueError: wrong rank, empty array, or non-finite (NaN / inf) values.
   """
+  if dtype is None:
+    arr = np.asarray(x)
+    dtype = arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float64
   try:
     arr = np.asarray(x, dtype=dtype)
   except (TypeError, ValueError) as e:
@@ -34,7 +38,9 @@ def as_float_array(x, name, ndim=None, min_ndim=None, dtype=np.float64):
         f"{arr.shape}.")
   if arr.size == 0:
     raise ValueError(f"{name} is empty (shape {arr.shape}).")
-  if not np.all(np.isfinite(arr)):
+  # A finite float64 sum implies finite values (NaN and inf propagate), without
+  # the N-sized boolean temporary of np.isfinite.
+  if not np.isfinite(arr.sum(dtype=np.float64)) and not np.all(np.isfinite(arr)):
     bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
     raise ValueError(
         f"{name} contains {bad} non-finite value(s) (NaN or inf); metrics "
@@ -68,10 +74,11 @@ def as_labels(x, name, num_rows=None):
 
 
 def check_features(real, fake, real_name="real_activations",
-                   fake_name="fake_activations", min_rows=1):
-  """Validates a pair of `[N, D]` feature arrays with the same D."""
-  real = as_float_array(real, real_name, ndim=2)
-  fake = as_float_array(fake, fake_name, ndim=2)
+                   fake_name="fake_activations", min_rows=1, dtype=np.float64):
+  """Validates a pair of `[N, D]` feature arrays with the same D (see
+  `as_float_array` for `dtype`)."""
+  real = as_float_array(real, real_name, ndim=2, dtype=dtype)
+  fake = as_float_array(fake, fake_name, ndim=2, dtype=dtype)
   if real.shape[1] != fake.shape[1]:
     raise ValueError(
         f"{real_name} and {fake_name} have different feature sizes: "

@@ -7,7 +7,11 @@ that computation on NumPy arrays:
 
     FID = |m_r - m_f|^2 + Tr(C_r + C_f - 2 (C_r C_f)^(1/2))
 
-with unbiased (N-1) sample covariances, evaluated in float64 by tensorflow-gan.
+with unbiased (N-1) sample covariances, in float64, and the trace of the
+matrix square root computed as tensorflow-gan does (Tr sqrt(sqrt(C_r) C_f
+sqrt(C_r)), symmetric square roots by eigendecomposition). The moments are
+accumulated over row chunks, so memory is O(D^2) beyond the inputs (50k x 2048
+float32 activations are not copied to float64).
 """
 
 import typing
@@ -15,6 +19,38 @@ import typing
 import numpy as np
 
 from compare_gan2.metrics import _checks
+
+
+_CHUNK_ROWS = 4096
+
+
+def moments(activations):
+  """(mean [D], unbiased covariance [D, D]) in float64, accumulated by chunks."""
+  n, dim = activations.shape
+  total = np.zeros(dim)
+  for start in range(0, n, _CHUNK_ROWS):
+    total += activations[start:start + _CHUNK_ROWS].sum(axis=0, dtype=np.float64)
+  mean = total / n
+  scatter = np.zeros((dim, dim))
+  for start in range(0, n, _CHUNK_ROWS):
+    centered = activations[start:start + _CHUNK_ROWS].astype(np.float64) - mean
+    scatter += centered.T @ centered
+  return mean, scatter / (n - 1)
+
+
+def _symmetric_sqrt(matrix):
+  values, vectors = np.linalg.eigh(matrix)
+  return (vectors * np.sqrt(np.maximum(values, 0.0))) @ vectors.T
+
+
+def frechet_distance_from_moments(mean_a, cov_a, mean_b, cov_b):
+  """|m_a - m_b|^2 + Tr(C_a + C_b - 2 (C_a C_b)^(1/2)) of two Gaussians."""
+  sqrt_a = _symmetric_sqrt(cov_a)
+  product = sqrt_a @ cov_b @ sqrt_a
+  product = (product + product.T) / 2  # Symmetric up to rounding.
+  trace_sqrt = np.sum(np.sqrt(np.maximum(np.linalg.eigvalsh(product), 0.0)))
+  diff = mean_a - mean_b
+  return float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * trace_sqrt)
 
 
 def frechet_distance_from_activations(real_activations, fake_activations):
@@ -31,11 +67,9 @@ def frechet_distance_from_activations(real_activations, fake_activations):
     ValueError: inputs are not 2-D, have different D, fewer than 2 rows
       (the covariance is undefined), or contain NaN / inf.
   """
-  from compare_gan2 import tfgan  # pylint: disable=g-import-not-at-top
   real, fake = _checks.check_features(real_activations, fake_activations,
-                                      min_rows=2)
-  return float(tfgan.eval.frechet_classifier_distance_from_activations(
-      real, fake))
+                                      min_rows=2, dtype=None)
+  return frechet_distance_from_moments(*moments(real), *moments(fake))
 
 
 class IntraClassFID(typing.NamedTuple):

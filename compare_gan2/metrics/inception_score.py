@@ -37,8 +37,7 @@ def inception_score(logits, num_splits=10):
     ValueError: logits not `[N, K]` with K >= 2, non-finite values, or
       `num_splits` not an integer in `[1, N]`.
   """
-  from compare_gan2 import tfgan  # pylint: disable=g-import-not-at-top
-  logits = _checks.as_float_array(logits, "logits", ndim=2)
+  logits = _checks.as_float_array(logits, "logits", ndim=2, dtype=None)
   n, k = logits.shape
   if k < 2:
     raise ValueError(f"logits need at least 2 classes, got shape {logits.shape}.")
@@ -51,5 +50,30 @@ def inception_score(logits, num_splits=10):
   scores = []
   for i in range(num_splits):
     part = logits[i * n // num_splits:(i + 1) * n // num_splits]
-    scores.append(float(tfgan.eval.classifier_score_from_logits(part)))
+    scores.append(_classifier_score(part))
   return float(np.mean(scores)), float(np.std(scores))
+
+
+_CHUNK_ROWS = 4096
+
+
+def _log_softmax(logits):
+  logits = logits.astype(np.float64)
+  shifted = logits - logits.max(axis=1, keepdims=True)
+  return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _classifier_score(logits):
+  """exp(E_x KL(p(y|x) || p(y))) of one split, in float64 by row chunks
+  (tensorflow-gan's `classifier_score_from_logits`, without its N x K float64
+  temporaries)."""
+  n = len(logits)
+  chunks = range(0, n, _CHUNK_ROWS)
+  marginal = sum(np.exp(_log_softmax(logits[s:s + _CHUNK_ROWS])).sum(axis=0)
+                 for s in chunks) / n
+  log_marginal = np.log(marginal)
+  kl_sum = 0.0
+  for s in chunks:
+    log_p = _log_softmax(logits[s:s + _CHUNK_ROWS])
+    kl_sum += float(np.sum(np.exp(log_p) * (log_p - log_marginal)))
+  return float(np.exp(kl_sum / n))

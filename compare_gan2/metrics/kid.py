@@ -73,7 +73,8 @@ def kid(real_activations, fake_activations, max_block_size=1024):
       or max_block_size < 2:
     raise ValueError(
         f"max_block_size must be an integer >= 2, got {max_block_size!r}.")
-  real, fake = _checks.check_features(real_activations, fake_activations)
+  real, fake = _checks.check_features(real_activations, fake_activations,
+                                      dtype=None)
   n_r, dim = real.shape
   n_f = fake.shape[0]
   n_blocks = int(math.ceil(max(n_r, n_f) / max_block_size))
@@ -86,8 +87,8 @@ def kid(real_activations, fake_activations, max_block_size=1024):
   inds_f = _block_bounds(n_f, n_blocks)
   ests = np.empty(n_blocks)
   for i in range(n_blocks):
-    r = real[inds_r[i]:inds_r[i + 1]]
-    f = fake[inds_f[i]:inds_f[i + 1]]
+    r = real[inds_r[i]:inds_r[i + 1]].astype(np.float64)
+    f = fake[inds_f[i]:inds_f[i + 1]].astype(np.float64)
     m, n = len(r), len(f)
     k_rr = _polynomial_kernel(r, r, dim)
     k_ff = _polynomial_kernel(f, f, dim)
