@@ -1,4 +1,4 @@
-# TF-Hub export (issue 5): the compatibility environment of the classic TF-Hub
+# TF-Hub export: the compatibility environment of the classic TF-Hub
 # BigGAN notebook (hub.Module needs tensorflow_hub <= 0.15, which needs
 # TensorFlow <= 2.15 and Python <= 3.11). Included from the Makefile.
 #   make compat-env    creates $(COMPAT_VENV) (Python 3.11, tensorflow 2.15,

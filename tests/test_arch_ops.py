@@ -425,7 +425,7 @@ def test_weights_gin_selector_and_stddev_quirk():
   w = store["fc/kernel"].numpy()
   np.testing.assert_allclose(w.T @ w, np.eye(10), atol=1e-5)
   gin.clear_config()
-  # Quirk §7.1: weights.stddev does not reach linear/conv2d/deconv2d.
+  # Quirk `weights-stddev` (docs/compare_gan_quirks.md): weights.stddev does not reach linear/conv2d/deconv2d.
   gin.bind_parameter("weights.stddev", 5.0)
   store = ops.VariableStore()
   with ops.using_store(store):

@@ -1,6 +1,6 @@
 """Every architecture: output shapes and ranges at every supported resolution,
 resolution errors, normalization knobs, orthogonal initialisation, structure quirks
-(inventory §1.3, §5.1 architectures_test)."""
+(compare_gan's architectures_test)."""
 
 import gin
 import numpy as np
@@ -37,7 +37,7 @@ SMALL = {
     arch_names.INFOGAN_ARCH: [],
 }
 
-# (architecture, (H, W, C)) of the inventory's architectures_test plus the
+# (architecture, (H, W, C)) of compare_gan's architectures_test architectures_test plus the
 # natural extra ones; heavy ones are slow.
 _slow = pytest.mark.slow
 SHAPES = [
@@ -176,7 +176,7 @@ def _has(names, fragment):
   return any(fragment in n for n in names)
 
 
-# Which knobs each architecture honours (compare_gan's behaviour, §1.3):
+# Which knobs each architecture honours (compare_gan's behaviour):
 # (G uses G.batch_norm_fn, G uses G.spectral_norm, D uses D.batch_norm_fn,
 #  D uses D.layer_norm).
 KNOBS = {

@@ -1,4 +1,4 @@
-"""A training step runs for every architecture x loss x penalty (inventory §5.1
+"""A training step runs for every architecture x loss x penalty (compare_gan's
 modular_gan_test / modular_gan_conditional_test), at small sizes.
 
 Default run: every architecture once (losses/penalties cycled) and every

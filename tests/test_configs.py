@@ -1,5 +1,5 @@
 """The shipped configs mirroring compare_gan's run with only dataset, batch size,
-steps and channel width overridden (issue 2 acceptance)."""
+steps and channel width overridden (each shipped config trains)."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""TF-Hub export (issue 5): a small trained BigGAN exported as a TF1 Hub module,
+"""TF-Hub export: a small trained BigGAN exported as a TF1 Hub module,
 loaded with tensorflow_hub 0.16 (`hub.load`) and the TF1 SavedModel loader, and
 compared with the in-process generator / discriminator."""
 

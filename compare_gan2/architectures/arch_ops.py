@@ -327,7 +327,7 @@ def _num_channels(inputs):
 def weight_initializer(initializer=initializers.NORMAL_INIT, stddev=0.02):
   """Returns the weight initializer called `initializer`.
 
-  Quirk kept from compare_gan (inventory §7.1): `linear`, `conv2d` and
+  Quirk kept from compare_gan (docs/compare_gan_quirks.md `weights-stddev`): `linear`, `conv2d` and
   `deconv2d` pass `stddev=0.02` explicitly, so a `weights.stddev` binding does
   not affect them.
 
@@ -595,7 +595,7 @@ def conditional_batch_norm(inputs, y, is_training, use_sn, center=True,
     use_bias: biases in the two linear maps (gin).
     gamma_offset: constant added to the predicted scale (gin). Default 1.0 is
       the BigGAN formulation (Brock et al., 2019: gains centred at 1), a fix of
-      compare_gan, whose gamma has no offset (inventory §7.2: initial scale
+      compare_gan, whose gamma has no offset (docs/compare_gan_quirks.md `cbn-gamma`: initial scale
       ~0). `conditional_batch_norm.gamma_offset = 0.0` reproduces compare_gan
       exactly. The offset is a constant, not a parameter.
   """
@@ -723,7 +723,7 @@ def linear(inputs, output_size, scope=None, stddev=0.02, bias_start=0.0,
   """inputs @ kernel (+ bias). Variables `<scope>/kernel` and `<scope>/bias`.
 
   The kernel uses the gin `weights` initializer with stddev=0.02 passed
-  explicitly (compare_gan quirk §7.1); the bias is the constant `bias_start`.
+  explicitly (docs/compare_gan_quirks.md `weights-stddev`); the bias is the constant `bias_start`.
   """
   inputs = tf.convert_to_tensor(inputs)
   with variable_scope(scope or "linear"):

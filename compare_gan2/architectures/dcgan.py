@@ -2,7 +2,7 @@
 
 Radford et al., 2016, "Unsupervised Representation Learning with Deep
 Convolutional Generative Adversarial Networks" [arXiv:1511.06434], as in
-compare_gan's `dcgan.py` (inventory §1.3).
+compare_gan's `dcgan.py`.
 
 G (gf_dim = 64): linear z -> 8*64 * ceil(H/16) * ceil(W/16) ("g_fc1") ->
 reshape -> G.batch_norm_fn ("g_bn1") -> ReLU -> three 5x5/2 deconvs to 256, 128,
@@ -13,7 +13,7 @@ channels, lrelu(0.2); D.batch_norm_fn ("d_bn1".."d_bn3") after convs 2-4 ->
 linear(flatten, 1, "d_fc4"). Features: the last (rank-4) feature map.
 
 Spatial sizes use ceil(size / 2), so any size works (e.g. 28x28 for MNIST;
-the inventory's test resolutions are 28x28x1, 32x32x1/3, 64x64x3 and
+compare_gan's architectures_test resolutions are 28x28x1, 32x32x1/3, 64x64x3 and
 128x128x3). Images must be at least 16x16 (`MIN_SIZE`).
 
 Normalization knobs (faithful to compare_gan):

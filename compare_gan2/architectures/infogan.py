@@ -1,7 +1,7 @@
 """InfoGAN generator and discriminator (`infogan_arch`).
 
 Chen et al., 2016, "InfoGAN" [arXiv:1606.03657], as in compare_gan's
-`infogan.py` (inventory §1.3).
+`infogan.py`.
 
 G: linear z -> 1024 ("g_fc1") -> batch_norm ("g_bn1") -> lrelu -> linear ->
 128 * (H/4) * (W/4) ("g_fc2") -> batch_norm ("g_bn2") -> lrelu -> reshape ->
@@ -11,7 +11,7 @@ D: 4x4/2 conv 64 ("d_conv1") -> lrelu -> 4x4/2 conv 128 ("d_conv2") ->
 D.batch_norm_fn ("d_bn2") -> lrelu -> flatten -> linear 1024 ("d_fc3") ->
 D.batch_norm_fn ("d_bn3") -> lrelu (the features) -> linear 1 ("d_fc4").
 
-Height and width must be multiples of 4 (>= 8): the inventory's test
+Height and width must be multiples of 4 (>= 8): compare_gan's architectures_test
 resolutions are 28x28x1, 32x32x1/3, 64x64x3 and 128x128x3.
 
 Normalization knobs (faithful to compare_gan, quirks kept):

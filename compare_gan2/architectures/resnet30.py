@@ -1,8 +1,7 @@
 """ResNet with 30 blocks (`resnet30_arch`), 128x128 only.
 
 Gulrajani et al., 2017, "Improved Training of Wasserstein GANs" (their 64x64
-deep ResNet, here at 128x128), as in compare_gan's `resnet30.py` (inventory
-§1.3).
+deep ResNet, here at 128x128), as in compare_gan's `resnet30.py`.
 
 G (ch=64): linear z -> 4x4x(8*ch) ("fc_noise", no spectral norm); six
 superblocks s = 0..5, each of 5 "none" blocks `B_{s}_{i}` at the current width,
@@ -15,7 +14,7 @@ channels, named `B_{s}_up` (sic, compare_gan's name, kept for checkpoint
 compatibility) -> reshape to 4*4*8*ch (no ReLU, no pooling; the features)
 -> linear ("disc_final_fc", spectral norm if D.spectral_norm).
 
-Quirk decision (inventory §7.9): compare_gan halves the generator's channels
+Quirk decision (docs/compare_gan_quirks.md): compare_gan halves the generator's channels
 with `/=`, which yields float channel counts under Python 3. Fixed here with
 integer division; the structure is the intended one (512, 256, ..., 16).
 
@@ -74,7 +73,7 @@ class Generator(resnet_ops.ResNetGenerator):
                                    in_channels=in_channels,
                                    out_channels=out_channels, scale="up")
         net = block(net, z=z, y=y, is_training=is_training)
-      in_channels //= 2  # compare_gan: `/=` (float channels, §7.9).
+      in_channels //= 2  # compare_gan: `/=` (float channels; docs/compare_gan_quirks.md).
       out_channels //= 2
     net = ops.conv2d(net, output_dim=self._image_shape[2], k_h=3, k_w=3,
                      d_h=1, d_w=1, name="final_conv")

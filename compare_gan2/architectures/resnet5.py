@@ -2,7 +2,7 @@
 
 Gulrajani et al., 2017, "Improved Training of Wasserstein GANs" (the 64x64
 ResNet of their code, here up to 128x128), as in compare_gan's `resnet5.py`
-(inventory §1.3). Used by compare_gan's resnet_lsun-bedroom128 config.
+Used by compare_gan's resnet_lsun-bedroom128 config.
 
 G(ch=64, channels=(8, 8, 4, 4, 2, 1)): linear z -> 4x4x(ch*channels[0])
 ("fc_noise", never spectrally normalized); blocks B1..B5 map

@@ -2,7 +2,7 @@
 
 Brock et al., 2019, "Large Scale GAN Training for High Fidelity Natural Image
 Synthesis" [arXiv:1809.11096], Appendix B (Tables 7-9), as in compare_gan's
-`resnet_biggan_deep.py` (inventory §1.3). Resolutions 32, 64, 128, 256, 512.
+`resnet_biggan_deep.py`. Resolutions 32, 64, 128, 256, 512.
 
 Differences to BigGAN (resnet_biggan):
 - Twice as many blocks, alternating "none" and "up" (G) / "down" and "none"
@@ -16,7 +16,7 @@ Differences to BigGAN (resnet_biggan):
 - A self-attention block is applied where the feature map is 64x64: in G after
   the "up" block producing 64x64, in D after the "none" block at 64x64.
 
-Quirk decisions (inventory §7.4), both faithful:
+Quirk decisions (docs/compare_gan_quirks.md `biggan-deep-d`), both faithful:
 - D pools with a **sum** over H, W (compare_gan's docstring says mean; its code
   sums, and so do we).
 - `resnet_biggan_deep.Discriminator.blocks_with_attention` is accepted and
@@ -229,7 +229,7 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
                **kwargs):
     """Args:
       ch: channel multiplier.
-      blocks_with_attention: accepted and unused (compare_gan quirk §7.4):
+      blocks_with_attention: accepted and unused (compare_gan quirk `biggan-deep-d`):
         attention is always applied at 64x64.
       project_y: projection discriminator: logit += sum((y K) * h),
         K = `embedding_fc/kernel` [num_classes, C] with glorot_normal init.
@@ -237,7 +237,7 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
     """
     super().__init__(**kwargs)
     self._ch = ch
-    self._blocks_with_attention = blocks_with_attention  # Unused (§7.4).
+    self._blocks_with_attention = blocks_with_attention  # Unused (quirk `biggan-deep-d`).
     self._project_y = project_y
 
   def _resnet_block(self, name, in_channels, out_channels, scale):
@@ -277,7 +277,7 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
         net = ops.non_local_block(net, "non_local_block",
                                   use_sn=self._spectral_norm)
     net = tf.nn.relu(net)
-    h = tf.reduce_sum(net, axis=[1, 2])  # Sum, not mean (§7.4).
+    h = tf.reduce_sum(net, axis=[1, 2])  # Sum, not mean (quirk `biggan-deep-d`).
     out_logit = ops.linear(h, 1, scope="final_fc", use_sn=self._spectral_norm)
     if self._project_y:
       if y is None:

@@ -15,7 +15,7 @@ def unpool(value):
 
   Each input value goes to the top-left of a 2x2 block; the other three
   entries are 0. This is compare_gan's upsampling in every ResNet generator
-  (inventory §7.3); it is *not* nearest-neighbour upsampling.
+  (docs/compare_gan_quirks.md `unpool`); it is *not* nearest-neighbour upsampling.
   """
   b_shape = value.shape.as_list()
   h, w, c = b_shape[1], b_shape[2], b_shape[3]

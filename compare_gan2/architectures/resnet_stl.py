@@ -1,7 +1,6 @@
 """ResNet for 48x48 images (`resnet_stl_arch`), SN-GAN Table 5 (STL-10).
 
-Miyato et al., 2018 [arXiv:1802.05957], as in compare_gan's `resnet_stl.py`
-(inventory §1.3).
+Miyato et al., 2018 [arXiv:1802.05957], as in compare_gan's `resnet_stl.py`.
 
 G (ch=64): linear z -> 6x6x(8*ch) ("fc_noise", no spectral norm); three "up"
 blocks B1..B3 with channels (8->4, 4->2, 2->1)*ch; final norm -> ReLU ->
@@ -11,7 +10,7 @@ D (ch=64): B0 colors -> ch (down); B1..B3 (1->2, 2->4, 4->8)*ch down; B4
 ("disc_final_fc", spectral norm if D.spectral_norm). 48x48, 1 or 3 colors
 (no power-of-2 check, as compare_gan).
 
-Quirk decision (inventory §7.9): compare_gan passes `scope="final_norm"` to the
+Quirk decision (docs/compare_gan_quirks.md): compare_gan passes `scope="final_norm"` to the
 generator's final normalization, which `call_with_accepted_args` drops, so the
 final norm lives in the norm function's default scope `generator/batch_norm/...`
 instead of `generator/final_norm/...`. Kept (faithful) so variable names match

@@ -2,7 +2,7 @@
 
 The standard CNN of Miyato et al., 2018, "Spectral Normalization for
 Generative Adversarial Networks" (Table 3) [arXiv:1802.05957], as in
-compare_gan's `sndcgan.py` (inventory §1.3).
+compare_gan's `sndcgan.py`.
 
 G: linear z -> ceil(H/8) * ceil(W/8) * 512 ("g_fc1") -> G.batch_norm_fn on the
 rank-2 tensor ("g_bn1") -> ReLU -> reshape -> 4x4/2 deconvs to 256, 128, 64
@@ -13,7 +13,7 @@ D: rescales the input to [-1, 1] (x * 2 - 1, the paper's range), then convs
 4x4/2 512, 3x3/1 512), each followed by lrelu(0.1) -> linear(flatten, 1,
 "d_fc1"). Features: the flattened last feature map.
 
-Sizes use ceil(size / 2): any height and width >= 8 works (the inventory's
+Sizes use ceil(size / 2): any height and width >= 8 works (compare_gan's architectures_test
 test resolutions are 28x28x1, 32x32x1/3, 64x64x3, 128x128x3).
 
 Normalization knobs (faithful to compare_gan, quirks kept):

@@ -6,7 +6,7 @@ CSV columns: `checkpoint_path`, `step`, the sorted metric keys
 (`<metric>_mean`, `_std`, `_list`), `eval_errors` (empty when none), then the
 sorted operative gin settings of the run, one column per binding, named
 `[scope/]configurable.parameter` -- scopes are KEPT (compare_gan's
-`_parse_gin_config` dropped them, inventory §7.9). The settings come from
+`_parse_gin_config` dropped them, docs/compare_gan_quirks.md `gin-scopes`). The settings come from
 `operative_config-<latest step <= checkpoint step>.gin` in model_dir (else from
 the current gin config). Floats are written with `repr` precision; NaN as
 `nan`. When a new row brings new columns, the whole file is rewritten with the

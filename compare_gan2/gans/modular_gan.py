@@ -91,7 +91,7 @@ class GeneratorEMA(tf.Module):
 
 @gin.configurable(denylist=["dataset", "parameters", "model_dir"])
 class ModularGAN:
-  """GAN assembled from an architecture, a loss and a penalty (compare_gan §1.4)."""
+  """GAN assembled from an architecture, a loss and a penalty (compare_gan's `gans/modular_gan.py`)."""
 
   def __init__(self,
                dataset,

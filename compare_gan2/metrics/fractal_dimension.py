@@ -1,6 +1,6 @@
 """Fractal (correlation) dimension of a sample set, as in compare_gan.
 
-compare_gan's ``compute_fractal_dimension`` (inventory §1.9): flatten the
+compare_gan's ``compute_fractal_dimension``: flatten the
 samples, take `num_fd_seeds` random seed points from the set, compute all
 distances from every sample to every seed, and count ``N(r)`` = number of
 (sample, seed) distances below r on `n_bins` log-spaced radii between the
@@ -14,7 +14,7 @@ and *without* replacement (compare_gan: global ``np.random.randint``, with
 replacement); counting uses a sorted search instead of an ``[N * seeds,
 n_bins]`` boolean table (same counts, far less memory); degenerate inputs
 raise ``ValueError`` instead of failing inside ``lstsq``. compare_gan computed
-this on the *real* images by mistake (§7.7); the task layer passes fake ones.
+this on the *real* images by mistake (docs/compare_gan_quirks.md `eval-tasks`); the task layer passes fake ones.
 """
 
 import numpy as np

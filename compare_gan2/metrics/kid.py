@@ -10,7 +10,7 @@ max_block_size)``; block ``b`` pairs the b-th real block with the b-th fake
 block. The per-block unbiased estimate (diagonals excluded from the r-r and f-f
 terms) is averaged over blocks (the estimator of arXiv:1307.1954).
 
-Fixes relative to compare_gan's ``kid_score.kid`` (inventory §1.9, §7.7):
+Fixes relative to compare_gan's ``kid_score.kid`` (docs/compare_gan_quirks.md `eval-tasks`):
   * compare_gan sized the fake blocks with the *real* block size
     (``bins_g[:(n_bins * bins_r[0]) - n_gen] -= 1``), so when N_r != N_f the
     fake blocks did not partition the fake set; here each set is partitioned
