@@ -759,3 +759,60 @@ def test_parameter_overview():
   assert "a/kernel" in table and "[3, 4]" in table and "Total: 16" in table
   assert utils.count_parameters(vs) == 16
   assert "1 more rows" in utils.get_parameter_overview(vs, limit=1)
+
+
+def _replica_moments(strategy, x, **kwargs):
+  """cross_replica_moments of `x` split in halves over 2 replicas: per replica
+  (mean, variance) as numpy."""
+  def step(shard):
+    return ops.cross_replica_moments(shard, [0, 1, 2], **kwargs)
+  shards = strategy.experimental_distribute_values_from_function(
+      lambda ctx: tf.constant(x[2 * ctx.replica_id_in_sync_group:
+                                2 * ctx.replica_id_in_sync_group + 2]))
+  mean, variance = tf.function(lambda s: strategy.run(step, (s,)))(shards)
+  return [(_np(m), _np(v)) for m, v in zip(
+      strategy.experimental_local_results(mean),
+      strategy.experimental_local_results(variance))]
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_cross_replica_moments_groups(parallel):
+  """compare_gan's tpu_ops.cross_replica_moments on 2 logical devices: the whole
+  batch for group_size None/2, each replica's own half for group_size 1."""
+  strategy = _mirrored()
+  x = BN_INPUT + 3.0  # A mean far from 0 tests E[x^2] - E[x]^2.
+  for group_size in (None, 2):
+    for mean, variance in _replica_moments(strategy, x, parallel=parallel,
+                                           group_size=group_size):
+      np.testing.assert_allclose(mean, x.mean(axis=(0, 1, 2)), rtol=1e-5)
+      np.testing.assert_allclose(variance, x.var(axis=(0, 1, 2)), rtol=1e-4,
+                                 atol=1e-5)
+  for replica, (mean, variance) in enumerate(
+      _replica_moments(strategy, x, parallel=parallel, group_size=1)):
+    half = x[2 * replica:2 * replica + 2]
+    np.testing.assert_allclose(mean, half.mean(axis=(0, 1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(variance, half.var(axis=(0, 1, 2)), rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_cross_replica_moments_is_gin_configurable_and_checks_group_size():
+  strategy = _mirrored()
+  gin.bind_parameter("cross_replica_moments.group_size", 1)
+  store = ops.VariableStore()
+  with strategy.scope(), ops.using_store(store), ops.no_state_updates():
+    ops.batch_norm(BN_INPUT, is_training=True)
+
+  def step(shard):
+    with ops.using_store(store), ops.no_state_updates():
+      return ops.batch_norm(shard, is_training=True)
+  shards = strategy.experimental_distribute_values_from_function(
+      lambda ctx: tf.constant(BN_INPUT[2 * ctx.replica_id_in_sync_group:
+                                       2 * ctx.replica_id_in_sync_group + 2]))
+  out = strategy.experimental_local_results(
+      tf.function(lambda s: strategy.run(step, (s,)))(shards))
+  half = BN_INPUT[:2]
+  want = (half - half.mean(axis=(0, 1, 2))) / np.sqrt(half.var(axis=(0, 1, 2)) + 1e-3)
+  np.testing.assert_allclose(_np(out[0]), want, rtol=1e-4, atol=1e-4)
+  gin.bind_parameter("cross_replica_moments.group_size", 3)
+  with pytest.raises(Exception, match="must divide the 2 replicas"):
+    _replica_moments(strategy, BN_INPUT)  # Raised while tracing (StagingError).

@@ -32,6 +32,7 @@ import threading
 import gin
 import tensorflow as tf
 
+from compare_gan2 import errors
 from compare_gan2.architectures import initializers
 
 set_initialization_seed = initializers.set_initialization_seed
@@ -351,13 +352,72 @@ def weight_initializer(initializer=initializers.NORMAL_INIT, stddev=0.02):
 # ----------------------------------------------------------------------------
 
 
-def _batch_moments(inputs, reduction_axes, use_cross_replica_mean):
-  """Biased (population) mean and variance, optionally over all replicas.
+def _group_mean(ctx, value, group_size):
+  """Mean of `value` over this replica's group of `group_size` consecutive
+  replicas (compare_gan's `tpu_ops.cross_replica_mean` with a group
+  assignment): each replica writes its value into its group's row of a
+  [num_groups, ...] tensor, the rows are summed across replicas, and the
+  replica reads its group's row."""
+  num_replicas = ctx.num_replicas_in_sync
+  if group_size == num_replicas:
+    return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, value)
+  num_groups = num_replicas // group_size
+  group = ctx.replica_id_in_sync_group // group_size
+  one_hot = tf.reshape(tf.one_hot(group, num_groups, dtype=value.dtype),
+                       [num_groups] + [1] * value.shape.rank)
+  rows = ctx.all_reduce(tf.distribute.ReduceOp.SUM, one_hot * value[None])
+  return tf.gather(rows, group) / tf.cast(group_size, value.dtype)
 
-  Cross-replica moments are exact for the global batch: replicas all-reduce
-  the sums and counts, then the sums of squared deviations from the global
-  mean (two passes, numerically stable).
+
+@gin.configurable(denylist=["inputs", "axis"])
+def cross_replica_moments(inputs, axis, parallel=True, group_size=None):
+  """Batch mean and (biased) variance over the replicas of a group.
+
+  compare_gan's `tpu_ops.cross_replica_moments`, used by batch norm when the
+  moments are taken across replicas (`standardize_batch.use_cross_replica_mean`):
+
+  - `parallel=True`: var = E_g[x^2] - E_g[x]^2, both averages in one round of
+    communication (less stable numerically);
+  - `parallel=False`: var = E_g[(x - E_g[x])^2], two rounds.
+
+  E_g averages the replicas' local means over groups of `group_size`
+  consecutive replicas (None or 0: all replicas), which must divide the
+  replica count; equal local batches are assumed. compare_gan took the mean
+  over all replicas whatever `group_size` (docs/compare_gan_quirks.md
+  `cross-replica-mean`); here both moments are group moments.
+
+  Args:
+    inputs: a tensor in a replica context.
+    axis: axes reduced (all but the channel axis).
+    parallel: see above.
+    group_size: replicas per group.
   """
+  ctx = tf.distribute.get_replica_context()
+  num_replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+  group_size = int(group_size or num_replicas)
+  if group_size < 1 or num_replicas % group_size:
+    raise errors.ConfigError(
+        f"cross_replica_moments.group_size = {group_size} must divide the "
+        f"{num_replicas} replicas.")
+  mean = tf.reduce_mean(inputs, axis=axis)
+  if group_size > 1:
+    mean = _group_mean(ctx, mean, group_size)
+  if parallel:
+    mean_of_squares = tf.reduce_mean(tf.square(inputs), axis=axis)
+    if group_size > 1:
+      mean_of_squares = _group_mean(ctx, mean_of_squares, group_size)
+    variance = tf.maximum(mean_of_squares - tf.square(mean), 0.0)
+  else:
+    variance = tf.reduce_mean(
+        tf.math.squared_difference(inputs, tf.stop_gradient(mean)), axis=axis)
+    if group_size > 1:
+      variance = _group_mean(ctx, variance, group_size)
+  return mean, variance
+
+
+def _batch_moments(inputs, reduction_axes, use_cross_replica_mean):
+  """Biased (population) mean and variance, optionally over replicas
+  (`cross_replica_moments`)."""
   ctx = tf.distribute.get_replica_context()
   num_replicas = ctx.num_replicas_in_sync if ctx is not None else 1
   if use_cross_replica_mean is None:
@@ -368,17 +428,7 @@ def _batch_moments(inputs, reduction_axes, use_cross_replica_mean):
         tf.math.squared_difference(inputs, tf.stop_gradient(mean)),
         axis=reduction_axes)
     return mean, variance
-  sum_reduce = tf.distribute.ReduceOp.SUM
-  count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(inputs), reduction_axes)),
-                  inputs.dtype)
-  local_sum = tf.reduce_sum(inputs, axis=reduction_axes)
-  total_sum, total_count = ctx.all_reduce(sum_reduce, [local_sum, count])
-  mean = total_sum / total_count
-  local_ss = tf.reduce_sum(
-      tf.math.squared_difference(inputs, tf.stop_gradient(mean)),
-                           axis=reduction_axes)
-  total_ss = ctx.all_reduce(sum_reduce, local_ss)
-  return mean, total_ss / total_count
+  return cross_replica_moments(inputs, reduction_axes)
 
 
 def _moving_moments_for_inference(mean, variance, is_training, decay):
