@@ -62,3 +62,15 @@ def test_kid_near_zero_for_same_distribution_and_positive_otherwise():
 def test_kid_rejects_bad_inputs(real, fake, block):
   with pytest.raises(ValueError):
     metrics.kid(real, fake, max_block_size=block)
+
+
+def test_kid_shuffle_seed_equals_shuffled_inputs():
+  rng = np.random.default_rng(3)
+  real = rng.normal(size=(300, 8)).astype(np.float32)
+  fake = (rng.normal(size=(250, 8)) + 0.3).astype(np.float32)
+  order = np.random.default_rng(7)
+  want = metrics.kid(order.permutation(real), order.permutation(fake),
+                     max_block_size=100)
+  got = metrics.kid(real, fake, max_block_size=100, shuffle_seed=7)
+  np.testing.assert_allclose(got, want, rtol=1e-12)
+  assert got != metrics.kid(real, fake, max_block_size=100)

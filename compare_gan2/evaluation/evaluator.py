@@ -178,12 +178,14 @@ class Evaluator:
 
   def _sample_set(self, batches, what, images_kept):
     """A SampleSet from (images, labels) batches: features of every image, the
-    first `images_kept` images only (memory stays bounded)."""
-    kept, labels, pools, logits = [], [], [], []
+    first `images_kept` images only (memory stays bounded: the feature arrays
+    are filled in place)."""
+    kept, labels = [], []
+    features = {}
     num_kept = num_bad = total = 0
     for images, batch_labels in batches:
       images = np.asarray(images, np.float32)
-      total += len(images)
+      start, total = total, total + len(images)
       bad = ~np.isfinite(images.reshape(len(images), -1)).all(axis=1)
       num_bad += int(bad.sum())
       if batch_labels is not None:
@@ -193,9 +195,11 @@ class Evaluator:
       if num_kept < images_kept:
         kept.append(images[:images_kept - num_kept])
         num_kept += len(kept[-1])
-      features = self.extractor(images)
-      pools.append(features["pool"])
-      logits.append(features["logits"])
+      for key, value in self.extractor(images).items():
+        if key not in features:
+          features[key] = np.empty((self.num_samples,) + value.shape[1:],
+                                   np.float32)
+        features[key][start:total] = value
     if num_bad:
       raise tasks_lib.NaNInSamples(
           f"{num_bad} of {total} {what} contain NaN/inf.")
@@ -203,7 +207,7 @@ class Evaluator:
     return tasks_lib.SampleSet(
         np.concatenate(kept) if kept else np.zeros(shape, np.float32),
         np.concatenate(labels).astype(np.int64) if labels else None,
-        np.concatenate(pools), np.concatenate(logits))
+        features["pool"][:total], features["logits"][:total])
 
   # ---------------------------------------------------------------- real set
   def real_samples(self):

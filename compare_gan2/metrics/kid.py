@@ -30,7 +30,8 @@ B blocks of sizes ``N // B`` with the ``N % B`` blocks of size ``N // B + 1``
 computation here is always float64 (tensorflow-gan uses the input dtype).
 
 The blocks are contiguous: shuffle the inputs if their order is meaningful
-(e.g. sorted by class), otherwise the estimator is biased.
+(e.g. sorted by class), otherwise the estimator is biased; `shuffle_seed`
+does that block by block, without copying the inputs.
 """
 
 import math
@@ -52,7 +53,8 @@ def _polynomial_kernel(a, b, dim):
   return (a @ b.T / dim + 1.0) ** 3
 
 
-def kid(real_activations, fake_activations, max_block_size=1024):
+def kid(real_activations, fake_activations, max_block_size=1024,
+        shuffle_seed=None):
   """Unbiased KID estimate and its standard error.
 
   Args:
@@ -60,6 +62,9 @@ def kid(real_activations, fake_activations, max_block_size=1024):
     fake_activations: `[N_f, D]` array with the same D.
     max_block_size: maximum number of samples per block (per set). Larger
       blocks lower the variance but cost O(block^2 D).
+    shuffle_seed: if set, the blocks are taken from seeded permutations of
+      each set (real first), as `kid(rng.permutation(real),
+      rng.permutation(fake))` with `rng = np.random.default_rng(seed)`.
 
   Returns:
     `(kid, stderr)` as Python floats. `stderr = std_ddof1(blocks) /
@@ -85,10 +90,14 @@ def kid(real_activations, fake_activations, max_block_size=1024):
         f"{max_block_size}. Use more samples or a larger max_block_size.")
   inds_r = _block_bounds(n_r, n_blocks)
   inds_f = _block_bounds(n_f, n_blocks)
+  order_r, order_f = np.arange(n_r), np.arange(n_f)
+  if shuffle_seed is not None:
+    rng = np.random.default_rng(shuffle_seed)
+    order_r, order_f = rng.permutation(n_r), rng.permutation(n_f)
   ests = np.empty(n_blocks)
   for i in range(n_blocks):
-    r = real[inds_r[i]:inds_r[i + 1]].astype(np.float64)
-    f = fake[inds_f[i]:inds_f[i + 1]].astype(np.float64)
+    r = real[order_r[inds_r[i]:inds_r[i + 1]]].astype(np.float64)
+    f = fake[order_f[inds_f[i]:inds_f[i + 1]]].astype(np.float64)
     m, n = len(r), len(f)
     k_rr = _polynomial_kernel(r, r, dim)
     k_ff = _polynomial_kernel(f, f, dim)
