@@ -9,7 +9,7 @@ DEMO_DIR ?= runs/demo_polygons32
 DEMO_INTRAOP_THREADS ?= 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup demo test test-slow clean-demo
+.PHONY: setup demo test test-slow test-variants clean-demo
 
 $(STAMP): setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ demo: $(STAMP)
 ## The default test suite (excludes tests marked slow or compat).
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q --durations=25 $(PYTEST_ARGS)
+
+## The default suite under other CPU numerics: oneDNN off, one intra-op thread, and
+## oneDNN limited to AVX2 kernels (what an AVX2-only machine runs).
+test-variants: $(STAMP)
+	TF_ENABLE_ONEDNN_OPTS=0 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
+	TF_NUM_INTRAOP_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
+	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
 
 ## Only the slow tests.
 test-slow: $(STAMP)
