@@ -42,6 +42,7 @@ BINDINGS = [
     "options.training_steps = 1",
     "options.z_dim = 120",
     'dataset.name = "polygons_128"',
+    "run_config.tf_random_seed = 0",
     "ModularGAN.conditional = True",
     "ModularGAN.g_use_ema = True",
     "G.batch_norm_fn = @conditional_batch_norm",

@@ -44,7 +44,7 @@ def fractal_dimension(points, num_fd_seeds=100, n_bins=1000, scale=0.1,
     ValueError: invalid parameters, non-finite values, N < num_fd_seeds, all
       points identical, or too few distinct distances in the fit window.
   """
-  x = _checks.as_float_array(points, "points", min_ndim=2)
+  x = _checks.as_float_array(points, "points", min_ndim=2, dtype=None)
   n = x.shape[0]
   x = x.reshape(n, -1)
   if int(num_fd_seeds) != num_fd_seeds or not 1 <= num_fd_seeds <= n:
@@ -56,8 +56,12 @@ def fractal_dimension(points, num_fd_seeds=100, n_bins=1000, scale=0.1,
     raise ValueError(f"scale must be in (0, 0.5), got {scale!r}.")
   num_fd_seeds, n_bins = int(num_fd_seeds), int(n_bins)
   rng = np.random.default_rng(seed)
-  seeds = x[rng.choice(n, size=num_fd_seeds, replace=False)]
-  distances = np.sort(scipy.spatial.distance.cdist(x, seeds).ravel())
+  seeds = x[rng.choice(n, size=num_fd_seeds, replace=False)].astype(np.float64)
+  # cdist by row chunks: the same distances without a float64 copy of x.
+  chunk = max(1, 2**22 // x.shape[1])
+  distances = np.sort(np.concatenate([
+      scipy.spatial.distance.cdist(x[s:s + chunk].astype(np.float64), seeds)
+      for s in range(0, n, chunk)]).ravel())
   nonzero = distances[distances > 0]
   if nonzero.size == 0:
     raise ValueError("fractal_dimension: all points are identical.")
