@@ -104,10 +104,13 @@ def main():
   parser.add_argument("--model_dir", default="/tmp/compare_gan2_eval_memory")
   parser.add_argument("--tasks", default="fid,kid,inception_score,ms_ssim,"
                       "fractal_dimension", help="comma-separated eval.tasks")
+  parser.add_argument("--gin_bindings", action="append", default=[],
+                      help="extra gin bindings, e.g. 'resnet_biggan.Generator."
+                      "blocks_with_attention = \"\"' (no 64x64 attention map)")
   args = parser.parse_args()
   tasks = ", ".join(f'"{t}"' for t in args.tasks.split(","))
   gin_setup.parse(bindings=BINDINGS + [f"eval.num_samples = {args.num_samples}",
-                                       f"eval.tasks = [{tasks}]"])
+                                       f"eval.tasks = [{tasks}]"] + args.gin_bindings)
   ctx = runner.build_context(args.model_dir)
   ctx.gan.build()
   dataset = LargeEvalPolygons(args.num_samples)
@@ -123,7 +126,8 @@ def main():
       "peak_rss_gb": round(peak_rss_gb(), 2),
       "peak_rss_gb_before_evaluation": round(baseline, 2),
       "seconds": round(time.time() - start), "cpu": cpu_name(),
-      "cores": os.cpu_count(), "errors": errors,
+      "cores": os.cpu_count(), "gin_bindings": args.gin_bindings,
+      "errors": errors,
       "scores": {k: v for k, v in scores.items() if k.endswith("_mean")},
   }
   print(json.dumps(result, indent=1))
