@@ -29,11 +29,13 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import errors
+
 INCEPTION_TFHUB = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
 INCEPTION_IMAGE_SIZE = 299
 
 
-class FeatureExtractorError(RuntimeError):
+class FeatureExtractorError(errors.UserError, RuntimeError):
   """A feature extractor could not be loaded (message says what to do)."""
 
 

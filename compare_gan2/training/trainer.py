@@ -13,6 +13,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import errors
 from compare_gan2.training import checkpoints
 from compare_gan2.training import progress
 from compare_gan2.training import summaries
@@ -20,8 +21,8 @@ from compare_gan2.training import summaries
 _NUM_SUMMARY_IMAGES = 64
 
 
-class NonFiniteLossError(RuntimeError):
-  """A loss became NaN or infinite."""
+class NonFiniteLossError(errors.UserError, RuntimeError):
+  """A loss became NaN or infinite (the message says what to try)."""
 
 
 def _check_divisible(batch_size, num_replicas):
