@@ -109,6 +109,21 @@ def test_checkpoint_has_compare_gans_names(tf1_run):
           "generator/fc1/kernel/ExponentialMovingAverage"} <= names
 
 
+def _assert_equal_but_for_rounding(ours, theirs, name):
+  """Equal to rounding on all but 1% of elements, and within Adam's step on those.
+
+  The two graphs round differently (other kernels); where a gradient is
+  near zero, Adam's m / sqrt(v) turns that rounding into a visible part of
+  the learning rate. A wrong mapping (slots swapped, step count off) moves
+  most elements by about the learning rate.
+  """
+  ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
+  close = np.abs(ours - theirs) <= 1e-4 * np.abs(theirs) + 1e-5 * max(
+      np.abs(theirs).max(), 1e-3)
+  assert close.mean() >= 0.99, (name, close.mean())
+  np.testing.assert_allclose(ours, theirs, atol=2 * LR, err_msg=name)
+
+
 def test_one_step_after_import_equals_the_tf1_step(tf1_run, tmp_path):
   """Weights, Adam slots and counters, EMA shadows and step counters after one
   more step equal the TF1 graph's (Adam on non-zero gradients, so rounding
@@ -141,9 +156,7 @@ def test_one_step_after_import_equals_the_tf1_step(tf1_run, tmp_path):
     name = f"{tf1_name.rpartition('/')[0]}/{name}" if name else tf1_name
     if name not in ours or name in ("global_step", "global_step_disc"):
       continue
-    scale = np.abs(value).max()
-    np.testing.assert_allclose(ours[name], value, rtol=1e-4,
-                               atol=1e-5 * max(scale, 1e-3), err_msg=tf1_name)
+    _assert_equal_but_for_rounding(ours[name], value, tf1_name)
     compared += 1
   assert compared == len(ours) - 4  # Everything but the four counters.
 
@@ -159,6 +172,15 @@ def test_unknown_and_missing_variables_are_listed(tf1_run, tmp_path):
   assert "ExponentialMovingAverage" in message and "embed_y" in message
   assert "operative_config" in message
   assert not os.path.exists(tmp_path / "out" / "checkpoint")
+
+
+def test_model_variables_missing_from_the_checkpoint_are_listed(tf1_run, tmp_path):
+  gin_setup.parse(bindings=BINDINGS + ["D.spectral_norm = True"])
+  gan = runner.build_gan()
+  with pytest.raises(importer.CheckpointImportError) as error:
+    importer.import_checkpoint(gan, tf1_run["checkpoint"], str(tmp_path / "out"))
+  assert "model variables missing from the checkpoint" in str(error.value)
+  assert "discriminator/fc1/kernel/u_var" in str(error.value)
 
 
 def test_adam_settings_that_do_not_fit_are_an_error(tf1_run, tmp_path):
