@@ -67,15 +67,19 @@ def test_classic_notebook_flow(compat_python, module_dir, tmp_path):
   current = sig(z=tf.constant(flow["z"]), y=tf.constant(flow["y"]),
                 truncation=tf.constant(0.4))["default"].numpy()
   np.testing.assert_allclose(flow["default"], current, atol=1e-4)
-  generated = sig(z=tf.constant(flow["z"]), y=tf.constant(flow["y"]),
-                  truncation=tf.constant(1.0))["default"].numpy()
-  np.testing.assert_allclose(flow["generated"], (generated + 1) / 2, atol=1e-4)
-  graph = tf.Graph()
-  with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
-    meta = tf.compat.v1.saved_model.load(session, ["disc", "bsNone"], module_dir)
-    sig_def = meta.signature_def["default"]
-    prediction = session.run(
-        sig_def.outputs["prediction"].name,
-        {sig_def.inputs["images"].name: flow["generated"],
-         sig_def.inputs["labels"].name: flow["labels"].astype(np.int32)})
+  def run_variant(tags, feeds, output):
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+      meta = tf.compat.v1.saved_model.load(session, tags, module_dir)
+      sig_def = meta.signature_def["default"]
+      return session.run(sig_def.outputs[output].name,
+                         {sig_def.inputs[k].name: v for k, v in feeds.items()})
+
+  labels = flow["labels"].astype(np.int32)
+  generated = run_variant(["gen", "bsNone"], {"z": flow["z"], "labels": labels},
+                          "generated")
+  np.testing.assert_allclose(flow["generated"], generated, atol=1e-4)
+  prediction = run_variant(["disc", "bsNone"],
+                           {"images": flow["generated"], "labels": labels},
+                           "prediction")
   np.testing.assert_allclose(flow["prediction"], prediction, atol=1e-5)
