@@ -257,8 +257,6 @@ def _model_info(gan, checkpoint_path, strategy=None):
   g_values, d_values = {}, {}
   for ckpt_name, (net, name) in wanted.items():
     (g_values if net == "g" else d_values)[name] = values[ckpt_name]
-  # Spectral norm as evaluation uses it: u converged on the exported weights.
-  d_values.update(inference_generator.converged_spectral_norm_vectors(d_values))
   num_classes = gan.num_classes if gan.conditional else (gan.num_classes or 1)
   return _ModelInfo(
       gan=gan, g_specs=g_specs, d_specs=d_specs, g_values=g_values,
@@ -396,8 +394,10 @@ def _substituting_hook(stats_variables, grid, truncation):
     return ((1.0 - weight) * tf.gather(table, index) +
             weight * tf.gather(table, index + 1))
 
+  tables = _stats_lookup(stats_variables, STATS_SCOPE)
+
   def lookup(key):
-    mean, variance = _stats_lookup(stats_variables, STATS_SCOPE)(key)
+    mean, variance = tables(key)
     return interpolate(mean), interpolate(variance)
 
   return inference_generator.substituting_hook(lookup)
@@ -520,8 +520,12 @@ def _write_module(info, options, export_dir):
   if set(info.g_specs) & set(info.d_specs):
     raise ExportError("G and D share variable names: "
                       f"{sorted(set(info.g_specs) & set(info.d_specs))[:3]}")
+  # Spectral norm as evaluation uses it: u converged on the exported weights
+  # (the InferenceGenerator converges G's; D's here).
   generator = _inference_generator(info)
-  info.g_values = generator.values  # With converged spectral-norm vectors.
+  info.g_values = generator.values
+  info.d_values = {**info.d_values, **inference_generator.
+                   converged_spectral_norm_vectors(info.d_values)}
   stats = compute_truncation_statistics(generator, info, options)
   eval_stats = generator.statistics
   grid = options.truncation_grid
