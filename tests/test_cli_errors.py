@@ -80,6 +80,19 @@ def test_bad_configuration_is_one_line_and_keeps_the_model_dir(
   assert _snapshot(model_dir) == before
 
 
+def test_resuming_with_another_configuration_is_a_mismatch_not_damage(
+    trained, tmp_path):
+  model_dir = _copy(trained, tmp_path)
+  before = _snapshot(model_dir)
+  result = _main(f"--model_dir={model_dir}", *TINY,
+                 "--gin_bindings=options.training_steps = 6",
+                 "--gin_bindings=options.z_dim = 16")
+  _assert_one_line_error(result, "compare-gan2", "model.ckpt-4",
+                         "does not match the configured model", "operative_config")
+  assert "damaged" not in result.stderr
+  assert _snapshot(model_dir) == before
+
+
 def test_unknown_schedule(tmp_path):
   result = _main(f"--model_dir={tmp_path / 'run'}", "--schedule=trian", *TINY)
   _assert_one_line_error(result, "compare-gan2", "trian", "continuous_eval")

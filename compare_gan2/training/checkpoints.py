@@ -66,14 +66,23 @@ class CheckpointCorruptError(errors.UserError):
   """A checkpoint's files exist but cannot be read."""
 
 
-def restore_for_training(checkpoint, model_dir):
-  """Restores the newest readable-looking checkpoint of model_dir; its path or None.
+_READ_ERRORS = (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError)
+
+
+def restore_for_training(checkpoint, variables, model_dir):
+  """Restores the newest checkpoint of model_dir into `checkpoint`; its path or None.
 
   The newest checkpoint whose files exist is restored (not the state file's
   `latest`, so a checkpoint moved away does not make training start over and
   retention delete the older ones).
 
+  Args:
+    checkpoint: `make_checkpoint(variables)`.
+    variables: {checkpoint name: variable} it tracks.
+    model_dir: the model directory.
+
   Raises:
+    CheckpointMismatchError: the checkpoint is of another model (gin config).
     CheckpointCorruptError: the newest checkpoint's files are damaged; says
       which, and how to resume from the previous one (which is kept).
   """
@@ -82,8 +91,9 @@ def restore_for_training(checkpoint, model_dir):
     return None
   path = paths[-1]
   try:
+    check_matches(variables, path)  # Another model: CheckpointMismatchError.
     checkpoint.restore(path).assert_existing_objects_matched()
-  except (IndexError, ValueError, tf.errors.OpError) as e:
+  except _READ_ERRORS as e:
     earlier = [step_of(p) for p in paths[:-1]]
     fix = (f"To resume from step {earlier[-1]} (kept, with steps {earlier}), move "
            f"{path}.* out of {model_dir} and start again."
@@ -134,18 +144,9 @@ class CheckpointMismatchError(errors.ConfigError):
   """A checkpoint does not fit the configured model (other architecture/config)."""
 
 
-def restore_gan(gan, checkpoint_path):
-  """Builds `gan` and loads `checkpoint_path` into it (for evaluation / export).
-
-  Raises:
-    CheckpointNotFoundError: no such checkpoint.
-    CheckpointMismatchError: the checkpoint lacks variables of this model or has
-      other shapes, e.g. it was written by another architecture or gin config.
-  """
-  if not tf.io.gfile.exists(checkpoint_path + ".index"):
-    raise CheckpointNotFoundError(f"Checkpoint not found: {checkpoint_path!r}")
-  gan.build()
-  wanted = gan.variables_to_save()
+def check_matches(wanted, checkpoint_path):
+  """CheckpointMismatchError unless the checkpoint holds every variable of
+  `wanted` ({checkpoint name: variable}) with its shape."""
   stored = tf.train.load_checkpoint(checkpoint_path).get_variable_to_shape_map()
   stored = {_unescape(k[:-len(_SUFFIX)]): tuple(s) for k, s in stored.items()
             if k.endswith(_SUFFIX)}
@@ -163,9 +164,24 @@ def restore_gan(gan, checkpoint_path):
         f"{'; '.join(d for d in details if d)}). Was it written with another "
         "architecture or gin config? Pass the gin config the model was trained "
         "with (the model_dir's operative_config-<step>.gin).")
+
+
+def restore_gan(gan, checkpoint_path):
+  """Builds `gan` and loads `checkpoint_path` into it (for evaluation / export).
+
+  Raises:
+    CheckpointNotFoundError: no such checkpoint.
+    CheckpointMismatchError: the checkpoint lacks variables of this model or has
+      other shapes, e.g. it was written by another architecture or gin config.
+  """
+  if not tf.io.gfile.exists(checkpoint_path + ".index"):
+    raise CheckpointNotFoundError(f"Checkpoint not found: {checkpoint_path!r}")
+  gan.build()
+  wanted = gan.variables_to_save()
   try:
+    check_matches(wanted, checkpoint_path)
     make_checkpoint(wanted).restore(checkpoint_path).expect_partial()
-  except (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
+  except _READ_ERRORS as e:
     raise CheckpointCorruptError(
         f"Checkpoint {checkpoint_path} cannot be read ({type(e).__name__}); its "
         "files are damaged, e.g. by an interrupted write or a full disk. Use "

@@ -144,8 +144,8 @@ class Trainer:
         self._checkpoint = checkpoints.make_checkpoint(self.gan.variables_to_save())
       self._manager = checkpoints.make_manager(
           self._checkpoint, self.model_dir, self.run_config.keep_checkpoint_max)
-      self._restored = checkpoints.restore_for_training(self._checkpoint,
-                                                        self.model_dir)
+      self._restored = checkpoints.restore_for_training(
+          self._checkpoint, self.gan.variables_to_save(), self.model_dir)
       if self._restored:
         logging.info("Restored %s.", self._restored)
     return int(self.gan.global_step.numpy())
