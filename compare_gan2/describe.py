@@ -102,10 +102,7 @@ def build_gan(gin_config=(), gin_bindings=(), clear=True):
       y = None
       if gan.conditional:
         y = tf.one_hot(tf.zeros([_BATCH_SIZE], tf.int32), gan.num_classes)
-      with arch_ops.no_state_updates():
-        images = gan.generator(z, y, is_training=True)
-        gan.discriminator(images, y, is_training=True)
-        gan.build_extra_variables(images, y)
+      gan.call_networks(z, y)
   except (ValueError, TypeError, KeyError) as e:
     raise DescribeError("Cannot build the configured networks: {}".format(
         e)) from e

@@ -51,13 +51,13 @@ def test_step_counters(tmp_path, disc_iters):
 
 
 def _record_discriminator_batch_sizes(gan):
-  """Wraps gan.discriminator_fn; returns the list it appends each call's batch size to."""
+  """Wraps gan.discriminator_outputs; returns the list it appends each call's batch size to."""
   seen = []
-  original = gan.discriminator_fn
+  original = gan.discriminator_outputs
   def recording_discriminator(x, y, is_training):
     seen.append(x.shape[0])
     return original(x, y, is_training)
-  gan.discriminator_fn = recording_discriminator
+  gan.discriminator_outputs = recording_discriminator
   return seen
 
 
@@ -71,8 +71,8 @@ def test_batch_is_split_into_disc_iters_plus_one_parts(tmp_path):
   assert len(parts) == 3 and all(p["images"].shape[0] == 6 for p in parts)
   np.testing.assert_array_equal(tf.concat(label_parts, 0), labels)
   # D sees real and fake of one sub-step in one call: 2 * batch_size.
-  seen = _record_discriminator_batch_sizes(gan)
   gan.build()
+  seen = _record_discriminator_batch_sizes(gan)
   gan.train_step((features, labels))
   # Per D sub-step: one D call for the loss and one for the WGAN-GP penalty; G
   # step: D on the fakes only (D has no batch norm and hinge-like g_loss).
@@ -81,10 +81,10 @@ def test_batch_is_split_into_disc_iters_plus_one_parts(tmp_path):
 
 def _tiny_gan(model_dir, *extra, fakes_only=None):
   """A built tiny GAN and one step's batch; `fakes_only=False` forces D(real)."""
+  if fakes_only is False:
+    extra += ("ModularGAN.cheap_generator_step = False",)
   ctx = _context(model_dir, "penalty.fn = @no_penalty", *extra)
   gan = ctx.gan
-  if fakes_only is False:
-    gan._d_sees_examples_independently = lambda: False  # pylint: disable=protected-access
   batch = next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps)))
   gan.build()
   return gan, batch
@@ -106,7 +106,7 @@ def _generator_gradients(model_dir, *extra, fakes_only=None):
   vars_ = gan.generator.trainable_variables
   with arch_ops.no_state_updates(), tf.GradientTape() as tape:
     generated = gan._generate(parts[-1])  # pylint: disable=protected-access
-    g_loss = gan.generator_loss(parts[-1], label_parts[-1], generated)
+    g_loss, _ = gan.generator_loss(parts[-1], label_parts[-1], generated)
   grads = tape.gradient(g_loss, vars_)
   return float(g_loss), {v.name: g.numpy() for v, g in zip(vars_, grads)}
 

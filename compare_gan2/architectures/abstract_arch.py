@@ -57,6 +57,11 @@ class _Network(tf.Module, metaclass=abc.ABCMeta):
       yield
 
   @property
+  def spectral_norm(self):
+    """True if the network's weights are spectrally normalized (heads follow)."""
+    return bool(self._spectral_norm)
+
+  @property
   def batch_norm_fn(self):
     """The normalization function (None: no normalization)."""
     return self._batch_norm_fn

@@ -24,6 +24,7 @@ from compare_gan2.architectures import get_architecture
 from compare_gan2.gans import loss_lib
 from compare_gan2.gans import penalty_lib
 from compare_gan2.gans import regularizers
+from compare_gan2.gans import step_parts
 
 # Constants folded into stateless seeds so different draws never share a stream.
 _SEED_Z, _SEED_LABELS, _SEED_PENALTY = 1, 2, 3
@@ -53,6 +54,13 @@ def eval_z_generator(shape, distribution_fn=random_ops.uniform, minval=-1.0,
 
 def _name(var):
   return var.name.split(":")[0]
+
+
+def _prefixed(role, terms):
+  """Summaries of LossTerms `terms` of "d" or "g": "d_penalty", "g_adversarial";
+  metric names with a "/" ("accuracy/rotation_real") are kept as they are."""
+  return {(name if "/" in name else f"{role}_{name}"): value
+          for name, value in terms.summaries().items()}
 
 
 class GeneratorEMA(tf.Module):
@@ -108,7 +116,8 @@ class ModularGAN:
                g_lr=0.0002,
                d_lr=None,
                conditional=False,
-               fit_label_distribution=False):
+               fit_label_distribution=False,
+               cheap_generator_step=True):
     del experimental_force_graph_unroll  # Every device runs the unrolled step.
     self._dataset = dataset
     self._parameters = dict(parameters)
@@ -122,6 +131,7 @@ class ModularGAN:
     self._d_lr = g_lr if d_lr is None else d_lr
     self._conditional = conditional
     self._fit_label_distribution = fit_label_distribution
+    self._cheap_generator_step = bool(cheap_generator_step)
     if conditional and not dataset.num_classes:
       raise ValueError(
           f"ModularGAN.conditional=True needs a labelled dataset, but "
@@ -227,21 +237,20 @@ class ModularGAN:
         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
     self.global_step = counter(name="global_step")
     self.global_step_disc = counter(name="global_step_disc")
-    height, width, colors = self._dataset.image_shape
-    z = tf.zeros([2, self.z_dim])
     y = self._one_hot(tf.zeros([2], tf.int32))
-    with arch_ops.no_state_updates():
-      images = self.generator(z, y, is_training=True)
-      self.discriminator(tf.zeros([2, height, width, colors]), y, is_training=True)
-      self.build_extra_variables(images, y)
+    self.call_networks(tf.zeros([2, self.z_dim]), y)
     self.g_optimizer.build(self.generator.trainable_variables)
     self.d_optimizer.build(self.discriminator.trainable_variables)
     if self.ema is not None:
       self.ema.build(self.generator.trainable_variables)
 
-  def build_extra_variables(self, images, y):
-    """Hook for subclasses with extra heads (SSGAN/S3GAN) to create variables."""
-    del images, y
+  def call_networks(self, z, y):
+    """G(z, y) and D with all its heads on the result, without state updates
+    (the first call creates every variable); returns the images."""
+    with arch_ops.no_state_updates():
+      images = self.generator(z, y, is_training=True)
+      self.discriminator_outputs(images, y, is_training=True)
+    return images
 
   def variables_to_save(self):
     """{checkpoint name: variable}: everything a resumed run needs."""
@@ -255,10 +264,90 @@ class ModularGAN:
       result.update(self.ema.variables_to_save())
     return result
 
-  # ------------------------------------------------------------------- losses
+  # ------------------------------------------------- the step's three parts
+  # 1. D's batch: named slices.  2. D and its heads per slice.  3. Loss terms.
+  # Subclasses (SSGAN, S3GAN) override these; the D and G steps, the cheap G
+  # step and `create_loss` are all built from them.
+
+  def real_labels(self, labels):
+    """One-hot (or soft) labels of the real images, or None."""
+    return self._one_hot(labels)
+
+  def discriminator_slices(self, features, labels, generated):
+    """{name: Slice} D sees in one step, in batch order: "real", "fake"."""
+    return {
+        "real": step_parts.Slice(features["images"], self.real_labels(labels)),
+        "fake": step_parts.Slice(
+            generated, self._one_hot(features.get("sampled_labels"))),
+    }
+
+  def discriminator_outputs(self, x, y, is_training):
+    """D and its heads on one batch: {"probs", "logits", "features", ...}."""
+    probs, logits, features = self.discriminator(x, y, is_training=is_training)
+    return {"probs": probs, "logits": logits, "features": features}
+
   def discriminator_fn(self, x, y, is_training):
-    """D as the losses see it; SSGAN/S3GAN override this to add heads."""
-    return self.discriminator(x, y, is_training=is_training)
+    """(probs, logits, features) of D with its heads (what penalties call)."""
+    outputs = self.discriminator_outputs(x, y, is_training)
+    return outputs["probs"], outputs["logits"], outputs["features"]
+
+  def run_discriminator(self, slices, is_training=True):
+    """{slice name: {output: tensor}}: one D call on the concatenated slices
+    (one call per slice with `deprecated_split_disc_calls`)."""
+    if self._deprecated_split_disc_calls:
+      return {name: self.discriminator_outputs(part.images, part.y, is_training)
+              for name, part in slices.items()}
+    x, y = step_parts.concat_slices(slices)
+    return step_parts.split_outputs(
+        self.discriminator_outputs(x, y, is_training), slices)
+
+  @property
+  def adversarial_weight(self):
+    """Weight of the GAN and penalty terms (0: a self-supervised task alone)."""
+    return 1.0
+
+  def discriminator_loss_terms(self, outputs, slices, is_training=True,
+                               seed=None, compute_penalty=True):
+    """D's LossTerms: "adversarial" (loss.fn) and "penalty" (lambda * penalty.fn)."""
+    losses = step_parts.LossTerms()
+    real, fake = outputs["real"], outputs["fake"]
+    d_loss, d_loss_real, d_loss_fake, _ = loss_lib.get_losses(
+        d_real=real["probs"], d_fake=fake["probs"],
+        d_real_logits=real["logits"], d_fake_logits=fake["logits"])
+    losses.add("adversarial", d_loss, self.adversarial_weight)
+    losses.add_metric("loss_real", d_loss_real)
+    losses.add_metric("loss_fake", d_loss_fake)
+    if compute_penalty:
+      penalty = penalty_lib.get_penalty_loss(
+          x=slices["real"].images, x_fake=slices["fake"].images,
+          y=slices["real"].y, is_training=is_training,
+          discriminator=self._discriminator_for_penalty(), seed=seed)
+      losses.add("penalty", penalty, self.penalty_weight * self.adversarial_weight)
+    return losses
+
+  def generator_loss_terms(self, outputs):
+    """G's LossTerms: "adversarial" (loss.fn's g_loss).
+
+    Reads D(real) only if it is in `outputs` (then the full loss.fn runs);
+    otherwise loss.fn must be one whose g_loss reads D(fake) alone.
+    """
+    losses = step_parts.LossTerms()
+    fake = outputs["fake"]
+    if "real" in outputs:
+      *_, g_loss = loss_lib.get_losses(
+          d_real=outputs["real"]["probs"], d_fake=fake["probs"],
+          d_real_logits=outputs["real"]["logits"], d_fake_logits=fake["logits"])
+    else:
+      g_loss = loss_lib.generator_loss_from_fakes(fake["probs"], fake["logits"])
+    losses.add("adversarial", g_loss, self.adversarial_weight)
+    return losses
+
+  def generator_reads(self):
+    """The slices G's loss terms read: "fake", and "real" unless loss.fn's
+    g_loss reads D(fake) alone."""
+    if loss_lib.generator_loss_reads_fakes_only():
+      return ("fake",)
+    return ("real", "fake")
 
   def _discriminator_for_penalty(self):
     """`discriminator_fn` plus D's `trainable_variables` (l2_penalty reads them)."""
@@ -268,36 +357,19 @@ class ModularGAN:
 
   def create_loss(self, features, labels, generated, is_training=True,
                   compute_penalty=True, seed=None):
-    """compare_gan's `create_loss`: GAN loss (+ lambda * penalty on D).
+    """compare_gan's `create_loss`: D on every slice, then D's and G's terms.
 
     Returns:
-      (d_loss, g_loss, dict of scalar summaries).
+      (d_loss, g_loss, {summary name: scalar}) with "d_*" and "g_*" summaries.
     """
-    images = features["images"]
-    y = self._one_hot(labels)
-    sampled_y = self._one_hot(features.get("sampled_labels"))
-    if self._deprecated_split_disc_calls:
-      d_real, d_real_logits, _ = self.discriminator_fn(images, y, is_training)
-      d_fake, d_fake_logits, _ = self.discriminator_fn(generated, sampled_y,
-                                                       is_training)
-    else:
-      all_images = tf.concat([images, generated], axis=0)
-      all_y = None if y is None else tf.concat([y, sampled_y], axis=0)
-      d_all, d_all_logits, _ = self.discriminator_fn(all_images, all_y, is_training)
-      d_real, d_fake = tf.split(d_all, 2)
-      d_real_logits, d_fake_logits = tf.split(d_all_logits, 2)
-    d_loss, d_loss_real, d_loss_fake, g_loss = loss_lib.get_losses(
-        d_real=d_real, d_fake=d_fake, d_real_logits=d_real_logits,
-        d_fake_logits=d_fake_logits)
-    summaries = {"d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake}
-    if compute_penalty:
-      penalty = penalty_lib.get_penalty_loss(
-          x=images, x_fake=generated, y=y, is_training=is_training,
-          discriminator=self._discriminator_for_penalty(), seed=seed)
-      penalty = tf.convert_to_tensor(penalty, tf.float32)
-      d_loss += self.penalty_weight * penalty
-      summaries["penalty"] = penalty
-    return d_loss, g_loss, summaries
+    slices = self.discriminator_slices(features, labels, generated)
+    outputs = self.run_discriminator(slices, is_training)
+    d_terms = self.discriminator_loss_terms(outputs, slices, is_training, seed,
+                                            compute_penalty)
+    g_terms = self.generator_loss_terms(outputs)
+    summaries = _prefixed("d", d_terms)
+    summaries.update(_prefixed("g", g_terms))
+    return d_terms.total, g_terms.total, summaries
 
   # ------------------------------------------------------------ training step
   def _split(self, features, labels):
@@ -317,12 +389,22 @@ class ModularGAN:
     replica_id = 0 if replica is None else replica.replica_id_in_sync_group
     return random_ops.derive_seed((_SEED_PENALTY, 0), counter, replica_id)
 
+  def _overrides_create_loss(self):
+    return type(self).create_loss is not ModularGAN.create_loss
+
   def _train_discriminator(self, features, labels, generated):
     generated = tf.stop_gradient(generated)
     seed = self._step_seed(self.global_step_disc)
     with tf.GradientTape() as tape:
-      d_loss, _, summaries = self.create_loss(features, labels, generated,
-                                              is_training=True, seed=seed)
+      if self._overrides_create_loss():  # Code written against compare_gan.
+        d_loss, _, summaries = self.create_loss(features, labels, generated,
+                                                is_training=True, seed=seed)
+        summaries = {k: v for k, v in summaries.items() if not k.startswith("g_")}
+      else:
+        slices = self.discriminator_slices(features, labels, generated)
+        outputs = self.run_discriminator(slices, is_training=True)
+        terms = self.discriminator_loss_terms(outputs, slices, True, seed)
+        d_loss, summaries = terms.total, _prefixed("d", terms)
       d_loss += regularizers.discriminator_regularization(self.discriminator)
     self.d_optimizer.minimize(tape, d_loss, self.discriminator.trainable_variables)
     self.global_step_disc.assign_add(1)
@@ -336,37 +418,49 @@ class ModularGAN:
     """
     return self.discriminator.batch_norm_fn in (None, arch_ops.no_batch_norm)
 
-  def generator_loss(self, features, labels, generated):
-    """G's loss: compare_gan's `create_loss` g_loss, computed more cheaply when exact.
+  def uses_cheap_generator_step(self):
+    """True if the G step runs D only on the slices G's terms read.
 
-    compare_gan runs D on reals and fakes in the generator step, but the
-    built-in losses' g_loss reads D(fakes) only, so when D treats examples
-    independently and makes one call per step (no
-    `deprecated_split_disc_calls`), D is run on the fakes alone: the same
-    g_loss, the same spectral-norm power iteration, half the D work of the
-    generator step.
+    Exact (the same loss, gradients and spectral-norm updates as D on every
+    slice) when D treats examples independently and makes one call per step;
+    `ModularGAN.cheap_generator_step = False` turns it off. A subclass that
+    overrides `create_loss` (compare_gan style) always gets the full step.
     """
-    if (self._d_sees_examples_independently()
-        and not self._deprecated_split_disc_calls
-        and loss_lib.generator_loss_reads_fakes_only()):
-      sampled_y = self._one_hot(features.get("sampled_labels"))
-      d_fake, d_fake_logits, _ = self.discriminator_fn(generated, sampled_y,
-                                                       is_training=True)
-      return loss_lib.generator_loss_from_fakes(d_fake, d_fake_logits)
-    _, g_loss, _ = self.create_loss(features, labels, generated,
-                                    is_training=True, compute_penalty=False)
-    return g_loss
+    return (self._cheap_generator_step
+            and self._d_sees_examples_independently()
+            and not self._deprecated_split_disc_calls
+            and not self._overrides_create_loss())
+
+  def generator_loss(self, features, labels, generated):
+    """(g_loss, summaries) of G's step: compare_gan's `create_loss` g_loss.
+
+    With the cheap step D sees only the slices `generator_reads` names (for a
+    hinge-like loss the fakes, and e.g. their rotations): half the D work of
+    compare_gan's generator step, and every G term is still computed.
+    """
+    if self._overrides_create_loss():
+      _, g_loss, summaries = self.create_loss(features, labels, generated,
+                                              is_training=True,
+                                              compute_penalty=False)
+      return g_loss, {k: v for k, v in summaries.items() if k.startswith("g_")}
+    slices = self.discriminator_slices(features, labels, generated)
+    if self.uses_cheap_generator_step():
+      reads = set(self.generator_reads())
+      slices = {name: part for name, part in slices.items() if name in reads}
+    outputs = self.run_discriminator(slices, is_training=True)
+    terms = self.generator_loss_terms(outputs)
+    return terms.total, _prefixed("g", terms)
 
   def _train_generator(self, features, labels):
     with tf.GradientTape() as tape:
       generated = self._generate(features)
-      g_loss = self.generator_loss(features, labels, generated)
+      g_loss, summaries = self.generator_loss(features, labels, generated)
       g_loss += regularizers.generator_regularization(self.generator)
     self.g_optimizer.minimize(tape, g_loss, self.generator.trainable_variables)
     self.global_step.assign_add(1)
     if self.ema is not None:
       self.ema.update(self.generator.trainable_variables, self.global_step)
-    return g_loss
+    return g_loss, summaries
 
   def train_step(self, inputs):
     """One training step (disc_iters D updates, one G update) in a replica context.
@@ -392,7 +486,8 @@ class ModularGAN:
       metrics[f"d_{i}"] = d_loss
       if i == 0:
         metrics.update(summaries)
-    metrics["g"] = self._train_generator(parts[-1], label_parts[-1])
+    metrics["g"], summaries = self._train_generator(parts[-1], label_parts[-1])
+    metrics.update(summaries)
     return metrics
 
   # ------------------------------------------------------------------ sampling

@@ -130,8 +130,8 @@ class Trainer:
     summaries.write_image_grid("real_images", images.numpy(), step)
 
   def _write_scalars(self, metrics, step):
-    for name, value in metrics.items():
-      tf.summary.scalar(f"loss/{name}", value, step=step)
+    for name, value in metrics.items():  # "accuracy/..." keeps its own group.
+      tf.summary.scalar(name if "/" in name else f"loss/{name}", value, step=step)
     for name, value in self.gan.learning_rates.items():
       tf.summary.scalar(f"lr/{name}", value, step=step)
 

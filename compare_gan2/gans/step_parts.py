@@ -1,0 +1,96 @@
+"""The pieces every GAN's training step is made of.
+
+A step is described once per GAN class, in three parts:
+
+1. `Slice`s: the named groups of images (and labels) D sees, in the order they
+   are concatenated into D's batch ("real", "fake", and e.g. "real_rotated").
+2. D's outputs per slice: a dict {output name: tensor} (the base D gives
+   "probs", "logits", "features"; heads add e.g. "rotation_logits").
+3. `LossTerms`: the D or G loss as named, weighted scalar terms; the loss is
+   their weighted sum and every term (unweighted) is also a summary, together
+   with metrics that do not enter the loss (accuracies).
+"""
+
+import dataclasses
+import typing
+
+import tensorflow as tf
+
+
+@dataclasses.dataclass(frozen=True)
+class Slice:
+  """Images [n, H, W, C] and their one-hot labels [n, K] (or None) for D."""
+  images: tf.Tensor
+  y: typing.Optional[tf.Tensor] = None
+
+  @property
+  def size(self):
+    """Static number of examples."""
+    return int(self.images.shape[0])
+
+
+def concat_slices(slices):
+  """One batch (images, y or None) from an ordered {name: Slice}."""
+  images = tf.concat([s.images for s in slices.values()], axis=0)
+  ys = [s.y for s in slices.values()]
+  if all(y is None for y in ys):
+    return images, None
+  if any(y is None for y in ys):
+    raise ValueError("Either every slice of D's batch has labels or none has: "
+                     f"{ {k: s.y is not None for k, s in slices.items()} }")
+  return images, tf.concat(ys, axis=0)
+
+
+def split_outputs(outputs, slices):
+  """{output: [N, ...]} of a joint D call -> {slice name: {output: [n, ...]}}."""
+  sizes = [s.size for s in slices.values()]
+  per_slice = {name: {} for name in slices}
+  for key, value in outputs.items():
+    for name, part in zip(slices, tf.split(value, sizes, axis=0)):
+      per_slice[name][key] = part
+  return per_slice
+
+
+class LossTerms:
+  """A loss as named terms: total = sum of weight * value.
+
+  `summaries(prefix)` returns every term's unweighted value and every metric,
+  so the scalars written to TensorBoard are exactly the parts of the loss.
+  """
+
+  def __init__(self):
+    self._terms = {}
+    self._metrics = {}
+
+  def add(self, name, value, weight=1.0):
+    """Adds `weight * value` to the loss as term `name` (unique)."""
+    if name in self._terms:
+      raise ValueError(f"Loss term {name!r} is already set.")
+    self._terms[name] = (float(weight), tf.convert_to_tensor(value, tf.float32))
+
+  def add_metric(self, name, value):
+    """A scalar summary that is not part of the loss (e.g. an accuracy)."""
+    self._metrics[name] = tf.convert_to_tensor(value, tf.float32)
+
+  @property
+  def names(self):
+    return tuple(self._terms)
+
+  def value(self, name):
+    """The unweighted value of term `name`."""
+    return self._terms[name][1]
+
+  def weight(self, name):
+    return self._terms[name][0]
+
+  @property
+  def total(self):
+    """sum over terms of weight * value (a zero-weight term is left out)."""
+    parts = [w * v for w, v in self._terms.values() if w != 0.0]
+    return tf.add_n(parts) if parts else tf.constant(0.0)
+
+  def summaries(self):
+    """{name: scalar}: unweighted terms and metrics."""
+    result = {name: v for name, (_, v) in self._terms.items()}
+    result.update(self._metrics)
+    return result
