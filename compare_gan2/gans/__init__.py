@@ -2,15 +2,18 @@
 
 A GAN class takes `(dataset, parameters, model_dir)` and provides `input_fn`,
 `build`, `train_step`, `variables_to_save` and `generate` (see ModularGAN). Adding
-a GAN (SSGAN, S3GAN, ...) means registering it here; the trainer is unchanged.
+a GAN means registering it here; the trainer is unchanged. Self-supervised
+tasks plug into SSGAN / S3GAN by name (gans/self_supervision.py).
 """
 
 from compare_gan2 import errors
 from compare_gan2.gans import loss_lib  # noqa: F401  (registers losses)
 from compare_gan2.gans import penalty_lib  # noqa: F401  (registers penalties)
 from compare_gan2.gans.modular_gan import ModularGAN
+from compare_gan2.gans.s3gan import S3GAN
+from compare_gan2.gans.ssgan import SSGAN
 
-GANS = {"ModularGAN": ModularGAN}
+GANS = {"ModularGAN": ModularGAN, "SSGAN": SSGAN, "S3GAN": S3GAN}
 
 
 def register_gan(cls):

@@ -191,13 +191,16 @@ class ModularGAN:
     }
     soft = label.dtype.is_floating  # Soft labels: float [num_classes] vectors.
     if self._conditional:
+      uniform = tf.random.stateless_uniform(
+          [], random_ops.derive_seed(seed, _SEED_LABELS), 0, self.num_classes,
+          dtype=tf.int32)
       if self._fit_label_distribution:
-        features["sampled_labels"] = tf.cast(
-            tf.argmax(label, output_type=tf.int32) if soft else label, tf.int32)
+        # The real label; an unlabelled example (-1) gets a uniform one.
+        real = tf.cast(tf.argmax(label, output_type=tf.int32) if soft else label,
+                       tf.int32)
+        features["sampled_labels"] = tf.where(real >= 0, real, uniform)
       else:
-        features["sampled_labels"] = tf.random.stateless_uniform(
-            [], random_ops.derive_seed(seed, _SEED_LABELS), 0, self.num_classes,
-            dtype=tf.int32)
+        features["sampled_labels"] = uniform
     return features, (tf.cast(label, tf.float32) if soft else tf.cast(label, tf.int32))
 
   def input_fn(self, batch_size, start_index=0, input_context=None):

@@ -1,0 +1,112 @@
+"""SSGAN: ModularGAN plus a self-supervised task for D (compare_gan's `gans/ssgan.py`).
+
+Chen et al., "Self-Supervised GANs via Auxiliary Rotation Loss" (CVPR 2019).
+With the default "rotation_gan", D's batch is
+[real (bs); rotations of the last n reals (3n); fake (bs); rotations of the
+last n fakes (3n)] in one call, n = (rotated_batch_size / replicas) / 4, and
+
+  L_D = L_adv^D + lambda * penalty + weight_rotation_loss_d * CE_rot(reals)
+  L_G = L_adv^G + weight_rotation_loss_g * CE_rot(fakes)
+
+(see compare_gan2/gans/self_supervision.py). Differences from compare_gan: the
+rotated fakes of a conditional SSGAN carry the fakes' sampled labels
+(compare_gan tiled the real labels, docs/compare_gan_quirks.md
+`ssgan-rotated-fake-labels`); "none" needs no `rotated_batch_size`; an unknown
+`self_supervision` name is an error instead of a plain GAN.
+"""
+
+import gin
+import tensorflow as tf
+
+from compare_gan2 import errors
+from compare_gan2.gans import modular_gan
+from compare_gan2.gans import self_supervision as ss_lib
+
+
+def num_replicas():
+  """Replicas in sync of the current replica context (1 outside strategies)."""
+  ctx = tf.distribute.get_replica_context()
+  return 1 if ctx is None else int(ctx.num_replicas_in_sync)
+
+
+class SelfSupervisedGAN(modular_gan.ModularGAN):
+  """ModularGAN whose step includes a `SelfSupervision` task (`self.task`)."""
+
+  def __init__(self, dataset, parameters, model_dir=None, task=None, **kwargs):
+    self.task = task or ss_lib.SelfSupervision()
+    if kwargs.get("deprecated_split_disc_calls"):
+      raise errors.ConfigError(
+          f"{type(self).__name__} makes one D call per step; unset "
+          "ModularGAN.deprecated_split_disc_calls.")
+    super().__init__(dataset, parameters, model_dir=model_dir, **kwargs)
+
+  def num_self_supervised_examples(self, batch_size):
+    """Reals (and fakes) per replica the task uses, given the per-replica batch."""
+    raise NotImplementedError
+
+  @property
+  def adversarial_weight(self):
+    return self.task.adversarial_weight
+
+  def discriminator_slices(self, features, labels, generated):
+    slices = super().discriminator_slices(features, labels, generated)
+    if type(self.task) is ss_lib.SelfSupervision:  # pylint: disable=unidiomatic-typecheck
+      return slices
+    n = self.num_self_supervised_examples(slices["real"].size)
+    return self.task.add_slices(slices, n)
+
+  def discriminator_outputs(self, x, y, is_training):
+    outputs = super().discriminator_outputs(x, y, is_training)
+    outputs.update(self.task.heads(self.discriminator, outputs["features"]))
+    return outputs
+
+  def discriminator_loss_terms(self, outputs, slices, is_training=True,
+                               seed=None, compute_penalty=True):
+    losses = super().discriminator_loss_terms(outputs, slices, is_training, seed,
+                                              compute_penalty)
+    self.task.discriminator_terms(outputs, losses)
+    return losses
+
+  def generator_loss_terms(self, outputs):
+    losses = super().generator_loss_terms(outputs)
+    self.task.generator_terms(outputs, losses)
+    return losses
+
+  def generator_reads(self):
+    reads = list(super().generator_reads())
+    return tuple(reads + [s for s in self.task.generator_reads if s not in reads])
+
+
+@gin.configurable(denylist=["dataset", "parameters", "model_dir", "kwargs"])
+class SSGAN(SelfSupervisedGAN):
+  """compare_gan's SSGAN: `self_supervision` in "rotation_gan" (default),
+  "rotation_only", "none" (or any registered task name)."""
+
+  def __init__(self, dataset, parameters, model_dir=None,
+               self_supervision="rotation_gan", rotated_batch_size=None,
+               weight_rotation_loss_d=1.0, weight_rotation_loss_g=0.2, **kwargs):
+    task = ss_lib.get_self_supervision(self_supervision, weight_rotation_loss_d,
+                                       weight_rotation_loss_g)
+    if self_supervision != "none" and rotated_batch_size is None:
+      raise errors.ConfigError(
+          f"SSGAN.self_supervision = {self_supervision!r} needs "
+          "SSGAN.rotated_batch_size (rotated images per global batch, a "
+          "multiple of 4 x replicas).")
+    self._rotated_batch_size = rotated_batch_size
+    super().__init__(dataset, parameters, model_dir=model_dir, task=task,
+                     **kwargs)
+
+  def num_self_supervised_examples(self, batch_size):
+    replicas = num_replicas()
+    per_replica = int(self._rotated_batch_size) // replicas
+    if per_replica % ss_lib.NUM_ROTATIONS or per_replica == 0:
+      raise errors.ConfigError(
+          f"SSGAN.rotated_batch_size = {self._rotated_batch_size} over {replicas} "
+          f"replica(s) gives {per_replica} per replica, which must be a positive "
+          f"multiple of {ss_lib.NUM_ROTATIONS}.")
+    n = per_replica // ss_lib.NUM_ROTATIONS
+    if n > batch_size:
+      raise errors.ConfigError(
+          f"SSGAN.rotated_batch_size = {self._rotated_batch_size} rotates {n} "
+          f"images per replica, more than the per-replica batch {batch_size}.")
+    return n
