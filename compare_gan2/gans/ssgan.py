@@ -34,11 +34,11 @@ class SelfSupervisedGAN(modular_gan.ModularGAN):
 
   def __init__(self, dataset, parameters, model_dir=None, task=None, **kwargs):
     self.task = task or ss_lib.SelfSupervision()
-    if kwargs.get("deprecated_split_disc_calls"):
+    super().__init__(dataset, parameters, model_dir=model_dir, **kwargs)
+    if self._deprecated_split_disc_calls:
       raise errors.ConfigError(
           f"{type(self).__name__} makes one D call per step; unset "
           "ModularGAN.deprecated_split_disc_calls.")
-    super().__init__(dataset, parameters, model_dir=model_dir, **kwargs)
 
   def num_self_supervised_examples(self, batch_size):
     """Reals (and fakes) per replica the task uses, given the per-replica batch."""
