@@ -51,3 +51,44 @@ def derive_seed(base, *values, dtype=tf.int32):
     seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(value, tf.int64))
   return tf.cast(seed, dtype)
 
+
+
+# ---------------------------------------------------------------- counter hash
+# Vectorised, platform-independent integer hashing (murmur3's finaliser): the
+# random numbers of an example are a pure function of (seed, stream, index).
+
+
+def xor32(a, b):
+  return tf.bitwise.bitwise_xor(a, b)
+
+
+def fmix32(x):
+  """murmur3's 32-bit finaliser (a bijective avalanche hash) on uint32 tensors."""
+  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+  x = x * tf.constant(0x85EBCA6B, tf.uint32)
+  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(13, tf.uint32)))
+  x = x * tf.constant(0xC2B2AE35, tf.uint32)
+  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+  return x
+
+
+def _u32(x):
+  """Low 32 bits of an integer tensor as uint32."""
+  x = tf.cast(x, tf.int64)
+  return tf.cast(tf.bitwise.bitwise_and(x, 0xFFFFFFFF), tf.uint32)
+
+
+def hash_keys(seed, stream, index):
+  """uint32 keys of (seed, stream, index), elementwise over int64 `index`."""
+  index = tf.cast(index, tf.int64)
+  h = fmix32(xor32(_u32(seed), tf.constant(0x9E3779B9, tf.uint32)))
+  h = fmix32(xor32(h, _u32(tf.cast(stream, tf.int64) * 0x632BE5AB)))
+  h = fmix32(h + _u32(tf.bitwise.right_shift(index, 32)))
+  return fmix32(xor32(h, _u32(index)))
+
+
+def hash_uniform(seed, stream, index):
+  """float32 in [0, 1) of (seed, stream, index), elementwise over `index`."""
+  mantissa = tf.bitwise.right_shift(hash_keys(seed, stream, index),
+                                    tf.constant(8, tf.uint32))
+  return tf.cast(mantissa, tf.float32) * (1.0 / (1 << 24))

@@ -11,6 +11,7 @@ from PIL import Image
 
 from compare_gan2 import datasets
 from compare_gan2.datasets import base
+from compare_gan2.datasets import label_files
 from compare_gan2.datasets import tfds_datasets
 
 
@@ -97,7 +98,7 @@ def test_registry_names():
               "single_class_imagenet_128", "random_class_imagenet_128",
               "labeled_only_imagenet_128", "celeb_a_hq_128", "polygons_32",
               "polygons_64", "polygons_128", "polygons_256"}
-  assert expected <= set(datasets.DATASETS)
+  assert expected <= set(datasets.dataset_names())
   for name in expected:
     spec = datasets.get_dataset(name=name, seed=3)
     assert spec.name == name
@@ -345,3 +346,48 @@ def test_base_options():
   datasets.set_shuffle_buffer_size(16)
   assert base.get_shuffle_buffer_size() == 16
   assert tfds_datasets.set_tfds_data_dir is datasets.set_tfds_data_dir
+
+
+def test_tfds_labeled_fraction_and_variants(data_dir):
+  """labeled_fraction marks the same records under 1 and 2 input pipelines; the
+  label variants exist for every labelled TFDS dataset."""
+  datasets.set_tfds_data_dir(data_dir)
+  spec = datasets.get_dataset(name="cifar10", labeled_fraction=0.5)
+  one = [int(l) for _, l in _first(spec.load("train"), 37)]
+  assert 5 < sum(l >= 0 for l in one) < 32 and -1 in one
+  assert all(l in (-1, k % 10) for k, l in enumerate(one))
+  for pid in (0, 1):
+    ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=pid)
+    shard = [int(l) for _, l in _first(spec.load("train", ctx), 37)]
+    assert shard == one[pid::2]
+  only = datasets.get_dataset(name="labeled_only_cifar10", labeled_fraction=0.5)
+  kept = [int(l) for _, _, l in _first(only.train_examples(), 60)]
+  assert all(l >= 0 for l in kept)
+  assert {k % 10 for k, l in enumerate(one) if l >= 0} >= set(kept)
+  assert set(int(l) for _, l in _first(
+      datasets.get_dataset(name="single_class_mnist").load("train"), 20)) == {0}
+
+
+def test_compare_gan_layout_label_files_for_tfds(data_dir, tmp_path):
+  """Two label files in compare_gan's round-robin layout relabel ImageNet; mnist
+  (no file_name feature) uses "<split>/<position>" names."""
+  datasets.set_tfds_data_dir(data_dir)
+  names = ["train_%d.JPEG" % i for i in range(4)]
+  _write_label_file(str(tmp_path / "cg-train-00000-of-00002"), names[0::2], [5, 7])
+  _write_label_file(str(tmp_path / "cg-train-00001-of-00002"), names[1::2], [6, -1])
+  gin.parse_config("replace_labels.file_pattern = %r" % str(tmp_path / "cg-{split}-*"))
+  spec = datasets.get_dataset(name="imagenet_128")
+  assert [int(l) for _, l in _first(spec.load("train"), 4)] == [5, 6, 7, -1]
+  # The eval split has no label files here: it keeps its labels.
+  assert [int(l) for _, l in _first(spec.load("test"), 2)] == [0, 10]
+  np.testing.assert_array_equal(spec.record_names("train"),
+                                [n.encode() for n in names])
+
+  mnist = datasets.get_dataset(name="mnist")
+  mnist_names = mnist.record_names("train")
+  assert list(mnist_names[:2]) == [b"train/0", b"train/1"]
+  label_files.write_label_files(str(tmp_path / "mn" / "train"), mnist_names,
+                                np.arange(20) % 3, num_files=3)
+  gin.parse_config("replace_labels.file_pattern = %r" % str(tmp_path / "mn" / "{split}-*"))
+  assert [int(l) for _, l in _first(datasets.get_dataset(name="mnist").load("train"), 20)
+          ] == list(np.arange(20) % 3)

@@ -14,13 +14,14 @@ from compare_gan2.datasets import polygons
 from compare_gan2.datasets import tfds_datasets
 from compare_gan2.datasets.base import DatasetNotAvailableError
 from compare_gan2.datasets.base import ImageDatasetSpec
+from compare_gan2.datasets.base import LABEL_VARIANTS
 from compare_gan2.datasets.base import get_shuffle_buffer_size
 from compare_gan2.datasets.base import get_tfds_data_dir
 from compare_gan2.datasets.base import set_shuffle_buffer_size
 from compare_gan2.datasets.base import set_tfds_data_dir
 
 __all__ = [
-    "DATASETS", "DatasetNotAvailableError", "ImageDatasetSpec", "get_dataset",
+    "DATASETS", "LABELLED", "VARIANTS", "dataset_names", "DatasetNotAvailableError", "ImageDatasetSpec", "get_dataset",
     "get_shuffle_buffer_size", "get_tfds_data_dir", "set_shuffle_buffer_size",
     "set_tfds_data_dir",
 ]
@@ -43,27 +44,44 @@ DATASETS = {
                                             400),
     "soft_labeled_imagenet_128": functools.partial(
         _t.SoftLabeledImagenetDataset, 128),
-    "single_class_imagenet_128": functools.partial(
-        _t.SingleClassImagenetDataset, 128),
-    "random_class_imagenet_128": functools.partial(
-        _t.RandomClassImagenetDataset, 128),
-    "labeled_only_imagenet_128": functools.partial(
-        _t.ImagenetDataset, 128, filter_unlabeled=True,
-        name="labeled_only_imagenet_128"),
 }
 for _res in polygons.RESOLUTIONS:
   DATASETS["polygons_%d" % _res] = functools.partial(polygons.PolygonsDataset, _res)
 
+# Label variants of every hard-labelled dataset: single_class_<name>,
+# random_class_<name>, labeled_only_<name> (e.g. compare_gan's
+# single_class_imagenet_128, random_class_imagenet_128, labeled_only_imagenet_128).
+LABELLED = ("mnist", "fashion-mnist", "cifar10", "imagenet_64", "imagenet_128",
+            "imagenet_256", "imagenet_512") + tuple(
+                "polygons_%d" % r for r in polygons.RESOLUTIONS)
+VARIANTS = {}
+for _name in LABELLED:
+  for _variant in LABEL_VARIANTS:
+    VARIANTS["%s_%s" % (_variant, _name)] = (_name, _variant)
+
+
+def dataset_names():
+  """Every name `dataset.name` accepts (datasets and their label variants)."""
+  return sorted(set(DATASETS) | set(VARIANTS))
+
 
 @gin.configurable("dataset")
-def get_dataset(name=gin.REQUIRED, seed=547):
-  """The dataset spec called `name` (gin `dataset.name`), seeded with `seed`."""
+def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None):
+  """The dataset spec called `name` (gin `dataset.name`), seeded with `seed`.
+
+  `labeled_fraction` (e.g. 0.1): only that fraction of the train split keeps
+  its labels, the rest get -1 (see base.ImageDatasetSpec).
+  """
   if name is gin.REQUIRED or name is None:
     raise errors.ConfigError("No dataset given: set gin dataset.name (available: %s; "
                      "offline: polygons_32)." % ", ".join(sorted(DATASETS)))
-  if name not in DATASETS:
+  base_name, variant = VARIANTS.get(name, (name, None))
+  if base_name not in DATASETS:
     raise errors.ConfigError(
-        "Unknown dataset %r. Available datasets: %s. Datasets that need no files "
-        "(for offline use): polygons_32, polygons_64, polygons_128, polygons_256."
-        % (name, ", ".join(sorted(DATASETS))))
-  return DATASETS[name](seed=seed)
+        "Unknown dataset %r. Available datasets: %s; label variants: "
+        "single_class_<name>, random_class_<name>, labeled_only_<name> of %s. "
+        "Datasets that need no files (for offline use): polygons_32, polygons_64, "
+        "polygons_128, polygons_256."
+        % (name, ", ".join(sorted(DATASETS)), ", ".join(LABELLED)))
+  spec = DATASETS[base_name](seed=seed)
+  return spec.set_labels(labeled_fraction=labeled_fraction, label_variant=variant)

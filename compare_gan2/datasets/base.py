@@ -91,8 +91,27 @@ def example_seed(seed, index, *salt):
   return random_ops.derive_seed((seed, index), *salt, dtype=tf.int64)
 
 
+# Label variants every labelled dataset has (compare_gan had them for ImageNet).
+LABEL_VARIANTS = ("single_class", "random_class", "labeled_only")
+_SALT_LABELED = 0x1ABE1ED  # hash stream of the labeled_fraction subset
+_SALT_RANDOM_LABEL = 0x1ABE1
+
+
 class ImageDatasetSpec:
-  """Describes an image dataset and builds its tf.data pipelines (see module doc)."""
+  """Describes an image dataset and builds its tf.data pipelines (see module doc).
+
+  Labels of the train split can be changed for the fewer-labels experiments
+  (Lucic et al., 2019), for every labelled dataset:
+  - `labeled_fraction` f: example `key` keeps its label iff
+    U(seed, key) < f (U: random_ops.hash_uniform); every other example gets
+    -1. `key` identifies the example in the unshuffled split (its position,
+    or the image id of polygons), so the subset does not depend on sharding,
+    shuffling or resumption; the decision ignores the label, so every class
+    keeps the fraction f of its examples (up to sampling noise).
+  - `label_variant` "single_class" (every label 0, one class: SINGLE LABEL),
+    "random_class" (a uniform label drawn per visit, as compare_gan: RANDOM
+    LABEL) or "labeled_only" (the train split keeps labelled examples only).
+  """
 
   name = None
   image_shape = None        # (H, W, C)
@@ -102,9 +121,65 @@ class ImageDatasetSpec:
   eval_split = "test"
   # Soft-labelled datasets yield float32 [num_classes] labels instead of int32 [].
   soft_labels = False
+  labeled_fraction = None
+  label_variant = None
 
   def __init__(self, seed=547):
     self.seed = int(seed)
+
+  def set_labels(self, labeled_fraction=None, label_variant=None):
+    """Applies `labeled_fraction` and a `label_variant` (see the class doc)."""
+    if labeled_fraction is not None or label_variant is not None:
+      if not self.num_classes:
+        raise errors.ConfigError(
+            f"Dataset {self.name!r} has no labels, so it has no labeled_fraction "
+            "or label variant. Choose a labelled dataset.")
+      if self.soft_labels:
+        raise errors.ConfigError(
+            f"Dataset {self.name!r} has soft labels; labeled_fraction and label "
+            "variants apply to hard labels only.")
+    if labeled_fraction is not None:
+      fraction = float(labeled_fraction)
+      if not 0.0 < fraction <= 1.0:
+        raise errors.ConfigError(
+            f"dataset.labeled_fraction must be in (0, 1], got {labeled_fraction!r}.")
+      self.labeled_fraction = fraction
+    if label_variant is not None:
+      if label_variant not in LABEL_VARIANTS:
+        raise errors.ConfigError(f"Unknown label variant {label_variant!r}; "
+                                 f"known: {LABEL_VARIANTS}.")
+      self.label_variant = label_variant
+      self.name = f"{label_variant}_{self.name}"
+      if label_variant == "single_class":
+        self.num_classes = 1
+    return self
+
+  def is_labeled(self, key):
+    """bool tensor: whether examples `key` (int64, any shape) keep their label."""
+    if self.labeled_fraction is None:
+      return tf.ones_like(key, tf.bool)
+    u = random_ops.hash_uniform(self.seed, _SALT_LABELED, key)
+    return u < self.labeled_fraction
+
+  def keeps_train_example(self, key, raw_label=None):
+    """bool: whether a "labeled_only" train split keeps example `key`."""
+    keep = self.is_labeled(tf.cast(key, tf.int64))
+    if raw_label is not None:
+      keep = tf.logical_and(keep, tf.cast(raw_label, tf.int64) >= 0)
+    return keep
+
+  def final_label(self, label, key, split_kind, seed):
+    """The label after the variant and (train split) labeled_fraction."""
+    if self.label_variant == "single_class":
+      label = tf.zeros([], tf.int32)
+    elif self.label_variant == "random_class":
+      label = tf.random.stateless_uniform(
+          [], seed=random_ops.derive_seed(seed, _SALT_RANDOM_LABEL, dtype=tf.int64),
+          minval=0, maxval=self.num_classes, dtype=tf.int32)
+    if self.labeled_fraction is not None and split_kind == TRAIN:
+      label = tf.where(self.is_labeled(tf.cast(key, tf.int64)), label,
+                       tf.constant(-1, label.dtype))
+    return label
 
   def __repr__(self):
     return "%s(name=%r, image_shape=%r, num_classes=%r, seed=%r)" % (
@@ -165,14 +240,29 @@ class RecordDatasetSpec(ImageDatasetSpec):
   def _num_records(self, split_kind):
     return None
 
+  def _raw_label(self, record):
+    """The record's label before parsing (for the labeled_only filter), or None."""
+    return record.get("label") if isinstance(record, dict) else None
+
+  def _has_train_filter(self):
+    return self._train_filter is not None or self.label_variant == "labeled_only"
+
   def _sharded_records(self, split_kind, input_context):
+    """(key, record) pairs of this pipeline's shard; key = position in the split."""
     num, pid = pipeline_info(input_context)
-    ds = self._records(split_kind)
+    ds = self._records(split_kind).enumerate()
     if num > 1:
       ds = ds.shard(num, pid)
     if split_kind == TRAIN and self._train_filter is not None:
-      ds = ds.filter(self._train_filter)
+      ds = ds.filter(lambda key, record: self._train_filter(record))
+    if split_kind == TRAIN and self.label_variant == "labeled_only":
+      ds = ds.filter(lambda key, record: self.keeps_train_example(
+          key, self._raw_label(record)))
     return ds
+
+  def _parse_keyed(self, key, record, kind, seed):
+    image, label = self._parse(record, kind, seed)
+    return self._check_element(image, self.final_label(label, key, kind, seed))
 
   def load(self, split, input_context=None):
     kind = self.resolve_split(split)
@@ -181,14 +271,14 @@ class RecordDatasetSpec(ImageDatasetSpec):
     ds = self._sharded_records(kind, input_context).enumerate()
 
     @tf.autograph.experimental.do_not_convert
-    def parse(position, record):
-      return self._check_element(*self._parse(record, kind,
-                                              example_seed(seed, position)))
+    def parse(position, keyed):
+      key, record = keyed
+      return self._parse_keyed(key, record, kind, example_seed(seed, position))
     return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
   def _epoch_size(self, input_context):
     """Records per epoch of this pipeline, or None if unknown (train filter)."""
-    if self._train_filter is not None:
+    if self._has_train_filter():
       return None
     n = self._num_records(TRAIN)
     if n is None:
@@ -237,8 +327,9 @@ class RecordDatasetSpec(ImageDatasetSpec):
     ds = tf.data.Dataset.zip((indices, stream))
 
     @tf.autograph.experimental.do_not_convert
-    def parse(index, record):
-      image, label = self._check_element(
-          *self._parse(record, TRAIN, example_seed(seed, index)))
+    def parse(index, keyed):
+      key, record = keyed
+      image, label = self._parse_keyed(key, record, TRAIN,
+                                       example_seed(seed, index))
       return index, image, label
     return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

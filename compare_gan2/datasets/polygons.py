@@ -28,7 +28,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import random_ops
 from compare_gan2.datasets import base
+from compare_gan2.datasets import label_files
 
 NUM_CLASSES = 6
 MIN_VERTICES = 3
@@ -63,33 +65,9 @@ _U_GRAD_ON = _U_GRAD_ANGLE + 1
 _NUM_U = _U_GRAD_ON + 1
 
 
-def _xor(a, b):
-  return tf.bitwise.bitwise_xor(a, b)
-
-
-def _fmix32(x):
-  """murmur3's 32-bit finaliser (a bijective avalanche hash) on uint32 tensors."""
-  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
-  x = x * tf.constant(0x85EBCA6B, tf.uint32)
-  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(13, tf.uint32)))
-  x = x * tf.constant(0xC2B2AE35, tf.uint32)
-  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
-  return x
-
-
-def _u32(x):
-  """Low 32 bits of an integer tensor as uint32."""
-  x = tf.cast(x, tf.int64)
-  return tf.cast(tf.bitwise.bitwise_and(x, 0xFFFFFFFF), tf.uint32)
-
-
-def _hash_keys(seed, split_id, index):
-  """[B] uint32 keys of (seed, split_id, index[B] int64)."""
-  index = tf.cast(index, tf.int64)
-  h = _fmix32(_xor(_u32(seed), tf.constant(0x9E3779B9, tf.uint32)))
-  h = _fmix32(_xor(h, _u32(tf.cast(split_id, tf.int64) * 0x632BE5AB)))
-  h = _fmix32(h + _u32(tf.bitwise.right_shift(index, 32)))
-  return _fmix32(_xor(h, _u32(index)))
+_xor = random_ops.xor32
+_fmix32 = random_ops.fmix32
+_hash_keys = random_ops.hash_keys
 
 
 def hash_uniforms(seed, split_id, index, num):
@@ -244,12 +222,49 @@ class PolygonsDataset(base.ImageDatasetSpec):
     self.resolution = resolution
     self.name = "polygons_%d" % resolution
     self.image_shape = (resolution, resolution, 3)
+    self._tables = {}
+
+  def _label_table(self, kind):
+    """int64 [N] labels of `kind` from label files, or None (see label_files.py).
+
+    Label files for polygons name image k of a split "<split>/<k>" and cover
+    images 0..N-1; the split is then those N images.
+    """
+    split = self.train_split if kind == base.TRAIN else self.eval_split
+    pattern = label_files.pattern_for_split(split, required=(kind == base.TRAIN))
+    if pattern is None:
+      return None
+    if pattern not in self._tables:
+      _, labels = label_files.read_labels(
+          pattern, lambda k: label_files.unnamed_record_name(split, k))
+      if len(labels) == 0 or labels.max() >= self.num_classes:
+        raise label_files.LabelFileError(
+            f"Label files {pattern!r} for {self.name}: need 1+ records with labels "
+            f"in [-1, {self.num_classes}), got {len(labels)} records, max "
+            f"{labels.max() if len(labels) else None}.")
+      self._tables[pattern] = labels
+    return self._tables[pattern]
+
+  def record_names(self, split, num=None):
+    """The names label files give images 0..num-1 of `split` ("train/7")."""
+    kind = self.resolve_split(split)
+    name = self.train_split if kind == base.TRAIN else self.eval_split
+    num = self.split_size(kind) if num is None else int(num)
+    return np.array([label_files.unnamed_record_name(name, k).encode()
+                     for k in range(num)], dtype=object)
 
   def split_size(self, split):
-    return TRAIN_SIZE if self.resolve_split(split) == base.TRAIN else TEST_SIZE
+    kind = self.resolve_split(split)
+    table = self._label_table(kind)
+    if table is not None:
+      return len(table)
+    return TRAIN_SIZE if kind == base.TRAIN else TEST_SIZE
 
   def render(self, split, index):
-    """Images and labels of `index` (int or [B]) of `split`, as numpy arrays."""
+    """Images and labels of `index` (int or [B]) of `split`, as numpy arrays.
+
+    The labels are the rendered shapes' classes (no label files or variants).
+    """
     kind = self.resolve_split(split)
     idx = np.reshape(np.asarray(index, np.int64), [-1])
     images, labels = [], []
@@ -261,15 +276,35 @@ class PolygonsDataset(base.ImageDatasetSpec):
       labels.append(lb.numpy())
     return np.concatenate(images), np.concatenate(labels)
 
-  def _render_batches(self, ids_ds, kind):
-    seed, res, split_id = self.seed, self.resolution, _SPLIT_IDS[kind]
+  def _keep_fn(self, table):
+    """ids [B] -> bool [B]: the train examples a labeled_only split keeps."""
+    def keep(ids):
+      labelled = self.is_labeled(ids)
+      if table is not None:
+        labelled &= tf.gather(table, ids) >= 0
+      return labelled
+    return keep
+
+  def _rendered(self, indexed_ids, kind, seed):
+    """(index, id) pairs -> (index, image, label) examples, rendered in batches."""
+    res, split_id = self.resolution, _SPLIT_IDS[kind]
+    table = self._label_table(kind)
+    table = None if table is None else tf.constant(table, tf.int64)
 
     @tf.autograph.experimental.do_not_convert
-    def render(ids):
-      images, labels = render_polygons(seed, split_id, ids, res)
-      return tf.ensure_shape(images, [None, res, res, 3]), labels
-    return ids_ds.batch(render_batch_size(res)).map(
-        render, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    def render(indices, ids):
+      images, labels = render_polygons(self.seed, split_id, ids, res)
+      if table is not None:
+        labels = tf.cast(tf.gather(table, ids), tf.int32)
+      return indices, ids, tf.ensure_shape(images, [None, res, res, 3]), labels
+
+    @tf.autograph.experimental.do_not_convert
+    def finish(index, key, image, label):
+      label = self.final_label(label, key, kind, base.example_seed(seed, index))
+      return (index,) + self._check_element(image, label)
+    return indexed_ids.batch(render_batch_size(res)).map(
+        render, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    ).unbatch().map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
   def load(self, split, input_context=None):
     kind = self.resolve_split(split)
@@ -277,7 +312,8 @@ class PolygonsDataset(base.ImageDatasetSpec):
     ids = tf.data.Dataset.range(self.split_size(kind))
     if num > 1:
       ids = ids.shard(num, pid)
-    return self._render_batches(ids, kind).unbatch()
+    ds = self._rendered(ids.enumerate(), kind, self.seed + pid)
+    return ds.map(lambda index, image, label: (image, label))
 
   def train_examples(self, start_index=0, input_context=None):
     start_index = int(start_index)
@@ -285,22 +321,26 @@ class PolygonsDataset(base.ImageDatasetSpec):
       raise ValueError("start_index must be >= 0, got %d" % start_index)
     _, pid = base.pipeline_info(input_context)
     sample_seed = self.seed + pid
+    size = self.split_size(base.TRAIN)
+    table = self._label_table(base.TRAIN)
 
-    def pick(indices):
-      u = _hash_keys(sample_seed, _SAMPLE_SPLIT_ID, indices)
+    def pick(counters):
+      u = _hash_keys(sample_seed, _SAMPLE_SPLIT_ID, counters)
       ids = tf.cast(tf.bitwise.right_shift(u, tf.constant(1, tf.uint32)), tf.int64)
-      return indices, ids                     # ids in [0, 2**31)
-    indices = tf.data.Dataset.range(start_index, 2**62).batch(
-        render_batch_size(self.resolution))
-    seed, res, split_id = self.seed, self.resolution, _SPLIT_IDS[base.TRAIN]
+      return ids % size                     # ids in [0, split size)
+    if self.label_variant == "labeled_only":
+      keep = self._keep_fn(None if table is None else tf.constant(table))
 
-    @tf.autograph.experimental.do_not_convert
-    def render(indices):
-      indices, ids = pick(indices)
-      images, labels = render_polygons(seed, split_id, ids, res)
-      return indices, tf.ensure_shape(images, [None, res, res, 3]), labels
-    return indices.map(render, num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=True).unbatch()
+      def picked_labelled(counters):
+        ids = pick(counters)
+        return tf.boolean_mask(ids, keep(ids))
+      ids = tf.data.Dataset.range(0, 2**62).batch(1024).map(
+          picked_labelled).unbatch().skip(start_index)
+    else:
+      ids = tf.data.Dataset.range(start_index, 2**62).batch(1024).map(
+          pick).unbatch()
+    indexed = tf.data.Dataset.zip((tf.data.Dataset.range(start_index, 2**62), ids))
+    return self._rendered(indexed, base.TRAIN, sample_seed)
 
 
 def contact_sheet(images, columns=8):

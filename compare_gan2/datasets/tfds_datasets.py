@@ -21,26 +21,29 @@ compare_gan. ImageNet crops (`train_imagenet_transform.crop_method`, default
 (stateless sample_distorted_bounding_box, aspect 1, area [0.5, 1]), "random" (random
 square of side min(H, W)), "middle" (central square), "none"; then bilinear resize.
 
-Label replacement (gin `replace_labels.file_pattern`, for the ImageNet datasets):
-`file_pattern.format(split=<TFDS split>)` is a glob of TFRecord files whose
-`tf.train.Example`s hold `file_name` (bytes, the TFDS `file_name` feature) and
-`label`: int64 [] (hard labels, -1 = unlabelled) or, for
-`soft_labeled_imagenet_128`, float [1000] logits (softmax is applied). The files are
-read in sorted name order and record k must describe record k of the split as
-`tfds.builder("imagenet2012").as_dataset(split, shuffle_files=False,
-read_config=tfds.ReadConfig(interleave_cycle_length=1))` yields it (this module reads
-that way when labels are replaced); a mismatching `file_name` fails the pipeline.
+Label replacement (gin `replace_labels.file_pattern`, every TFDS dataset): see
+label_files.py. `file_pattern.format(split=<TFDS split>)` names TFRecords of
+`{file_name, label}` read in compare_gan's order; record k must describe record k
+of the split as `tfds.builder(...).as_dataset(split, shuffle_files=False,
+read_config=tfds.ReadConfig(interleave_cycle_length=1))` yields it (this module
+reads that way when labels are replaced; `record_names` lists the names to
+write); a mismatching `file_name` fails the pipeline. Soft-labelled datasets
+read float [num_classes] logits and apply softmax.
+
+Label variants and `labeled_fraction`: see base.ImageDatasetSpec.
 """
 
 import glob
 import os
 
 import gin
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from compare_gan2 import random_ops
 from compare_gan2.datasets import base
+from compare_gan2.datasets import label_files
 from compare_gan2.datasets.base import DatasetNotAvailableError
 from compare_gan2.datasets.base import EVAL
 from compare_gan2.datasets.base import TRAIN
@@ -101,12 +104,6 @@ def train_imagenet_transform(image, target_image_shape, seed,
 @gin.configurable("eval_imagenet_transform", allowlist=["crop_method"])
 def eval_imagenet_transform(image, target_image_shape, seed, crop_method="middle"):
   return transform_imagenet_image(image, target_image_shape, crop_method, seed)
-
-
-@gin.configurable("replace_labels", allowlist=["file_pattern"])
-def replace_labels_file_pattern(file_pattern=None):
-  """gin `replace_labels.file_pattern` (see the module docstring)."""
-  return file_pattern
 
 
 def _manual_hint(tfds_name, data_dir):
@@ -193,46 +190,62 @@ class TFDSDataset(base.RecordDatasetSpec):
 
   def _records(self, kind):
     split = self.tfds_split(kind)
-    file_pattern = replace_labels_file_pattern()
+    pattern = label_files.pattern_for_split(split, required=(kind == TRAIN))
     read_config = tfds.ReadConfig(
-        interleave_cycle_length=1 if file_pattern else tfds.ReadConfig().
+        interleave_cycle_length=1 if pattern else tfds.ReadConfig().
         interleave_cycle_length)
     ds = self.builder.as_dataset(
         split=split, shuffle_files=False, read_config=read_config,
         decoders={self.image_feature: tfds.decode.SkipDecoding()})
-    if file_pattern:
-      ds = self._replace_labels(split, ds, file_pattern)
+    if pattern:
+      ds = self._replace_labels(split, ds, pattern)
     return ds
 
-  def _label_spec(self):
-    return tf.io.FixedLenFeature([], tf.int64)
+  def _num_soft_classes(self):
+    return self.num_classes if self.soft_labels else None
 
-  def _replace_labels(self, split, ds, file_pattern):
-    pattern = file_pattern.format(split=split)
-    files = sorted(tf.io.gfile.glob(pattern))
-    if not files:
-      raise DatasetNotAvailableError(
-          "Dataset %r: replace_labels.file_pattern %r matches no files for split "
-          "%r." % (self.name, pattern, split))
-    key = "file_name" if "file_name" in self.builder.info.features else "id"
-    if key not in self.builder.info.features:
-      raise ValueError("Dataset %r has no file_name/id feature; replace_labels "
-                       "cannot match records." % self.name)
-    spec = {"file_name": tf.io.FixedLenFeature([], tf.string),
-            "label": self._label_spec()}
-    labels = tf.data.TFRecordDataset(files).map(
-        lambda r: tf.io.parse_single_example(r, spec))
+  def _name_feature(self):
+    """The TFDS feature naming a record ("file_name" or "id"), or None."""
+    for key in ("file_name", "id"):
+      if key in self.builder.info.features:
+        return key
+    return None
 
-    def swap(record, new):
+  def record_names(self, split):
+    """[N] bytes: the names label files must give the split's records, in order."""
+    kind = self.resolve_split(split)
+    tfds_split = self.tfds_split(kind)
+    key = self._name_feature()
+    ds = self.builder.as_dataset(
+        split=tfds_split, shuffle_files=False,
+        read_config=tfds.ReadConfig(interleave_cycle_length=1),
+        decoders={self.image_feature: tfds.decode.SkipDecoding()})
+    if key is None:
+      n = self._num_records(kind)
+      return np.array([label_files.unnamed_record_name(tfds_split, k).encode()
+                       for k in range(n)], dtype=object)
+    names = [batch.numpy() for batch in ds.map(lambda r: r[key]).batch(65536)]
+    return np.concatenate(names) if names else np.zeros([0], object)
+
+  def _replace_labels(self, split, ds, pattern):
+    """compare_gan's `_replace_labels`: zip the split with its label files."""
+    labels = label_files.read_label_records(pattern, self._num_soft_classes())
+    key = self._name_feature()
+
+    @tf.autograph.experimental.do_not_convert
+    def swap(position, record, new):
+      name = (record[key] if key is not None else tf.strings.join(
+          [split + "/", tf.strings.as_string(position)]))
       check = tf.debugging.assert_equal(
-          record[key], new["file_name"],
+          name, new["file_name"],
           message="replace_labels: file_name mismatch (label files must follow "
           "the unshuffled TFDS order)")
       with tf.control_dependencies([check]):
         record = dict(record)
         record["label"] = tf.identity(new["label"])
       return record
-    return tf.data.Dataset.zip((ds, labels)).map(swap)
+    return tf.data.Dataset.zip((ds.enumerate(), labels)).map(
+        lambda keyed, new: swap(keyed[0], keyed[1], new))
 
   def _decode(self, record):
     return self.builder.info.features[self.image_feature].decode_example(
@@ -311,14 +324,11 @@ class ImagenetDataset(TFDSDataset):
   train_split = "train"
   eval_split = "validation"
 
-  def __init__(self, resolution, seed=547, filter_unlabeled=False, name=None):
+  def __init__(self, resolution, seed=547, name=None):
     super().__init__(seed=seed)
     self.resolution = resolution
     self.name = name or "imagenet_%d" % resolution
     self.image_shape = (resolution, resolution, 3)
-    self._filter_unlabeled = filter_unlabeled
-    if filter_unlabeled:
-      self._train_filter = lambda record: record["label"] >= 0
 
   def _transform(self, image, kind, seed):
     image = tf.image.convert_image_dtype(image, tf.float32)
@@ -345,31 +355,6 @@ class SizeFilteredImagenetDataset(ImagenetDataset):
     self._train_filter = keep
 
 
-class SingleClassImagenetDataset(ImagenetDataset):
-  """The SINGLE LABEL baseline: one class, every label 0."""
-  num_classes = 1
-
-  def __init__(self, resolution, seed=547):
-    super().__init__(resolution, seed=seed,
-                     name="single_class_imagenet_%d" % resolution)
-
-  def _label(self, record, seed):
-    return tf.constant(0, tf.int32)
-
-
-class RandomClassImagenetDataset(ImagenetDataset):
-  """The RANDOM LABEL baseline: uniform labels, stateless per example."""
-
-  def __init__(self, resolution, seed=547):
-    super().__init__(resolution, seed=seed,
-                     name="random_class_imagenet_%d" % resolution)
-
-  def _label(self, record, seed):
-    s = random_ops.derive_seed(seed, 0x1ABE1, dtype=tf.int64)
-    return tf.random.stateless_uniform([], seed=s, minval=0,
-                                       maxval=self.num_classes, dtype=tf.int32)
-
-
 class SoftLabeledImagenetDataset(ImagenetDataset):
   """Labels are softmax(logits) read through replace_labels (float [1000])."""
   soft_labels = True
@@ -379,15 +364,12 @@ class SoftLabeledImagenetDataset(ImagenetDataset):
                      name="soft_labeled_imagenet_%d" % resolution)
 
   def _records(self, kind):
-    if not replace_labels_file_pattern():
+    if not label_files.replace_labels_file_pattern():
       raise ValueError(
           "Dataset %r needs soft labels: set gin replace_labels.file_pattern to "
           "TFRecords of {file_name: bytes, label: float[%d] logits}." %
           (self.name, self.num_classes))
     return super()._records(kind)
-
-  def _label_spec(self):
-    return tf.io.FixedLenFeature([self.num_classes], tf.float32)
 
   def _label(self, record, seed):
     return tf.nn.softmax(tf.cast(record["label"], tf.float32))

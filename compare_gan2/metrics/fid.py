@@ -90,7 +90,8 @@ def intra_class_fid(real_activations, real_labels, fake_activations,
                     fake_labels, min_samples_per_class=2):
   """FID computed within each class, then averaged over classes.
 
-  The classes considered are the union of the labels seen in either set. A
+  The classes considered are the union of the labels seen in either set (real
+  label -1, an unlabelled example, is ignored). A
   class is evaluated only if both sets hold at least `min_samples_per_class`
   examples of it (2 is the minimum for a covariance; with fewer samples than
   feature dimensions the covariances are rank-deficient and the per-class FID is
@@ -119,7 +120,8 @@ def intra_class_fid(real_activations, real_labels, fake_activations,
   fake_labels = _checks.as_labels(fake_labels, "fake_labels", fake.shape[0])
   per_class = {}
   skipped = []
-  for label in np.union1d(real_labels, fake_labels):
+  # Label -1 marks an unlabelled example (dataset.labeled_fraction).
+  for label in np.union1d(real_labels[real_labels >= 0], fake_labels):
     r = real[real_labels == label]
     f = fake[fake_labels == label]
     if min(len(r), len(f)) < min_samples_per_class:
