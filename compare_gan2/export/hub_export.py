@@ -28,8 +28,12 @@ all of them, and the marker `tfhub_module.pb` (ModuleDef format 3, the bytes
   statistics (`evaluation_statistics/<layer>/{mean,variance}` [C]).
 - tags `{"disc", "bs<N>"}` (compare_gan's): inputs `images` float32 [N,
   H, W, C] in [0, 1] and, if conditional, `labels` int32 [N]; output
-  `prediction`, D's sigmoid probability [N, 1] (base D only, raw weights with
-  converged spectral norm, inference mode), as compare_gan exported it.
+  `prediction`, D's sigmoid probability [N, 1] (raw weights with converged
+  spectral norm, inference mode). For SSGAN / S3GAN it is D with its heads
+  (S3GAN's projection; label -1 means "unlabelled": D's predicted class is
+  projected), and `{disc, bsNone}` also returns `rotation_logits` [N, 4] and
+  `predictor_logits` [N, num_classes] when the model has those heads
+  (compare_gan exported the base D only).
 
 How it is written (TensorFlow only; tensorflow_hub >= 0.16 has no TF1 export
 API): every variant is built in its own `tf.compat.v1.Graph` with placeholders;
@@ -302,11 +306,16 @@ def _run_generator(info, variables, z, y, is_training, hook):
     return generator(z, y, is_training=is_training)
 
 
+# D head outputs the {disc, bsNone} variant also returns: {output: signature name}.
+DISC_HEAD_OUTPUTS = {"rotation_logits": "rotation_logits",
+                     "aux_logits": "predictor_logits"}
+
+
 def _run_discriminator(info, variables, images, y):
-  discriminator = info.gan.discriminator
-  with arch_ops.no_state_updates(), discriminator.store.override(variables):
-    prob, _, _ = discriminator(images, y, is_training=False)
-  return prob
+  """D with its heads (SSGAN/S3GAN): {"probs", "logits", "features", ...}."""
+  with arch_ops.no_state_updates(), \
+      info.gan.discriminator.store.override(variables):
+    return info.gan.discriminator_outputs(images, y, is_training=False)
 
 
 def _labels_to_y(info, labels):
@@ -491,10 +500,14 @@ def _disc_variant(info, batch_size):
       labels = tf.compat.v1.placeholder(tf.int32, [batch_size], name="labels")
       inputs["labels"] = labels
       y = _labels_to_y(info, labels)
-    prediction = tf.identity(_run_discriminator(info, d_vars, images, y),
-                             name="prediction")
+    outputs = _run_discriminator(info, d_vars, images, y)
+    signature = {"prediction": tf.identity(outputs["probs"], name="prediction")}
+    if batch_size is None:  # compare_gan's exports lacked the heads.
+      for key, name in DISC_HEAD_OUTPUTS.items():
+        if key in outputs:
+          signature[name] = tf.identity(outputs[key], name=name)
     return _meta_graph(graph, d_vars, batch_tags("disc", batch_size), inputs,
-                       {"prediction": prediction})
+                       signature)
 
 
 def _write_variables(info, stats, eval_stats, export_dir):
