@@ -367,3 +367,33 @@ def test_generator_regularizer_enters_g_loss(tmp_path):
     gan.build()
     losses[name] = float(gan.train_step(batch)["g"])
   assert losses["ortho"] > losses["plain"] + 1e-3
+
+
+def test_create_loss_written_against_compare_gan_drives_both_steps(tmp_path):
+  """A subclass that overrides create_loss (compare_gan style) gets the full G
+  step: its extra G term is not lost to the cheap path."""
+  from compare_gan2.gans import modular_gan  # pylint: disable=g-import-not-at-top
+
+  class ExtraTermGAN(modular_gan.ModularGAN):
+
+    def create_loss(self, features, labels, generated, is_training=True,
+                    compute_penalty=True, seed=None):
+      d_loss, g_loss, summaries = super().create_loss(
+          features, labels, generated, is_training, compute_penalty, seed)
+      extra = tf.reduce_mean(tf.square(generated))
+      summaries["g_extra"] = extra
+      return d_loss + 1.0, g_loss + extra, summaries
+
+  ctx = _context(tmp_path, "penalty.fn = @no_penalty")
+  gan = ExtraTermGAN(dataset=ctx.gan.dataset, parameters=ctx.options,
+                     model_dir=str(tmp_path))
+  assert not gan.uses_cheap_generator_step()
+  batch = next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps)))
+  gan.build()
+  seen = _record_discriminator_batch_sizes(gan)
+  metrics = gan.train_step(batch)
+  assert seen == [8, 8]  # D and G steps both see reals and fakes.
+  assert float(metrics["g"]) == pytest.approx(
+      float(metrics["g_adversarial"]) + float(metrics["g_extra"]), rel=1e-5)
+  assert float(metrics["d_0"]) == pytest.approx(
+      float(metrics["d_adversarial"]) + 1.0, rel=1e-5)

@@ -12,7 +12,8 @@ last n fakes (3n)] in one call, n = (rotated_batch_size / replicas) / 4, and
 rotated fakes of a conditional SSGAN carry the fakes' sampled labels
 (compare_gan tiled the real labels, docs/compare_gan_quirks.md
 `ssgan-rotated-fake-labels`); "none" needs no `rotated_batch_size`; an unknown
-`self_supervision` name is an error instead of a plain GAN.
+`self_supervision` name is an error instead of a plain GAN
+(`ssgan-unknown-task`).
 """
 
 import gin
