@@ -175,3 +175,43 @@ def test_intra_class_fid_ignores_unlabelled_reals():
   assert sorted(result.per_class) == [0, 1] and -1 not in result.skipped
   expected = fid.intra_class_fid(real[masked >= 0], masked[masked >= 0], fake, labels)
   assert result.mean == pytest.approx(expected.mean)
+
+
+def test_fit_label_distribution_draws_for_unlabelled_reals(tmp_path):
+  """With fit_label_distribution, G's labels are the real ones where they exist
+  and uniform draws where the real label is -1."""
+  import tf_test_utils  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
+  from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
+  gin_setup.parse(bindings=list(tf_test_utils.TINY_GAN_BINDINGS) + [
+      "ModularGAN.fit_label_distribution = True", "dataset.labeled_fraction = 0.3"])
+  gan = runner.build_gan(str(tmp_path))
+  features, labels = next(iter(gan.input_fn(400)))
+  sampled, labels = features["sampled_labels"].numpy(), labels.numpy()
+  known = labels >= 0
+  assert 0 < known.sum() < 400
+  np.testing.assert_array_equal(sampled[known], labels[known])
+  assert sampled.min() >= 0 and sampled.max() < 6
+  assert len(set(sampled[~known])) == 6
+
+
+def test_s3gan_soft_labels():
+  """use_soft_labels passes float [bs, K] labels through and needs a soft dataset."""
+  from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
+  from compare_gan2.datasets import polygons  # pylint: disable=g-import-not-at-top
+  from compare_gan2.gans import s3gan  # pylint: disable=g-import-not-at-top
+
+  class SoftPolygons(polygons.PolygonsDataset):
+    soft_labels = True
+
+  gin_setup.parse(bindings=["ModularGAN.conditional = True",
+                            'S3GAN.self_supervision = "none"',
+                            "S3GAN.use_soft_labels = True"])
+  params = {"architecture": "dummy_arch", "batch_size": 4, "z_dim": 8}
+  gan = s3gan.S3GAN(dataset=SoftPolygons(32), parameters=params)
+  soft = tf.nn.softmax(tf.random.normal([4, 6], seed=1))
+  np.testing.assert_array_equal(gan.real_labels(soft), soft)
+  with pytest.raises(ValueError, match="float labels"):
+    gan.real_labels(tf.constant([1, 2, 3, 4]))
+  with pytest.raises(errors.ConfigError, match="soft-labelled dataset"):
+    s3gan.S3GAN(dataset=polygons.PolygonsDataset(32), parameters=params)

@@ -81,6 +81,8 @@ class SelfSupervision:
   # Weight of the adversarial (and penalty) terms; 0 for a task on its own.
   adversarial_weight = 1.0
   generator_reads = ()
+  # Whether `add_slices` uses examples (the GAN then checks how many it may use).
+  adds_slices = False
 
   def __init__(self, weight_d=1.0, weight_g=0.2):
     self.weight_d = float(weight_d)
@@ -111,6 +113,7 @@ class Rotation(SelfSupervision):
 
   name = "rotation"
   generator_reads = ("fake", "fake_rotated")
+  adds_slices = True
 
   def add_slices(self, slices, num_examples):
     n = int(num_examples)

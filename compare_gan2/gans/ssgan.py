@@ -51,7 +51,7 @@ class SelfSupervisedGAN(modular_gan.ModularGAN):
 
   def discriminator_slices(self, features, labels, generated):
     slices = super().discriminator_slices(features, labels, generated)
-    if type(self.task) is ss_lib.SelfSupervision:  # pylint: disable=unidiomatic-typecheck
+    if not self.task.adds_slices:
       return slices
     n = self.num_self_supervised_examples(slices["real"].size)
     return self.task.add_slices(slices, n)
