@@ -14,6 +14,7 @@ The estimator-style split of compare_gan is kept:
 import functools
 
 import gin
+import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import optimizers
@@ -25,6 +26,8 @@ from compare_gan2.gans import loss_lib
 from compare_gan2.gans import penalty_lib
 from compare_gan2.gans import regularizers
 from compare_gan2.gans import step_parts
+
+NUM_SUMMARY_IMAGES = 64
 
 # Constants folded into stateless seeds so different draws never share a stream.
 _SEED_Z, _SEED_LABELS, _SEED_PENALTY = 1, 2, 3
@@ -498,6 +501,31 @@ class ModularGAN:
     """The same `num` latents every time (for comparable sample grids)."""
     return z_generator([num, self.z_dim], name="summary_z",
                        seed=tf.constant([7, 11], tf.int32))
+
+  def summary_images(self, num=NUM_SUMMARY_IMAGES):
+    """({grid name: images}, sample sheet) written at every checkpoint.
+
+    The same z every time; conditional rows hold one class each. Grids:
+    "fake_images" (raw G) and "fake_images_ema"; the sheet is the EMA one if
+    there is one.
+    """
+    z = self.fixed_summary_z(num)
+    labels = None
+    if self.conditional:
+      columns = int(np.ceil(np.sqrt(num)))
+      labels = tf.constant([(i // columns) % self.num_classes for i in range(num)],
+                           tf.int32)
+    grids = {"fake_images": self.generate(z, labels, use_ema=False,
+                                          is_training=True).numpy()}
+    if self.g_use_ema:
+      grids["fake_images_ema"] = self.generate(z, labels, use_ema=True,
+                                               is_training=True).numpy()
+    return grids, grids.get("fake_images_ema", grids["fake_images"])
+
+  def real_summary_images(self, num=NUM_SUMMARY_IMAGES):
+    """The first `num` training images."""
+    _, images, _ = next(iter(self._dataset.train_examples(start_index=0).batch(num)))
+    return images.numpy()
 
   def generator_variable_mapping(self, use_ema=True):
     """{raw variable name: shadow} when sampling with the EMA generator, else {}."""

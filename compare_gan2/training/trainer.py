@@ -10,16 +10,12 @@ checkpoint is written after it, so the last good one stays.
 import os
 
 from absl import logging
-import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import errors
 from compare_gan2.training import checkpoints
 from compare_gan2.training import progress
 from compare_gan2.training import summaries
-
-_NUM_SUMMARY_IMAGES = 64
-
 
 class NonFiniteLossError(errors.UserError, RuntimeError):
   """A loss became NaN or infinite (the message says what to try)."""
@@ -33,7 +29,13 @@ def _check_divisible(batch_size, num_replicas):
 
 
 class Trainer:
-  """Runs `gan.train_step` under `strategy` until `max_steps` generator steps."""
+  """Runs `gan.train_step` under `strategy` until `max_steps` generator steps.
+
+  `gan` is any model with the training interface of ModularGAN: `batch_size`,
+  `num_sub_steps`, `input_fn`, `build`, `variables_to_save`, `global_step`,
+  `train_step`, `learning_rates`, `summary_images`, `real_summary_images`
+  (the S2GAN feature extractor trains through it too).
+  """
 
   def __init__(self, gan, strategy, model_dir, run_config, max_steps,
                on_checkpoint=None):
@@ -98,36 +100,22 @@ class Trainer:
     return step == self.max_steps or (every and step % every == 0)
 
   # ---------------------------------------------------------------- summaries
-  def _summary_inputs(self):
-    """Fixed z (and class-ordered labels) for the sample grids."""
-    gan = self.gan
-    z = gan.fixed_summary_z(_NUM_SUMMARY_IMAGES)
-    labels = None
-    if gan.conditional:
-      columns = int(np.ceil(np.sqrt(_NUM_SUMMARY_IMAGES)))
-      labels = tf.constant([(i // columns) % gan.num_classes
-                            for i in range(_NUM_SUMMARY_IMAGES)], tf.int32)
-    return z, labels
-
-  def _write_samples(self, step, z, labels):
-    """Sample grids to TensorBoard and `samples/step_<step>.png` (rows = classes)."""
-    gan = self.gan
-    images = {"fake_images": gan.generate(z, labels, use_ema=False, is_training=True)}
-    if gan.g_use_ema:
-      images["fake_images_ema"] = gan.generate(z, labels, use_ema=True,
-                                               is_training=True)
-    for name, value in images.items():
-      summaries.write_image_grid(name, value.numpy(), step)
-    sample_dir = os.path.join(self.model_dir, "samples")
-    tf.io.gfile.makedirs(sample_dir)
-    final = images.get("fake_images_ema", images["fake_images"])
-    summaries.save_png(final.numpy(), os.path.join(sample_dir, f"step_{step}.png"))
+  def _write_images(self, step):
+    """The model's image grids to TensorBoard, its sample sheet to
+    `samples/step_<step>.png`."""
+    grids, sheet = self.gan.summary_images()
+    for name, value in grids.items():
+      summaries.write_image_grid(name, value, step)
+    if sheet is not None:
+      sample_dir = os.path.join(self.model_dir, "samples")
+      tf.io.gfile.makedirs(sample_dir)
+      summaries.save_png(sheet, os.path.join(sample_dir, f"step_{step}.png"))
 
   def _write_real_images(self, step):
-    """A grid of training images (what D sees as real), once per run."""
-    examples = self.gan.dataset.train_examples(start_index=0)
-    _, images, _ = next(iter(examples.batch(_NUM_SUMMARY_IMAGES)))
-    summaries.write_image_grid("real_images", images.numpy(), step)
+    """A grid of training images (what the model sees), once per run."""
+    images = self.gan.real_summary_images()
+    if images is not None:
+      summaries.write_image_grid("real_images", images, step)
 
   def _write_scalars(self, metrics, step):
     for name, value in metrics.items():  # "accuracy/..." keeps its own group.
@@ -166,7 +154,6 @@ class Trainer:
     dist_dataset = strategy.distribute_datasets_from_function(self._dataset_fn(step))
     loop = self._make_loop(iter(dist_dataset))
     reporter = progress.ProgressReporter(self.max_steps, examples_per_step, step)
-    summary_z, summary_labels = self._summary_inputs()
     logging.info("Training from step %d to %d (%d images per step).", step,
                  self.max_steps, examples_per_step)
     with writer.as_default():
@@ -187,7 +174,7 @@ class Trainer:
         if self._should_save(step):
           path = manager.save(checkpoint_number=step)
           logging.info("Saved %s.", path)
-          self._write_samples(step, summary_z, summary_labels)
+          self._write_images(step)
           if self._on_checkpoint:
             self._on_checkpoint(step, path)
       writer.flush()
