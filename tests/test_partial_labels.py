@@ -215,3 +215,33 @@ def test_s3gan_soft_labels():
     gan.real_labels(tf.constant([1, 2, 3, 4]))
   with pytest.raises(errors.ConfigError, match="soft-labelled dataset"):
     s3gan.S3GAN(dataset=polygons.PolygonsDataset(32), parameters=params)
+
+
+def test_soft_labeled_polygons_feed_s3gan_soft_labels(tmp_path):
+  """soft_labeled_<name> reads float logits from label files (softmax applied)
+  and S3GAN.use_soft_labels trains on them."""
+  import tf_test_utils  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
+  from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
+  n = 20
+  logits = np.random.default_rng(0).normal(size=(n, 6)).astype(np.float32) * 3
+  spec = datasets.get_dataset(name="polygons_32")
+  label_files.write_label_files(str(tmp_path / "soft" / "train"),
+                                spec.record_names("train", num=n), logits, num_files=2)
+  pattern = str(tmp_path / "soft" / "{split}-*")
+  with pytest.raises(label_files.LabelFileError, match="needs soft labels"):
+    datasets.get_dataset(name="soft_labeled_polygons_32").load("train")
+  gin_setup.parse(bindings=list(tf_test_utils.TINY_GAN_BINDINGS) + [
+      f"replace_labels.file_pattern = {pattern!r}",
+      'dataset.name = "soft_labeled_polygons_32"', "options.gan_class = @S3GAN",
+      'S3GAN.self_supervision = "none"', "S3GAN.use_soft_labels = True",
+      "S3GAN.project_y = True", "S3GAN.use_predictor = True"])
+  soft = datasets.get_dataset()
+  got = np.stack([y for _, y in soft.load("train").as_numpy_iterator()])
+  expected = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+  np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+  gan = runner.build_gan(str(tmp_path / "model"))
+  gan.build()
+  metrics = gan.train_step(next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps))))
+  assert np.isfinite(float(metrics["d_class_loss_real"]))
+  assert float(metrics["d_label_frac"]) == 1.0

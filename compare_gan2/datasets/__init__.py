@@ -42,15 +42,14 @@ DATASETS = {
     "imagenet_512": functools.partial(_t.ImagenetDataset, 512),
     "imagenet_512_hq400": functools.partial(_t.SizeFilteredImagenetDataset, 512,
                                             400),
-    "soft_labeled_imagenet_128": functools.partial(
-        _t.SoftLabeledImagenetDataset, 128),
 }
 for _res in polygons.RESOLUTIONS:
   DATASETS["polygons_%d" % _res] = functools.partial(polygons.PolygonsDataset, _res)
 
 # Label variants of every hard-labelled dataset: single_class_<name>,
-# random_class_<name>, labeled_only_<name> (e.g. compare_gan's
-# single_class_imagenet_128, random_class_imagenet_128, labeled_only_imagenet_128).
+# random_class_<name>, labeled_only_<name>, soft_labeled_<name> (e.g. compare_gan's
+# single_class_imagenet_128, random_class_imagenet_128, labeled_only_imagenet_128,
+# soft_labeled_imagenet_128).
 LABELLED = ("mnist", "fashion-mnist", "cifar10", "imagenet_64", "imagenet_128",
             "imagenet_256", "imagenet_512") + tuple(
                 "polygons_%d" % r for r in polygons.RESOLUTIONS)
@@ -79,7 +78,8 @@ def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None):
   if base_name not in DATASETS:
     raise errors.ConfigError(
         "Unknown dataset %r. Available datasets: %s; label variants: "
-        "single_class_<name>, random_class_<name>, labeled_only_<name> of %s. "
+        "single_class_<name>, random_class_<name>, labeled_only_<name>, "
+        "soft_labeled_<name> of %s. "
         "Datasets that need no files (for offline use): polygons_32, polygons_64, "
         "polygons_128, polygons_256."
         % (name, ", ".join(sorted(DATASETS)), ", ".join(LABELLED)))

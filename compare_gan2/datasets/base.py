@@ -92,7 +92,7 @@ def example_seed(seed, index, *salt):
 
 
 # Label variants every labelled dataset has (compare_gan had them for ImageNet).
-LABEL_VARIANTS = ("single_class", "random_class", "labeled_only")
+LABEL_VARIANTS = ("single_class", "random_class", "labeled_only", "soft_labeled")
 _SALT_LABELED = 0x1ABE1ED  # hash stream of the labeled_fraction subset
 _SALT_RANDOM_LABEL = 0x1ABE1
 
@@ -110,7 +110,9 @@ class ImageDatasetSpec:
     keeps the fraction f of its examples (up to sampling noise).
   - `label_variant` "single_class" (every label 0, one class: SINGLE LABEL),
     "random_class" (a uniform label drawn per visit, as compare_gan: RANDOM
-    LABEL) or "labeled_only" (the train split keeps labelled examples only).
+    LABEL), "labeled_only" (the train split keeps labelled examples only) or
+    "soft_labeled" (float [num_classes] labels: softmax of the logits in the
+    label files of gin `replace_labels.file_pattern`, which it requires).
   """
 
   name = None
@@ -148,10 +150,16 @@ class ImageDatasetSpec:
       if label_variant not in LABEL_VARIANTS:
         raise errors.ConfigError(f"Unknown label variant {label_variant!r}; "
                                  f"known: {LABEL_VARIANTS}.")
+      if label_variant == "soft_labeled" and labeled_fraction is not None:
+        raise errors.ConfigError(
+            "soft_labeled datasets take their labels from label files; "
+            "dataset.labeled_fraction does not apply.")
       self.label_variant = label_variant
       self.name = f"{label_variant}_{self.name}"
       if label_variant == "single_class":
         self.num_classes = 1
+      if label_variant == "soft_labeled":
+        self.soft_labels = True
     return self
 
   def is_labeled(self, key):
@@ -170,6 +178,8 @@ class ImageDatasetSpec:
 
   def final_label(self, label, key, split_kind, seed):
     """The label after the variant and (train split) labeled_fraction."""
+    if self.soft_labels:
+      return label
     if self.label_variant == "single_class":
       label = tf.zeros([], tf.int32)
     elif self.label_variant == "random_class":

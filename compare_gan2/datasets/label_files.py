@@ -74,13 +74,14 @@ def read_label_records(file_pattern, num_soft_classes=None, cycle_length=CYCLE_L
   return records.map(lambda r: tf.io.parse_single_example(r, spec))
 
 
-def read_labels(file_pattern, expected_names=None):
-  """(names [N] bytes, labels [N] int64) of hard-label files, as numpy.
+def read_labels(file_pattern, expected_names=None, num_soft_classes=None):
+  """(names [N] bytes, labels) of label files, as numpy: labels [N] int64, or
+  [N, num_soft_classes] float32 logits.
 
   With `expected_names` (a callable k -> name), record k must be named so.
   """
   names, labels = [], []
-  for batch in read_label_records(file_pattern).batch(65536):
+  for batch in read_label_records(file_pattern, num_soft_classes).batch(65536):
     names.append(batch["file_name"].numpy())
     labels.append(batch["label"].numpy())
   names = np.concatenate(names) if names else np.zeros([0], object)

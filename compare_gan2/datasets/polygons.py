@@ -231,13 +231,21 @@ class PolygonsDataset(base.ImageDatasetSpec):
     images 0..N-1; the split is then those N images.
     """
     split = self.train_split if kind == base.TRAIN else self.eval_split
-    pattern = label_files.pattern_for_split(split, required=(kind == base.TRAIN))
+    pattern = label_files.pattern_for_split(
+        split, required=(kind == base.TRAIN or self.soft_labels))
     if pattern is None:
+      if self.soft_labels:
+        raise label_files.LabelFileError(
+            f"Dataset {self.name!r} needs soft labels: set gin "
+            "replace_labels.file_pattern to label files of float "
+            f"[{self.num_classes}] logits.")
       return None
     if pattern not in self._tables:
       _, labels = label_files.read_labels(
-          pattern, lambda k: label_files.unnamed_record_name(split, k))
-      if len(labels) == 0 or labels.max() >= self.num_classes:
+          pattern, lambda k: label_files.unnamed_record_name(split, k),
+          num_soft_classes=self.num_classes if self.soft_labels else None)
+      if len(labels) == 0 or (not self.soft_labels
+                              and labels.max() >= self.num_classes):
         raise label_files.LabelFileError(
             f"Label files {pattern!r} for {self.name}: need 1+ records with labels "
             f"in [-1, {self.num_classes}), got {len(labels)} records, max "
@@ -289,12 +297,14 @@ class PolygonsDataset(base.ImageDatasetSpec):
     """(index, id) pairs -> (index, image, label) examples, rendered in batches."""
     res, split_id = self.resolution, _SPLIT_IDS[kind]
     table = self._label_table(kind)
-    table = None if table is None else tf.constant(table, tf.int64)
+    table = None if table is None else tf.constant(table)
 
     @tf.autograph.experimental.do_not_convert
     def render(indices, ids):
       images, labels = render_polygons(self.seed, split_id, ids, res)
-      if table is not None:
+      if table is not None and self.soft_labels:
+        labels = tf.nn.softmax(tf.gather(table, ids))
+      elif table is not None:
         labels = tf.cast(tf.gather(table, ids), tf.int32)
       return indices, ids, tf.ensure_shape(images, [None, res, res, 3]), labels
 

@@ -190,7 +190,13 @@ class TFDSDataset(base.RecordDatasetSpec):
 
   def _records(self, kind):
     split = self.tfds_split(kind)
-    pattern = label_files.pattern_for_split(split, required=(kind == TRAIN))
+    pattern = label_files.pattern_for_split(
+        split, required=(kind == TRAIN or self.soft_labels))
+    if self.soft_labels and not pattern:
+      raise label_files.LabelFileError(
+          f"Dataset {self.name!r} needs soft labels: set gin "
+          "replace_labels.file_pattern to label files of float "
+          f"[{self.num_classes}] logits.")
     read_config = tfds.ReadConfig(
         interleave_cycle_length=1 if pattern else tfds.ReadConfig().
         interleave_cycle_length)
@@ -255,6 +261,8 @@ class TFDSDataset(base.RecordDatasetSpec):
     del seed
     if self.num_classes is None:
       return tf.constant(0, tf.int32)
+    if self.soft_labels:
+      return tf.nn.softmax(tf.cast(record["label"], tf.float32))
     return tf.cast(record["label"], tf.int32)
 
   def _transform(self, image, kind, seed):
@@ -353,26 +361,6 @@ class SizeFilteredImagenetDataset(ImagenetDataset):
                                               expand_animations=False)))
       return tf.minimum(shape[0], shape[1]) >= threshold
     self._train_filter = keep
-
-
-class SoftLabeledImagenetDataset(ImagenetDataset):
-  """Labels are softmax(logits) read through replace_labels (float [1000])."""
-  soft_labels = True
-
-  def __init__(self, resolution, seed=547):
-    super().__init__(resolution, seed=seed,
-                     name="soft_labeled_imagenet_%d" % resolution)
-
-  def _records(self, kind):
-    if not label_files.replace_labels_file_pattern():
-      raise ValueError(
-          "Dataset %r needs soft labels: set gin replace_labels.file_pattern to "
-          "TFRecords of {file_name: bytes, label: float[%d] logits}." %
-          (self.name, self.num_classes))
-    return super()._records(kind)
-
-  def _label(self, record, seed):
-    return tf.nn.softmax(tf.cast(record["label"], tf.float32))
 
 
 @gin.configurable("celeb_a_hq", allowlist=["image_dir"])
