@@ -21,6 +21,7 @@ setup(
         "absl-py>=1.0",
         "numpy>=1.23",
         "scipy>=1.9",
+        "scikit-learn>=1.3",  # k-means of the S2GAN CLUSTERING baselines
         "pillow>=9.0",
     ],
     extras_require={

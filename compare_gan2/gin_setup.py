@@ -25,6 +25,7 @@ _CONFIGURABLE_MODULES = (
     "compare_gan2.metrics",
     "compare_gan2.evaluation",
     "compare_gan2.export",
+    "compare_gan2.s2gan.pipeline",
 )
 
 _TF_OPTIMIZERS = {

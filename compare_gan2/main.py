@@ -68,26 +68,36 @@ def main(argv):
     _run()
 
 
-def _run():
-  """Applies the flags and runs the schedule."""
-  # pylint: disable=g-import-not-at-top
-  from compare_gan2 import datasets
-  from compare_gan2 import gin_setup
-  from compare_gan2.training import runner
-  # pylint: enable=g-import-not-at-top
+def apply_data_flags():
+  """--tfds_data_dir and --data_shuffle_buffer_size."""
+  from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
   if FLAGS.tfds_data_dir:
     datasets.set_tfds_data_dir(FLAGS.tfds_data_dir)
   if FLAGS.data_shuffle_buffer_size:
     datasets.set_shuffle_buffer_size(FLAGS.data_shuffle_buffer_size)
+
+
+def schedule_flags():
+  """The flags a schedule receives (runner.run_with_schedule's keywords)."""
+  return dict(use_tpu=FLAGS.use_tpu, tpu=FLAGS.tpu,
+              score_filename=FLAGS.score_filename,
+              num_eval_averaging_runs=FLAGS.num_eval_averaging_runs,
+              eval_every_steps=FLAGS.eval_every_steps,
+              checkpoint=FLAGS.checkpoint, export_output=FLAGS.export_output)
+
+
+def _run():
+  """Applies the flags and runs the schedule."""
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import gin_setup
+  from compare_gan2.training import runner
+  # pylint: enable=g-import-not-at-top
+  apply_data_flags()
   schedules = build_schedules()
   runner.get_schedule(schedules, FLAGS.schedule)  # A typo fails before any work.
   gin_setup.parse(FLAGS.gin_config, FLAGS.gin_bindings)
-  runner.run_with_schedule(
-      schedules, FLAGS.schedule, FLAGS.model_dir, use_tpu=FLAGS.use_tpu,
-      tpu=FLAGS.tpu, score_filename=FLAGS.score_filename,
-      num_eval_averaging_runs=FLAGS.num_eval_averaging_runs,
-      eval_every_steps=FLAGS.eval_every_steps,
-      checkpoint=FLAGS.checkpoint, export_output=FLAGS.export_output)
+  runner.run_with_schedule(schedules, FLAGS.schedule, FLAGS.model_dir,
+                           **schedule_flags())
 
 
 def run():

@@ -217,8 +217,9 @@ class TFDSDataset(base.RecordDatasetSpec):
         return key
     return None
 
-  def record_names(self, split):
-    """[N] bytes: the names label files must give the split's records, in order."""
+  def record_names(self, split, num=None):
+    """[N] bytes: the names label files must give the split's records, in order
+    (the first `num` only, if given)."""
     kind = self.resolve_split(split)
     tfds_split = self.tfds_split(kind)
     key = self._name_feature()
@@ -226,11 +227,12 @@ class TFDSDataset(base.RecordDatasetSpec):
         split=tfds_split, shuffle_files=False,
         read_config=tfds.ReadConfig(interleave_cycle_length=1),
         decoders={self.image_feature: tfds.decode.SkipDecoding()})
+    n = self._num_records(kind) if num is None else min(int(num),
+                                                           self._num_records(kind))
     if key is None:
-      n = self._num_records(kind)
       return np.array([label_files.unnamed_record_name(tfds_split, k).encode()
                        for k in range(n)], dtype=object)
-    names = [batch.numpy() for batch in ds.map(lambda r: r[key]).batch(65536)]
+    names = [batch.numpy() for batch in ds.take(n).map(lambda r: r[key]).batch(65536)]
     return np.concatenate(names) if names else np.zeros([0], object)
 
   def _replace_labels(self, split, ds, pattern):

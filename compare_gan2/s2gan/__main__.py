@@ -1,0 +1,38 @@
+"""`python -m compare_gan2.s2gan --gin_config F --model_dir D [--stage S]`.
+
+Runs the S2GAN / CLUSTERING pipeline of the Gin file (compare_gan2/s2gan/
+pipeline.py): every stage not yet complete, or only `--stage`. It takes
+compare_gan2.main's flags too (data flags; evaluation flags for the GAN stage).
+"""
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from compare_gan2 import main as main_lib
+
+flags.DEFINE_string("stage", None, "Run only this stage: partial_labels, pretrain, "
+                    "infer_labels, cluster or gan.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors
+  from compare_gan2 import gin_setup
+  from compare_gan2.s2gan import pipeline
+  # pylint: enable=g-import-not-at-top
+  logging.set_verbosity(logging.INFO)
+  with errors.reported_as_one_line("compare-gan2-s2gan"):
+    main_lib.apply_data_flags()
+    gin_setup.parse(FLAGS.gin_config, FLAGS.gin_bindings)
+    results = pipeline.run(FLAGS.model_dir, main_lib.build_schedules(),
+                           FLAGS.stage, **main_lib.schedule_flags())
+    for stage, summary in results.items():
+      logging.info("[s2gan] %s: %s", stage, summary)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,403 @@
+"""The S2GAN / CLUSTERING pipeline: five stages, each in its own sub-directory of
+the model directory, each skipped once its `DONE.json` exists (so an interrupted
+pipeline resumes; the training stages also resume from their checkpoints).
+
+| stage | writes | does |
+|---|---|---|
+| partial_labels | `labels/train-*` (label files), `true_labels.npy` | the training set (first `num_train_images`, or the whole split) with the labels of a `labeled_fraction` of it (dataset.labeled_fraction's subset), -1 elsewhere |
+| pretrain | checkpoints (a Trainer model dir) | rotation + linear classifier on the labelled examples (pretraining.py) |
+| infer_labels | `hard/train-*`, `soft/train-*`, `features.npy` | the classifier's labels for every training image (hard: the known label where there is one, else the argmax; soft: the logits) and the extractor's features |
+| cluster | `labels/train-*` | k-means (scikit-learn) of the L2-normalised features into `num_classes` clusters |
+| gan | a GAN model dir | the GAN of the Gin file (`options`, ...) on the labels `s2gan.gan_labels` selects, run with `s2gan.gan_schedule` |
+
+Accuracies against the held-out true labels (linear probe on the unlabelled
+training images; clustering with the best one-to-one matching of clusters to
+classes) go to each stage's DONE.json and TensorBoard.
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+from absl import logging
+import gin
+import numpy as np
+import tensorflow as tf
+
+from compare_gan2 import datasets
+from compare_gan2 import errors
+from compare_gan2.datasets import label_files
+from compare_gan2.s2gan import pretraining
+from compare_gan2.training import checkpoints
+from compare_gan2.training import runner
+from compare_gan2.training import strategy as strategy_lib
+from compare_gan2.training import trainer as trainer_lib
+
+STAGES = ("partial_labels", "pretrain", "infer_labels", "cluster", "gan")
+GAN_LABELS = ("inferred", "soft", "clusters")
+DONE = "DONE.json"
+
+
+class StageOutputMissingError(errors.UserError, RuntimeError):
+  """A stage needs the output of an earlier one that has not run."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+  labeled_fraction: float
+  num_train_images: int
+  gan_labels: str
+  gan_schedule: str
+  num_label_files: int
+  inference_batch_size: int
+  cluster_seed: int
+
+
+@gin.configurable("s2gan")
+def get_options(labeled_fraction=0.1, num_train_images=None, gan_labels="inferred",
+                gan_schedule="eval_after_train", num_label_files=1,
+                inference_batch_size=256, cluster_seed=0):
+  """The pipeline's settings (gin `s2gan.*`).
+
+  Args:
+    labeled_fraction: fraction of the training set whose labels are used
+      (0: none, e.g. CLUSTERING). Use this, not dataset.labeled_fraction.
+    num_train_images: size of the training set (the first images of the
+      train split); None: the whole split (required for the polygons
+      datasets, whose train split has 2**31 images).
+    gan_labels: labels of the GAN stage: "inferred" (S2GAN), "soft" (S2GAN
+      with soft labels: the dataset's soft_labeled_ variant) or "clusters"
+      (CLUSTERING, CLUSTERING(SS)).
+    gan_schedule: the compare_gan2.main schedule of the GAN stage.
+    num_label_files: files per label set (1..64).
+    inference_batch_size: batch size of label inference.
+    cluster_seed: k-means seed.
+  """
+  if not 0.0 <= float(labeled_fraction) <= 1.0:
+    raise errors.ConfigError(f"s2gan.labeled_fraction must be in [0, 1], got "
+                             f"{labeled_fraction!r}.")
+  if gan_labels not in GAN_LABELS:
+    raise errors.ConfigError(f"s2gan.gan_labels must be one of {GAN_LABELS}, got "
+                             f"{gan_labels!r}.")
+  if gan_labels != "clusters" and float(labeled_fraction) == 0.0:
+    raise errors.ConfigError(
+        f"s2gan.gan_labels = {gan_labels!r} infers labels with a classifier "
+        "trained on the labelled fraction: set s2gan.labeled_fraction > 0.")
+  return Options(float(labeled_fraction), num_train_images, gan_labels, gan_schedule,
+                 int(num_label_files), int(inference_batch_size), int(cluster_seed))
+
+
+def stages_for(options):
+  """The stages a method runs: clustering only for gan_labels="clusters"."""
+  return tuple(s for s in STAGES
+               if s != "cluster" or options.gan_labels == "clusters")
+
+
+# ------------------------------------------------------------------ helpers
+def stage_dir(model_dir, stage):
+  return os.path.join(model_dir, stage)
+
+
+def is_done(model_dir, stage):
+  return tf.io.gfile.exists(os.path.join(stage_dir(model_dir, stage), DONE))
+
+
+def read_done(model_dir, stage):
+  with tf.io.gfile.GFile(os.path.join(stage_dir(model_dir, stage), DONE)) as f:
+    return json.load(f)
+
+
+def _mark_done(model_dir, stage, summary):
+  path = os.path.join(stage_dir(model_dir, stage), DONE)
+  with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+    json.dump(summary, f, indent=1, sort_keys=True)
+  tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+
+
+def _require(model_dir, stage, needed_by):
+  if not is_done(model_dir, stage):
+    raise StageOutputMissingError(
+        f"Stage {needed_by!r} needs the output of stage {stage!r}, which is not "
+        f"complete in {model_dir} (no {stage}/{DONE}). Run the pipeline without "
+        f"--stage, or with --stage={stage} first.")
+
+
+def label_pattern(model_dir, stage, subdir="labels"):
+  return os.path.join(stage_dir(model_dir, stage), subdir, "{split}-*")
+
+
+def _write_labels(model_dir, stage, subdir, names, labels, options):
+  prefix = os.path.join(stage_dir(model_dir, stage), subdir, "train")
+  return label_files.write_label_files(prefix, names, labels,
+                                       num_files=options.num_label_files)
+
+
+def _dataset(file_pattern=None, name=None):
+  """The gin-configured dataset, reading label files `file_pattern` (if any)."""
+  try:
+    bound = gin.query_parameter("dataset.labeled_fraction")
+  except ValueError:
+    bound = None
+  if bound is not None:
+    raise errors.ConfigError(
+        "The S2GAN pipeline selects the labelled fraction itself: set "
+        "s2gan.labeled_fraction instead of dataset.labeled_fraction.")
+  with gin.unlock_config():
+    gin.bind_parameter("replace_labels.file_pattern", file_pattern)
+  return datasets.get_dataset(name=name) if name else datasets.get_dataset()
+
+
+def _num_train_images(spec, options):
+  if options.num_train_images:
+    return int(options.num_train_images)
+  size = spec.split_size("train")
+  if size >= 2**31:
+    raise errors.ConfigError(
+        f"{spec.name}'s train split has {size} images: set s2gan.num_train_images "
+        "(e.g. 50000) to choose the training set.")
+  return size
+
+
+def _summary(model_dir, stage, values):
+  writer = tf.summary.create_file_writer(stage_dir(model_dir, stage))
+  with writer.as_default():
+    for name, value in values.items():
+      tf.summary.scalar(name, value, step=0)
+  writer.flush()
+
+
+def _check_classes(labels, num_classes, fraction):
+  counts = np.bincount(labels[labels >= 0], minlength=num_classes)
+  missing = [c for c in range(num_classes) if counts[c] == 0]
+  if missing:
+    raise errors.ConfigError(
+        f"s2gan.labeled_fraction = {fraction} of {len(labels)} training images "
+        f"leaves classes {missing} without a labelled example (labelled per "
+        f"class: {counts.tolist()}). Raise s2gan.labeled_fraction or "
+        "s2gan.num_train_images.")
+  return counts
+
+
+# ------------------------------------------------------------------- stages
+def run_partial_labels(model_dir, options):
+  """Stage 1: the training set and its partial labels as label files."""
+  plain = _dataset()
+  if not plain.num_classes or plain.soft_labels:
+    raise errors.ConfigError(
+        f"The S2GAN pipeline needs a dataset with class labels, got {plain.name!r}.")
+  n = _num_train_images(plain, options)
+  logging.info("[partial_labels] reading the labels of %d training images", n)
+  true = np.concatenate([y for _, y in plain.load("train").take(n).batch(4096)
+                         .as_numpy_iterator()]).astype(np.int64)
+  if len(true) < n:
+    raise errors.ConfigError(f"s2gan.num_train_images = {n}, but the train split "
+                             f"of {plain.name} has {len(true)} images.")
+  if options.labeled_fraction > 0:
+    masked = datasets.get_dataset(name=plain.name,
+                                  labeled_fraction=options.labeled_fraction)
+    keep = masked.is_labeled(tf.range(n, dtype=tf.int64)).numpy()
+    partial = np.where(keep, true, -1)
+    counts = _check_classes(partial, plain.num_classes, options.labeled_fraction)
+  else:
+    partial = np.full_like(true, -1)
+    counts = np.zeros(plain.num_classes, np.int64)
+  names = plain.record_names("train", num=n)
+  directory = stage_dir(model_dir, "partial_labels")
+  tf.io.gfile.makedirs(directory)
+  np.save(os.path.join(directory, "true_labels.npy"), true)
+  _write_labels(model_dir, "partial_labels", "labels", names, partial, options)
+  summary = {"num_images": int(n), "num_labelled": int((partial >= 0).sum()),
+             "labelled_per_class": counts.tolist(),
+             "labeled_fraction": options.labeled_fraction}
+  logging.info("[partial_labels] %d of %d images labelled", summary["num_labelled"], n)
+  _mark_done(model_dir, "partial_labels", summary)
+  return summary
+
+
+def run_pretrain(model_dir, options):
+  """Stage 2: trains the extractor and its heads with the package's Trainer."""
+  del options
+  _require(model_dir, "partial_labels", "pretrain")
+  spec = _dataset(label_pattern(model_dir, "partial_labels"))
+  run_config = runner.get_run_config()
+  runner.set_random_seeds(run_config.tf_random_seed)
+  strategy = strategy_lib.resolve_strategy(None, None, run_config.single_core)
+  with strategy.scope():
+    model = pretraining.build(spec)
+  directory = stage_dir(model_dir, "pretrain")
+  trainer = trainer_lib.Trainer(model, strategy, directory, run_config,
+                                model.training_steps)
+  step = trainer.train()
+  checkpoints.mark_training_done(directory)
+  summary = {"steps": int(step)}
+  _mark_done(model_dir, "pretrain", summary)
+  return summary
+
+
+def load_pretrained(model_dir, spec):
+  """The pre-trained model of `model_dir` (newest pretrain checkpoint)."""
+  _require(model_dir, "pretrain", "infer_labels")
+  model = pretraining.build(spec)
+  path = checkpoints.latest_checkpoint(stage_dir(model_dir, "pretrain"),
+                                       required=True)
+  return checkpoints.restore_gan(model, path)
+
+
+def run_infer_labels(model_dir, options):
+  """Stage 3: labels (hard and soft) and features of every training image."""
+  _require(model_dir, "partial_labels", "infer_labels")
+  pattern = label_pattern(model_dir, "partial_labels")
+  spec = _dataset(pattern)
+  model = load_pretrained(model_dir, spec)
+  names, partial = label_files.read_labels(pattern.format(split="train"))
+  predict = tf.function(lambda x: model.predict(x, is_training=False))
+  features, logits = [], []
+  start, done = time.time(), 0
+  for images, _ in spec.load("train").batch(options.inference_batch_size):
+    out = predict(images)
+    features.append(out["features"].numpy().astype(np.float16))
+    logits.append(out["class_logits"].numpy())
+    done += len(images)
+    if len(features) % 50 == 0:
+      logging.info("[infer_labels] %d/%d images, %.0f images/s", done, len(names),
+                   done / (time.time() - start))
+  features, logits = np.concatenate(features), np.concatenate(logits)
+  predicted = logits.argmax(axis=1)
+  hard = np.where(partial >= 0, partial, predicted)
+  true = np.load(os.path.join(stage_dir(model_dir, "partial_labels"),
+                              "true_labels.npy"))
+  unlabelled = partial < 0
+  summary = {
+      "num_images": int(len(hard)),
+      "linear_probe_accuracy_unlabelled": float(
+          np.mean(predicted[unlabelled] == true[unlabelled])) if unlabelled.any()
+      else None,
+      "linear_probe_accuracy_all": float(np.mean(predicted == true)),
+      "inferred_label_accuracy": float(np.mean(hard == true)),
+      "images_per_second": round(len(hard) / (time.time() - start), 1),
+  }
+  directory = stage_dir(model_dir, "infer_labels")
+  tf.io.gfile.makedirs(directory)
+  np.save(os.path.join(directory, "features.npy"), features)
+  _write_labels(model_dir, "infer_labels", "hard", names, hard, options)
+  _write_labels(model_dir, "infer_labels", "soft", names, logits, options)
+  _summary(model_dir, "infer_labels",
+           {k: v for k, v in summary.items() if "accuracy" in k and v is not None})
+  logging.info("[infer_labels] %s", summary)
+  _mark_done(model_dir, "infer_labels", summary)
+  return summary
+
+
+def cluster_accuracy(clusters, labels, num_classes):
+  """Accuracy of the best one-to-one matching of clusters to classes (Hungarian)."""
+  from scipy import optimize  # pylint: disable=g-import-not-at-top
+  size = max(num_classes, int(clusters.max()) + 1)
+  counts = np.zeros([size, size], np.int64)
+  np.add.at(counts, (clusters, labels), 1)
+  rows, cols = optimize.linear_sum_assignment(-counts)
+  return float(counts[rows, cols].sum() / len(labels))
+
+
+def kmeans(features, num_clusters, seed):
+  """Cluster ids of the L2-normalised features (scikit-learn k-means)."""
+  try:
+    from sklearn import cluster  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise errors.ConfigError(
+        "The cluster stage needs scikit-learn (a dependency of compare_gan2): "
+        "pip install scikit-learn.") from e
+  x = features.astype(np.float32)
+  x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+  if len(x) > 200000:
+    algorithm = cluster.MiniBatchKMeans(num_clusters, random_state=seed,
+                                        batch_size=4096, n_init=3)
+  else:
+    algorithm = cluster.KMeans(num_clusters, random_state=seed, n_init=10)
+  return algorithm.fit_predict(x).astype(np.int64)
+
+
+def run_cluster(model_dir, options):
+  """Stage 4: k-means cluster ids as labels (CLUSTERING)."""
+  _require(model_dir, "infer_labels", "cluster")
+  spec = _dataset()
+  features = np.load(os.path.join(stage_dir(model_dir, "infer_labels"),
+                                  "features.npy"))
+  start = time.time()
+  clusters = kmeans(features, spec.num_classes, options.cluster_seed)
+  true = np.load(os.path.join(stage_dir(model_dir, "partial_labels"),
+                              "true_labels.npy"))
+  names, _ = label_files.read_labels(
+      label_pattern(model_dir, "partial_labels").format(split="train"))
+  summary = {"num_clusters": int(spec.num_classes),
+             "clustering_accuracy": cluster_accuracy(clusters, true,
+                                                     spec.num_classes),
+             "cluster_sizes": np.bincount(clusters).tolist(),
+             "seconds": round(time.time() - start, 1)}
+  _write_labels(model_dir, "cluster", "labels", names, clusters, options)
+  _summary(model_dir, "cluster", {"clustering_accuracy":
+                                  summary["clustering_accuracy"]})
+  logging.info("[cluster] %s", summary)
+  _mark_done(model_dir, "cluster", summary)
+  return summary
+
+
+def gan_labels_pattern(model_dir, options):
+  if options.gan_labels == "clusters":
+    _require(model_dir, "cluster", "gan")
+    return label_pattern(model_dir, "cluster")
+  _require(model_dir, "infer_labels", "gan")
+  subdir = "soft" if options.gan_labels == "soft" else "hard"
+  return label_pattern(model_dir, "infer_labels", subdir)
+
+
+def run_gan(model_dir, options, schedules, schedule_flags=None):
+  """Stage 5: the Gin file's GAN on the selected labels."""
+  pattern = gan_labels_pattern(model_dir, options)
+  name = None
+  if options.gan_labels == "soft":
+    name = "soft_labeled_" + _dataset().name
+  with gin.unlock_config():
+    gin.bind_parameter("replace_labels.file_pattern", pattern)
+    if name:
+      gin.bind_parameter("dataset.name", name)
+  directory = stage_dir(model_dir, "gan")
+  runner.run_with_schedule(schedules, options.gan_schedule, directory,
+                           **(schedule_flags or {}))
+  summary = {"labels": options.gan_labels, "schedule": options.gan_schedule}
+  _mark_done(model_dir, "gan", summary)
+  return summary
+
+
+RUNNERS = {"partial_labels": run_partial_labels, "pretrain": run_pretrain,
+           "infer_labels": run_infer_labels, "cluster": run_cluster}
+
+
+def run(model_dir, schedules, stage=None, **schedule_flags):
+  """Runs the pipeline's stages (or only `stage`), skipping completed ones.
+
+  `schedules` are compare_gan2.main's (the GAN stage runs one of them with
+  `schedule_flags`). Returns {stage: its DONE summary}.
+  """
+  runner.check_model_dir(model_dir)
+  options = get_options()
+  wanted = stages_for(options)
+  if stage is not None:
+    if stage not in STAGES:
+      raise errors.ConfigError(f"Unknown --stage={stage!r}; stages: {STAGES}.")
+    wanted = (stage,)
+  results = {}
+  for name in wanted:
+    if is_done(model_dir, name):
+      logging.info("[s2gan] stage %s is complete; skipping it.", name)
+      results[name] = read_done(model_dir, name)
+      continue
+    logging.info("[s2gan] stage %s", name)
+    start = time.time()
+    if name == "gan":
+      results[name] = run_gan(model_dir, options, schedules, schedule_flags)
+    else:
+      results[name] = RUNNERS[name](model_dir, options)
+    logging.info("[s2gan] stage %s done in %.1f min", name,
+                 (time.time() - start) / 60)
+  return results

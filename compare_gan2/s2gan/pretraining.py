@@ -1,0 +1,150 @@
+"""S2GAN's pre-training: rotation self-supervision plus a linear classifier on the
+labelled fraction, trained jointly (S4L-Rotation; Zhai et al., 2019, used by the
+fewer-labels paper's S2GAN).
+
+For a batch of B images with labels (-1 = unlabelled), every image is rotated
+by 0, 90, 180 and 270 degrees (4B images, one extractor call) and
+
+  L = weight_rotation_loss * CE(R h(rot_k x), k)                   (all 4B)
+      + weight_class_loss * mean over labelled x of CE(C h(x), y)  (unrotated)
+
+with linear heads R (`rotation_head`, 4-way) and C (`class_head`) on the
+extractor's features h. The model has ModularGAN's training interface, so the
+package's Trainer trains it (checkpoints, resumption, progress, summaries).
+"""
+
+
+import gin
+import tensorflow as tf
+
+from compare_gan2 import errors
+from compare_gan2 import optimizers
+from compare_gan2.architectures import arch_ops
+from compare_gan2.gans import s3gan
+from compare_gan2.gans import self_supervision
+from compare_gan2.s2gan import extractor as extractor_lib
+
+
+@gin.configurable("s2gan_pretraining", denylist=["dataset"])
+class RotationPretraining:
+  """The feature extractor, its heads and their training step."""
+
+  def __init__(self, dataset, batch_size=64, training_steps=3000,
+               learning_rate=1e-3, optimizer_fn=optimizers.AdamOptimizer,
+               weight_rotation_loss=1.0, weight_class_loss=1.0,
+               extractor_fn=extractor_lib.ResNetExtractor):
+    if not dataset.num_classes:
+      raise errors.ConfigError(
+          f"S2GAN's pre-training trains a classifier on the labelled images, but "
+          f"{dataset.name!r} has no labels. Choose a labelled dataset.")
+    self._dataset = dataset
+    self._batch_size = int(batch_size)
+    self.training_steps = int(training_steps)
+    self._learning_rate = float(learning_rate)
+    self.weight_rotation_loss = float(weight_rotation_loss)
+    self.weight_class_loss = float(weight_class_loss)
+    self.extractor = extractor_fn()
+    self.optimizer = optimizer_fn(self._learning_rate, name="pretraining_opt")
+    self.global_step = None
+
+  # ----------------------------------------------------- training interface
+  dataset = property(lambda self: self._dataset)
+  batch_size = property(lambda self: self._batch_size)
+  num_sub_steps = 1
+  conditional = False
+
+  @property
+  def learning_rates(self):
+    return {"learning_rate": self._learning_rate}
+
+  def input_fn(self, batch_size, start_index=0, input_context=None):
+    ds = self._dataset.train_examples(start_index=start_index,
+                                      input_context=input_context)
+    ds = ds.map(lambda index, image, label: (image, label))
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+  def heads(self, features):
+    """(rotation logits [N, 4], class logits [N, K]) of features [N, F]."""
+    with arch_ops.using_store(self.extractor.store):
+      with arch_ops.root_scope("rotation_head"):
+        rotation = arch_ops.linear(features, self_supervision.NUM_ROTATIONS,
+                                   scope="linear")
+      with arch_ops.root_scope("class_head"):
+        classes = arch_ops.linear(features, self._dataset.num_classes,
+                                  scope="linear")
+    return rotation, classes
+
+  def predict(self, images, is_training=False):
+    """{"features", "rotation_logits", "class_logits"} of images (no rotation)."""
+    features = self.extractor(images, is_training=is_training)
+    rotation, classes = self.heads(features)
+    return {"features": features, "rotation_logits": rotation,
+            "class_logits": classes}
+
+  def build(self):
+    if self.global_step is not None:
+      return
+    self.global_step = tf.Variable(
+        0, dtype=tf.int64, trainable=False, name="global_step",
+        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    shape = [2] + list(self._dataset.image_shape)
+    with arch_ops.no_state_updates():
+      self.predict(tf.zeros(shape), is_training=True)
+    self.optimizer.build(self.extractor.trainable_variables)
+
+  def variables_to_save(self):
+    result = {"global_step": self.global_step}
+    result.update({v.name.split(":")[0]: v for v in self.extractor.variables})
+    result.update(self.optimizer.variables_to_save())
+    return result
+
+  def losses(self, images, labels):
+    """{"loss", "rotation_loss", "class_loss", "accuracy/..."} of one batch."""
+    n = int(images.shape[0])
+    rotated = self_supervision.rotate_images(images, (0, 1, 2, 3))
+    rotation_labels = self_supervision.rotation_labels(n)
+    features = self.extractor(rotated, is_training=True)
+    rotation_logits, class_logits = self.heads(features)
+    rotation_loss = self_supervision.rotation_cross_entropy(rotation_logits,
+                                                            rotation_labels)
+    onehot = tf.one_hot(labels, self._dataset.num_classes)  # -1: zero row.
+    available = s3gan.label_available(onehot)
+    class_loss = s3gan.labelled_cross_entropy(onehot, class_logits[:n], available)
+    predicted = tf.argmax(class_logits[:n], axis=1, output_type=tf.int32)
+    hits = tf.cast(tf.equal(predicted, tf.cast(labels, tf.int32)), tf.float32)
+    labelled = tf.reshape(available, [-1])
+    return {
+        "loss": (self.weight_rotation_loss * rotation_loss
+                 + self.weight_class_loss * class_loss),
+        "rotation_loss": rotation_loss,
+        "class_loss": class_loss,
+        "accuracy/rotation": self_supervision.accuracy(rotation_logits,
+                                                       rotation_labels),
+        "accuracy/class_labelled": tf.math.divide_no_nan(
+            tf.reduce_sum(hits * labelled), tf.reduce_sum(labelled)),
+        "label_frac": tf.reduce_mean(labelled),
+    }
+
+  def train_step(self, inputs):
+    images, labels = inputs
+    with tf.GradientTape() as tape:
+      metrics = self.losses(images, labels)
+    self.optimizer.minimize(tape, metrics["loss"],
+                            self.extractor.trainable_variables)
+    self.global_step.assign_add(1)
+    return metrics
+
+  def summary_images(self):
+    return {}, None
+
+  def real_summary_images(self, num=16):
+    """The first training images and their three rotations."""
+    _, images, _ = next(iter(self._dataset.train_examples().batch(num)))
+    return self_supervision.rotate_images(images[:num // 4 or 1]).numpy()
+
+
+def build(dataset):
+  """The gin-configured pre-training model on `dataset`."""
+  return RotationPretraining(dataset=dataset)
+
+

@@ -1,0 +1,154 @@
+"""The S2GAN / CLUSTERING pipeline (compare_gan2/s2gan): stages, resumption,
+label files lined up with the images, soft labels, errors, end to end."""
+
+import os
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import datasets
+from compare_gan2 import errors
+from compare_gan2 import gin_setup
+from compare_gan2 import main as main_lib
+from compare_gan2.datasets import label_files
+from compare_gan2.s2gan import pipeline
+from compare_gan2.training import checkpoints
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(ROOT, "gin_configs", "s2gan_polygons32.gin")
+TINY = [
+    "s2gan.num_train_images = 300",
+    "s2gan.labeled_fraction = 0.2",
+    "s2gan.inference_batch_size = 128",
+    "s2gan.gan_schedule = 'train'",
+    "s2gan_pretraining.batch_size = 16",
+    "s2gan_pretraining.training_steps = 4",
+    "ResNetExtractor.widths = (8, 16)",
+    "ResNetExtractor.blocks = (1, 1)",
+    "options.training_steps = 2",
+    "options.batch_size = 8",
+    "run_config.save_checkpoints_steps = 2",
+    "run_config.iterations_per_loop = 2",
+]
+
+
+def _parse(*extra, config=CONFIG):
+  gin.clear_config()
+  gin_setup.parse([config], TINY + list(extra))
+
+
+def _run(model_dir, *extra, stage=None, config=CONFIG):
+  _parse(*extra, config=config)
+  return pipeline.run(str(model_dir), main_lib.build_schedules(), stage)
+
+
+def test_stages_resume(tmp_path):
+  """Killed after the first stages, a rerun skips them and does the rest."""
+  first = _run(tmp_path, stage="partial_labels")
+  assert first["partial_labels"]["num_images"] == 300
+  _run(tmp_path, stage="pretrain")
+  done = os.path.join(tmp_path, "partial_labels", pipeline.DONE)
+  mtime = os.path.getmtime(done)
+  ckpt = checkpoints.latest_checkpoint(str(tmp_path / "pretrain"))
+  results = _run(tmp_path)
+  assert list(results) == ["partial_labels", "pretrain", "infer_labels", "gan"]
+  assert os.path.getmtime(done) == mtime
+  assert checkpoints.latest_checkpoint(str(tmp_path / "pretrain")) == ckpt
+  assert checkpoints.is_training_done(str(tmp_path / "gan"))
+  # The GAN read the inferred labels: its operative config names them.
+  operative = (tmp_path / "gan" / "operative_config-2.gin").read_text()
+  assert "infer_labels/hard/{split}-*" in operative
+
+
+def test_inferred_label_files_line_up_with_the_images(tmp_path):
+  _run(tmp_path, stage="partial_labels")
+  _run(tmp_path, stage="pretrain")
+  summary = _run(tmp_path, stage="infer_labels")["infer_labels"]
+  assert summary["num_images"] == 300
+  hard_pattern = pipeline.label_pattern(str(tmp_path), "infer_labels", "hard")
+  names, hard = label_files.read_labels(hard_pattern.format(split="train"))
+  assert list(names[:3]) == [b"train/0", b"train/1", b"train/2"]
+  _, soft = label_files.read_labels(
+      pipeline.label_pattern(str(tmp_path), "infer_labels", "soft").format(
+          split="train"), num_soft_classes=6)
+  _, partial = label_files.read_labels(
+      pipeline.label_pattern(str(tmp_path), "partial_labels").format(split="train"))
+  # Record k: the classifier's prediction on rendered training image k (the known
+  # label where there is one).
+  spec = datasets.get_dataset(name="polygons_32")
+  model = pipeline.load_pretrained(str(tmp_path), spec)
+  ids = np.array([0, 7, 123, 299])
+  images, true = spec.render("train", ids)
+  logits = model.predict(tf.constant(images))["class_logits"].numpy()
+  np.testing.assert_allclose(soft[ids], logits, rtol=1e-4, atol=1e-4)
+  expected = np.where(partial[ids] >= 0, partial[ids], logits.argmax(1))
+  np.testing.assert_array_equal(hard[ids], expected)
+  np.testing.assert_array_equal(partial[ids][partial[ids] >= 0],
+                                true[partial[ids] >= 0])
+  assert 0 <= summary["linear_probe_accuracy_unlabelled"] <= 1
+
+
+def test_soft_labels_feed_use_soft_labels(tmp_path):
+  results = _run(tmp_path, "s2gan.gan_labels = 'soft'", "options.gan_class = @S3GAN",
+                 "S3GAN.self_supervision = 'none'", "S3GAN.use_soft_labels = True",
+                 "S3GAN.project_y = True", "S3GAN.use_predictor = True",
+                 "resnet_biggan.Discriminator.project_y = False")
+  assert results["gan"]["labels"] == "soft"
+  operative = (tmp_path / "gan" / "operative_config-2.gin").read_text()
+  assert "soft_labeled_polygons_32" in operative
+  assert "infer_labels/soft/{split}-*" in operative
+
+
+def test_clustering_stage(tmp_path):
+  results = _run(tmp_path, "s2gan.labeled_fraction = 0.0",
+                 config=os.path.join(ROOT, "gin_configs", "clustering_polygons32.gin"))
+  assert list(results) == ["partial_labels", "pretrain", "infer_labels", "cluster",
+                           "gan"]
+  assert results["partial_labels"]["num_labelled"] == 0
+  cluster = results["cluster"]
+  assert sum(cluster["cluster_sizes"]) == 300 and len(cluster["cluster_sizes"]) == 6
+  assert 1 / 6 <= cluster["clustering_accuracy"] <= 1
+
+
+def test_cluster_accuracy_is_the_best_matching():
+  labels = np.array([0, 0, 1, 1, 2, 2, 2])
+  clusters = np.array([2, 2, 0, 0, 1, 1, 0])  # A permutation, one mistake.
+  assert pipeline.cluster_accuracy(clusters, labels, 3) == pytest.approx(6 / 7)
+
+
+def test_refuses_a_labelled_fraction_with_a_missing_class(tmp_path):
+  with pytest.raises(errors.ConfigError, match="without a labelled example"):
+    _run(tmp_path, "s2gan.num_train_images = 30", "s2gan.labeled_fraction = 0.05",
+         stage="partial_labels")
+
+
+@pytest.mark.parametrize("extra, stage, error, message", [
+    ([], "infer_labels", pipeline.StageOutputMissingError, "stage 'partial_labels'"),
+    (["dataset.name = 'celeb_a'"], "partial_labels", errors.ConfigError, "class labels"),
+    (["dataset.labeled_fraction = 0.1"], "partial_labels", errors.ConfigError,
+     "s2gan.labeled_fraction"),
+    (["s2gan.num_train_images = None"], "partial_labels", errors.ConfigError,
+     "num_train_images"),
+    (["s2gan.labeled_fraction = 0.0"], None, errors.ConfigError, "labeled_fraction > 0"),
+])
+def test_errors(tmp_path, extra, stage, error, message):
+  with pytest.raises(error, match=message):
+    _run(tmp_path, *extra, stage=stage)
+
+
+@pytest.mark.slow
+def test_cpu_scale_pipeline_end_to_end(tmp_path):
+  """The shipped CPU-scale config runs every stage (fewer steps and images)."""
+  gin.clear_config()
+  gin_setup.parse([CONFIG], ["s2gan.num_train_images = 2000",
+                             "s2gan_pretraining.training_steps = 50",
+                             "options.training_steps = 20",
+                             "run_config.save_checkpoints_steps = 20",
+                             "s2gan.gan_schedule = 'eval_after_train'",
+                             "eval.num_samples = 500"])
+  results = pipeline.run(str(tmp_path), main_lib.build_schedules(),
+                         eval_every_steps=0, num_eval_averaging_runs=1)
+  assert results["infer_labels"]["num_images"] == 2000
+  assert os.path.exists(tmp_path / "gan" / "scores.csv")
