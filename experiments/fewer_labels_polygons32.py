@@ -30,7 +30,8 @@ CONFIGS = {
     "random_label": ("BigGAN, RANDOM LABEL", "random_label_polygons32.gin"),
     "ssgan": ("SSGAN, unconditional", "ssgan_polygons32.gin"),
 }
-METRICS = ("fid", "kid", "precision", "recall", "class_accuracy", "intra_class_fid")
+METRICS = ("fid_score", "kid_score", "precision", "recall", "class_accuracy",
+           "intra_class_fid")
 
 
 def run(method, seed, runs_dir):
