@@ -152,3 +152,22 @@ def test_cpu_scale_pipeline_end_to_end(tmp_path):
                          eval_every_steps=0, num_eval_averaging_runs=1)
   assert results["infer_labels"]["num_images"] == 2000
   assert os.path.exists(tmp_path / "gan" / "scores.csv")
+
+
+def test_pretraining_reads_a_separate_labelled_batch(tmp_path):
+  """S4L-style input: B images of the training set (labels -1 where unknown)
+  and L labelled ones; a resumed pipeline continues both streams."""
+  from compare_gan2.s2gan import pretraining  # pylint: disable=g-import-not-at-top
+  _run(tmp_path, stage="partial_labels")
+  spec = pipeline._dataset(pipeline.label_pattern(str(tmp_path), "partial_labels"))  # pylint: disable=protected-access
+  labelled = datasets.get_dataset(name="labeled_only_" + spec.name)
+  model = pretraining.build(spec, labelled)
+  assert model.labelled_batch_size == 32 and model.batch_size == 16
+  batches = list(model.input_fn(16).take(3).as_numpy_iterator())
+  (images, labels), (l_images, l_labels) = batches[0]
+  assert images.shape == (16, 32, 32, 3) and l_images.shape == (32, 32, 32, 3)
+  assert (labels == -1).any() and (l_labels >= 0).all()
+  resumed = next(iter(model.input_fn(16, start_index=2 * 16).as_numpy_iterator()))
+  np.testing.assert_array_equal(resumed[1][1], batches[2][1][1])
+  np.testing.assert_array_equal(resumed[0][0], batches[2][0][0])
+  assert pretraining.build(spec).labelled_batch_size == 0

@@ -220,11 +220,14 @@ def run_pretrain(model_dir, options):
   del options
   _require(model_dir, "partial_labels", "pretrain")
   spec = _dataset(label_pattern(model_dir, "partial_labels"))
+  labelled = None
+  if read_done(model_dir, "partial_labels")["num_labelled"]:
+    labelled = datasets.get_dataset(name="labeled_only_" + spec.name)
   run_config = runner.get_run_config()
   runner.set_random_seeds(run_config.tf_random_seed)
   strategy = strategy_lib.resolve_strategy(None, None, run_config.single_core)
   with strategy.scope():
-    model = pretraining.build(spec)
+    model = pretraining.build(spec, labelled)
   directory = stage_dir(model_dir, "pretrain")
   trainer = trainer_lib.Trainer(model, strategy, directory, run_config,
                                 model.training_steps)

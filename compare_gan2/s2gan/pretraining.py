@@ -2,11 +2,13 @@
 labelled fraction, trained jointly (S4L-Rotation; Zhai et al., 2019, used by the
 fewer-labels paper's S2GAN).
 
-For a batch of B images with labels (-1 = unlabelled), every image is rotated
-by 0, 90, 180 and 270 degrees (4B images, one extractor call) and
+Each step reads B images of the whole training set and, as S4L does, a
+separate batch of L labelled images (`labelled_batch_size`; 0: the labelled
+images of the B instead). The B images are rotated by 0, 90, 180 and 270
+degrees and one extractor call sees them and the L labelled ones:
 
-  L = weight_rotation_loss * CE(R h(rot_k x), k)                   (all 4B)
-      + weight_class_loss * mean over labelled x of CE(C h(x), y)  (unrotated)
+  L = weight_rotation_loss * CE(R h(rot_k x), k)              (the 4B rotations)
+      + weight_class_loss * mean over labelled x of CE(C h(x), y)   (unrotated)
 
 with linear heads R (`rotation_head`, 4-way) and C (`class_head`) on the
 extractor's features h. The model has ModularGAN's training interface, so the
@@ -29,16 +31,26 @@ from compare_gan2.s2gan import extractor as extractor_lib
 class RotationPretraining:
   """The feature extractor, its heads and their training step."""
 
-  def __init__(self, dataset, batch_size=64, training_steps=3000,
-               learning_rate=1e-3, optimizer_fn=optimizers.AdamOptimizer,
-               weight_rotation_loss=1.0, weight_class_loss=1.0,
-               extractor_fn=extractor_lib.ResNetExtractor):
+  def __init__(self, dataset, batch_size=64, labelled_batch_size=32,
+               training_steps=3000, learning_rate=1e-3,
+               optimizer_fn=optimizers.AdamOptimizer, weight_rotation_loss=1.0,
+               weight_class_loss=1.0, extractor_fn=extractor_lib.ResNetExtractor,
+               labelled_dataset=None):
+    """Args:
+      dataset: the training set (labels -1 where unknown).
+      labelled_dataset: its labelled examples only (the labeled_only_ variant
+        of `dataset`), or None (no labels: no labelled batch).
+    """
     if not dataset.num_classes:
       raise errors.ConfigError(
           f"S2GAN's pre-training trains a classifier on the labelled images, but "
           f"{dataset.name!r} has no labels. Choose a labelled dataset.")
     self._dataset = dataset
+    self._labelled_dataset = labelled_dataset
     self._batch_size = int(batch_size)
+    # Without labelled examples (CLUSTERING) there is no labelled batch.
+    self.labelled_batch_size = (int(labelled_batch_size)
+                                if labelled_dataset is not None else 0)
     self.training_steps = int(training_steps)
     self._learning_rate = float(learning_rate)
     self.weight_rotation_loss = float(weight_rotation_loss)
@@ -58,10 +70,22 @@ class RotationPretraining:
     return {"learning_rate": self._learning_rate}
 
   def input_fn(self, batch_size, start_index=0, input_context=None):
+    """((images, labels), (labelled images, labels)) batches of one step."""
     ds = self._dataset.train_examples(start_index=start_index,
                                       input_context=input_context)
-    ds = ds.map(lambda index, image, label: (image, label))
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(lambda index, image, label: (image, label)).batch(
+        batch_size, drop_remainder=True)
+    if self.labelled_batch_size:
+      per_replica = self.labelled_batch_size * batch_size // self._batch_size
+      steps = start_index // batch_size
+      labelled = self._labelled_dataset.train_examples(
+          start_index=steps * per_replica, input_context=input_context)
+      labelled = labelled.map(lambda index, image, label: (image, label)).batch(
+          per_replica, drop_remainder=True)
+      ds = tf.data.Dataset.zip((ds, labelled))
+    else:
+      ds = ds.map(lambda images, labels: ((images, labels), (images[:0], labels[:0])))
+    return ds.prefetch(tf.data.AUTOTUNE)
 
   def heads(self, features):
     """(rotation logits [N, 4], class logits [N, K]) of features [N, F]."""
@@ -98,19 +122,29 @@ class RotationPretraining:
     result.update(self.optimizer.variables_to_save())
     return result
 
-  def losses(self, images, labels):
-    """{"loss", "rotation_loss", "class_loss", "accuracy/..."} of one batch."""
+  def losses(self, batch, labelled_batch):
+    """{"loss", "rotation_loss", "class_loss", "accuracy/..."} of one step.
+
+    batch: (images [B, ...], labels [B], -1 = unlabelled); labelled_batch:
+    (images [L, ...], labels [L]) of labelled examples (L may be 0).
+    """
+    images, labels = batch
+    extra_images, extra_labels = labelled_batch
     n = int(images.shape[0])
     rotated = self_supervision.rotate_images(images, (0, 1, 2, 3))
     rotation_labels = self_supervision.rotation_labels(n)
-    features = self.extractor(rotated, is_training=True)
+    features = self.extractor(tf.concat([rotated, extra_images], 0),
+                              is_training=True)
     rotation_logits, class_logits = self.heads(features)
+    rotation_logits = rotation_logits[:4 * n]
+    class_logits = tf.concat([class_logits[:n], class_logits[4 * n:]], 0)
+    labels = tf.concat([labels, extra_labels], 0)
     rotation_loss = self_supervision.rotation_cross_entropy(rotation_logits,
                                                             rotation_labels)
     onehot = tf.one_hot(labels, self._dataset.num_classes)  # -1: zero row.
     available = s3gan.label_available(onehot)
-    class_loss = s3gan.labelled_cross_entropy(onehot, class_logits[:n], available)
-    predicted = tf.argmax(class_logits[:n], axis=1, output_type=tf.int32)
+    class_loss = s3gan.labelled_cross_entropy(onehot, class_logits, available)
+    predicted = tf.argmax(class_logits, axis=1, output_type=tf.int32)
     hits = tf.cast(tf.equal(predicted, tf.cast(labels, tf.int32)), tf.float32)
     labelled = tf.reshape(available, [-1])
     return {
@@ -122,13 +156,13 @@ class RotationPretraining:
                                                        rotation_labels),
         "accuracy/class_labelled": tf.math.divide_no_nan(
             tf.reduce_sum(hits * labelled), tf.reduce_sum(labelled)),
-        "label_frac": tf.reduce_mean(labelled),
+        "label_frac": tf.reduce_mean(labelled[:n]),
     }
 
   def train_step(self, inputs):
-    images, labels = inputs
+    batch, labelled_batch = inputs
     with tf.GradientTape() as tape:
-      metrics = self.losses(images, labels)
+      metrics = self.losses(batch, labelled_batch)
     self.optimizer.minimize(tape, metrics["loss"],
                             self.extractor.trainable_variables)
     self.global_step.assign_add(1)
@@ -143,8 +177,8 @@ class RotationPretraining:
     return self_supervision.rotate_images(images[:num // 4 or 1]).numpy()
 
 
-def build(dataset):
+def build(dataset, labelled_dataset=None):
   """The gin-configured pre-training model on `dataset`."""
-  return RotationPretraining(dataset=dataset)
+  return RotationPretraining(dataset=dataset, labelled_dataset=labelled_dataset)
 
 
