@@ -171,3 +171,27 @@ def test_pretraining_reads_a_separate_labelled_batch(tmp_path):
   np.testing.assert_array_equal(resumed[1][1], batches[2][1][1])
   np.testing.assert_array_equal(resumed[0][0], batches[2][0][0])
   assert pretraining.build(spec).labelled_batch_size == 0
+
+
+_IMAGENET_OVERRIDES = [
+    "dataset.name = 'polygons_128'", "options.disc_iters = 1",
+    "resnet_biggan.Generator.ch = 8", "resnet_biggan.Discriminator.ch = 8",
+    "ResNetExtractor.widths = (4, 4, 4, 8)", "ResNetExtractor.blocks = (1, 1, 1, 1)",
+    "s2gan.num_label_files = 2",
+    "s2gan_pretraining.labelled_batch_size = 8", "s2gan.num_train_images = 100",
+    "s2gan.labeled_fraction = 0.5"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", [
+    "s2gan_polygons32.gin", "clustering_polygons32.gin", "clustering_ss_polygons32.gin",
+    "s2gan_imagenet128.gin", "clustering_imagenet128.gin",
+    "clustering_ss_imagenet128.gin"])
+def test_shipped_pipeline_configs_run(tmp_path, config):
+  """Every shipped S2GAN / CLUSTERING config runs all its stages (tiny sizes;
+  the ImageNet ones on polygons_128 with narrow networks)."""
+  extra = list(_IMAGENET_OVERRIDES) if "imagenet" in config else []
+  if "clustering" in config:
+    extra.append("s2gan.labeled_fraction = 0.0")
+  results = _run(tmp_path, *extra, config=os.path.join(ROOT, "gin_configs", config))
+  assert "gan" in results and checkpoints.is_training_done(str(tmp_path / "gan"))
