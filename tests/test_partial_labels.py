@@ -245,3 +245,27 @@ def test_soft_labeled_polygons_feed_s3gan_soft_labels(tmp_path):
   metrics = gan.train_step(next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps))))
   assert np.isfinite(float(metrics["d_class_loss_real"]))
   assert float(metrics["d_label_frac"]) == 1.0
+
+
+@pytest.mark.parametrize("bindings, per_class", [
+    (['dataset.name = "single_class_polygons_32"'], False),
+    (['dataset.name = "random_class_polygons_32"'], False),
+    (["dataset.labels_are_classes = False"], False),
+    (["dataset.labeled_fraction = 0.1"], True),
+])
+def test_evaluation_of_label_variants(tmp_path, bindings, per_class):
+  """Variants keep the polygons classifier (by base name); per-class metrics
+  only when the labels are the dataset's classes."""
+  import tf_test_utils  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
+  from compare_gan2.evaluation import evaluator as evaluator_lib  # pylint: disable=g-import-not-at-top
+  from compare_gan2.evaluation import feature_extractors  # pylint: disable=g-import-not-at-top
+  from compare_gan2.evaluation import tasks  # pylint: disable=g-import-not-at-top
+  from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
+  gin_setup.parse(bindings=list(tf_test_utils.TINY_GAN_BINDINGS) + bindings)
+  evaluator = evaluator_lib.Evaluator(runner.build_gan(str(tmp_path)))
+  assert isinstance(evaluator.extractor, feature_extractors.PolygonsClassifier)
+  ctx = evaluator.task_context
+  assert tasks.TASKS["class_accuracy"]().applies(ctx) == per_class
+  assert tasks.TASKS["intra_class_fid"]().applies(ctx) == per_class
+  assert tasks.TASKS["fid"]().applies(ctx)

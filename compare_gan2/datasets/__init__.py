@@ -65,11 +65,15 @@ def dataset_names():
 
 
 @gin.configurable("dataset")
-def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None):
+def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None,
+                labels_are_classes=True):
   """The dataset spec called `name` (gin `dataset.name`), seeded with `seed`.
 
   `labeled_fraction` (e.g. 0.1): only that fraction of the train split keeps
   its labels, the rest get -1 (see base.ImageDatasetSpec).
+  `labels_are_classes = False` says the labels (from label files) are not the
+  dataset's classes, e.g. cluster ids: evaluation then skips the per-class
+  metrics (class accuracy, intra-class FID).
   """
   if name is gin.REQUIRED or name is None:
     raise errors.ConfigError("No dataset given: set gin dataset.name (available: %s; "
@@ -84,4 +88,5 @@ def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None):
         "polygons_128, polygons_256."
         % (name, ", ".join(sorted(DATASETS)), ", ".join(LABELLED)))
   spec = DATASETS[base_name](seed=seed)
-  return spec.set_labels(labeled_fraction=labeled_fraction, label_variant=variant)
+  return spec.set_labels(labeled_fraction=labeled_fraction, label_variant=variant,
+                         labels_are_classes=labels_are_classes)

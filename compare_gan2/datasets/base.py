@@ -125,12 +125,29 @@ class ImageDatasetSpec:
   soft_labels = False
   labeled_fraction = None
   label_variant = None
+  # False when the labels are not the dataset's classes (e.g. cluster ids).
+  _labels_are_classes = True
 
   def __init__(self, seed=547):
     self.seed = int(seed)
 
-  def set_labels(self, labeled_fraction=None, label_variant=None):
+  @property
+  def base_name(self):
+    """The dataset's name without a label variant ("polygons_32")."""
+    return getattr(self, "_base_name", self.name)
+
+  @property
+  def labels_are_classes(self):
+    """Whether the labels are the dataset's classes: not SINGLE LABEL, RANDOM
+    LABEL or labels marked otherwise (`dataset.labels_are_classes = False`,
+    e.g. k-means cluster ids)."""
+    return (self._labels_are_classes and
+            self.label_variant not in ("single_class", "random_class"))
+
+  def set_labels(self, labeled_fraction=None, label_variant=None,
+                 labels_are_classes=True):
     """Applies `labeled_fraction` and a `label_variant` (see the class doc)."""
+    self._labels_are_classes = bool(labels_are_classes)
     if labeled_fraction is not None or label_variant is not None:
       if not self.num_classes:
         raise errors.ConfigError(
@@ -155,6 +172,7 @@ class ImageDatasetSpec:
             "soft_labeled datasets take their labels from label files; "
             "dataset.labeled_fraction does not apply.")
       self.label_variant = label_variant
+      self._base_name = self.name
       self.name = f"{label_variant}_{self.name}"
       if label_variant == "single_class":
         self.num_classes = 1

@@ -166,7 +166,7 @@ class Evaluator:
   @property
   def extractor(self):
     if self._extractor is None:
-      self._extractor = get_feature_extractor(self.dataset.name, self.options)
+      self._extractor = get_feature_extractor(self.dataset.base_name, self.options)
     return self._extractor
 
   @property
@@ -174,7 +174,8 @@ class Evaluator:
     return tasks_lib.TaskContext(
         conditional=bool(self.gan.conditional),
         class_aligned=bool(self.extractor.class_aligned),
-        seed=self.options.seed)
+        seed=self.options.seed,
+        labels_are_classes=bool(self.dataset.labels_are_classes))
 
   def _sample_set(self, batches, what, images_kept):
     """A SampleSet from (images, labels) batches: features of every image, the

@@ -52,6 +52,9 @@ class TaskContext:
   conditional: bool = False
   class_aligned: bool = False   # the extractor's logits are the dataset classes
   seed: int = 0
+  # The conditioning labels are the dataset's classes (not SINGLE / RANDOM LABEL
+  # or cluster ids), so per-class comparisons with real images mean something.
+  labels_are_classes: bool = True
 
 
 class Task:
@@ -180,7 +183,7 @@ class IntraClassFIDTask(Task):
     self.min_samples_per_class = min_samples_per_class
 
   def applies(self, ctx):
-    return ctx.conditional
+    return ctx.conditional and ctx.labels_are_classes
 
   def run(self, real, fake, ctx):
     result = metrics.intra_class_fid(
@@ -194,7 +197,7 @@ class ClassAccuracyTask(Task):
   name, keys = "class_accuracy", ("class_accuracy",)
 
   def applies(self, ctx):
-    return ctx.conditional and ctx.class_aligned
+    return ctx.conditional and ctx.class_aligned and ctx.labels_are_classes
 
   def run(self, real, fake, ctx):
     return {"class_accuracy": metrics.sample_class_accuracy(

@@ -364,6 +364,8 @@ def run_gan(model_dir, options, schedules, schedule_flags=None):
     gin.bind_parameter("replace_labels.file_pattern", pattern)
     if name:
       gin.bind_parameter("dataset.name", name)
+    if options.gan_labels == "clusters":  # Cluster ids are not the classes.
+      gin.bind_parameter("dataset.labels_are_classes", False)
   directory = stage_dir(model_dir, "gan")
   runner.run_with_schedule(schedules, options.gan_schedule, directory,
                            **(schedule_flags or {}))
