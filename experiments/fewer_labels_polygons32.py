@@ -1,12 +1,14 @@
 """Fewer labels at CPU scale: BigGAN (100% labels), unconditional BigGAN (SINGLE
-LABEL), S2GAN-CO and S3GAN at 10% labels (and optionally RANDOM LABEL, SSGAN) on
-polygons_32, trained with the same budget (the gin_configs/*_polygons32.gin
-files: batch 8, 15000 steps) and evaluated with the polygons classifier.
+LABEL), S2GAN-CO, S3GAN and S2GAN at 10% labels (and optionally RANDOM LABEL,
+SSGAN, CLUSTERING) on polygons_32, trained with the same GAN budget (the
+gin_configs/*_polygons32.gin files: batch 8, 15000 steps) and evaluated with the
+polygons classifier.
 
     .venv/bin/python experiments/fewer_labels_polygons32.py \\
-        [--methods=biggan,single_label,s2gan_co,s3gan] [--seeds=1]
+        [--methods=biggan,single_label,s2gan_co,s3gan,s2gan] [--seeds=1]
 
-Each run is `compare_gan2.main --schedule=eval_after_train` in
+Each run is `compare_gan2.main --schedule=eval_after_train` (S2GAN, CLUSTERING:
+the `compare_gan2.s2gan` pipeline, whose GAN stage runs that schedule) in
 runs/fewer_labels_polygons32/<method>_seed<k>: killing and re-running the script
 resumes training and evaluation where they stopped. The table of the final
 checkpoints (mean of 3 x 10000 samples; class accuracy = fraction of samples the
@@ -29,7 +31,11 @@ CONFIGS = {
     "s3gan": ("S3GAN, 10% labels", "s3gan_polygons32.gin"),
     "random_label": ("BigGAN, RANDOM LABEL", "random_label_polygons32.gin"),
     "ssgan": ("SSGAN, unconditional", "ssgan_polygons32.gin"),
+    "s2gan": ("S2GAN, 10% labels", "s2gan_polygons32.gin"),
+    "clustering": ("CLUSTERING, no labels", "clustering_polygons32.gin"),
 }
+# Methods run by the S2GAN pipeline; their GAN (and scores.csv) is in gan/.
+PIPELINE = ("s2gan", "clustering")
 METRICS = ("fid_score", "kid_score", "precision", "recall", "class_accuracy",
            "intra_class_fid")
 
@@ -37,10 +43,13 @@ METRICS = ("fid_score", "kid_score", "precision", "recall", "class_accuracy",
 def run(method, seed, runs_dir):
   """Trains and evaluates one run (resumes); returns its model_dir."""
   model_dir = os.path.join(runs_dir, f"{method}_seed{seed}")
-  cmd = [sys.executable, "-m", "compare_gan2.main", f"--model_dir={model_dir}",
+  module = "compare_gan2.s2gan" if method in PIPELINE else "compare_gan2.main"
+  cmd = [sys.executable, "-m", module, f"--model_dir={model_dir}",
          "--gin_config=" + os.path.join(ROOT, "gin_configs", CONFIGS[method][1]),
          f"--gin_bindings=run_config.tf_random_seed = {seed}",
-         "--schedule=eval_after_train", "--eval_every_steps=5000"]
+         "--eval_every_steps=5000"]
+  if method not in PIPELINE:
+    cmd.append("--schedule=eval_after_train")
   env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
   start = time.time()
   print(f"[{time.strftime('%H:%M:%S')}] {method} seed {seed}: {model_dir}", flush=True)
@@ -48,7 +57,7 @@ def run(method, seed, runs_dir):
     subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=log,
                    stderr=subprocess.STDOUT)
   print(f"  done in {(time.time() - start) / 60:.1f} min", flush=True)
-  return model_dir
+  return os.path.join(model_dir, "gan") if method in PIPELINE else model_dir
 
 
 def final_scores(model_dir):
