@@ -195,3 +195,26 @@ def test_shipped_pipeline_configs_run(tmp_path, config):
     extra.append("s2gan.labeled_fraction = 0.0")
   results = _run(tmp_path, *extra, config=os.path.join(ROOT, "gin_configs", config))
   assert "gan" in results and checkpoints.is_training_done(str(tmp_path / "gan"))
+
+
+@pytest.mark.parametrize("rotate, expected", [(True, 4 * 16 + 4 * 32), (False, 4 * 16 + 32)])
+def test_labelled_images_are_rotated_as_in_s4l(tmp_path, rotate, expected):
+  from compare_gan2.s2gan import pretraining  # pylint: disable=g-import-not-at-top
+  _run(tmp_path, stage="partial_labels", *[f"s2gan_pretraining.rotate_labelled = {rotate}"])
+  spec = pipeline._dataset(pipeline.label_pattern(str(tmp_path), "partial_labels"))  # pylint: disable=protected-access
+  model = pretraining.build(spec, datasets.get_dataset(name="labeled_only_" + spec.name))
+  model.build()
+  seen = []
+  original = model.extractor.__call__
+  class Recording:
+    def __init__(self, inner):
+      self.inner = inner
+    def __getattr__(self, name):
+      return getattr(self.inner, name)
+    def __call__(self, images, is_training):
+      seen.append(int(images.shape[0]))
+      return original(images, is_training)
+  model.extractor = Recording(model.extractor)
+  metrics = model.losses(*next(iter(model.input_fn(16))))
+  assert seen == [expected]
+  assert float(metrics["accuracy/class_labelled"]) >= 0.0

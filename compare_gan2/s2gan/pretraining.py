@@ -5,10 +5,12 @@ fewer-labels paper's S2GAN).
 Each step reads B images of the whole training set and, as S4L does, a
 separate batch of L labelled images (`labelled_batch_size`; 0: the labelled
 images of the B instead). The B images are rotated by 0, 90, 180 and 270
-degrees and one extractor call sees them and the L labelled ones:
+degrees, and so are the L labelled ones with `rotate_labelled` (S4L applies the
+supervised loss to all four rotations); one extractor call sees them all:
 
   L = weight_rotation_loss * CE(R h(rot_k x), k)              (the 4B rotations)
-      + weight_class_loss * mean over labelled x of CE(C h(x), y)   (unrotated)
+      + weight_class_loss * mean over labelled x (and their rotations with
+        rotate_labelled) of CE(C h(x), y)
 
 with linear heads R (`rotation_head`, 4-way) and C (`class_head`) on the
 extractor's features h. The model has ModularGAN's training interface, so the
@@ -34,8 +36,8 @@ class RotationPretraining:
   def __init__(self, dataset, batch_size=64, labelled_batch_size=32,
                training_steps=3000, learning_rate=1e-3,
                optimizer_fn=optimizers.AdamOptimizer, weight_rotation_loss=1.0,
-               weight_class_loss=1.0, extractor_fn=extractor_lib.ResNetExtractor,
-               labelled_dataset=None):
+               weight_class_loss=1.0, rotate_labelled=True,
+               extractor_fn=extractor_lib.ResNetExtractor, labelled_dataset=None):
     """Args:
       dataset: the training set (labels -1 where unknown).
       labelled_dataset: its labelled examples only (the labeled_only_ variant
@@ -55,6 +57,7 @@ class RotationPretraining:
     self._learning_rate = float(learning_rate)
     self.weight_rotation_loss = float(weight_rotation_loss)
     self.weight_class_loss = float(weight_class_loss)
+    self.rotate_labelled = bool(rotate_labelled)
     self.extractor = extractor_fn()
     self.optimizer = optimizer_fn(self._learning_rate, name="pretraining_opt")
     self.global_step = None
@@ -130,6 +133,9 @@ class RotationPretraining:
     """
     images, labels = batch
     extra_images, extra_labels = labelled_batch
+    if self.rotate_labelled and int(extra_images.shape[0]):
+      extra_images = self_supervision.rotate_images(extra_images, (0, 1, 2, 3))
+      extra_labels = tf.tile(extra_labels, [self_supervision.NUM_ROTATIONS])
     n = int(images.shape[0])
     rotated = self_supervision.rotate_images(images, (0, 1, 2, 3))
     rotation_labels = self_supervision.rotation_labels(n)
