@@ -66,7 +66,6 @@ class RotationPretraining:
   dataset = property(lambda self: self._dataset)
   batch_size = property(lambda self: self._batch_size)
   num_sub_steps = 1
-  conditional = False
 
   @property
   def learning_rates(self):
