@@ -16,8 +16,9 @@ from compare_gan2.architectures import arch_ops
 import tensorflow as tf
 
 
-class _Network(tf.Module, metaclass=abc.ABCMeta):
-  """A tf.Module whose variables live in `self.store` under scope `name`."""
+class Network(tf.Module, metaclass=abc.ABCMeta):
+  """A tf.Module whose variables live in `self.store` under scope `name`
+  (generators, discriminators, the S2GAN feature extractor)."""
 
   def __init__(self, name, batch_norm_fn, spectral_norm):
     super().__init__(name=name)
@@ -81,7 +82,7 @@ class _Network(tf.Module, metaclass=abc.ABCMeta):
 
 
 @gin.configurable("G", denylist=["name", "image_shape"])
-class AbstractGenerator(_Network):
+class AbstractGenerator(Network):
   """Interface for generators: `G(z, y, is_training) -> images in [0, 1]`."""
 
   def __init__(self, name="generator", image_shape=None, batch_norm_fn=None,
@@ -114,7 +115,7 @@ class AbstractGenerator(_Network):
 
 
 @gin.configurable("D", denylist=["name"])
-class AbstractDiscriminator(_Network):
+class AbstractDiscriminator(Network):
   """Interface for discriminators: `D(x, y, is_training) -> (prob, logit, h)`."""
 
   def __init__(self, name="discriminator", batch_norm_fn=None,

@@ -14,6 +14,7 @@ Or give `widths`, `blocks` and `bottleneck` directly.
 import gin
 import tensorflow as tf
 
+from compare_gan2.architectures import abstract_arch
 from compare_gan2.architectures import arch_ops
 from compare_gan2.architectures import initializers
 
@@ -43,12 +44,12 @@ def _conv(x, channels, kernel, stride, name):
 
 
 @gin.configurable(denylist=["name"])
-class ResNetExtractor(tf.Module):
+class ResNetExtractor(abstract_arch.Network):
   """images [N, H, W, C] in [0, 1] -> features [N, F] (global average pool)."""
 
   def __init__(self, preset="small", widths=None, blocks=None, bottleneck=None,
                stem_stride=None, stem_pool=None, name="extractor"):
-    super().__init__(name=name)
+    super().__init__(name=name, batch_norm_fn=None, spectral_norm=False)
     if preset not in PRESETS:
       raise ValueError(f"Unknown ResNetExtractor.preset {preset!r}; known: "
                        f"{sorted(PRESETS)}.")
@@ -66,20 +67,10 @@ class ResNetExtractor(tf.Module):
     self.bottleneck = bool(config["bottleneck"])
     self.stem_stride = int(config["stem_stride"])
     self.stem_pool = bool(config["stem_pool"])
-    self.store = arch_ops.VariableStore(name=name + "_store")
-    self._scope = name
 
   @property
   def feature_dim(self):
     return self.widths[-1] * (4 if self.bottleneck else 1)
-
-  @property
-  def variables(self):
-    return self.store.variables
-
-  @property
-  def trainable_variables(self):
-    return self.store.trainable_variables
 
   def _block(self, x, width, stride, is_training, name):
     out_channels = width * 4 if self.bottleneck else width
@@ -99,7 +90,7 @@ class ResNetExtractor(tf.Module):
       return h + shortcut
 
   def __call__(self, images, is_training):
-    with arch_ops.using_store(self.store), arch_ops.root_scope(self._scope):
+    with self.in_store():
       x = tf.convert_to_tensor(images, tf.float32) * 2.0 - 1.0
       kernel = 7 if self.stem_pool else 3
       x = _conv(x, self.widths[0], kernel, self.stem_stride, "stem")

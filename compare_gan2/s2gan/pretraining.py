@@ -91,13 +91,12 @@ class RotationPretraining:
 
   def heads(self, features):
     """(rotation logits [N, 4], class logits [N, K]) of features [N, F]."""
-    with arch_ops.using_store(self.extractor.store):
-      with arch_ops.root_scope("rotation_head"):
-        rotation = arch_ops.linear(features, self_supervision.NUM_ROTATIONS,
-                                   scope="linear")
-      with arch_ops.root_scope("class_head"):
-        classes = arch_ops.linear(features, self._dataset.num_classes,
-                                  scope="linear")
+    with self.extractor.in_store("rotation_head"):
+      rotation = arch_ops.linear(features, self_supervision.NUM_ROTATIONS,
+                                 scope="linear")
+    with self.extractor.in_store("class_head"):
+      classes = arch_ops.linear(features, self._dataset.num_classes,
+                                scope="linear")
     return rotation, classes
 
   def predict(self, images, is_training=False):
