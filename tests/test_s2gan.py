@@ -159,7 +159,7 @@ def test_pretraining_reads_a_separate_labelled_batch(tmp_path):
   and L labelled ones; a resumed pipeline continues both streams."""
   from compare_gan2.s2gan import pretraining  # pylint: disable=g-import-not-at-top
   _run(tmp_path, stage="partial_labels")
-  spec = pipeline._dataset(pipeline.label_pattern(str(tmp_path), "partial_labels"))  # pylint: disable=protected-access
+  spec = pipeline.labelled_dataset_spec(pipeline.label_pattern(str(tmp_path), "partial_labels"))
   labelled = datasets.get_dataset(name="labeled_only_" + spec.name)
   model = pretraining.build(spec, labelled)
   assert model.labelled_batch_size == 32 and model.batch_size == 16
@@ -200,8 +200,8 @@ def test_shipped_pipeline_configs_run(tmp_path, config):
 @pytest.mark.parametrize("rotate, expected", [(True, 4 * 16 + 4 * 32), (False, 4 * 16 + 32)])
 def test_labelled_images_are_rotated_as_in_s4l(tmp_path, rotate, expected):
   from compare_gan2.s2gan import pretraining  # pylint: disable=g-import-not-at-top
-  _run(tmp_path, stage="partial_labels", *[f"s2gan_pretraining.rotate_labelled = {rotate}"])
-  spec = pipeline._dataset(pipeline.label_pattern(str(tmp_path), "partial_labels"))  # pylint: disable=protected-access
+  _run(tmp_path, f"s2gan_pretraining.rotate_labelled = {rotate}", stage="partial_labels")
+  spec = pipeline.labelled_dataset_spec(pipeline.label_pattern(str(tmp_path), "partial_labels"))
   model = pretraining.build(spec, datasets.get_dataset(name="labeled_only_" + spec.name))
   model.build()
   seen = []

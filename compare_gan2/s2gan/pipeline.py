@@ -133,7 +133,7 @@ def _write_labels(model_dir, stage, subdir, names, labels, options):
                                        num_files=options.num_label_files)
 
 
-def _dataset(file_pattern=None, name=None):
+def labelled_dataset_spec(file_pattern=None, name=None):
   """The gin-configured dataset, reading label files `file_pattern` (if any)."""
   try:
     bound = gin.query_parameter("dataset.labeled_fraction")
@@ -182,7 +182,7 @@ def _check_classes(labels, num_classes, fraction):
 # ------------------------------------------------------------------- stages
 def run_partial_labels(model_dir, options):
   """Stage 1: the training set and its partial labels as label files."""
-  plain = _dataset()
+  plain = labelled_dataset_spec()
   if not plain.num_classes or plain.soft_labels:
     raise errors.ConfigError(
         f"The S2GAN pipeline needs a dataset with class labels, got {plain.name!r}.")
@@ -219,7 +219,7 @@ def run_pretrain(model_dir, options):
   """Stage 2: trains the extractor and its heads with the package's Trainer."""
   del options
   _require(model_dir, "partial_labels", "pretrain")
-  spec = _dataset(label_pattern(model_dir, "partial_labels"))
+  spec = labelled_dataset_spec(label_pattern(model_dir, "partial_labels"))
   labelled = None
   if read_done(model_dir, "partial_labels")["num_labelled"]:
     labelled = datasets.get_dataset(name="labeled_only_" + spec.name)
@@ -251,7 +251,7 @@ def run_infer_labels(model_dir, options):
   """Stage 3: labels (hard and soft) and features of every training image."""
   _require(model_dir, "partial_labels", "infer_labels")
   pattern = label_pattern(model_dir, "partial_labels")
-  spec = _dataset(pattern)
+  spec = labelled_dataset_spec(pattern)
   model = load_pretrained(model_dir, spec)
   names, partial = label_files.read_labels(pattern.format(split="train"))
   predict = tf.function(lambda x: model.predict(x, is_training=False))
@@ -323,7 +323,7 @@ def kmeans(features, num_clusters, seed):
 def run_cluster(model_dir, options):
   """Stage 4: k-means cluster ids as labels (CLUSTERING)."""
   _require(model_dir, "infer_labels", "cluster")
-  spec = _dataset()
+  spec = labelled_dataset_spec()
   features = np.load(os.path.join(stage_dir(model_dir, "infer_labels"),
                                   "features.npy"))
   start = time.time()
@@ -359,7 +359,7 @@ def run_gan(model_dir, options, schedules, schedule_flags=None):
   pattern = gan_labels_pattern(model_dir, options)
   name = None
   if options.gan_labels == "soft":
-    name = "soft_labeled_" + _dataset().name
+    name = "soft_labeled_" + labelled_dataset_spec().name
   with gin.unlock_config():
     gin.bind_parameter("replace_labels.file_pattern", pattern)
     if name:
