@@ -49,23 +49,38 @@ class Optimizer(tf.Module):
     result.update(self.slots)
     return result
 
-  def minimize(self, tape, loss, var_list):
-    grads = tape.gradient(loss, var_list)
-    return self.apply_gradients(zip(grads, var_list))
+  def apply(self, grads, var_list):
+    """One optimizer step: `grads` averaged over replicas, then applied to `var_list`.
 
-  def apply_gradients(self, grads_and_vars):
-    """Averages gradients over replicas, then applies one update per variable."""
-    grads_and_vars = [(g, v) for g, v in grads_and_vars if g is not None]
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None:  # Cross-replica context (e.g. called outside strategy.run).
-      return self._distributed_apply(tf.distribute.get_strategy(), grads_and_vars)
-    return ctx.merge_call(self._distributed_apply, args=(grads_and_vars,))
+    Gradients come from the caller (e.g. `ModularGAN.discriminator_gradients`);
+    None entries are skipped. In a replica context the cross-replica merge takes
+    TensorFlow's `maybe_merge_call` route (what its own optimizers do): a
+    `merge_call` normally, an all-reduce inside the replica where the strategy
+    has no merge call (XLA-compiled replicas on GPUs).
+    """
+    grads, var_list = list(grads), list(var_list)
+    if len(grads) != len(var_list):
+      raise ValueError(f"{self.name}.apply: {len(grads)} gradients for "
+                       f"{len(var_list)} variables.")
+    pairs = [(g, v) for g, v in zip(grads, var_list) if g is not None]
+    strategy = tf.distribute.get_strategy()
+    if tf.distribute.in_cross_replica_context():
+      return self._distributed_apply(strategy, pairs)
+    return tf.__internal__.distribute.interim.maybe_merge_call(
+        self._distributed_apply, strategy, pairs)
+
+  def _reduce(self, strategy, grads_and_vars):
+    """The replicas' mean of each gradient."""
+    if tf.distribute.in_cross_replica_context():
+      return strategy.extended.batch_reduce_to(
+          tf.distribute.ReduceOp.MEAN, list(grads_and_vars))
+    return tf.distribute.get_replica_context().all_reduce(
+        tf.distribute.ReduceOp.MEAN, [g for g, _ in grads_and_vars])
 
   def _distributed_apply(self, strategy, grads_and_vars):
     if not grads_and_vars:
       return tf.no_op()
-    reduced = strategy.extended.batch_reduce_to(
-        tf.distribute.ReduceOp.MEAN, [(g, v) for g, v in grads_and_vars])
+    reduced = self._reduce(strategy, grads_and_vars)
     step = tf.cast(self.iterations + 1, tf.float32)
     lr = tf.convert_to_tensor(self.learning_rate, tf.float32)
     for grad, (_, var) in zip(reduced, grads_and_vars):

@@ -28,7 +28,7 @@ def _run(opt, strategy, steps, loss_scale_by_replica=False):
       scale = tf.cast(rid + 1, tf.float32) if loss_scale_by_replica else 1.0
       with tf.GradientTape() as tape:
         loss = tf.reduce_sum(w * w) * scale
-      opt.minimize(tape, loss, [w])
+      opt.apply(tape.gradient(loss, [w]), [w])
     strategy.run(fn)
 
   for _ in range(steps):

@@ -64,7 +64,7 @@ def train(dataset_name, output_dir, steps=3000, batch_size=64,
       logits = net(images)["logits"]
       loss = tf.reduce_mean(
           tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
-    optimizer.minimize(tape, loss, variables)
+    optimizer.apply(tape.gradient(loss, variables), variables)
     acc = tf.reduce_mean(tf.cast(
         tf.argmax(logits, 1, output_type=tf.int32) == labels, tf.float32))
     return loss, acc

@@ -377,7 +377,7 @@ class ModularGAN:
     summaries.update(_prefixed("g", g_terms))
     return d_terms.total, g_terms.total, summaries
 
-  # ------------------------------------------------------------ training step
+  # ---------------------------------------------------------------- gradients
   def _split(self, features, labels):
     """Splits a step's batch into num_sub_steps equal parts."""
     parts = [dict() for _ in range(self.num_sub_steps)]
@@ -390,31 +390,39 @@ class ModularGAN:
     return self.generator(features["z"], self._one_hot(features.get("sampled_labels")),
                           is_training=is_training)
 
-  def _step_seed(self, counter):
+  def _step_seed(self, counter, micro_batch=0):
     replica = tf.distribute.get_replica_context()
     replica_id = 0 if replica is None else replica.replica_id_in_sync_group
+    if micro_batch:
+      return random_ops.derive_seed((_SEED_PENALTY, micro_batch), counter,
+                                    replica_id)
     return random_ops.derive_seed((_SEED_PENALTY, 0), counter, replica_id)
 
   def _overrides_create_loss(self):
     return type(self).create_loss is not ModularGAN.create_loss
 
-  def _train_discriminator(self, features, labels, generated):
+  def discriminator_loss(self, features, labels, generated, seed=None):
+    """(d_loss, summaries) of D's step on one batch: compare_gan's `create_loss`
+    d_loss plus D's regularizer; `generated` is not differentiated through."""
     generated = tf.stop_gradient(generated)
-    seed = self._step_seed(self.global_step_disc)
+    if self._overrides_create_loss():  # Code written against compare_gan.
+      d_loss, _, summaries = self.create_loss(features, labels, generated,
+                                              is_training=True, seed=seed)
+      summaries = {k: v for k, v in summaries.items() if not k.startswith("g_")}
+    else:
+      slices = self.discriminator_slices(features, labels, generated)
+      outputs = self.run_discriminator(slices, is_training=True)
+      terms = self.discriminator_loss_terms(outputs, slices, True, seed)
+      d_loss, summaries = terms.total, _prefixed("d", terms)
+    return d_loss + regularizers.discriminator_regularization(self.discriminator), summaries
+
+  def discriminator_gradients(self, features, labels, generated, seed=None):
+    """(gradients for D's trainable variables, d_loss, summaries) on one batch;
+    nothing is applied (`d_optimizer.apply` does that)."""
+    variables = self.discriminator.trainable_variables
     with tf.GradientTape() as tape:
-      if self._overrides_create_loss():  # Code written against compare_gan.
-        d_loss, _, summaries = self.create_loss(features, labels, generated,
-                                                is_training=True, seed=seed)
-        summaries = {k: v for k, v in summaries.items() if not k.startswith("g_")}
-      else:
-        slices = self.discriminator_slices(features, labels, generated)
-        outputs = self.run_discriminator(slices, is_training=True)
-        terms = self.discriminator_loss_terms(outputs, slices, True, seed)
-        d_loss, summaries = terms.total, _prefixed("d", terms)
-      d_loss += regularizers.discriminator_regularization(self.discriminator)
-    self.d_optimizer.minimize(tape, d_loss, self.discriminator.trainable_variables)
-    self.global_step_disc.assign_add(1)
-    return d_loss, summaries
+      d_loss, summaries = self.discriminator_loss(features, labels, generated, seed)
+    return tape.gradient(d_loss, variables), d_loss, summaries
 
   def _d_sees_examples_independently(self):
     """True if D's output on one example does not depend on the others in its call.
@@ -457,12 +465,82 @@ class ModularGAN:
     terms = self.generator_loss_terms(outputs)
     return terms.total, _prefixed("g", terms)
 
-  def _train_generator(self, features, labels):
+  def generator_gradients(self, features, labels):
+    """(gradients for G's trainable variables, g_loss, summaries): G(z, y) on
+    `features`, then `generator_loss` plus G's regularizer."""
+    variables = self.generator.trainable_variables
     with tf.GradientTape() as tape:
       generated = self._generate(features)
       g_loss, summaries = self.generator_loss(features, labels, generated)
       g_loss += regularizers.generator_regularization(self.generator)
-    self.g_optimizer.minimize(tape, g_loss, self.generator.trainable_variables)
+    return tape.gradient(g_loss, variables), g_loss, summaries
+
+  # ------------------------------------------------------------ training step
+  @property
+  def gradient_accumulation_steps(self):
+    """Micro-batches per optimizer step (`run_config.gradient_accumulation_steps`,
+    passed in `parameters`)."""
+    return int(self._parameters.get("gradient_accumulation_steps", 1))
+
+  def _accumulated(self, compute, features, labels):
+    """`compute(features, labels, micro_batch)` -> (grads, loss, summaries) on each
+    of `gradient_accumulation_steps` equal micro-batches; returns their means.
+
+    The mean of the micro-batches' mean losses is the loss of the whole batch, so
+    for a network without batch norm the update equals one batch k times larger.
+    Layer state (spectral-norm vectors, batch-norm moving statistics) is updated by
+    the last micro-batch only: every micro-batch reads the same spectral-norm
+    vectors, so sigma (and the stored u) are those of the whole batch; batch norm
+    normalises each micro-batch with its own moments (docs/distributed_training.md).
+    """
+    k = self.gradient_accumulation_steps
+    if k == 1:
+      return compute(features, labels, 0)
+    micro_features = [dict() for _ in range(k)]
+    for key, value in features.items():
+      for part, chunk in zip(micro_features, tf.split(value, k)):
+        part[key] = chunk
+    micro_labels = tf.split(labels, k)
+    total_grads, total_loss, total_summaries = None, 0.0, {}
+    for i in range(k):
+      if i < k - 1:
+        with arch_ops.no_state_updates():
+          grads, loss, summaries = compute(micro_features[i], micro_labels[i], i)
+      else:
+        grads, loss, summaries = compute(micro_features[i], micro_labels[i], i)
+      if total_grads is None:
+        total_grads = list(grads)
+      else:
+        total_grads = [None if t is None else t + g
+                       for t, g in zip(total_grads, grads)]
+      total_loss += loss
+      for name, value in summaries.items():
+        total_summaries[name] = total_summaries.get(name, 0.0) + value
+    scale = 1.0 / k
+    return ([None if g is None else g * scale for g in total_grads],
+            total_loss * scale,
+            {name: value * scale for name, value in total_summaries.items()})
+
+  def _train_discriminator(self, features, labels, generated):
+    def compute(micro_features, micro_labels, micro_batch):
+      micro_generated = generated
+      if generated is None:
+        micro_generated = self._generate(micro_features)
+      seed = self._step_seed(self.global_step_disc, micro_batch)
+      return self.discriminator_gradients(micro_features, micro_labels,
+                                          micro_generated, seed)
+    if generated is not None and self.gradient_accumulation_steps > 1:
+      raise ValueError("ModularGAN.experimental_joint_gen_for_disc cannot be "
+                       "combined with run_config.gradient_accumulation_steps > 1.")
+    grads, d_loss, summaries = self._accumulated(compute, features, labels)
+    self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
+    self.global_step_disc.assign_add(1)
+    return d_loss, summaries
+
+  def _train_generator(self, features, labels):
+    grads, g_loss, summaries = self._accumulated(
+        lambda f, l, _: self.generator_gradients(f, l), features, labels)
+    self.g_optimizer.apply(grads, self.generator.trainable_variables)
     self.global_step.assign_add(1)
     if self.ema is not None:
       self.ema.update(self.generator.trainable_variables, self.global_step)
@@ -484,11 +562,8 @@ class ModularGAN:
       generated_parts = [None] * self.disc_iters
     metrics = {}
     for i in range(self.disc_iters):
-      generated = generated_parts[i]
-      if generated is None:
-        generated = self._generate(d_parts[i])
       d_loss, summaries = self._train_discriminator(d_parts[i], label_parts[i],
-                                                    generated)
+                                                    generated_parts[i])
       metrics[f"d_{i}"] = d_loss
       if i == 0:
         metrics.update(summaries)

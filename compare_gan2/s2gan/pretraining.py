@@ -167,8 +167,8 @@ class RotationPretraining:
     batch, labelled_batch = inputs
     with tf.GradientTape() as tape:
       metrics = self.losses(batch, labelled_batch)
-    self.optimizer.minimize(tape, metrics["loss"],
-                            self.extractor.trainable_variables)
+    variables = self.extractor.trainable_variables
+    self.optimizer.apply(tape.gradient(metrics["loss"], variables), variables)
     self.global_step.assign_add(1)
     return metrics
 
