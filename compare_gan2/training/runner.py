@@ -22,6 +22,7 @@ from compare_gan2.architectures import initializers
 from compare_gan2.training import checkpoints
 from compare_gan2.training import strategy as strategy_lib
 from compare_gan2.training import trainer as trainer_lib
+from compare_gan2.training import workers
 
 
 def _check_at_least(name, value, minimum):
@@ -64,6 +65,9 @@ def get_options_dict(batch_size=gin.REQUIRED,
   }
 
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
   tf_random_seed: int = None
@@ -71,19 +75,38 @@ class RunConfig:
   iterations_per_loop: int = 1000
   save_checkpoints_steps: int = 5000
   keep_checkpoint_max: int = 1000
+  precision: str = "float32"
+  jit_compile: bool = False
+  gradient_accumulation_steps: int = 1
 
 
 @gin.configurable("run_config")
 def get_run_config(tf_random_seed=None, single_core=False, iterations_per_loop=1000,
-                   save_checkpoints_steps=5000, keep_checkpoint_max=1000):
-  """compare_gan's `run_config` (TPU RunConfig fields that still mean something)."""
+                   save_checkpoints_steps=5000, keep_checkpoint_max=1000,
+                   precision="float32", jit_compile=False,
+                   gradient_accumulation_steps=1):
+  """compare_gan's `run_config` (TPU RunConfig fields that still mean something)
+  and our speed settings (docs/distributed_training.md):
+
+  precision: "float32", "mixed_bfloat16" (TPU; CPUs with bf16 units) or
+    "mixed_float16" (GPU; with loss scaling).
+  jit_compile: compile each replica's training step with XLA.
+  gradient_accumulation_steps: k micro-batches per optimizer step; the batch of
+    `options.batch_size` is computed k/replicas examples at a time.
+  """
   _check_at_least("run_config.iterations_per_loop", iterations_per_loop, 1)
   _check_at_least("run_config.save_checkpoints_steps", save_checkpoints_steps or 0, 0)
   _check_at_least("run_config.keep_checkpoint_max", keep_checkpoint_max, 1)
+  _check_at_least("run_config.gradient_accumulation_steps",
+                  gradient_accumulation_steps, 1)
   if tf_random_seed is not None:
     _check_at_least("run_config.tf_random_seed", tf_random_seed, 0)
+  if precision not in PRECISIONS:
+    raise errors.ConfigError(f"run_config.precision must be one of {PRECISIONS}, "
+                             f"got {precision!r}.")
   return RunConfig(tf_random_seed, single_core, int(iterations_per_loop),
-                   int(save_checkpoints_steps or 0), int(keep_checkpoint_max))
+                   int(save_checkpoints_steps or 0), int(keep_checkpoint_max),
+                   precision, bool(jit_compile), int(gradient_accumulation_steps))
 
 
 def set_random_seeds(seed):
@@ -159,6 +182,8 @@ def build_context(model_dir, use_tpu=None, tpu=None, require_data=True, **flags)
   run_config = get_run_config()
   set_random_seeds(run_config.tf_random_seed)
   strategy = strategy_lib.resolve_strategy(use_tpu, tpu, run_config.single_core)
+  options = dict(options, gradient_accumulation_steps=(
+      run_config.gradient_accumulation_steps))
   gan = build_gan(model_dir, strategy, options)
   if require_data:
     gan.dataset.check_available()
@@ -170,11 +195,15 @@ def schedule_train(ctx, on_checkpoint=None):
   trainer = trainer_lib.Trainer(ctx.gan, ctx.strategy, ctx.model_dir,
                                 ctx.run_config, ctx.options["training_steps"],
                                 on_checkpoint=on_checkpoint)
-  write_operative_config(ctx.model_dir, trainer.restore())
+  chief = workers.is_chief(ctx.strategy)
+  start = trainer.restore()
+  if chief:
+    write_operative_config(ctx.model_dir, start)
   step = trainer.train()
-  write_operative_config(ctx.model_dir, step)
-  checkpoints.mark_training_done(ctx.model_dir)
-  logging.info("Training done at step %d; wrote %s.", step, checkpoints.TRAIN_DONE)
+  if chief:
+    write_operative_config(ctx.model_dir, step)
+    checkpoints.mark_training_done(ctx.model_dir)
+    logging.info("Training done at step %d; wrote %s.", step, checkpoints.TRAIN_DONE)
   return step
 
 

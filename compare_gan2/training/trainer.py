@@ -1,31 +1,37 @@
-"""The training loop: compare_gan's TPUEstimator.train() on tf.distribute.
+"""The trainer: compare_gan's TPUEstimator.train() on tf.distribute, in Orbit's parts.
 
-`run_config.iterations_per_loop` steps run inside one `tf.function` call (the TPU
-host loop). Between calls the host writes summaries, logs progress and saves
-checkpoints on exact multiples of `save_checkpoints_steps` (and at the last step).
-A non-finite loss stops training with `NonFiniteLossError` naming the step; no
-checkpoint is written after it, so the last good one stays.
+- inner loop (training/loop.py): `run_config.iterations_per_loop` steps in one
+  `tf.function` call (the TPU host loop), XLA-compiled per replica with
+  `run_config.jit_compile`;
+- controller (training/controller.py): loops up to the last step, cut at every
+  checkpoint step, then the due actions (training/actions.py): scalars, progress,
+  checkpoint, the model's sample grids, an `on_checkpoint` hook.
+
+Checkpoints are saved on exact multiples of `save_checkpoints_steps` (and at the
+last step). A non-finite loss stops training with `NonFiniteLossError` naming
+the step; no checkpoint is written after it, so the last good one stays. Under a
+multi-worker strategy only the chief writes `model_dir` (training/workers.py).
 """
-
-import os
 
 from absl import logging
 import tensorflow as tf
 
-from compare_gan2 import errors
+from compare_gan2.training import actions as actions_lib
 from compare_gan2.training import checkpoints
-from compare_gan2.training import progress
+from compare_gan2.training import controller as controller_lib
+from compare_gan2.training import loop as loop_lib
 from compare_gan2.training import summaries
+from compare_gan2.training import workers
 
-class NonFiniteLossError(errors.UserError, RuntimeError):
-  """A loss became NaN or infinite (the message says what to try)."""
+NonFiniteLossError = controller_lib.NonFiniteLossError
 
 
-def _check_divisible(batch_size, num_replicas):
-  if batch_size % num_replicas:
+def _check_divisible(batch_size, num_replicas, accumulation_steps=1):
+  if batch_size % (num_replicas * accumulation_steps):
     raise ValueError(
         f"options.batch_size={batch_size} is not divisible by the {num_replicas} "
-        "replicas of this strategy; choose a multiple of the replica count.")
+        f"replicas of this strategy times run_config.gradient_accumulation_steps="
+        f"{accumulation_steps}; choose a multiple of {num_replicas * accumulation_steps}.")
 
 
 class Trainer:
@@ -46,7 +52,9 @@ class Trainer:
     self.max_steps = int(max_steps)
     self._on_checkpoint = on_checkpoint
     self._checkpoint = self._manager = self._restored = None
-    _check_divisible(gan.batch_size, strategy.num_replicas_in_sync)
+    self.is_chief = workers.is_chief(strategy)
+    _check_divisible(gan.batch_size, strategy.num_replicas_in_sync,
+                     getattr(gan, "gradient_accumulation_steps", 1))
 
   # ------------------------------------------------------------------ inputs
   def _dataset_fn(self, start_step):
@@ -62,66 +70,31 @@ class Trainer:
 
     return dataset_fn
 
-  # -------------------------------------------------------------- host loop
-  def _make_loop(self, iterator):
-    strategy, gan = self.strategy, self.gan
-
-    def run_step():
-      per_replica = strategy.run(gan.train_step, args=(next(iterator),))
-      metrics = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
-                 for k, v in per_replica.items()}
-      finite = tf.reduce_all(tf.math.is_finite(tf.stack(list(metrics.values()))))
-      return metrics, finite
-
-    @tf.function
-    def loop(num_steps):
-      """Runs num_steps steps; returns last metrics and the first bad step or -1."""
-      bad_step = tf.constant(-1, tf.int64)
-      for _ in tf.range(num_steps - 1):
-        _, finite = run_step()
-        if not finite:
-          bad_step = gan.global_step.read_value()
-          break
-      metrics, finite = run_step()  # The last step also yields the metrics.
-      if bad_step < 0 and not finite:
-        bad_step = gan.global_step.read_value()
-      return metrics, bad_step
-
-    return loop
-
-  def _loop_length(self, step):
-    every = self.run_config.save_checkpoints_steps or self.max_steps
-    next_save = (step // every + 1) * every
-    return max(1, min(self.run_config.iterations_per_loop, next_save - step,
-                      self.max_steps - step))
-
-  def _should_save(self, step):
-    every = self.run_config.save_checkpoints_steps
-    return step == self.max_steps or (every and step % every == 0)
-
-  # ---------------------------------------------------------------- summaries
-  def _write_images(self, step):
-    """The model's image grids to TensorBoard, its sample sheet to
-    `samples/step_<step>.png`."""
-    grids, sheet = self.gan.summary_images()
-    for name, value in grids.items():
-      summaries.write_image_grid(name, value, step)
-    if sheet is not None:
-      sample_dir = os.path.join(self.model_dir, "samples")
-      tf.io.gfile.makedirs(sample_dir)
-      summaries.save_png(sheet, os.path.join(sample_dir, f"step_{step}.png"))
+  # ------------------------------------------------------------------ actions
+  def _actions(self, start_step):
+    """The actions between loops, in order; writers only on the chief."""
+    every_save = actions_lib.EveryNSteps(self.run_config.save_checkpoints_steps,
+                                         self.max_steps)
+    save = actions_lib.SaveCheckpoint(self._manager, every_save)
+    result = [
+        actions_lib.WriteScalars(self.gan.learning_rates),
+        actions_lib.LogProgress(self.max_steps,
+                                self.gan.batch_size * self.gan.num_sub_steps,
+                                start_step),
+        save,
+    ]
+    if self.is_chief:
+      result.append(actions_lib.WriteSampleGrids(self.gan, self.model_dir,
+                                                 every_save))
+    if self._on_checkpoint:
+      result.append(actions_lib.CallAfterCheckpoint(self._on_checkpoint, save))
+    return result, every_save
 
   def _write_real_images(self, step):
     """A grid of training images (what the model sees), once per run."""
     images = self.gan.real_summary_images()
     if images is not None:
       summaries.write_image_grid("real_images", images, step)
-
-  def _write_scalars(self, metrics, step):
-    for name, value in metrics.items():  # "accuracy/..." keeps its own group.
-      tf.summary.scalar(name if "/" in name else f"loss/{name}", value, step=step)
-    for name, value in self.gan.learning_rates.items():
-      tf.summary.scalar(f"lr/{name}", value, step=step)
 
   # --------------------------------------------------------------------- train
   def restore(self):
@@ -131,7 +104,8 @@ class Trainer:
         self.gan.build()
         self._checkpoint = checkpoints.make_checkpoint(self.gan.variables_to_save())
       self._manager = checkpoints.make_manager(
-          self._checkpoint, self.model_dir, self.run_config.keep_checkpoint_max)
+          self._checkpoint, workers.checkpoint_dir(self.model_dir, self.strategy),
+          self.run_config.keep_checkpoint_max)
       self._restored = checkpoints.restore_for_training(
           self._checkpoint, self.gan.variables_to_save(), self.model_dir)
       if self._restored:
@@ -142,40 +116,29 @@ class Trainer:
     """Trains to max_steps, resuming from the latest checkpoint in model_dir."""
     gan, strategy = self.gan, self.strategy
     step = self.restore()
-    manager = self._manager
-    writer = tf.summary.create_file_writer(self.model_dir)
     if step >= self.max_steps:
       logging.info("global_step %d >= training_steps %d: nothing to train.", step,
                    self.max_steps)
       return step
     if self._restored is None:
-      manager.save(checkpoint_number=step)
-    examples_per_step = gan.batch_size * gan.num_sub_steps
+      self._manager.save(checkpoint_number=step)
     dist_dataset = strategy.distribute_datasets_from_function(self._dataset_fn(step))
-    loop = self._make_loop(iter(dist_dataset))
-    reporter = progress.ProgressReporter(self.max_steps, examples_per_step, step)
+    loop = loop_lib.StepLoop(gan, strategy, iter(dist_dataset),
+                             jit_compile=self.run_config.jit_compile)
+    actions, every_save = self._actions(step)
+    controller = controller_lib.Controller(
+        loop, gan.global_step, self.max_steps, self.run_config.iterations_per_loop,
+        every_save, actions,
+        describe_last_checkpoint=lambda: (
+            f"the last good checkpoint in {self.model_dir} is "
+            f"{checkpoints.latest_checkpoint(self.model_dir)}."))
     logging.info("Training from step %d to %d (%d images per step).", step,
-                 self.max_steps, examples_per_step)
+                 self.max_steps, gan.batch_size * gan.num_sub_steps)
+    writer = workers.summary_writer(self.model_dir, strategy)
     with writer.as_default():
-      self._write_real_images(step)
-      while step < self.max_steps:
-        metrics, bad_step = loop(tf.constant(self._loop_length(step)))
-        bad_step = int(bad_step)
-        if bad_step >= 0:
-          raise NonFiniteLossError(
-              f"Non-finite loss at step {bad_step} "
-              f"({ {k: float(v) for k, v in metrics.items()} }). Training stopped; "
-              f"the last good checkpoint in {self.model_dir} is "
-              f"{manager.latest_checkpoint}. Lower the learning rates or check the "
-              "data.")
-        step = int(gan.global_step.numpy())
-        self._write_scalars(metrics, step)
-        reporter.report(step)
-        if self._should_save(step):
-          path = manager.save(checkpoint_number=step)
-          logging.info("Saved %s.", path)
-          self._write_images(step)
-          if self._on_checkpoint:
-            self._on_checkpoint(step, path)
+      if self.is_chief:
+        self._write_real_images(step)
+      step = controller.train()
       writer.flush()
+    workers.remove_worker_dir(self.model_dir, strategy)
     return step

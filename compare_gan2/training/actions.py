@@ -1,0 +1,109 @@
+"""Actions the controller runs between inner loops (Orbit's `actions`).
+
+An action is a callable `action(step, metrics)` with a `due(step)` rule; the
+controller calls every due action after each loop, in order. Actions that write
+files take the writing decision from `training/workers.py` when built.
+"""
+
+import os
+
+from absl import logging
+import tensorflow as tf
+
+from compare_gan2.training import progress
+from compare_gan2.training import summaries
+
+
+class EveryNSteps:
+  """Due on exact multiples of `every` and at `last_step` (every 0: only then)."""
+
+  def __init__(self, every, last_step):
+    self.every, self.last_step = int(every or 0), int(last_step)
+
+  def __call__(self, step):
+    return step == self.last_step or bool(self.every and step % self.every == 0)
+
+  def steps_to_next(self, step):
+    """Steps from `step` to the next step this rule is due at."""
+    every = self.every or self.last_step
+    return min((step // every + 1) * every, self.last_step) - step
+
+
+class WriteScalars:
+  """The step's metrics ("loss/<name>", names with "/" as they are) and the
+  learning rates ("lr/<name>") to the default summary writer, every loop."""
+
+  def __init__(self, learning_rates):
+    self._learning_rates = dict(learning_rates)
+
+  def due(self, step):
+    del step
+    return True
+
+  def __call__(self, step, metrics):
+    for name, value in metrics.items():
+      tf.summary.scalar(name if "/" in name else f"loss/{name}", value, step=step)
+    for name, value in self._learning_rates.items():
+      tf.summary.scalar(f"lr/{name}", value, step=step)
+
+
+class LogProgress:
+  """A progress line (step, steps/s, images/s, ETA) every loop."""
+
+  def __init__(self, max_steps, images_per_step, start_step):
+    self._reporter = progress.ProgressReporter(max_steps, images_per_step,
+                                               start_step)
+
+  def due(self, step):
+    del step
+    return True
+
+  def __call__(self, step, metrics):
+    del metrics
+    return self._reporter.report(step)
+
+
+class SaveCheckpoint:
+  """`manager.save(step)` when due; every worker saves (see workers.py)."""
+
+  def __init__(self, manager, due):
+    self._manager, self.due = manager, due
+    self.last_path = None
+
+  def __call__(self, step, metrics):
+    del metrics
+    self.last_path = self._manager.save(checkpoint_number=step)
+    logging.info("Saved %s.", self.last_path)
+    return self.last_path
+
+
+class WriteSampleGrids:
+  """The GAN's sample grids to TensorBoard and `samples/step_<step>.png`.
+
+  `model.summary_images()` returns ({grid name: images}, sample sheet or None).
+  """
+
+  def __init__(self, model, model_dir, due):
+    self._model, self._model_dir, self.due = model, model_dir, due
+
+  def __call__(self, step, metrics):
+    del metrics
+    grids, sheet = self._model.summary_images()
+    for name, value in grids.items():
+      summaries.write_image_grid(name, value, step)
+    if sheet is not None:
+      sample_dir = os.path.join(self._model_dir, "samples")
+      tf.io.gfile.makedirs(sample_dir)
+      summaries.save_png(sheet, os.path.join(sample_dir, f"step_{step}.png"))
+
+
+class CallAfterCheckpoint:
+  """`fn(step, checkpoint_path)` after each save (evaluation or export hooks)."""
+
+  def __init__(self, fn, save_action):
+    self._fn, self._save = fn, save_action
+    self.due = save_action.due
+
+  def __call__(self, step, metrics):
+    del metrics
+    return self._fn(step, self._save.last_path)
