@@ -235,3 +235,68 @@ def test_jit_compile_trains_through_the_trainer(tmp_path):
   _train_tiny(tmp_path, "run_config.jit_compile = True",
               "penalty.fn = @no_penalty")
   assert checkpoints.is_training_done(str(tmp_path))
+
+
+# ------------------------------------------------- 2 worker processes (MWMS)
+def _free_ports(n):
+  sockets = [socket.socket() for _ in range(n)]
+  for s in sockets:
+    s.bind(("127.0.0.1", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def _run_two_workers(model_dir, training_steps, kill_at=None, timeout=240):
+  """Runs the 2-worker job on 127.0.0.1; returns both exit codes."""
+  script = os.path.join(os.path.dirname(__file__), "multiworker_job.py")
+  workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+  procs = []
+  for index in range(2):
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="2",
+               TF_CONFIG=json.dumps({"cluster": {"worker": workers},
+                                     "task": {"type": "worker", "index": index}}))
+    args = [sys.executable, script, str(model_dir), str(training_steps)]
+    if kill_at is not None:
+      args.append(str(kill_at))
+    procs.append(subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True))
+  try:
+    outputs = [p.communicate(timeout=timeout)[0] for p in procs]
+  finally:
+    for p in procs:
+      p.kill()
+  return [p.returncode for p in procs], outputs
+
+
+def _files(model_dir):
+  return sorted(os.path.relpath(os.path.join(d, f), model_dir)
+                for d, _, files in os.walk(model_dir) for f in files)
+
+
+def test_two_worker_processes_chief_writes_and_resume_equals_uninterrupted(tmp_path):
+  """MultiWorkerMirroredStrategy, 2 processes: only worker 0 writes model_dir; both
+  killed after step 2's checkpoint, both resume from it and end with the weights
+  of an uninterrupted 2-worker run."""
+  full, resumed = tmp_path / "full", tmp_path / "resumed"
+  codes, outputs = _run_two_workers(full, 4)
+  assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+  files = _files(full)
+  assert "TRAIN_DONE" in files and "operative_config-4.gin" in files
+  assert sum(f.startswith("events.out.tfevents") for f in files) == 1, files
+  assert "samples/step_4.png" in files
+  assert not any(".worker_tmp" in f for f in files), files  # Removed after training.
+  assert checkpoints.step_of(checkpoints.latest_checkpoint(str(full))) == 4
+
+  codes, outputs = _run_two_workers(resumed, 4, kill_at=2)
+  assert codes == [17, 17], outputs
+  assert not os.path.exists(resumed / "TRAIN_DONE")
+  assert checkpoints.step_of(checkpoints.latest_checkpoint(str(resumed))) == 2
+  codes, outputs = _run_two_workers(resumed, 4)
+  assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+  a = checkpoints.read_variables(checkpoints.latest_checkpoint(str(full)))
+  b = checkpoints.read_variables(checkpoints.latest_checkpoint(str(resumed)))
+  assert a.keys() == b.keys() and int(b["global_step"]) == 4
+  for name in a:
+    np.testing.assert_array_equal(a[name], b[name], err_msg=name)

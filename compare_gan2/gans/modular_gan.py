@@ -378,8 +378,22 @@ class ModularGAN:
     return d_terms.total, g_terms.total, summaries
 
   # ---------------------------------------------------------------- gradients
+  def _with_static_batch(self, features, labels):
+    """Gives an unknown batch dimension its value (a multi-worker strategy's
+    input loses it): the per-replica sub-step batch times num_sub_steps."""
+    if features["images"].shape[0] is not None:
+      return features, labels
+    replica = tf.distribute.get_replica_context()
+    replicas = 1 if replica is None else int(replica.num_replicas_in_sync)
+    size = self.batch_size // replicas * self.num_sub_steps
+    def static(t):
+      t = tf.convert_to_tensor(t)
+      return tf.ensure_shape(t, [size] + t.shape.as_list()[1:])
+    return {k: static(v) for k, v in features.items()}, static(labels)
+
   def _split(self, features, labels):
     """Splits a step's batch into num_sub_steps equal parts."""
+    features, labels = self._with_static_batch(features, labels)
     parts = [dict() for _ in range(self.num_sub_steps)]
     for key, value in features.items():
       for part, chunk in zip(parts, tf.split(value, self.num_sub_steps)):
