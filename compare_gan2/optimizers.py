@@ -28,6 +28,12 @@ class Optimizer(tf.Module):
     self.learning_rate = learning_rate
     self.slots = {}  # "<var name>/<slot>" -> tf.Variable
     self.iterations = None
+    self.loss_scale = None  # A DynamicLossScale under mixed_float16.
+
+  def use_loss_scaling(self):
+    """Turns on dynamic loss scaling (call before `build`)."""
+    if self.loss_scale is None:
+      self.loss_scale = DynamicLossScale(f"{self.name}/loss_scale")
 
   def build(self, var_list):
     """Creates the step counter and slots; call eagerly under strategy.scope()."""
@@ -42,12 +48,24 @@ class Optimizer(tf.Module):
           self.slots[key] = tf.Variable(
               tf.zeros(var.shape, var.dtype), trainable=False, name=key,
               aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    if self.loss_scale is not None:
+      self.loss_scale.build()
 
   def variables_to_save(self):
     """{checkpoint name: variable} for this optimizer's state."""
     result = {f"{self.name}/iterations": self.iterations}
     result.update(self.slots)
+    if self.loss_scale is not None:
+      result.update(self.loss_scale.variables_to_save())
     return result
+
+  def gradients(self, tape, loss, var_list):
+    """d loss / d var_list, through the loss scale when there is one."""
+    if self.loss_scale is None:
+      return tape.gradient(loss, var_list)
+    with tape:  # The scaling is recorded too.
+      scaled = self.loss_scale.scale_loss(loss)
+    return self.loss_scale.unscale(tape.gradient(scaled, var_list))
 
   def apply(self, grads, var_list):
     """One optimizer step: `grads` averaged over replicas, then applied to `var_list`.
@@ -83,15 +101,75 @@ class Optimizer(tf.Module):
     reduced = self._reduce(strategy, grads_and_vars)
     step = tf.cast(self.iterations + 1, tf.float32)
     lr = tf.convert_to_tensor(self.learning_rate, tf.float32)
+    finite = None
+    if self.loss_scale is not None:  # Skip the step if a gradient overflowed.
+      finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in reduced])
+      self.loss_scale.update(strategy, finite)
     for grad, (_, var) in zip(reduced, grads_and_vars):
       slots = [self.slots[f"{_var_name(var)}/{s}"] for s in self._SLOT_NAMES]
       strategy.extended.update(
-          var, self._update, args=(grad, lr, step, *slots), group=False)
+          var, self._update, args=(grad, lr, step, finite, *slots), group=False)
+    increment = 1 if finite is None else tf.cast(finite, tf.int64)
     return strategy.extended.update(
-        self.iterations, lambda it: it.assign_add(1), args=(), group=False)
+        self.iterations, lambda it: it.assign_add(increment), args=(), group=False)
 
-  def _update(self, var, grad, lr, step, *slots):
+  def _update(self, var, grad, lr, step, finite, *slots):
+    """Assigns `_new_values` to the variable and its slots (kept if not finite)."""
+    new_values = self._new_values(var, grad, lr, step, *slots)
+    for target, value in zip((var,) + tuple(slots), new_values):
+      if finite is not None:
+        value = tf.where(finite, value, target)
+      target.assign(value)
+
+  def _new_values(self, var, grad, lr, step, *slots):
+    """(new variable value, new slot values...) of the update rule."""
     raise NotImplementedError
+
+
+class DynamicLossScale(tf.Module):
+  """Dynamic loss scaling for float16 (Micikevicius et al., 2018, "Mixed
+  Precision Training"): gradients of loss * scale, divided by scale; a step
+  whose gradients are not finite is skipped and halves the scale; 2000 finite
+  steps in a row double it (TensorFlow's LossScaleOptimizer defaults)."""
+
+  def __init__(self, name, initial_scale=2.0 ** 15, growth_steps=2000):
+    super().__init__(name=name.replace("/", "_"))
+    self.var_name = name
+    self.initial_scale, self.growth_steps = initial_scale, growth_steps
+    self.scale = self.good_steps = None
+
+  def build(self):
+    if self.scale is None:
+      agg = tf.VariableAggregation.ONLY_FIRST_REPLICA
+      self.scale = tf.Variable(self.initial_scale, dtype=tf.float32,
+                               trainable=False, name=self.var_name,
+                               aggregation=agg)
+      self.good_steps = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                    name=self.var_name + "_good_steps",
+                                    aggregation=agg)
+
+  def variables_to_save(self):
+    return {self.var_name: self.scale,
+            self.var_name + "_good_steps": self.good_steps}
+
+  def scale_loss(self, loss):
+    return loss * tf.cast(self.scale, loss.dtype)
+
+  def unscale(self, grads):
+    inverse = 1.0 / self.scale
+    return [None if g is None else g * tf.cast(inverse, g.dtype) for g in grads]
+
+  def update(self, strategy, finite):
+    """Halves the scale on overflow, doubles it after growth_steps good steps."""
+    grow = tf.logical_and(finite, self.good_steps + 1 >= self.growth_steps)
+    new_scale = tf.where(finite, tf.where(grow, self.scale * 2.0, self.scale),
+                         tf.maximum(self.scale * 0.5, 1.0))
+    new_good = tf.where(tf.logical_and(finite, tf.logical_not(grow)),
+                        self.good_steps + 1, tf.zeros([], tf.int64))
+    strategy.extended.update(self.scale, lambda v, x: v.assign(x),
+                             args=(new_scale,), group=False)
+    strategy.extended.update(self.good_steps, lambda v, x: v.assign(x),
+                             args=(new_good,), group=False)
 
 
 class AdamOptimizer(Optimizer):
@@ -110,12 +188,12 @@ class AdamOptimizer(Optimizer):
     super().__init__(learning_rate, name)
     self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
 
-  def _update(self, var, grad, lr, step, m, v):
+  def _new_values(self, var, grad, lr, step, m, v):
     b1, b2 = tf.constant(self.beta1, tf.float32), tf.constant(self.beta2, tf.float32)
     lr_t = lr * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
-    m_t = m.assign(b1 * m + (1.0 - b1) * grad)
-    v_t = v.assign(b2 * v + (1.0 - b2) * tf.square(grad))
-    return var.assign_sub(lr_t * m_t / (tf.sqrt(v_t) + self.epsilon))
+    m_t = b1 * m + (1.0 - b1) * grad
+    v_t = b2 * v + (1.0 - b2) * tf.square(grad)
+    return var - lr_t * m_t / (tf.sqrt(v_t) + self.epsilon), m_t, v_t
 
 
 class GradientDescentOptimizer(Optimizer):
@@ -125,8 +203,8 @@ class GradientDescentOptimizer(Optimizer):
     del use_locking
     super().__init__(learning_rate, name)
 
-  def _update(self, var, grad, lr, step):
-    return var.assign_sub(lr * grad)
+  def _new_values(self, var, grad, lr, step):
+    return (var - lr * grad,)
 
 
 class MomentumOptimizer(Optimizer):
@@ -140,11 +218,11 @@ class MomentumOptimizer(Optimizer):
     super().__init__(learning_rate, name)
     self.momentum, self.use_nesterov = momentum, use_nesterov
 
-  def _update(self, var, grad, lr, step, accum):
-    a = accum.assign(self.momentum * accum + grad)
+  def _new_values(self, var, grad, lr, step, accum):
+    a = self.momentum * accum + grad
     if self.use_nesterov:
-      return var.assign_sub(lr * (grad + self.momentum * a))
-    return var.assign_sub(lr * a)
+      return var - lr * (grad + self.momentum * a), a
+    return var - lr * a, a
 
 
 class RMSPropOptimizer(Optimizer):
@@ -167,7 +245,7 @@ class RMSPropOptimizer(Optimizer):
     for var in var_list:
       self.slots[f"{_var_name(var)}/RMSProp"].assign(tf.ones(var.shape, var.dtype))
 
-  def _update(self, var, grad, lr, step, ms, mom):
-    ms_t = ms.assign(self.decay * ms + (1.0 - self.decay) * tf.square(grad))
-    mom_t = mom.assign(self.momentum * mom + lr * grad / tf.sqrt(ms_t + self.epsilon))
-    return var.assign_sub(mom_t)
+  def _new_values(self, var, grad, lr, step, ms, mom):
+    ms_t = self.decay * ms + (1.0 - self.decay) * tf.square(grad)
+    mom_t = self.momentum * mom + lr * grad / tf.sqrt(ms_t + self.epsilon)
+    return var - mom_t, ms_t, mom_t

@@ -92,7 +92,8 @@ ARCH_SETTINGS = {
 }
 
 
-def _train_step(tmp_path, architecture, loss, penalty, compiled=True):
+def _train_step(tmp_path, architecture, loss, penalty, compiled=True,
+                precision="float32"):
   dataset, extra = ARCH_SETTINGS[architecture]
   gin_setup.parse(bindings=[
       "options.gan_class = @ModularGAN",
@@ -105,6 +106,7 @@ def _train_step(tmp_path, architecture, loss, penalty, compiled=True):
       "run_config.tf_random_seed = 1",
       "loss.fn = @{}".format(loss),
       "penalty.fn = @{}".format(penalty),
+      'run_config.precision = "{}"'.format(precision),
   ] + extra)
   ctx = runner.build_context(str(tmp_path))
   gan = ctx.gan
@@ -169,3 +171,10 @@ def test_train_step_every_loss_and_penalty(tmp_path, loss, penalty):
     REAL_ARCHITECTURES, LOSSES, PENALTIES)))
 def test_train_step_full_cross_product(tmp_path, architecture, loss, penalty):
   _train_step(tmp_path, architecture, loss, penalty)
+
+
+@pytest.mark.parametrize("architecture", REAL_ARCHITECTURES)
+def test_mixed_bfloat16_step_every_architecture(tmp_path, architecture):
+  """Every architecture trains a step with its layers in bfloat16."""
+  _train_step(tmp_path, architecture, "hinge", "wgangp_penalty",
+              precision="mixed_bfloat16")

@@ -81,6 +81,20 @@ class Network(tf.Module, metaclass=abc.ABCMeta):
     return utils.call_with_accepted_args(self._batch_norm_fn, **args)
 
 
+def _compute_inputs(*inputs):
+  """Floating inputs in the compute dtype (unchanged in float32)."""
+  return tuple(None if t is None else arch_ops.compute_cast(tf.convert_to_tensor(t))
+               for t in inputs)
+
+
+def _float32_outputs(outputs):
+  """A network's outputs (a tensor or a tuple of them) in float32."""
+  if arch_ops.compute_dtype() == tf.float32:
+    return outputs
+  return tf.nest.map_structure(
+      lambda t: tf.cast(t, tf.float32) if t.dtype.is_floating else t, outputs)
+
+
 @gin.configurable("G", denylist=["name", "image_shape"])
 class AbstractGenerator(Network):
   """Interface for generators: `G(z, y, is_training) -> images in [0, 1]`."""
@@ -104,10 +118,11 @@ class AbstractGenerator(Network):
     return self._image_shape
 
   def __call__(self, z, y, is_training):
-    """Returns generated images [batch_size] + image_shape in [0, 1]."""
+    """Returns generated images [batch_size] + image_shape in [0, 1] (float32)."""
     with arch_ops.using_store(self.store), \
-        arch_ops.root_scope(self._scope_name):
-      return self.apply(z=z, y=y, is_training=is_training)
+        arch_ops.root_scope(self._scope_name), arch_ops.network_precision():
+      z, y = _compute_inputs(z, y)
+      return _float32_outputs(self.apply(z=z, y=y, is_training=is_training))
 
   @abc.abstractmethod
   def apply(self, z, y, is_training):
@@ -131,10 +146,11 @@ class AbstractDiscriminator(Network):
     self._layer_norm = layer_norm
 
   def __call__(self, x, y, is_training):
-    """Returns (sigmoid(logit) [bs, 1], logit [bs, 1], features)."""
+    """Returns (sigmoid(logit) [bs, 1], logit [bs, 1], features), float32."""
     with arch_ops.using_store(self.store), \
-        arch_ops.root_scope(self._scope_name):
-      return self.apply(x=x, y=y, is_training=is_training)
+        arch_ops.root_scope(self._scope_name), arch_ops.network_precision():
+      x, y = _compute_inputs(x, y)
+      return _float32_outputs(self.apply(x=x, y=y, is_training=is_training))
 
   @abc.abstractmethod
   def apply(self, x, y, is_training):

@@ -258,6 +258,64 @@ def state_updates_enabled():
   return _no_state_updates_depth == 0
 
 
+# ----------------------------------------------------------------------------
+# Mixed precision: networks compute in bfloat16 / float16, variables stay float32.
+# ----------------------------------------------------------------------------
+
+_mixed_precision = {"depth": 0, "dtype": tf.float32}
+
+
+@contextlib.contextmanager
+def mixed_precision(dtype):
+  """Networks called while active compute in `dtype` (process-wide, so replica
+  threads see it; the training step enters it, sampling and export do not).
+
+  Variables, spectral-norm power iterations, batch-norm statistics, attention
+  softmax and every network output stay float32.
+  """
+  dtype = tf.as_dtype(dtype)
+  with _state_update_lock:
+    if _mixed_precision["depth"] and _mixed_precision["dtype"] != dtype:
+      raise ValueError(f"mixed_precision({dtype.name}) inside "
+                       f"mixed_precision({_mixed_precision['dtype'].name}).")
+    _mixed_precision["depth"] += 1
+    _mixed_precision["dtype"] = dtype
+  try:
+    yield
+  finally:
+    with _state_update_lock:
+      _mixed_precision["depth"] -= 1
+      if not _mixed_precision["depth"]:
+        _mixed_precision["dtype"] = tf.float32
+
+
+@contextlib.contextmanager
+def network_precision():
+  """Entered by a network's __call__: its layers compute in the mixed-precision
+  dtype (thread-local, so heads outside the network stay float32)."""
+  dtype = _mixed_precision["dtype"] if _mixed_precision["depth"] else tf.float32
+  stack = _stack("compute_dtypes")
+  stack.append(dtype)
+  try:
+    yield dtype
+  finally:
+    stack.pop()
+
+
+def compute_dtype():
+  """The dtype layers compute in here (float32 unless in a mixed network)."""
+  stack = _stack("compute_dtypes")
+  return stack[-1] if stack else tf.float32
+
+
+def compute_cast(value):
+  """`value` in the compute dtype (floating tensors and variables only)."""
+  dtype = compute_dtype()
+  if dtype == tf.float32 or not value.dtype.is_floating or value.dtype == dtype:
+    return value
+  return tf.cast(value, dtype)
+
+
 @contextlib.contextmanager
 def batch_stats_hook(fn):
   """While active, `standardize_batch` reports its moments to `fn` (thread-local).
@@ -584,9 +642,11 @@ def batch_norm(inputs, is_training, center=True, scale=True, name="batch_norm"):
     outputs = standardize_batch(inputs, is_training=is_training)
     num_channels = _num_channels(inputs)
     if scale:
-      outputs *= get_variable("gamma", [num_channels], initializers.ones())
+      outputs *= compute_cast(
+          get_variable("gamma", [num_channels], initializers.ones()))
     if center:
-      outputs += get_variable("beta", [num_channels], initializers.zeros())
+      outputs += compute_cast(
+          get_variable("beta", [num_channels], initializers.zeros()))
     return outputs
 
 
@@ -681,13 +741,16 @@ def layer_norm(input_, is_training, scope):
   del is_training
   with variable_scope(scope):
     x = tf.convert_to_tensor(input_)
+    dtype = x.dtype
+    x = tf.cast(x, tf.float32)  # Statistics in float32 (no-op in float32).
     num_channels = _num_channels(x)
     axes = list(range(1, x.shape.rank))
     mean, variance = tf.nn.moments(x, axes, keepdims=True)
     beta = get_variable("beta", [num_channels], initializers.zeros())
     gamma = get_variable("gamma", [num_channels], initializers.ones())
-    return tf.nn.batch_normalization(x, mean, variance, offset=beta,
-                                     scale=gamma, variance_epsilon=1e-12)
+    return tf.cast(tf.nn.batch_normalization(x, mean, variance, offset=beta,
+                                             scale=gamma, variance_epsilon=1e-12),
+                   dtype)
 
 
 # ----------------------------------------------------------------------------
@@ -775,31 +838,33 @@ def linear(inputs, output_size, scope=None, stddev=0.02, bias_start=0.0,
   The kernel uses the gin `weights` initializer with stddev=0.02 passed
   explicitly (docs/compare_gan_quirks.md `weights-stddev`); the bias is the constant `bias_start`.
   """
-  inputs = tf.convert_to_tensor(inputs)
+  inputs = compute_cast(tf.convert_to_tensor(inputs))
   with variable_scope(scope or "linear"):
     kernel = get_variable("kernel", [int(inputs.shape[1]), output_size],
                           weight_initializer(stddev=stddev))
     if use_sn:
       kernel = spectral_norm(kernel, name=full_name("kernel"))
-    outputs = tf.matmul(inputs, kernel)
+    outputs = tf.matmul(inputs, compute_cast(kernel))
     if use_bias:
-      outputs += get_variable("bias", [output_size],
-                              initializers.constant(bias_start))
+      outputs += compute_cast(get_variable("bias", [output_size],
+                                           initializers.constant(bias_start)))
     return outputs
 
 
 def conv2d(inputs, output_dim, k_h, k_w, d_h, d_w, stddev=0.02, name="conv2d",
            use_sn=False, use_bias=True):
   """2-D convolution, SAME padding; kernel [k_h, k_w, C_in, output_dim]."""
-  inputs = tf.convert_to_tensor(inputs)
+  inputs = compute_cast(tf.convert_to_tensor(inputs))
   with variable_scope(name):
     w = get_variable("kernel", [k_h, k_w, _num_channels(inputs), output_dim],
                      weight_initializer(stddev=stddev))
     if use_sn:
       w = spectral_norm(w, name=full_name("kernel"))
-    outputs = tf.nn.conv2d(inputs, w, strides=[1, d_h, d_w, 1], padding="SAME")
+    outputs = tf.nn.conv2d(inputs, compute_cast(w), strides=[1, d_h, d_w, 1],
+                           padding="SAME")
     if use_bias:
-      outputs += get_variable("bias", [output_dim], initializers.zeros())
+      outputs += compute_cast(get_variable("bias", [output_dim],
+                                           initializers.zeros()))
   return outputs
 
 
@@ -813,16 +878,18 @@ def conv1x1(inputs, output_dim, name="conv2d", use_sn=False, use_bias=True,
 def deconv2d(inputs, output_shape, k_h, k_w, d_h, d_w, stddev=0.02,
              name="deconv2d", use_sn=False):
   """Transposed 2-D convolution (SAME); kernel [k_h, k_w, C_out, C_in] + bias."""
-  inputs = tf.convert_to_tensor(inputs)
+  inputs = compute_cast(tf.convert_to_tensor(inputs))
   with variable_scope(name):
     w = get_variable("kernel",
                      [k_h, k_w, int(output_shape[-1]), _num_channels(inputs)],
                      weight_initializer(stddev=stddev))
     if use_sn:
       w = spectral_norm(w, name=full_name("kernel"))
-    deconv = tf.nn.conv2d_transpose(inputs, w, output_shape=output_shape,
+    deconv = tf.nn.conv2d_transpose(inputs, compute_cast(w),
+                                    output_shape=output_shape,
                                     strides=[1, d_h, d_w, 1], padding="SAME")
-    bias = get_variable("bias", [int(output_shape[-1])], initializers.zeros())
+    bias = compute_cast(get_variable("bias", [int(output_shape[-1])],
+                                     initializers.zeros()))
     return tf.reshape(tf.nn.bias_add(deconv, bias), tf.shape(deconv))
 
 
@@ -864,11 +931,13 @@ def non_local_block(x, name, use_sn):
     phi = conv1x1(x, channels_attn, name="conv2d_phi", use_sn=use_sn,
                   use_bias=False)
     phi = flatten_spatial(tf.nn.max_pool2d(phi, 2, 2, "VALID"))
-    attn = tf.nn.softmax(tf.matmul(theta, phi, transpose_b=True))
+    attn = tf.nn.softmax(tf.cast(tf.matmul(theta, phi, transpose_b=True),
+                                 tf.float32))  # Softmax in float32.
+    attn = compute_cast(attn)
     g = conv1x1(x, channels_g, name="conv2d_g", use_sn=use_sn, use_bias=False)
     g = flatten_spatial(tf.nn.max_pool2d(g, 2, 2, "VALID"))
     attn_g = tf.reshape(tf.matmul(attn, g), [-1, h, w, channels_g])
-    sigma = get_variable("sigma", [], initializers.zeros())
+    sigma = compute_cast(get_variable("sigma", [], initializers.zeros()))
     attn_g = conv1x1(attn_g, num_channels, name="conv2d_attn_g", use_sn=use_sn,
                      use_bias=False)
     return x + sigma * attn_g

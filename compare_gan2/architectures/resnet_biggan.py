@@ -233,6 +233,6 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
                                   initializers.glorot_normal())
         if self._spectral_norm:
           kernel = ops.spectral_norm(kernel, name=ops.full_name("kernel"))
-        embedded_y = tf.matmul(y, kernel)
+        embedded_y = tf.matmul(y, ops.compute_cast(kernel))
       out_logit += tf.reduce_sum(embedded_y * h, axis=1, keepdims=True)
     return tf.nn.sigmoid(out_logit), out_logit, h

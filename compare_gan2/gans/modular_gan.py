@@ -29,6 +29,10 @@ from compare_gan2.gans import step_parts
 
 NUM_SUMMARY_IMAGES = 64
 
+# `run_config.precision` (passed in `parameters`) -> the networks' compute dtype.
+_PRECISION_DTYPES = {"float32": tf.float32, "mixed_bfloat16": tf.bfloat16,
+                     "mixed_float16": tf.float16}
+
 # Constants folded into stateless seeds so different draws never share a stream.
 _SEED_Z, _SEED_LABELS, _SEED_PENALTY = 1, 2, 3
 
@@ -149,6 +153,11 @@ class ModularGAN:
     self.g_optimizer = g_optimizer_fn(self._g_lr, name="g_opt")
     self.d_optimizer = (d_optimizer_fn or g_optimizer_fn)(self._d_lr, name="d_opt")
     self.ema = GeneratorEMA(ema_decay, ema_start_step) if g_use_ema else None
+    self._compute_dtype = _PRECISION_DTYPES[self._parameters.get("precision",
+                                                                 "float32")]
+    if self._compute_dtype == tf.float16:  # mixed_float16: dynamic loss scaling.
+      self.g_optimizer.use_loss_scaling()
+      self.d_optimizer.use_loss_scaling()
     self.global_step = None
     self.global_step_disc = None
 
@@ -436,7 +445,7 @@ class ModularGAN:
     variables = self.discriminator.trainable_variables
     with tf.GradientTape() as tape:
       d_loss, summaries = self.discriminator_loss(features, labels, generated, seed)
-    return tape.gradient(d_loss, variables), d_loss, summaries
+    return self.d_optimizer.gradients(tape, d_loss, variables), d_loss, summaries
 
   def _d_sees_examples_independently(self):
     """True if D's output on one example does not depend on the others in its call.
@@ -487,7 +496,7 @@ class ModularGAN:
       generated = self._generate(features)
       g_loss, summaries = self.generator_loss(features, labels, generated)
       g_loss += regularizers.generator_regularization(self.generator)
-    return tape.gradient(g_loss, variables), g_loss, summaries
+    return self.g_optimizer.gradients(tape, g_loss, variables), g_loss, summaries
 
   # ------------------------------------------------------------ training step
   @property
@@ -560,12 +569,26 @@ class ModularGAN:
       self.ema.update(self.generator.trainable_variables, self.global_step)
     return g_loss, summaries
 
+  @property
+  def compute_dtype(self):
+    """The networks' compute dtype in training (`run_config.precision`)."""
+    return self._compute_dtype
+
   def train_step(self, inputs):
     """One training step (disc_iters D updates, one G update) in a replica context.
+
+    Under mixed precision G and D compute in bfloat16 / float16 (variables,
+    losses, penalties and optimizer updates stay float32).
 
     Returns:
       dict of scalar tensors: `d_{i}` per D sub-step, `g`, and loss terms.
     """
+    if self._compute_dtype == tf.float32:
+      return self._train_step(inputs)
+    with arch_ops.mixed_precision(self._compute_dtype):
+      return self._train_step(inputs)
+
+  def _train_step(self, inputs):
     features, labels = inputs
     parts, label_parts = self._split(features, labels)
     d_parts = parts[:self.disc_iters]

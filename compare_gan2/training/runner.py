@@ -182,8 +182,8 @@ def build_context(model_dir, use_tpu=None, tpu=None, require_data=True, **flags)
   run_config = get_run_config()
   set_random_seeds(run_config.tf_random_seed)
   strategy = strategy_lib.resolve_strategy(use_tpu, tpu, run_config.single_core)
-  options = dict(options, gradient_accumulation_steps=(
-      run_config.gradient_accumulation_steps))
+  options = dict(options, precision=run_config.precision,
+                 gradient_accumulation_steps=run_config.gradient_accumulation_steps)
   gan = build_gan(model_dir, strategy, options)
   if require_data:
     gan.dataset.check_available()
