@@ -851,20 +851,31 @@ def linear(inputs, output_size, scope=None, stddev=0.02, bias_start=0.0,
     return outputs
 
 
+def conv_kernel_and_bias(in_channels, output_dim, k_h, k_w, stddev=0.02,
+                         use_sn=False, use_bias=True):
+  """(kernel [k_h, k_w, in_channels, output_dim], bias or None) of a convolution in
+  the current scope, in the compute dtype; the kernel spectrally normalized if
+  `use_sn`. Variables `kernel` and `bias` as `conv2d` makes them."""
+  w = get_variable("kernel", [k_h, k_w, in_channels, output_dim],
+                   weight_initializer(stddev=stddev))
+  if use_sn:
+    w = spectral_norm(w, name=full_name("kernel"))
+  bias = None
+  if use_bias:
+    bias = compute_cast(get_variable("bias", [output_dim], initializers.zeros()))
+  return compute_cast(w), bias
+
+
 def conv2d(inputs, output_dim, k_h, k_w, d_h, d_w, stddev=0.02, name="conv2d",
            use_sn=False, use_bias=True):
   """2-D convolution, SAME padding; kernel [k_h, k_w, C_in, output_dim]."""
   inputs = compute_cast(tf.convert_to_tensor(inputs))
   with variable_scope(name):
-    w = get_variable("kernel", [k_h, k_w, _num_channels(inputs), output_dim],
-                     weight_initializer(stddev=stddev))
-    if use_sn:
-      w = spectral_norm(w, name=full_name("kernel"))
-    outputs = tf.nn.conv2d(inputs, compute_cast(w), strides=[1, d_h, d_w, 1],
-                           padding="SAME")
-    if use_bias:
-      outputs += compute_cast(get_variable("bias", [output_dim],
-                                           initializers.zeros()))
+    w, bias = conv_kernel_and_bias(_num_channels(inputs), output_dim, k_h, k_w,
+                                   stddev=stddev, use_sn=use_sn, use_bias=use_bias)
+    outputs = tf.nn.conv2d(inputs, w, strides=[1, d_h, d_w, 1], padding="SAME")
+    if bias is not None:
+      outputs += bias
   return outputs
 
 

@@ -32,27 +32,116 @@ def nearest_upsample(value):
   return tf.reshape(out, [-1, 2 * h, 2 * w, c])
 
 
-@gin.configurable("upsample", denylist=["value"])
-def upsample(value, method="unpool"):
-  """2x upsampling used by the ResNet generators.
+# Taps of the fused resampling convolutions: row k of a basis says which taps of a
+# 3-tap kernel (one axis of a 3x3 convolution) make tap k of the equivalent kernel.
+# - 2x upsampling then a 3x3 SAME convolution is a stride-2 transposed convolution
+#   (padding 1) at the low resolution: zero insertion leaves a 3x3 kernel (the
+#   original, flipped: 1/4 of the multiply-adds, the rest fall on zeros), nearest
+#   neighbour a 4x4 one (each output phase is a 2x2 convolution of the input).
+# - A 3x3 SAME convolution then 2x2 average pooling is one 4x4 convolution with
+#   stride 2 (padding 1).
+_UPSAMPLE_CONV_BASIS = {
+    "unpool": [[0, 0, 1], [0, 1, 0], [1, 0, 0]],
+    "nearest": [[0, 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]],
+}
+_CONV_DOWNSAMPLE_BASIS = [[0.5, 0, 0], [0.5, 0.5, 0], [0, 0.5, 0.5], [0, 0, 0.5]]
+
+
+def _resample_kernel(basis, kernel, equation):
+  """Sum_{a, b} basis[k, a] basis[l, b] kernel[a, b, ...] in `equation`'s layout."""
+  basis = tf.constant(basis, kernel.dtype)
+  return tf.einsum(equation, basis, basis, kernel)
+
+
+def _upsample_conv(value, kernel, method):
+  """conv3x3_SAME(upsample(value), kernel), as one stride-2 transposed convolution."""
+  if tuple(kernel.shape[:2]) != (3, 3):
+    raise ValueError(f"A fused upsampling convolution needs a 3x3 kernel, got "
+                     f"{kernel.shape}.")
+  filters = _resample_kernel(_UPSAMPLE_CONV_BASIS[method], kernel,
+                             "ka,lb,abio->kloi")
+  shape = tf.shape(value)
+  output_shape = tf.stack([shape[0], 2 * value.shape[1], 2 * value.shape[2],
+                           kernel.shape[-1]])
+  outputs = tf.nn.conv2d_transpose(value, filters, output_shape, strides=2,
+                                   padding=[[0, 0], [1, 1], [1, 1], [0, 0]])
+  outputs.set_shape([value.shape[0], 2 * value.shape[1], 2 * value.shape[2],
+                     kernel.shape[-1]])
+  return outputs
+
+
+@gin.configurable("upsample", denylist=["value", "kernel"])
+def upsample(value, kernel=None, method="unpool"):
+  """2x upsampling used by the ResNet generators, optionally followed by a 3x3
+  SAME convolution with `kernel` (then computed as one transposed convolution,
+  equal to the two steps up to float rounding).
 
   Args:
     value: [bs, h, w, c] tensor.
+    kernel: None, or a [3, 3, c, c_out] kernel to convolve the result with.
     method: "unpool" (compare_gan's zero insertion, default and faithful) or
       "nearest" (nearest neighbour, as in SN-GAN / BigGAN papers). Bind with
       `upsample.method = "nearest"`.
   """
+  if method not in ("unpool", "nearest"):
+    raise ValueError("upsample.method must be 'unpool' or 'nearest', got "
+                     "{!r}.".format(method))
+  if kernel is not None:
+    return _upsample_conv(value, kernel, method)
   if method == "unpool":
     return unpool(value)
-  if method == "nearest":
-    return nearest_upsample(value)
-  raise ValueError("upsample.method must be 'unpool' or 'nearest', got "
-                   "{!r}.".format(method))
+  return nearest_upsample(value)
 
 
 def downsample(value):
   """2x2 average pooling, stride 2, SAME padding."""
   return tf.nn.avg_pool2d(value, ksize=2, strides=2, padding="SAME")
+
+
+def conv_downsample(value, kernel):
+  """downsample(conv3x3_SAME(value, kernel)) as one 4x4 convolution with stride 2
+  (equal up to float rounding; even sizes only)."""
+  if value.shape[1] % 2 or value.shape[2] % 2:
+    raise ValueError(f"conv_downsample needs even height and width, got "
+                     f"{value.shape}.")
+  filters = _resample_kernel(_CONV_DOWNSAMPLE_BASIS, kernel, "ka,lb,abio->klio")
+  return tf.nn.conv2d(value, filters, strides=2,
+                      padding=[[0, 0], [1, 1], [1, 1], [0, 0]])
+
+
+@gin.configurable("resampling")
+def fused_resampling(fused=True):
+  """Whether ResNet blocks compute "up"/"down" convolutions fused (default):
+  upsampling + 3x3 conv as a transposed conv, 3x3 conv + pooling as a strided conv,
+  a 1x1 conv before upsampling / after pooling. Same variables and results (to
+  float rounding) as compare_gan's two steps; `resampling.fused = False` runs them."""
+  return bool(fused)
+
+
+def resampled_conv(inputs, out_channels, kernel_size, scale, use_sn, name):
+  """ops.conv2d (stride 1, SAME, bias) named `name`, after 2x upsampling
+  (scale "up") or followed by 2x2 average pooling ("down"); fused when
+  `resampling.fused` (see `fused_resampling`)."""
+  k_h, k_w = kernel_size
+  if scale == "none" or not fused_resampling() or (k_h, k_w) not in ((1, 1), (3, 3)):
+    outputs = upsample(inputs) if scale == "up" else inputs
+    outputs = ops.conv2d(outputs, output_dim=out_channels, k_h=k_h, k_w=k_w,
+                         d_h=1, d_w=1, use_sn=use_sn, name=name)
+    return downsample(outputs) if scale == "down" else outputs
+  inputs = ops.compute_cast(tf.convert_to_tensor(inputs))
+  with ops.variable_scope(name):
+    kernel, bias = ops.conv_kernel_and_bias(int(inputs.shape[-1]), out_channels,
+                                            k_h, k_w, use_sn=use_sn)
+    if (k_h, k_w) == (1, 1):  # A 1x1 convolution commutes with resampling.
+      if scale == "up":
+        outputs = upsample(tf.nn.conv2d(inputs, kernel, 1, "SAME"))
+      else:
+        outputs = tf.nn.conv2d(downsample(inputs), kernel, 1, "SAME")
+    elif scale == "up":
+      outputs = upsample(inputs, kernel=kernel)
+    else:
+      outputs = conv_downsample(inputs, kernel)
+    return outputs + bias
 
 
 def validate_image_inputs(inputs, validate_power2=True):
@@ -118,17 +207,11 @@ class ResNetBlock(object):
     if scale not in ("up", "down", "none"):
       raise ValueError("Scale: got {!r}, expected 'up', 'down' or 'none'."
                        .format(scale))
-    outputs = inputs
-    if scale == "up":
-      outputs = upsample(outputs)
-    outputs = ops.conv2d(
-        outputs, output_dim=out_channels, k_h=kernel_size[0],
-        k_w=kernel_size[1], d_h=strides[0], d_w=strides[1],
-        use_sn=self._spectral_norm,
+    if tuple(strides) != (1, 1):
+      raise ValueError(f"ResNet block convolutions have stride 1, got {strides}.")
+    return resampled_conv(
+        inputs, out_channels, kernel_size, scale, use_sn=self._spectral_norm,
         name="{}_{}".format("same" if scale == "none" else scale, suffix))
-    if scale == "down":
-      outputs = downsample(outputs)
-    return outputs
 
   def _check_inputs(self, inputs):
     if inputs.shape[-1] != self._in_channels:
