@@ -123,7 +123,9 @@ def resampled_conv(inputs, out_channels, kernel_size, scale, use_sn, name):
   (scale "up") or followed by 2x2 average pooling ("down"); fused when
   `resampling.fused` (see `fused_resampling`)."""
   k_h, k_w = kernel_size
-  if scale == "none" or not fused_resampling() or (k_h, k_w) not in ((1, 1), (3, 3)):
+  odd = inputs.shape[1] % 2 or inputs.shape[2] % 2  # SAME pooling pads odd sizes.
+  if (scale == "none" or not fused_resampling() or (k_h, k_w) not in ((1, 1), (3, 3))
+      or (scale == "down" and odd)):
     outputs = upsample(inputs) if scale == "up" else inputs
     outputs = ops.conv2d(outputs, output_dim=out_channels, k_h=k_h, k_w=k_w,
                          d_h=1, d_w=1, use_sn=use_sn, name=name)
