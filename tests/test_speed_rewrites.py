@@ -1,5 +1,6 @@
-"""The fused resampling convolutions equal compare_gan's two-step formulation
-(upsample then conv; conv then average pool), values and gradients."""
+"""Each speed rewrite equals the direct formulation, values and gradients: the fused
+resampling convolutions (compare_gan's upsample then conv; conv then average pool)
+and the blocked attention (first and second order, as WGAN-GP needs)."""
 
 import gin
 import numpy as np
@@ -95,3 +96,78 @@ def test_biggan_fused_equals_compare_gan_formulation(method):
     scale = float(tf.reduce_max(tf.abs(g_d[name]))) + 1e-30
     np.testing.assert_allclose(g_f[name].numpy(), g_d[name].numpy(), rtol=0,
                                atol=1e-3 * scale + 1e-6, err_msg=name)
+
+
+def _attention_inputs(dtype=tf.float32):
+  rng = np.random.default_rng(2)
+  return [tf.constant(rng.normal(size=shape), dtype)
+          for shape in ([3, 256, 4], [3, 64, 4], [3, 64, 6])]
+
+
+def test_blocked_attention_equals_direct_values_and_gradients():
+  q, k, v = _attention_inputs()
+  d_out = tf.constant(np.random.default_rng(3).normal(size=[3, 256, 6]), tf.float32)
+  results = []
+  for block in (256, 32):  # One block (the direct formula) and 8 blocks.
+    with tf.GradientTape(persistent=True) as outer:
+      outer.watch([q, k, v])
+      with tf.GradientTape() as inner:
+        inner.watch([q, k, v])
+        out = arch_ops.attention(q, k, v, query_block=block)
+        loss = tf.reduce_sum(out * d_out)
+      grads = inner.gradient(loss, [q, k, v])
+      penalty = sum(tf.reduce_sum(tf.square(g)) for g in grads)
+    second = outer.gradient(penalty, [q, k, v])
+    results.append([out] + grads + second)
+  names = ["value", "dq", "dk", "dv", "d2q", "d2k", "d2v"]
+  for name, direct, blocked in zip(names, *results):
+    scale = float(tf.reduce_max(tf.abs(direct)))
+    assert scale > 0, name
+    np.testing.assert_allclose(blocked.numpy(), direct.numpy(), rtol=0,
+                               atol=1e-5 * scale, err_msg=name)
+
+
+def test_blocked_attention_in_bfloat16_keeps_the_dtype():
+  q, k, v = _attention_inputs(tf.bfloat16)
+  with tf.GradientTape() as tape:
+    tape.watch([q, k, v])
+    out = arch_ops.attention(q, k, v, query_block=32)
+    loss = tf.reduce_sum(tf.cast(out, tf.float32))
+  grads = tape.gradient(loss, [q, k, v])
+  assert out.dtype == tf.bfloat16 and all(g.dtype == tf.bfloat16 for g in grads)
+  direct = arch_ops.attention(*_attention_inputs(), query_block=256)
+  np.testing.assert_allclose(tf.cast(out, tf.float32).numpy(), direct.numpy(),
+                             atol=0.05)
+
+
+@pytest.mark.parametrize("shape", [(6, 4, 4, 5), (12, 7)])
+def test_fused_batch_norm_equals_separate_ops(shape):
+  """Training-mode standardize_batch (one FusedBatchNormV3) equals the separate
+  moments and normalization (the path taken with a batch_stats_hook), values,
+  first and second-order gradients, and moving-average updates."""
+  rng = np.random.default_rng(4)
+  x = tf.constant(rng.normal(size=shape) * 3 + 1, tf.float32)
+  out_grad = tf.constant(rng.normal(size=shape), tf.float32)
+  results = []
+  for fused in (True, False):
+    store = arch_ops.VariableStore("bn")
+    hook = arch_ops.batch_stats_hook(lambda *unused: None) if not fused else None
+    with arch_ops.using_store(store), arch_ops.root_scope("bn"):
+      with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+          inner.watch(x)
+          if hook is None:
+            y = arch_ops.standardize_batch(x, is_training=True, decay=0.5)
+          else:
+            with hook:
+              y = arch_ops.standardize_batch(x, is_training=True, decay=0.5)
+          loss = tf.reduce_sum(y * out_grad)
+        grad = inner.gradient(loss, x)
+        penalty = tf.reduce_sum(tf.square(grad))
+      second = outer.gradient(penalty, x)
+    moving = [store[n].numpy() for n in sorted(store.names())]
+    results.append([y.numpy(), grad.numpy(), second.numpy()] + moving)
+  for i, (f, d) in enumerate(zip(*results)):
+    np.testing.assert_allclose(f, d, rtol=1e-4, atol=1e-4 * np.max(np.abs(d)),
+                               err_msg=str(i))
