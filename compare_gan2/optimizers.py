@@ -114,7 +114,13 @@ class Optimizer(tf.Module):
         self.iterations, lambda it: it.assign_add(increment), args=(), group=False)
 
   def _update(self, var, grad, lr, step, finite, *slots):
-    """Assigns `_new_values` to the variable and its slots (kept if not finite)."""
+    """Assigns `_new_values` to the variable and its slots (kept if not finite).
+
+    Without loss scaling, TensorFlow's fused kernel for the rule (the one TF1's
+    optimizer ran: one op per variable instead of a dozen) does the update.
+    """
+    if finite is None and self._fused_update(var, grad, lr, step, *slots):
+      return
     new_values = self._new_values(var, grad, lr, step, *slots)
     for target, value in zip((var,) + tuple(slots), new_values):
       if finite is not None:
@@ -124,6 +130,12 @@ class Optimizer(tf.Module):
   def _new_values(self, var, grad, lr, step, *slots):
     """(new variable value, new slot values...) of the update rule."""
     raise NotImplementedError
+
+  def _fused_update(self, var, grad, lr, step, *slots):
+    """Runs the update as TensorFlow's fused ResourceApply* op; False if the rule
+    has none."""
+    del var, grad, lr, step, slots
+    return False
 
 
 class DynamicLossScale(tf.Module):
@@ -195,6 +207,14 @@ class AdamOptimizer(Optimizer):
     v_t = b2 * v + (1.0 - b2) * tf.square(grad)
     return var - lr_t * m_t / (tf.sqrt(v_t) + self.epsilon), m_t, v_t
 
+  def _fused_update(self, var, grad, lr, step, m, v):
+    b1, b2 = tf.constant(self.beta1, tf.float32), tf.constant(self.beta2, tf.float32)
+    tf.raw_ops.ResourceApplyAdam(
+        var=var.handle, m=m.handle, v=v.handle, beta1_power=tf.pow(b1, step),
+        beta2_power=tf.pow(b2, step), lr=lr, beta1=b1, beta2=b2,
+        epsilon=tf.constant(self.epsilon, tf.float32), grad=grad)
+    return True
+
 
 class GradientDescentOptimizer(Optimizer):
   """Plain SGD: w -= lr * g."""
@@ -205,6 +225,10 @@ class GradientDescentOptimizer(Optimizer):
 
   def _new_values(self, var, grad, lr, step):
     return (var - lr * grad,)
+
+  def _fused_update(self, var, grad, lr, step):
+    tf.raw_ops.ResourceApplyGradientDescent(var=var.handle, alpha=lr, delta=grad)
+    return True
 
 
 class MomentumOptimizer(Optimizer):
@@ -223,6 +247,13 @@ class MomentumOptimizer(Optimizer):
     if self.use_nesterov:
       return var - lr * (grad + self.momentum * a), a
     return var - lr * a, a
+
+  def _fused_update(self, var, grad, lr, step, accum):
+    tf.raw_ops.ResourceApplyMomentum(
+        var=var.handle, accum=accum.handle, lr=lr, grad=grad,
+        momentum=tf.constant(self.momentum, tf.float32),
+        use_nesterov=self.use_nesterov)
+    return True
 
 
 class RMSPropOptimizer(Optimizer):
@@ -249,3 +280,11 @@ class RMSPropOptimizer(Optimizer):
     ms_t = self.decay * ms + (1.0 - self.decay) * tf.square(grad)
     mom_t = self.momentum * mom + lr * grad / tf.sqrt(ms_t + self.epsilon)
     return var - mom_t, ms_t, mom_t
+
+  def _fused_update(self, var, grad, lr, step, ms, mom):
+    tf.raw_ops.ResourceApplyRMSProp(
+        var=var.handle, ms=ms.handle, mom=mom.handle, lr=lr,
+        rho=tf.constant(self.decay, tf.float32),
+        momentum=tf.constant(self.momentum, tf.float32),
+        epsilon=tf.constant(self.epsilon, tf.float32), grad=grad)
+    return True

@@ -32,25 +32,35 @@ def nearest_upsample(value):
   return tf.reshape(out, [-1, 2 * h, 2 * w, c])
 
 
-# Taps of the fused resampling convolutions: row k of a basis says which taps of a
-# 3-tap kernel (one axis of a 3x3 convolution) make tap k of the equivalent kernel.
+# Kernels of the fused resampling convolutions, per spatial axis of a 3-tap kernel
+# w = (w0, w1, w2):
 # - 2x upsampling then a 3x3 SAME convolution is a stride-2 transposed convolution
-#   (padding 1) at the low resolution: zero insertion leaves a 3x3 kernel (the
-#   original, flipped: 1/4 of the multiply-adds, the rest fall on zeros), nearest
-#   neighbour a 4x4 one (each output phase is a 2x2 convolution of the input).
-# - A 3x3 SAME convolution then 2x2 average pooling is one 4x4 convolution with
-#   stride 2 (padding 1).
-_UPSAMPLE_CONV_BASIS = {
-    "unpool": [[0, 0, 1], [0, 1, 0], [1, 0, 0]],
-    "nearest": [[0, 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]],
-}
-_CONV_DOWNSAMPLE_BASIS = [[0.5, 0, 0], [0.5, 0.5, 0], [0, 0.5, 0.5], [0, 0, 0.5]]
+#   (padding 1) at the low resolution. Zero insertion leaves the flipped 3 taps
+#   (w2, w1, w0): 1/4 of the direct multiply-adds, the rest fall on zeros.
+#   Nearest neighbour gives 4 taps (w2, w1 + w2, w0 + w1, w0): each output phase
+#   is a 2x2 convolution of the input.
+# - A 3x3 SAME convolution then 2x2 average pooling is one convolution with stride
+#   2 (padding 1) and 4 taps (w0, w0 + w1, w1 + w2, w2) / 2.
 
 
-def _resample_kernel(basis, kernel, equation):
-  """Sum_{a, b} basis[k, a] basis[l, b] kernel[a, b, ...] in `equation`'s layout."""
-  basis = tf.constant(basis, kernel.dtype)
-  return tf.einsum(equation, basis, basis, kernel)
+def _pairwise_sums(kernel, axis):
+  """(w0, w0 + w1, w1 + w2, w2) along `axis` of a 3-tap kernel."""
+  pad_before = [[0, 0]] * kernel.shape.rank
+  pad_after = [[0, 0]] * kernel.shape.rank
+  pad_before[axis], pad_after[axis] = [1, 0], [0, 1]
+  return tf.pad(kernel, pad_after) + tf.pad(kernel, pad_before)
+
+
+def _upsample_conv_filters(kernel, method):
+  """The transposed-convolution filters [kh, kw, out, in] of upsample + conv."""
+  if method == "nearest":
+    kernel = _pairwise_sums(_pairwise_sums(kernel, 0), 1)
+  return tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+
+
+def _conv_downsample_filters(kernel):
+  """The stride-2 4x4 filters of conv + 2x2 average pooling."""
+  return _pairwise_sums(_pairwise_sums(kernel, 0), 1) * 0.25
 
 
 def _upsample_conv(value, kernel, method):
@@ -58,8 +68,7 @@ def _upsample_conv(value, kernel, method):
   if tuple(kernel.shape[:2]) != (3, 3):
     raise ValueError(f"A fused upsampling convolution needs a 3x3 kernel, got "
                      f"{kernel.shape}.")
-  filters = _resample_kernel(_UPSAMPLE_CONV_BASIS[method], kernel,
-                             "ka,lb,abio->kloi")
+  filters = _upsample_conv_filters(kernel, method)
   shape = tf.shape(value)
   output_shape = tf.stack([shape[0], 2 * value.shape[1], 2 * value.shape[2],
                            kernel.shape[-1]])
@@ -104,7 +113,7 @@ def conv_downsample(value, kernel):
   if value.shape[1] % 2 or value.shape[2] % 2:
     raise ValueError(f"conv_downsample needs even height and width, got "
                      f"{value.shape}.")
-  filters = _resample_kernel(_CONV_DOWNSAMPLE_BASIS, kernel, "ka,lb,abio->klio")
+  filters = _conv_downsample_filters(kernel)
   return tf.nn.conv2d(value, filters, strides=2,
                       padding=[[0, 0], [1, 1], [1, 1], [0, 0]])
 
