@@ -1,8 +1,8 @@
 """Training-step benchmark: `python -m compare_gan2.benchmark --gin_config F`.
 
 Measures, for the GAN of a gin config on this machine (default strategy):
-- steady-state seconds per training step (after warm-up; steps run in one inner
-  loop as in training), generator and discriminator images/s;
+- steady-state seconds per training step (after warm-up; the fastest of 3 inner
+  loops of N steps, as in training), generator and discriminator images/s;
 - the analytic FLOPs of one step in compare_gan's formulation (two-step
   resampling, D on reals and fakes in the G step; backward = 2x forward) and the
   achieved FLOP/s;
@@ -35,7 +35,8 @@ from compare_gan2.training import runner
 
 flags.DEFINE_multi_string("gin_config", [], "Gin config files (repeatable).")
 flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings (repeatable).")
-flags.DEFINE_integer("steps", 20, "Timed training steps (one inner loop).")
+flags.DEFINE_integer("steps", 20, "Training steps per timed inner loop (the "
+                     "fastest of 3 loops counts).")
 flags.DEFINE_integer("warmup_steps", 3, "Steps run before timing (tracing included).")
 flags.DEFINE_boolean("hub", True, "Also export a TF-Hub module and time generation.")
 flags.DEFINE_boolean("json", False, "Print the results as one JSON object only.")
@@ -165,16 +166,20 @@ def _cached_batches(gan):
   return gan.input_fn(gan.batch_size * gan.num_sub_steps).take(1).cache().repeat()
 
 
-def time_steps(gan, strategy, dataset, steps, warmup_steps, jit_compile=False):
-  """Seconds per step of `steps` steps in one inner loop, after warm-up."""
+def time_steps(gan, strategy, dataset, steps, warmup_steps, jit_compile=False,
+               repeats=3):
+  """Seconds per step: the fastest of `repeats` inner loops of `steps` steps,
+  after warm-up (a shared machine only ever adds time)."""
   step_loop = loop_lib.StepLoop(gan, strategy, iter(dataset), jit_compile=jit_compile)
   step_loop(warmup_steps)
-  start = time.perf_counter()
-  _, bad_step = step_loop(steps)
-  elapsed = time.perf_counter() - start
-  if bad_step >= 0:
-    logging.warning("Non-finite loss at step %d during the benchmark.", bad_step)
-  return elapsed / steps
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    _, bad_step = step_loop(steps)
+    times.append((time.perf_counter() - start) / steps)
+    if bad_step >= 0:
+      logging.warning("Non-finite loss at step %d during the benchmark.", bad_step)
+  return min(times)
 
 
 def _peak_memory_mib():
@@ -226,7 +231,8 @@ def hub_generation(gan, repeats=5):
 
 
 # ------------------------------------------------------------------- main
-def run_benchmark(config_files, bindings, steps=20, warmup_steps=3, hub=True):
+def run_benchmark(config_files, bindings, steps=20, warmup_steps=3, hub=True,
+                  repeats=3):
   """All figures of the module docstring, as a dict."""
   gin.clear_config()
   gin_setup.parse(config_files=config_files, bindings=bindings)
@@ -240,9 +246,9 @@ def run_benchmark(config_files, bindings, steps=20, warmup_steps=3, hub=True):
     machine = machine_flops()
     jit = ctx.run_config.jit_compile
     input_seconds = time_steps(gan, strategy, gan.input_fn(
-        gan.batch_size * gan.num_sub_steps), steps, warmup_steps, jit)
+        gan.batch_size * gan.num_sub_steps), steps, warmup_steps, jit, repeats)
     compute_seconds = time_steps(gan, strategy, _cached_batches(gan), steps,
-                                 warmup_steps, jit)
+                                 warmup_steps, jit, repeats)
     b = gan.batch_size
     g_step_d_images = b if gan.uses_cheap_generator_step() else 2 * b
     result = {

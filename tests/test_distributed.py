@@ -300,3 +300,15 @@ def test_two_worker_processes_chief_writes_and_resume_equals_uninterrupted(tmp_p
   assert a.keys() == b.keys() and int(b["global_step"]) == 4
   for name in a:
     np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_jit_compile_on_several_cpu_replicas_is_a_clear_error(tmp_path,
+                                                             two_replica_strategy):
+  """TensorFlow compiles a replica's merge_call with XLA only on GPUs; on CPU
+  replicas the step would fail deep inside TensorFlow, so the trainer says so."""
+  from compare_gan2.training import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
+  ctx = _context(tmp_path, list(tf_test_utils.TINY_GAN_BINDINGS) +
+                 ["run_config.jit_compile = True"])
+  with pytest.raises(ValueError, match="jit_compile"):
+    trainer_lib.Trainer(ctx.gan, two_replica_strategy, str(tmp_path),
+                        ctx.run_config, 2)

@@ -34,6 +34,21 @@ def _check_divisible(batch_size, num_replicas, accumulation_steps=1):
         f"{accumulation_steps}; choose a multiple of {num_replicas * accumulation_steps}.")
 
 
+def _check_jit_compile(jit_compile, strategy):
+  """XLA-compiled replicas of a mirrored strategy need GPUs (TensorFlow drops the
+  optimizers' merge_call for XLA on GPUs only)."""
+  if not jit_compile or strategy.num_replicas_in_sync == 1:
+    return
+  if isinstance(strategy, (tf.distribute.TPUStrategy,)):
+    return
+  devices = getattr(strategy.extended, "worker_devices", ())
+  if any("GPU" not in d.upper() for d in devices):
+    raise ValueError(
+        f"run_config.jit_compile = True with {strategy.num_replicas_in_sync} replicas "
+        f"on {list(devices)}: TensorFlow compiles a mirrored replica's step with XLA "
+        "only on GPUs and TPUs. Set run_config.jit_compile = False for CPU replicas.")
+
+
 class Trainer:
   """Runs `gan.train_step` under `strategy` until `max_steps` generator steps.
 
@@ -55,6 +70,7 @@ class Trainer:
     self.is_chief = workers.is_chief(strategy)
     _check_divisible(gan.batch_size, strategy.num_replicas_in_sync,
                      getattr(gan, "gradient_accumulation_steps", 1))
+    _check_jit_compile(run_config.jit_compile, strategy)
 
   # ------------------------------------------------------------------ inputs
   def _dataset_fn(self, start_step):
