@@ -33,13 +33,18 @@ from compare_gan2.training import checkpoints
 from compare_gan2.training import loop as loop_lib
 from compare_gan2.training import runner
 
-flags.DEFINE_multi_string("gin_config", [], "Gin config files (repeatable).")
-flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings (repeatable).")
-flags.DEFINE_integer("steps", 20, "Training steps per timed inner loop (the "
-                     "fastest of 3 loops counts).")
-flags.DEFINE_integer("warmup_steps", 3, "Steps run before timing (tracing included).")
-flags.DEFINE_boolean("hub", True, "Also export a TF-Hub module and time generation.")
-flags.DEFINE_boolean("json", False, "Print the results as one JSON object only.")
+def define_flags():
+  """The command line's flags (defined by the entry point only, so importing this
+  module next to compare_gan2.main defines nothing twice)."""
+  flags.DEFINE_multi_string("gin_config", [], "Gin config files (repeatable).")
+  flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings (repeatable).")
+  flags.DEFINE_integer("steps", 20, "Training steps per timed inner loop (the "
+                       "fastest of 3 loops counts).")
+  flags.DEFINE_integer("warmup_steps", 3, "Steps run before timing (tracing included).")
+  flags.DEFINE_boolean("hub", True, "Also export a TF-Hub module and time generation.")
+  flags.DEFINE_boolean("json", False, "Print the results as one JSON object only.")
+
+
 FLAGS = flags.FLAGS
 
 HUB_BATCH_SIZES = (1, 8, 64)
@@ -305,4 +310,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)
