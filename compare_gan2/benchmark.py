@@ -132,25 +132,15 @@ def _forward_flops(gan, batch_size, fused):
       return gan.discriminator_fn(images, y, is_training=True)
 
   with gin.unlock_config():
-    previous = gin.query_parameter("resampling.fused") if _bound("resampling.fused") else None
+    previous = (gin.query_parameter("resampling.fused")
+                if gin_setup.is_bound("resampling.fused") else True)
     gin.bind_parameter("resampling.fused", fused)
     try:
       g = graph_flops(tf.function(gen).get_concrete_function().graph)
       d = graph_flops(tf.function(disc).get_concrete_function().graph)
     finally:
-      if previous is None:
-        gin.bind_parameter("resampling.fused", True)
-      else:
-        gin.bind_parameter("resampling.fused", previous)
+      gin.bind_parameter("resampling.fused", previous)
   return g, d
-
-
-def _bound(name):
-  try:
-    gin.query_parameter(name)
-    return True
-  except ValueError:
-    return False
 
 
 def step_flops(gan):

@@ -42,14 +42,6 @@ class DescribeError(errors.ConfigError):
   """The configuration cannot be described (bad gin, missing settings, ...)."""
 
 
-def _bound(name):
-  try:
-    gin.query_parameter(name)
-    return True
-  except ValueError:
-    return False
-
-
 def _network_summary(network):
   trainable = list(network.trainable_variables)
   non_trainable = list(network.non_trainable_variables)
@@ -88,11 +80,11 @@ def build_gan(gin_config=(), gin_bindings=(), clear=True):
     gin_setup.parse(list(gin_config), list(gin_bindings))
   except gin_setup.GinConfigError as e:
     raise DescribeError(str(e)) from e
-  if not _bound("options.architecture"):
+  if not gin_setup.is_bound("options.architecture"):
     raise DescribeError("No architecture configured: set gin "
                         "options.architecture (e.g. \"resnet_biggan_arch\").")
   overrides = {"batch_size": _BATCH_SIZE, "training_steps": 1}
-  if not _bound("options.gan_class"):
+  if not gin_setup.is_bound("options.gan_class"):
     overrides["gan_class"] = "ModularGAN"
   try:
     options = runner.get_options_dict(**overrides)

@@ -71,6 +71,15 @@ class GinConfigError(errors.ConfigError):
   """A gin file or binding names something compare_gan2 does not have."""
 
 
+def is_bound(name):
+  """True if the gin parameter `name` ("selector.param") has a binding."""
+  try:
+    gin.query_parameter(name)
+    return True
+  except ValueError:
+    return False
+
+
 def parse(config_files=(), bindings=(), finalize=True):
   """Parses gin files and bindings; unknown names fail before any work is done.
 

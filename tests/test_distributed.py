@@ -7,13 +7,12 @@ import socket
 import subprocess
 import sys
 
-import gin
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_test_utils
+import export_test_utils as etu
 
-from compare_gan2 import gin_setup
 from compare_gan2.training import checkpoints
 from compare_gan2.training import runner
 
@@ -50,10 +49,7 @@ BIGGAN_BINDINGS = [
 ]
 
 
-def _context(tmp_path, bindings):
-  gin.clear_config()
-  gin_setup.parse(bindings=list(bindings))
-  return runner.build_context(str(tmp_path))
+_context = etu.context  # Parses the bindings after clearing gin; builds a Context.
 
 
 def _new_gan(ctx, strategy, **parameters):
