@@ -41,13 +41,15 @@ flags.mark_flag_as_required("model_dir")
 
 def build_schedules():
   """The `--schedule` table: the one place schedules and the actions run after
-  each evaluation (the opt-in Hub export) are wired."""
+  each evaluation (TensorBoard scalars, the opt-in Hub export) are wired."""
   # pylint: disable=g-import-not-at-top
+  from compare_gan2.evaluation import eval_summaries
   from compare_gan2.evaluation import schedules as evaluation
   from compare_gan2.export import hub_export
   from compare_gan2.training import runner
   # pylint: enable=g-import-not-at-top
-  after_evaluation = (hub_export.on_checkpoint_evaluated,)
+  after_evaluation = (eval_summaries.write_eval_scalars,
+                      hub_export.on_checkpoint_evaluated)
   return {
       "train": runner.Schedule(runner.schedule_train),
       "continuous_eval": runner.Schedule(functools.partial(
@@ -83,7 +85,9 @@ def schedule_flags():
               score_filename=FLAGS.score_filename,
               num_eval_averaging_runs=FLAGS.num_eval_averaging_runs,
               eval_every_steps=FLAGS.eval_every_steps,
-              checkpoint=FLAGS.checkpoint, export_output=FLAGS.export_output)
+              checkpoint=FLAGS.checkpoint, export_output=FLAGS.export_output,
+              gin_config=list(FLAGS.gin_config),
+              gin_bindings=list(FLAGS.gin_bindings))
 
 
 def _run():

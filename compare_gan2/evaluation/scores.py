@@ -12,8 +12,10 @@ the current gin config). Floats are written with `repr` precision; NaN as
 `nan`. When a new row brings new columns, the whole file is rewritten with the
 union of the columns.
 
-JSON lines: `{"checkpoint_path", "step", "scores": {key: float or null for
-NaN}, "errors": {...}, "gin": {binding: value string}}`.
+JSON lines: `{"schema_version": 1, "checkpoint_path", "step", "scores": {key:
+float or null for NaN}, "errors": {...}, "gin": {binding: value string}}`
+(lines written before the schema version existed have no such key: version 0,
+same fields).
 
 Both files are rewritten in full to a temporary file and renamed into place,
 so a reader (or a crash) never sees a partial file. `evaluated_steps()` reads
@@ -32,6 +34,7 @@ import gin
 import tensorflow as tf
 
 JSONL_FILENAME = "scores.jsonl"
+SCHEMA_VERSION = 1
 _FIXED_COLUMNS = ("checkpoint_path", "step")
 
 
@@ -139,6 +142,7 @@ class ScoreFiles:
       gin_settings = operative_gin_settings(self.model_dir, step)
     errors = errors or {}
     record = {
+        "schema_version": SCHEMA_VERSION,
         "checkpoint_path": checkpoint_path,
         "step": int(step),
         "scores": {k: _json_safe(v) for k, v in sorted(scores.items())},

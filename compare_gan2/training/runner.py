@@ -18,6 +18,7 @@ import tensorflow as tf
 from compare_gan2 import datasets
 from compare_gan2 import errors
 from compare_gan2 import gans
+from compare_gan2 import run_info
 from compare_gan2.architectures import initializers
 from compare_gan2.training import checkpoints
 from compare_gan2.training import strategy as strategy_lib
@@ -228,4 +229,8 @@ def run_with_schedule(schedules, schedule, model_dir, use_tpu=None, tpu=None,
   chosen = get_schedule(schedules, schedule)
   ctx = build_context(model_dir, use_tpu=use_tpu, tpu=tpu,
                       require_data=chosen.needs_data, **flags)
+  if workers.is_chief(ctx.strategy):
+    run_info.write(model_dir, run_info.collect(
+        schedule, ctx.run_config.tf_random_seed, ctx.strategy,
+        flags.get("gin_config", ()), flags.get("gin_bindings", ())))
   return chosen.fn(ctx)
