@@ -23,6 +23,7 @@ setup(
         "scipy>=1.9",
         "scikit-learn>=1.3",  # k-means of the S2GAN CLUSTERING baselines
         "pillow>=9.0",
+        "matplotlib>=3.5",  # python -m compare_gan2.report's plots
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3"],

@@ -278,8 +278,10 @@ def prepare(run, root, python=sys.executable):
   return cmd
 
 
-def print_commands(spec, root, out=sys.stdout, python=sys.executable):
-  """Prints one shell command line per run that is not done."""
+def print_commands(spec, root, out=None, python=sys.executable):
+  """Prints one shell command line per run that is not done (to `out`, default
+  stdout)."""
+  out = out or sys.stdout
   runs = expand(spec)
   env = {k: v for k, v in run_env(spec, spec.get("max_parallel", 1), {}).items()}
   prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
