@@ -2,7 +2,8 @@
 
 `get_dataset(name, seed=547)` returns an `ImageDatasetSpec` (see base.py). The TFDS
 datasets (compare_gan's names) read prepared TFDS data and never download; the
-embedded `polygons_{32,64,128,256}` datasets need no files at all.
+embedded `polygons_{32,64,128,256}` datasets need no files at all; `image_folder`
+reads a folder of your images (image_folder.py).
 """
 
 import functools
@@ -10,6 +11,7 @@ import functools
 import gin
 
 from compare_gan2 import errors
+from compare_gan2.datasets import image_folder
 from compare_gan2.datasets import polygons
 from compare_gan2.datasets import tfds_datasets
 from compare_gan2.datasets.base import DatasetNotAvailableError
@@ -42,6 +44,8 @@ DATASETS = {
     "imagenet_512": functools.partial(_t.ImagenetDataset, 512),
     "imagenet_512_hq400": functools.partial(_t.SizeFilteredImagenetDataset, 512,
                                             400),
+    # Your own images: gin image_folder.path / .resolution (image_folder.py).
+    "image_folder": image_folder.ImageFolderDataset,
 }
 for _res in polygons.RESOLUTIONS:
   DATASETS["polygons_%d" % _res] = functools.partial(polygons.PolygonsDataset, _res)

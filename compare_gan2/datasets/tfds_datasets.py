@@ -60,6 +60,15 @@ def _resize(image, size):
                                    align_corners=False)
 
 
+def centre_crop_and_resize(image, size):
+  """The central square of `image` [H, W, C], resized to [size, size] (bilinear,
+  TF1 semantics): compare_gan's CelebA-HQ-style transform."""
+  shape = tf.shape(image)
+  side = tf.minimum(shape[0], shape[1])
+  image = tf.image.resize_with_crop_or_pad(image, side, side)
+  return _resize(image, [size, size])
+
+
 def transform_imagenet_image(image, target_image_shape, crop_method, seed):
   """compare_gan's `_transform_imagnet_image`: crop, then bilinear resize.
 
@@ -468,9 +477,6 @@ class CelebaHQDataset(TFDSDataset):
     return tf.io.decode_image(record["image"], channels=3, expand_animations=False)
 
   def _transform(self, image, kind, seed):
-    shape = tf.shape(image)
-    size = tf.minimum(shape[0], shape[1])
-    image = tf.image.resize_with_crop_or_pad(image, size, size)
-    image = _resize(image, [128, 128])
+    image = centre_crop_and_resize(image, 128)
     image.set_shape(self.image_shape)
     return tf.clip_by_value(tf.cast(image, tf.float32) / 255.0, 0.0, 1.0)
