@@ -16,7 +16,6 @@ Measures, for the GAN of a gin config on this machine (default strategy):
 
 import json
 import os
-import platform
 import resource
 import tempfile
 import time
@@ -29,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import gin_setup
+from compare_gan2 import run_info
 from compare_gan2.training import checkpoints
 from compare_gan2.training import loop as loop_lib
 from compare_gan2.training import runner
@@ -51,18 +51,6 @@ HUB_BATCH_SIZES = (1, 8, 64)
 
 
 # ------------------------------------------------------------------ machine
-def cpu_model():
-  """The CPU model name (from /proc/cpuinfo), else platform.processor()."""
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.startswith("model name"):
-          return line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or "unknown"
-
-
 def _time_call(fn, repeats):
   """Median wall seconds of fn() over `repeats` calls after one warm-up call."""
   fn()
@@ -249,7 +237,7 @@ def run_benchmark(config_files, bindings, steps=20, warmup_steps=3, hub=True,
     result = {
         "gin_config": list(config_files),
         "gin_bindings": list(bindings),
-        "cpu": cpu_model(),
+        "cpu": run_info.cpu_model(),
         "cpu_count": os.cpu_count(),
         "tensorflow": tf.__version__,
         "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
