@@ -1,8 +1,9 @@
 """`run_info.json`: what produced a model directory.
 
-Written by the chief at the start of every schedule (runner.run_with_schedule),
-so a score can be traced to the code, the machine and the configuration that
-made it:
+Written by the chief when training starts or resumes, once the checkpoint (if
+any) has matched the configuration (runner.schedule_train; a run that fails
+before that leaves the file alone), so a score can be traced to the code, the
+machine and the configuration that made it:
 
   {"schema_version": 1, "schedule", "start_time" (UTC ISO 8601), "argv",
    "package": {"version", "git_commit", "git_dirty"},

@@ -198,8 +198,12 @@ def schedule_train(ctx, on_checkpoint=None):
                                 on_checkpoint=on_checkpoint)
   chief = workers.is_chief(ctx.strategy)
   start = trainer.restore()
-  if chief:
+  if chief:  # The checkpoint (if any) matched the configuration: record the run.
     write_operative_config(ctx.model_dir, start)
+    flags = ctx.flags or {}
+    run_info.write(ctx.model_dir, run_info.collect(
+        flags.get("schedule", "train"), ctx.run_config.tf_random_seed,
+        ctx.strategy, flags.get("gin_config", ()), flags.get("gin_bindings", ())))
   step = trainer.train()
   if chief:
     write_operative_config(ctx.model_dir, step)
@@ -228,9 +232,5 @@ def run_with_schedule(schedules, schedule, model_dir, use_tpu=None, tpu=None,
   """Builds everything from the parsed gin config and runs `schedules[schedule]`."""
   chosen = get_schedule(schedules, schedule)
   ctx = build_context(model_dir, use_tpu=use_tpu, tpu=tpu,
-                      require_data=chosen.needs_data, **flags)
-  if workers.is_chief(ctx.strategy):
-    run_info.write(model_dir, run_info.collect(
-        schedule, ctx.run_config.tf_random_seed, ctx.strategy,
-        flags.get("gin_config", ()), flags.get("gin_bindings", ())))
+                      require_data=chosen.needs_data, schedule=schedule, **flags)
   return chosen.fn(ctx)
