@@ -265,8 +265,8 @@ def test_main_wires_the_export_schedule_and_evaluation_action():
   assert schedules["export"].fn is hub_export.schedule_export
   assert not schedules["export"].needs_data and schedules["train"].needs_data
   for name in ("continuous_eval", "eval_after_train"):
-    assert schedules[name].fn.keywords["after_evaluation"] == (
-        hub_export.on_checkpoint_evaluated,)
+    assert hub_export.on_checkpoint_evaluated in schedules[name].fn.keywords[
+        "after_evaluation"]
 
 
 # ------------------------------------------------- unconditional / dummy models

@@ -51,9 +51,10 @@ def test_eval_scalars_written_per_metric_and_step(tmp_path):
 
 def test_main_wires_the_eval_scalars():
   from compare_gan2 import main  # pylint: disable=g-import-not-at-top
-  schedule = main.build_schedules()["eval_after_train"]
-  assert eval_summaries.write_eval_scalars in schedule.fn.keywords[
-      "after_evaluation"]
+  for name in ("continuous_eval", "eval_after_train"):
+    schedule = main.build_schedules()[name]
+    assert eval_summaries.write_eval_scalars in schedule.fn.keywords[
+        "after_evaluation"]
 
 
 def test_run_info_collect_and_rewrite(tmp_path):
