@@ -290,17 +290,20 @@ def plot_metrics(report, out_dir):
   paths = []
   for metric in report["metrics"]:
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for g in report["groups"]:
+    colours = plt.get_cmap("tab20").colors
+    for index, g in enumerate(report["groups"]):
       steps = [s for s, e in g["table"].items() if not math.isnan(e[metric][0])]
       if not steps:
         continue
       means = [g["table"][s][metric][0] for s in steps]
       stds = [g["table"][s][metric][1] for s in steps]
-      line, = ax.plot(steps, means, marker="o", markersize=3, label=g["name"])
+      line, = ax.plot(steps, means, marker="o", markersize=3, label=g["name"],
+                      color=colours[index % len(colours)],
+                      linestyle=("-", "--", ":")[index // len(colours) % 3])
       if any(not math.isnan(s) for s in stds):
         lo = [m - (0 if math.isnan(s) else s) for m, s in zip(means, stds)]
         hi = [m + (0 if math.isnan(s) else s) for m, s in zip(means, stds)]
-        ax.fill_between(steps, lo, hi, alpha=0.15, color=line.get_color())
+        ax.fill_between(steps, lo, hi, alpha=0.08, color=line.get_color())
     ax.set_xlabel("step")
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} (mean ± std over seeds)")
@@ -350,11 +353,15 @@ def plot_samples(report, out_dir):
         continue
       step, source = found
       image = plt.imread(source)
-      fig, ax = plt.subplots(figsize=(4, 4 * image.shape[0] / image.shape[1] + 0.4))
-      ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+      height, width = image.shape[:2]
+      # The grid at its own resolution, under a two-line title.
+      fig = plt.figure(figsize=(max(width, 200) / 100, (height + 32) / 100))
+      ax = fig.add_axes([0, 0, 1, height / (height + 32)])
+      ax.imshow(image, cmap="gray" if image.ndim == 2 else None,
+                interpolation="nearest")
       ax.set_axis_off()
-      ax.set_title(f"{run['name']}\nstep {step}", fontsize=8)
-      fig.tight_layout()
+      fig.suptitle(f"{run['name']}\nstep {step}", fontsize=7, y=0.995,
+                   va="top")
       path = os.path.join(out_dir, re.sub(r"[^A-Za-z0-9._,+-]+", "_",
                                           run["name"]) + ".png")
       fig.savefig(path, dpi=100)
