@@ -32,8 +32,9 @@ import re
 import statistics
 import sys
 
+from compare_gan2 import sweep
+
 SCORES_FILENAME = "scores.jsonl"
-SWEEP_RUN_FILENAME = "sweep_run.json"
 RUN_INFO_FILENAME = "run_info.json"
 SUPPORTED_SCHEMA = 1
 SEED_BINDINGS = ("run_config.tf_random_seed",)
@@ -51,14 +52,6 @@ _SEED_PART = re.compile(r"(^|,)seed-\d+(?=,|$)")
 
 class ReportError(ValueError):
   """Nothing to report, or an unusable option."""
-
-
-def _read_json(path):
-  try:
-    with open(path) as f:
-      return json.load(f)
-  except (OSError, json.JSONDecodeError):
-    return None
 
 
 def read_scores(path):
@@ -93,7 +86,7 @@ def _run_dir(scores_dir, root):
   """The nearest directory from scores_dir up to root holding sweep_run.json."""
   path = scores_dir
   while True:
-    if os.path.isfile(os.path.join(path, SWEEP_RUN_FILENAME)):
+    if os.path.isfile(os.path.join(path, sweep.RUN_FILENAME)):
       return path
     if os.path.abspath(path) == os.path.abspath(root):
       return scores_dir
@@ -121,8 +114,8 @@ def find_runs(root):
       continue
     name = os.path.relpath(run_dir, root)
     name = os.path.basename(os.path.abspath(root)) if name == "." else name
-    sweep_run = _read_json(os.path.join(run_dir, SWEEP_RUN_FILENAME))
-    info = _read_json(os.path.join(dirpath, RUN_INFO_FILENAME))
+    sweep_run = sweep.read_json(os.path.join(run_dir, sweep.RUN_FILENAME))
+    info = sweep.read_json(os.path.join(dirpath, RUN_INFO_FILENAME))
     if sweep_run is not None:
       seed, settings = sweep_run.get("seed"), dict(sweep_run.get("choices") or {})
     else:

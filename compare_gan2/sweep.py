@@ -236,7 +236,8 @@ def run_env(spec, max_parallel, base=None):
   return env
 
 
-def _read_json(path):
+def read_json(path):
+  """The JSON value in `path`, or None if it is missing or not JSON."""
   try:
     with open(path) as f:
       return json.load(f)
@@ -254,7 +255,7 @@ def _write_json(path, value):
 
 def status(root, name):
   """The recorded status of a run ("done", "failed", "running") or None."""
-  value = _read_json(os.path.join(root, name, STATUS_FILENAME))
+  value = read_json(os.path.join(root, name, STATUS_FILENAME))
   return value.get("status") if value else None
 
 
@@ -264,7 +265,7 @@ def prepare(run, root, python=sys.executable):
   run_dir = os.path.join(root, run["name"])
   cmd = command(run, root, python)
   record = dict(run, command=cmd)
-  existing = _read_json(os.path.join(run_dir, RUN_FILENAME))
+  existing = read_json(os.path.join(run_dir, RUN_FILENAME))
   if existing is not None:
     keys = ("gin_config", "bindings", "module", "flags")
     if any(existing.get(k) != record[k] for k in keys):
