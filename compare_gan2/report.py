@@ -215,8 +215,11 @@ def build(root, metrics=None, best_metric="fid_score", higher_is_better=None):
   "higher_is_better"}; each group gets "table" and "best_step"."""
   runs = find_runs(root)
   metrics = metric_names(runs, metrics)
+  if best_metric not in metric_names(runs):
+    raise ReportError(f"--best_metric {best_metric!r} is in no score file; "
+                      f"choose one of {metric_names(runs)}.")
   if best_metric not in metrics:
-    metrics = metric_names(runs, list(metrics) + [best_metric])
+    metrics = list(metrics) + [best_metric]
   if higher_is_better is None:
     if best_metric not in HIGHER_IS_BETTER:
       raise ReportError(f"Unknown direction of {best_metric!r}: pass "

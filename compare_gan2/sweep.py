@@ -36,7 +36,8 @@ runs start again and resume from their checkpoints and score files (the
 schedules resume). A run directory whose `sweep_run.json` holds other bindings
 is an error (use another --root), so a changed sweep never mixes results.
 `--print_commands` prints the per-run command lines (for a cluster scheduler)
-instead of running them. This module does not import TensorFlow.
+instead of running them. Run one sweep process per root at a time: a second
+one would restart the first one's running runs. This module does not import TensorFlow.
 """
 
 import argparse
@@ -279,12 +280,13 @@ def prepare(run, root, python=sys.executable):
   return cmd
 
 
-def print_commands(spec, root, out=None, python=sys.executable):
+def print_commands(spec, root, out=None, python=sys.executable,
+                   max_parallel=None):
   """Prints one shell command line per run that is not done (to `out`, default
-  stdout)."""
+  stdout), with the environment the sweep would give it."""
   out = out or sys.stdout
   runs = expand(spec)
-  env = {k: v for k, v in run_env(spec, spec.get("max_parallel", 1), {}).items()}
+  env = run_env(spec, int(max_parallel or spec.get("max_parallel") or 1), {})
   prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
   for run in runs:
     cmd = prepare(run, root, python)
@@ -383,7 +385,8 @@ def main(argv=None):
   try:
     spec = load(args.sweep)
     if args.print_commands:
-      print_commands(spec, args.root, python=args.python)
+      print_commands(spec, args.root, python=args.python,
+                     max_parallel=args.max_parallel)
       return 0
     results = run_sweep(spec, args.root, args.max_parallel, args.python)
   except SweepError as e:

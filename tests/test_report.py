@@ -150,6 +150,8 @@ def test_errors(tmp_path):
   _write_run(str(tmp_path), "a", {"x": "1"}, 1, [(1, {"fid_score": 1.0})])
   with pytest.raises(report.ReportError, match="in no score file"):
     report.build(str(tmp_path), metrics=["is_score"])
+  with pytest.raises(report.ReportError, match="--best_metric 'recall'"):
+    report.build(str(tmp_path), best_metric="recall")
   with open(os.path.join(tmp_path, "a", "scores.jsonl"), "a") as f:
     f.write(json.dumps({"schema_version": 99, "step": 2, "scores": {}}) + "\n")
   with pytest.raises(report.ReportError, match="schema_version 99"):

@@ -194,6 +194,11 @@ def test_print_commands_lists_runs_not_done(tmp_path, capsys):
   assert f"--model_dir={os.path.join(root, 'fake.exit_code-0,seed-1')}" in words
   assert "--gin_bindings=fake.exit_code = 0" in words
   assert not _calls(root, "fake.exit_code-0,seed-1")  # Printed, not run.
+  assert sweep.main([str(tmp_path / "s"), "--root", root, "--print_commands",
+                     "--max_parallel", "2"]) == 0
+  threads = max(1, (os.cpu_count() or 1) // 2)
+  assert all(f"TF_NUM_INTRAOP_THREADS={threads}" in shlex.split(l)
+             for l in capsys.readouterr().out.splitlines())
   # The printed command is the one the sweep runs.
   env = dict(os.environ, PYTHONPATH=str(tmp_path))
   subprocess.run(words[words.index(sys.executable):], env=env, check=True,
