@@ -35,12 +35,16 @@ def nearest_upsample(value):
 # Kernels of the fused resampling convolutions, per spatial axis of a 3-tap kernel
 # w = (w0, w1, w2):
 # - 2x upsampling then a 3x3 SAME convolution is a stride-2 transposed convolution
-#   (padding 1) at the low resolution. Zero insertion leaves the flipped 3 taps
-#   (w2, w1, w0): 1/4 of the direct multiply-adds, the rest fall on zeros.
-#   Nearest neighbour gives 4 taps (w2, w1 + w2, w0 + w1, w0): each output phase
-#   is a 2x2 convolution of the input.
+#   (padding 1) at the low resolution with 4 taps. Zero insertion leaves the flipped
+#   taps (w2, w1, w0, 0): 1/4 of the direct multiply-adds, the rest fall on zeros.
+#   Nearest neighbour gives (w2, w1 + w2, w0 + w1, w0): each output phase is a 2x2
+#   convolution of the input.
 # - A 3x3 SAME convolution then 2x2 average pooling is one convolution with stride
 #   2 (padding 1) and 4 taps (w0, w0 + w1, w1 + w2, w2) / 2.
+# Padding 1 on both sides is what "SAME" pads for 4 taps and stride 2 on even sizes
+# (a transposed convolution's output is always even), so both are written with "SAME":
+# TensorFlow runs SAME/VALID convolutions and their gradients with oneDNN, explicit
+# paddings with Eigen kernels 2-3x slower (the unpool kernel's zero tap costs less).
 
 
 def _pairwise_sums(kernel, axis):
@@ -55,6 +59,8 @@ def _upsample_conv_filters(kernel, method):
   """The transposed-convolution filters [kh, kw, out, in] of upsample + conv."""
   if method == "nearest":
     kernel = _pairwise_sums(_pairwise_sums(kernel, 0), 1)
+  else:  # A zero 4th tap: padding 1 on both sides is then "SAME" (see above).
+    kernel = tf.pad(kernel, [[1, 0], [1, 0], [0, 0], [0, 0]])
   return tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
 
 
@@ -73,7 +79,7 @@ def _upsample_conv(value, kernel, method):
   output_shape = tf.stack([shape[0], 2 * value.shape[1], 2 * value.shape[2],
                            kernel.shape[-1]])
   outputs = tf.nn.conv2d_transpose(value, filters, output_shape, strides=2,
-                                   padding=[[0, 0], [1, 1], [1, 1], [0, 0]])
+                                   padding="SAME")
   outputs.set_shape([value.shape[0], 2 * value.shape[1], 2 * value.shape[2],
                      kernel.shape[-1]])
   return outputs
@@ -114,8 +120,7 @@ def conv_downsample(value, kernel):
     raise ValueError(f"conv_downsample needs even height and width, got "
                      f"{value.shape}.")
   filters = _conv_downsample_filters(kernel)
-  return tf.nn.conv2d(value, filters, strides=2,
-                      padding=[[0, 0], [1, 1], [1, 1], [0, 0]])
+  return tf.nn.conv2d(value, filters, strides=2, padding="SAME")
 
 
 @gin.configurable("resampling")
