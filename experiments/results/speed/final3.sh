@@ -1,8 +1,9 @@
 #!/bin/bash
-# Final figures, sequential on an otherwise idle machine: today's main vs this tree vs
-# the direct formulation (time_step.py, same harness for all), then the benchmark JSON.
+# Final figures, sequential on an otherwise idle machine: main before issue 13 (1feec6a) vs
+# this tree vs compare_gan's formulation (time_step.py, same harness), twice interleaved,
+# then the benchmark JSON, then mixed_bfloat16.
 PY=/work/main/.venv/bin/python
-OUT=/tmp/speed/final2
+OUT=/tmp/speed/final3
 mkdir -p $OUT
 ts() {  # name tree threads config steps [binding]
   local name=$1 tree=$2 threads=$3 cfg=$4 steps=$5; shift 5
@@ -14,18 +15,27 @@ bm() {  # name threads args...
   if [ "$threads" = 1 ]; then export TF_NUM_INTRAOP_THREADS=1; else unset TF_NUM_INTRAOP_THREADS; fi
   (cd /tmp/snap && PYTHONPATH=/tmp/snap $PY -m compare_gan2.benchmark --json "$@" 2>$OUT/$name.log | tail -1 > $OUT/$name.json)
 }
-ts demo /tmp/baseline 1 biggan_polygons32.gin 200
-ts demo /tmp/snap 1 biggan_polygons32.gin 200
-ts demo /tmp/snap 1 biggan_polygons32.gin 200 "resampling.fused = False"
+for i in 1 2; do
+  ts demo /tmp/baseline 1 biggan_polygons32.gin 200
+  ts demo /tmp/snap 1 biggan_polygons32.gin 200
+  ts demo /tmp/snap 1 biggan_polygons32.gin 200 "resampling.fused = False"
+done
 ts demo /tmp/snap default biggan_polygons32.gin 200 "run_config.jit_compile = True"
-ts a /tmp/baseline default benchmark_biggan32.gin 10
-ts a /tmp/snap default benchmark_biggan32.gin 10
-ts a /tmp/snap default benchmark_biggan32.gin 10 "resampling.fused = False"
+for i in 1 2; do
+  ts a /tmp/baseline default benchmark_biggan32.gin 10
+  ts a /tmp/snap default benchmark_biggan32.gin 10
+  ts a /tmp/snap default benchmark_biggan32.gin 10 "resampling.fused = False"
+done
 ts a /tmp/snap default benchmark_biggan32.gin 10 'run_config.precision = "mixed_bfloat16"'
-ts b /tmp/baseline default benchmark_biggan128.gin 10
-ts b /tmp/snap default benchmark_biggan128.gin 10
-ts b /tmp/snap default benchmark_biggan128.gin 10 "resampling.fused = False"
+for i in 1 2; do
+  ts b /tmp/baseline default benchmark_biggan128.gin 10
+  ts b /tmp/snap default benchmark_biggan128.gin 10
+  ts b /tmp/snap default benchmark_biggan128.gin 10 "resampling.fused = False"
+done
 bm bench_demo 1 --gin_config gin_configs/biggan_polygons32.gin --steps 100
 bm bench_a default --gin_config gin_configs/benchmark_biggan32.gin --steps 10
 bm bench_b default --gin_config gin_configs/benchmark_biggan128.gin --steps 5
+# mixed_bfloat16 on the same tree, right after:
+ts demo /tmp/snap 1 biggan_polygons32.gin 200 'run_config.precision = "mixed_bfloat16"'
+ts b /tmp/snap default benchmark_biggan128.gin 10 'run_config.precision = "mixed_bfloat16"'
 echo DONE > $OUT/DONE
