@@ -21,7 +21,7 @@ setup: $(STAMP)
 
 ## Train the conditional BigGAN demo on the embedded polygons_32 dataset (2 CPU cores).
 ## Its model is small: one thread per op, ops run two at a time (TensorFlow's inter-op
-## pool), trains 14% faster on 2 cores than TensorFlow's default of two threads per op.
+## pool), trains about 20% faster on 2 cores than TensorFlow's default of two threads per op.
 demo: $(STAMP)
 	TF_NUM_INTRAOP_THREADS=$(DEMO_INTRAOP_THREADS) $(PY) -m compare_gan2.main --model_dir=$(DEMO_DIR) \
 	    --gin_config=gin_configs/biggan_polygons32.gin $(DEMO_ARGS)
