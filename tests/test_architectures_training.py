@@ -176,6 +176,7 @@ def test_train_step_full_cross_product(tmp_path, architecture, loss, penalty):
 @pytest.mark.parametrize("architecture", [
     a if a == "resnet_biggan_arch" else pytest.param(a, marks=pytest.mark.slow)
     for a in REAL_ARCHITECTURES])
+@pytest.mark.bf16
 def test_mixed_bfloat16_step_every_architecture(tmp_path, architecture):
   """Every architecture trains a step with its layers in bfloat16."""
   _train_step(tmp_path, architecture, "hinge", "wgangp_penalty",

@@ -27,8 +27,9 @@ def _op_dtypes(concrete, op_type):
   return found
 
 
-@pytest.mark.parametrize("precision,dtype", [("mixed_bfloat16", "bfloat16"),
-                                             ("mixed_float16", "float16")])
+@pytest.mark.parametrize("precision,dtype", [
+    pytest.param("mixed_bfloat16", "bfloat16", marks=pytest.mark.bf16),
+    ("mixed_float16", "float16")])
 def test_mixed_step_computes_networks_in_low_precision(tmp_path, precision, dtype):
   ctx = dist._context(tmp_path, dist.BIGGAN_BINDINGS)  # pylint: disable=protected-access
   gan = dist._new_gan(ctx, tf.distribute.get_strategy(), precision=precision)  # pylint: disable=protected-access
@@ -50,6 +51,7 @@ def test_mixed_step_computes_networks_in_low_precision(tmp_path, precision, dtyp
   assert gan.generate(tf.zeros([2, gan.z_dim]), tf.constant([0, 1])).dtype == tf.float32
 
 
+@pytest.mark.bf16
 def test_bfloat16_step_is_close_to_the_float32_step(tmp_path):
   ctx = dist._context(tmp_path, dist.BIGGAN_BINDINGS)  # pylint: disable=protected-access
   plain = dist._new_gan(ctx, tf.distribute.get_strategy())  # pylint: disable=protected-access

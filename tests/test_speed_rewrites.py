@@ -142,6 +142,7 @@ def test_blocked_attention_equals_direct_values_and_gradients():
                                atol=1e-5 * scale, err_msg=name)
 
 
+@pytest.mark.bf16
 def test_blocked_attention_in_bfloat16_keeps_the_dtype():
   q, k, v = _attention_inputs(tf.bfloat16)
   with tf.GradientTape() as tape:
