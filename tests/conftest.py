@@ -20,8 +20,10 @@ except RuntimeError:
 
 # oneDNN ISA limits without bfloat16 kernels. `make test-variants` runs the suite with
 # ONEDNN_MAX_CPU_ISA=AVX2 to get an AVX2 machine's float rounding, but TensorFlow chooses
-# oneDNN's bfloat16 kernels from the CPU's real features (avx512_bf16 here), and oneDNN,
-# limited to AVX2, then crashes the process (segfault in BatchMatMul, abort in Conv2D).
+# oneDNN's bfloat16 kernels from the CPU's real features (`IsBF16SupportedByOneDNNOnThisCPU`
+# in tensorflow/core/util/util.cc: AVX512F or AVX_NE_CONVERT), and oneDNN,
+# limited to AVX2, then crashes the process (a segfault in BatchMatMul, an abort in the
+# bfloat16 training step).
 # A real AVX2 CPU gets TensorFlow's Eigen bfloat16 kernels instead, so only the
 # emulation skips the tests marked `bf16`.
 _ISAS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE",
