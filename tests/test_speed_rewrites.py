@@ -53,7 +53,6 @@ def test_fused_resampling_equals_two_steps(scale, method, k):
                                err_msg=name)
 
 
-
 @pytest.mark.parametrize("scale,method", [("up", "unpool"), ("up", "nearest"),
                                           ("down", None)])
 def test_fused_resampling_convolutions_pad_same(scale, method):
@@ -67,6 +66,7 @@ def test_fused_resampling_convolutions_pad_same(scale, method):
   convs = [op for op in graph.get_operations() if op.type.startswith("Conv2D")]
   assert len(convs) == 3  # The convolution and its two gradients.
   assert {op.get_attr("padding") for op in convs} == {b"SAME"}
+
 
 def _biggan(fused, method):
   gin.clear_config()

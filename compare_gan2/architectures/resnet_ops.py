@@ -44,7 +44,8 @@ def nearest_upsample(value):
 # Padding 1 on both sides is what "SAME" pads for 4 taps and stride 2 on even sizes
 # (a transposed convolution's output is always even), so both are written with "SAME":
 # TensorFlow runs SAME/VALID convolutions and their gradients with oneDNN, explicit
-# paddings with Eigen kernels 2-3x slower (the unpool kernel's zero tap costs less).
+# paddings with Eigen kernels 2-3x slower (far more than the unpool kernel's zero tap
+# costs).
 
 
 def _pairwise_sums(kernel, axis):
