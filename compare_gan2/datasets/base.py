@@ -27,6 +27,8 @@ main module calls with its flag values and which take precedence over gin):
 (`--data_shuffle_buffer_size`, default 10000).
 """
 
+import copy
+
 import gin
 import tensorflow as tf
 
@@ -179,6 +181,18 @@ class ImageDatasetSpec:
       if label_variant == "soft_labeled":
         self.soft_labels = True
     return self
+
+  def labelled_subset(self):
+    """A copy of this spec whose train split is its labelled examples only (the
+    "labeled_only" variant with the same seed and labeled_fraction), e.g. for a
+    separate labelled batch per step (S3GAN.labelled_batch_size)."""
+    if self.label_variant is not None or self.soft_labels or not self.num_classes:
+      raise errors.ConfigError(
+          f"Dataset {self.name!r} has no labelled subset: it needs hard class "
+          "labels and no label variant.")
+    subset = copy.copy(self)
+    return subset.set_labels(label_variant="labeled_only",
+                             labels_are_classes=self._labels_are_classes)
 
   def is_labeled(self, key):
     """bool tensor: whether examples `key` (int64, any shape) keep their label."""
