@@ -63,14 +63,25 @@ class LossTerms:
     self._metrics = {}
 
   def add(self, name, value, weight=1.0):
-    """Adds `weight * value` to the loss as term `name` (unique)."""
+    """Adds `weight * value` to the loss as term `name` (unique); `weight` is a
+    number or a scalar tensor (e.g. a ramp over training steps)."""
     if name in self._terms:
       raise ValueError(f"Loss term {name!r} is already set.")
-    self._terms[name] = (float(weight), tf.convert_to_tensor(value, tf.float32))
+    if not tf.is_tensor(weight):
+      weight = float(weight)
+    self._terms[name] = (weight, tf.convert_to_tensor(value, tf.float32))
 
   def add_metric(self, name, value):
     """A scalar summary that is not part of the loss (e.g. an accuracy)."""
     self._metrics[name] = tf.convert_to_tensor(value, tf.float32)
+
+  def add_ratio_metric(self, name, total, count):
+    """A summary `total / count` averaged over examples, not steps: e.g. an
+    accuracy over the labelled examples of a batch that may hold none. Summaries
+    carry "<name>@sum" and "<name>@count"; the training loop sums both over
+    replicas and steps and reports "<name>" (training/loop.py)."""
+    self._metrics[name + "@sum"] = tf.convert_to_tensor(total, tf.float32)
+    self._metrics[name + "@count"] = tf.convert_to_tensor(count, tf.float32)
 
   @property
   def names(self):
@@ -85,8 +96,9 @@ class LossTerms:
 
   @property
   def total(self):
-    """sum over terms of weight * value (a zero-weight term is left out)."""
-    parts = [w * v for w, v in self._terms.values() if w != 0.0]
+    """sum over terms of weight * value (a constant zero weight is left out)."""
+    parts = [w * v for w, v in self._terms.values()
+             if tf.is_tensor(w) or w != 0.0]
     return tf.add_n(parts) if parts else tf.constant(0.0)
 
   def summaries(self):

@@ -8,6 +8,7 @@ files take the writing decision from `training/workers.py` when built.
 import os
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 
 from compare_gan2.training import progress
@@ -42,6 +43,8 @@ class WriteScalars:
 
   def __call__(self, step, metrics):
     for name, value in metrics.items():
+      if not np.isfinite(float(value)):
+        continue  # A ratio metric whose loop saw no example (a loss is finite here).
       tf.summary.scalar(name if "/" in name else f"loss/{name}", value, step=step)
     for name, value in self._learning_rates.items():
       tf.summary.scalar(f"lr/{name}", value, step=step)
