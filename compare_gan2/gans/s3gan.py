@@ -22,13 +22,35 @@ S2GAN-CO is `self_supervision="none", project_y=True, use_predictor=True`;
 S3GAN adds `self_supervision="rotation"` (gin_configs/). Differences from
 compare_gan (docs/compare_gan_quirks.md `s3gan-*`): "none" needs no
 `rotated_batch_fraction`, `penalty.fn` is applied when set, accuracies are
-scalars, and G is not re-run inside the loss.
+scalars (the predictor's over the labelled reals of a summary period), and G
+is not re-run inside the loss.
+
+Co-training options (ours; each off by default, which is compare_gan's
+behaviour). With hard predictions an untrained predictor puts every unlabelled
+real into one class from step 0, D learns that pairing and the predictor can
+lock in (docs/fewer_labels.md measures each option on mnist_5k_32):
+- `predictor_accuracy_threshold` tau: unlabelled reals are not projected
+  (y~ = 0) until an exponential moving average (decay
+  `predictor_accuracy_decay`) of the predictor's accuracy on labelled reals
+  has reached tau once; a latch `discriminator_predictor/ready` then switches
+  the projection on for good (curriculum / confidence gating of pseudo-labels,
+  as in pseudo-labelling, Lee 2013).
+- `projection_ramp_steps` T: the predicted label of an unlabelled real enters
+  the projection scaled by min(1, t / T) (t: D steps), a linear ramp-up of the
+  unsupervised part as in temporal ensembling (Laine & Aila, ICLR 2017).
+- `class_loss_ramp_steps` T: `weight_class_loss` ramps up as min(1, t / T).
+- `labelled_batch_size` m: every D step also sees m labelled reals from the
+  dataset's labelled subset (its `labeled_only` variant, the same
+  `labeled_fraction` and seed), used for the class loss only, as S4L / the
+  S2GAN pre-training train their classifier on a separate labelled batch
+  (Zhai et al., ICCV 2019).
 """
 
 import gin
 import tensorflow as tf
 
 from compare_gan2 import errors
+from compare_gan2.gans import step_parts
 from compare_gan2.architectures import arch_ops
 from compare_gan2.architectures import initializers
 from compare_gan2.gans import self_supervision as ss_lib
@@ -57,7 +79,10 @@ class S3GAN(ssgan.SelfSupervisedGAN):
                self_supervision="rotation", rotated_batch_fraction=None,
                weight_rotation_loss_d=1.0, weight_rotation_loss_g=0.2,
                project_y=False, use_predictor=False, use_soft_pred=False,
-               weight_class_loss=1.0, use_soft_labels=False, **kwargs):
+               weight_class_loss=1.0, use_soft_labels=False,
+               predictor_accuracy_threshold=None, predictor_accuracy_decay=0.99,
+               projection_ramp_steps=0, class_loss_ramp_steps=0,
+               labelled_batch_size=0, **kwargs):
     task = ss_lib.get_self_supervision(self_supervision, weight_rotation_loss_d,
                                        weight_rotation_loss_g)
     if self_supervision != "none" and rotated_batch_fraction is None:
@@ -74,6 +99,14 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     self._use_soft_pred = use_soft_pred
     self._weight_class_loss = float(weight_class_loss)
     self._use_soft_labels = use_soft_labels
+    self._predictor_accuracy_threshold = (
+        None if predictor_accuracy_threshold is None
+        else float(predictor_accuracy_threshold))
+    self._predictor_accuracy_decay = float(predictor_accuracy_decay)
+    self._projection_ramp_steps = int(projection_ramp_steps)
+    self._class_loss_ramp_steps = int(class_loss_ramp_steps)
+    self._labelled_batch_size = int(labelled_batch_size)
+    _check_co_training_options(self, use_predictor)
     super().__init__(dataset, parameters, model_dir=model_dir, task=task,
                      **kwargs)
     if not self.conditional:
@@ -83,6 +116,103 @@ class S3GAN(ssgan.SelfSupervisedGAN):
       raise errors.ConfigError(
           f"S3GAN.use_soft_labels = True needs a soft-labelled dataset "
           f"(float [num_classes] labels), but {dataset.name!r} has integer labels.")
+    self._labelled_dataset = None
+    if self._labelled_batch_size:
+      if self.batch_size % self._labelled_batch_size and (
+          self._labelled_batch_size % self.batch_size):
+        raise errors.ConfigError(
+            f"S3GAN.labelled_batch_size = {self._labelled_batch_size} and "
+            f"options.batch_size = {self.batch_size}: one must divide the other "
+            "(both are split over the replicas in the same proportion).")
+      self._labelled_dataset = dataset.labelled_subset()
+
+  # ------------------------------------------------------------------ inputs
+  def _labelled_per_batch(self, batch_size):
+    """Labelled reals per input batch of `batch_size` (one replica's step)."""
+    per_sub_step = batch_size // self.num_sub_steps
+    count = self._labelled_batch_size * per_sub_step
+    if count % self.batch_size:
+      raise errors.ConfigError(
+          f"S3GAN.labelled_batch_size = {self._labelled_batch_size} does not "
+          f"split over the replicas like options.batch_size = {self.batch_size}.")
+    return count // self.batch_size * self.num_sub_steps
+
+  def input_fn(self, batch_size, start_index=0, input_context=None):
+    """The GAN's batches; with `labelled_batch_size`, each also carries
+    "labelled_images" / "labelled_labels" from the labelled subset, resumed at
+    the same step."""
+    ds = super().input_fn(batch_size, start_index, input_context)
+    if not self._labelled_batch_size:
+      return ds
+    per_batch = self._labelled_per_batch(batch_size)
+    start = start_index // batch_size * per_batch
+    labelled = self._labelled_dataset.train_examples(
+        start_index=start, input_context=input_context)
+    labelled = labelled.map(lambda index, image, label: (image, label))
+    labelled = labelled.batch(per_batch, drop_remainder=True)
+
+    def merge(batch, extra):
+      features, labels = batch
+      features = dict(features)
+      features["labelled_images"], features["labelled_labels"] = extra
+      return features, labels
+    return tf.data.Dataset.zip((ds, labelled)).map(merge).prefetch(
+        tf.data.AUTOTUNE)
+
+  def discriminator_slices(self, features, labels, generated):
+    slices = super().discriminator_slices(features, labels, generated)
+    if "labelled_images" in features:
+      slices["labelled"] = step_parts.Slice(
+          features["labelled_images"],
+          self.real_labels(features["labelled_labels"]))
+    return slices
+
+  # -------------------------------------------------------- co-training state
+  def _ramp(self, steps):
+    """min(1, D steps / steps) as a float32 scalar (1 before build)."""
+    if not steps or self.global_step_disc is None:
+      return tf.constant(1.0)
+    t = tf.cast(self.global_step_disc, tf.float32)
+    return tf.minimum(1.0, t / float(steps))
+
+  def _predictor_state(self):
+    """(accuracy EMA, ready latch) variables of the threshold gate."""
+    with self.discriminator.in_store("discriminator_predictor"):
+      zeros = initializers.constant(0.0)
+      mean = tf.VariableAggregation.MEAN
+      ema = arch_ops.get_variable("accuracy_ema", [], zeros, trainable=False,
+                                  aggregation=mean)
+      ready = arch_ops.get_variable("ready", [], zeros, trainable=False,
+                                    aggregation=mean)
+    return ema, ready
+
+  def _unlabelled_projection_scale(self):
+    """How much of D's own prediction enters the projection of unlabelled
+    reals: the threshold gate times the projection ramp."""
+    scale = self._ramp(self._projection_ramp_steps)
+    if self._predictor_accuracy_threshold is not None:
+      _, ready = self._predictor_state()
+      scale *= tf.cast(ready > 0.5, tf.float32)
+    return scale
+
+  def _update_predictor_state(self, hits, count, losses):
+    """Moves the accuracy EMA towards this batch's accuracy on labelled reals
+    (if it has any) and sets the latch once the EMA reaches the threshold."""
+    ema, ready = self._predictor_state()
+    old_ema = ema.read_value()
+    # The latch reads the synchronised EMA, so every replica agrees.
+    now_ready = tf.maximum(
+        ready.read_value(),
+        tf.cast(old_ema >= self._predictor_accuracy_threshold, tf.float32))
+    decay = self._predictor_accuracy_decay
+    batch_accuracy = tf.math.divide_no_nan(hits, count)
+    new_ema = tf.where(count > 0, decay * old_ema + (1 - decay) * batch_accuracy,
+                       old_ema)
+    if arch_ops.state_updates_enabled():
+      ema.assign(new_ema)
+      ready.assign(now_ready)
+    losses.add_metric("accuracy/predictor_ema", new_ema)
+    losses.add_metric("predictor_ready", now_ready)
 
   def num_self_supervised_examples(self, batch_size):
     fraction = int(self._rotated_batch_fraction)
@@ -128,6 +258,7 @@ class S3GAN(ssgan.SelfSupervisedGAN):
         predicted = tf.nn.softmax(aux_logits)
       else:
         predicted = tf.one_hot(tf.argmax(aux_logits, axis=1), self.num_classes)
+      predicted *= self._unlabelled_projection_scale()
       y = tf.stop_gradient((1.0 - available) * predicted + available * y)
     with self.discriminator.in_store("discriminator_projection"):
       kernel = arch_ops.get_variable(
@@ -149,18 +280,55 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     real = outputs["real"]
     losses.add_metric("label_frac", tf.reduce_mean(real["label_available"]))
     if self._use_predictor:
+      labels, logits, available = _class_loss_inputs(outputs, slices)
       losses.add("class_loss_real",
-                 labelled_cross_entropy(slices["real"].y, real["aux_logits"],
-                                        real["label_available"]),
-                 self._weight_class_loss)
-      losses.add_metric("accuracy/predictor_real", _labelled_accuracy(
-          slices["real"].y, real["aux_logits"], real["label_available"]))
+                 labelled_cross_entropy(labels, logits, available),
+                 self._weight_class_loss * self._ramp(self._class_loss_ramp_steps))
+      hits, count = labelled_hits(labels, logits, available)
+      losses.add_ratio_metric("accuracy/predictor_real", hits, count)
+      if self._predictor_accuracy_threshold is not None:
+        self._update_predictor_state(hits, count, losses)
     return losses
 
 
-def _labelled_accuracy(labels, logits, available):
+def _check_co_training_options(gan, use_predictor):
+  """The co-training options need the predictor and sensible values."""
+  # pylint: disable=protected-access
+  used = {"predictor_accuracy_threshold": gan._predictor_accuracy_threshold,
+          "projection_ramp_steps": gan._projection_ramp_steps or None,
+          "class_loss_ramp_steps": gan._class_loss_ramp_steps or None,
+          "labelled_batch_size": gan._labelled_batch_size or None}
+  used = {k: v for k, v in used.items() if v is not None}
+  if used and not use_predictor:
+    raise errors.ConfigError(
+        f"S3GAN.{', S3GAN.'.join(used)} act on D's predictor: set "
+        "S3GAN.use_predictor = True (and project_y = True).")
+  tau = gan._predictor_accuracy_threshold
+  if tau is not None and not 0.0 <= tau <= 1.0:
+    raise errors.ConfigError(
+        f"S3GAN.predictor_accuracy_threshold must be in [0, 1], got {tau}.")
+  if not 0.0 <= gan._predictor_accuracy_decay < 1.0:
+    raise errors.ConfigError("S3GAN.predictor_accuracy_decay must be in [0, 1), "
+                             f"got {gan._predictor_accuracy_decay}.")
+  for name in ("projection_ramp_steps", "class_loss_ramp_steps",
+               "labelled_batch_size"):
+    if getattr(gan, "_" + name) < 0:
+      raise errors.ConfigError(f"S3GAN.{name} must be >= 0.")
+
+
+def _class_loss_inputs(outputs, slices):
+  """(one-hot labels, predictor logits, availability [N, 1]) of the reals the
+  class loss reads: the batch's labelled reals and the "labelled" slice."""
+  names = [n for n in ("real", "labelled") if n in slices]
+  labels = tf.concat([slices[n].y for n in names], 0)
+  logits = tf.concat([outputs[n]["aux_logits"] for n in names], 0)
+  available = tf.concat([outputs[n]["label_available"] for n in names], 0)
+  return labels, logits, available
+
+
+def labelled_hits(labels, logits, available):
+  """(correct predictions, labelled rows) among the rows with `available` = 1."""
   available = tf.reshape(available, [-1])
   hit = tf.cast(tf.equal(tf.argmax(labels, 1), tf.argmax(logits, 1)), tf.float32)
-  return tf.math.divide_no_nan(tf.reduce_sum(hit * available),
-                               tf.reduce_sum(available))
+  return tf.reduce_sum(hit * available), tf.reduce_sum(available)
 

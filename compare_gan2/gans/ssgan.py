@@ -20,6 +20,7 @@ import gin
 import tensorflow as tf
 
 from compare_gan2 import errors
+from compare_gan2.architectures import arch_ops
 from compare_gan2.gans import modular_gan
 from compare_gan2.gans import self_supervision as ss_lib
 
@@ -76,6 +77,20 @@ class SelfSupervisedGAN(modular_gan.ModularGAN):
   def generator_reads(self):
     reads = list(super().generator_reads())
     return tuple(reads + [s for s in self.task.generator_reads if s not in reads])
+
+  # Heads whose outputs `discriminator_heads` returns.
+  READOUT_HEADS = ("aux_logits", "rotation_logits")
+
+  def discriminator_heads(self, images):
+    """{head: logits} of D's classification heads on unlabelled real `images`
+    (inference mode, no state updates): "rotation_logits" [N, 4] with rotation,
+    "aux_logits" [N, K] with S3GAN's predictor (evaluation's d_classifier task)."""
+    y = None
+    if self.conditional:
+      y = tf.zeros([tf.shape(images)[0], self.num_classes], tf.float32)
+    with arch_ops.no_state_updates():
+      outputs = self.discriminator_outputs(images, y, is_training=False)
+    return {k: outputs[k] for k in self.READOUT_HEADS if k in outputs}
 
 
 @gin.configurable(denylist=["dataset", "parameters", "model_dir", "kwargs"])
