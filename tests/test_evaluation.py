@@ -138,13 +138,13 @@ def test_classifier_cache_reuse_and_missing(classifier_cache, tmp_path,
   def no_training(*args, **kwargs):
     raise AssertionError("must not retrain when cached")
   monkeypatch.setattr(train_classifier, "train", no_training)
-  clf = fe.PolygonsClassifier("polygons_32", cache_dir=classifier_cache,
+  clf = fe.DatasetClassifier("polygons_32", cache_dir=classifier_cache,
                               auto_train=False)
   assert clf.metadata["dataset"] == "polygons_32"
   out = clf(np.random.default_rng(0).uniform(size=[5, 32, 32, 3]))
   assert out["pool"].shape == (5, 128) and out["logits"].shape == (5, 6)
   with pytest.raises(fe.FeatureExtractorError, match="train_classifier"):
-    fe.PolygonsClassifier("polygons_32", cache_dir=str(tmp_path),
+    fe.DatasetClassifier("polygons_32", cache_dir=str(tmp_path),
                           auto_train=False)
 
 
@@ -157,7 +157,7 @@ def test_classifier_auto_trains_on_first_use(tmp_path, monkeypatch):
     return real_train(dataset_name, output_dir, steps=2, batch_size=8,
                       eval_examples=16)
   monkeypatch.setattr(train_classifier, "train", quick)
-  clf = fe.PolygonsClassifier("polygons_32", cache_dir=str(tmp_path))
+  clf = fe.DatasetClassifier("polygons_32", cache_dir=str(tmp_path))
   assert calls == [str(tmp_path / "polygons_32")]
   assert clf.metadata["steps"] == 2
 
@@ -579,7 +579,7 @@ def test_sample_sizes_follow_dataset(classifier_cache, tmp_path):
 def test_classifier_full_training_accuracy(tmp_path):
   meta = train_classifier.train("polygons_32", str(tmp_path / "polygons_32"))
   assert meta["test_accuracy"] > 0.95
-  clf = fe.PolygonsClassifier("polygons_32", cache_dir=str(tmp_path),
+  clf = fe.DatasetClassifier("polygons_32", cache_dir=str(tmp_path),
                               auto_train=False)
   assert clf.metadata["test_accuracy"] == meta["test_accuracy"]
 

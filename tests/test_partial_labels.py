@@ -264,7 +264,7 @@ def test_evaluation_of_label_variants(tmp_path, bindings, per_class):
   from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
   gin_setup.parse(bindings=list(tf_test_utils.TINY_GAN_BINDINGS) + bindings)
   evaluator = evaluator_lib.Evaluator(runner.build_gan(str(tmp_path)))
-  assert isinstance(evaluator.extractor, feature_extractors.PolygonsClassifier)
+  assert isinstance(evaluator.extractor, feature_extractors.DatasetClassifier)
   ctx = evaluator.task_context
   assert tasks.TASKS["class_accuracy"]().applies(ctx) == per_class
   assert tasks.TASKS["intra_class_fid"]().applies(ctx) == per_class

@@ -30,6 +30,7 @@ message ("nan_in_samples") instead of crashing (compare_gan's NaN sentinel
 `runner_lib._run_eval` caught).
 """
 
+import copy
 import dataclasses
 import time
 
@@ -75,8 +76,9 @@ def eval_options(num_samples=None,
       `eval_test_samples` (10k CIFAR/polygons, 50k ImageNet, ...).
     batch_size: generator / extractor batch.
     tasks: task names (see tasks.TASKS).
-    feature_extractor: "auto" (polygons classifier for polygons_* datasets,
-      Inception otherwise), "inception" or "polygons".
+    feature_extractor: "auto" (the dataset's own classifier for the
+      embedded polygons_* and mnist_5k_32 datasets, Inception otherwise),
+      "inception" or "classifier" ("polygons" is another name for it).
     inception_handle: TF-Hub handle or local directory of the Inception module.
     standing_stats_examples: latents run through G to fill batch-norm
       accumulators (only if G has them); rounded up to whole batches.
@@ -89,23 +91,27 @@ def eval_options(num_samples=None,
 
 
 @gin.configurable("polygons_classifier")
-def polygons_classifier_options(cache_dir=None, auto_train=True):
-  """Gin `polygons_classifier.*`: cache dir (None: default) and auto-training."""
-  return {"cache_dir": cache_dir, "auto_train": auto_train}
+def polygons_classifier_options(cache_dir=None, auto_train=True,
+                                min_test_accuracy=fe.MIN_TEST_ACCURACY):
+  """Gin `polygons_classifier.*` (every embedded dataset's classifier, the
+  name is compare_gan2's first): cache dir (None: default), auto-training,
+  and the test accuracy below which a cached classifier is refused."""
+  return {"cache_dir": cache_dir, "auto_train": auto_train,
+          "min_test_accuracy": float(min_test_accuracy)}
 
 
 def get_feature_extractor(dataset_name, options=None):
   options = options or eval_options()
   kind = options.feature_extractor
   if kind == "auto":
-    kind = "polygons" if dataset_name.startswith("polygons_") else "inception"
-  if kind == "polygons":
-    return fe.PolygonsClassifier(dataset_name, **polygons_classifier_options())
+    kind = "classifier" if fe.has_classifier(dataset_name) else "inception"
+  if kind in ("classifier", "polygons"):
+    return fe.DatasetClassifier(dataset_name, **polygons_classifier_options())
   if kind == "inception":
     return fe.InceptionExtractor(options.inception_handle,
                                  batch_size=options.batch_size)
   raise ValueError(f"Unknown eval.feature_extractor {kind!r}; use 'auto', "
-                   "'inception' or 'polygons'.")
+                   "'inception' or 'classifier'.")
 
 
 def use_ema(gan, options):
@@ -142,6 +148,63 @@ def load_inference_generator(generator, values, options):
                  "in %.1fs.", len(generator.statistics),
                  options.standing_stats_examples, time.time() - start)
   return generator
+
+
+def discriminator_readout(gan, dataset, num_test, max_unlabelled, batch_size):
+  """The `tasks.DiscriminatorReadout` of the GAN's current D, or None if D has
+  no classification head (`discriminator_heads`).
+
+  Reads the first `num_test` eval-split images (and their rotations, if D has a
+  rotation head) and up to `max_unlabelled` train images whose label the GAN's
+  dataset hides (`labeled_fraction`), with their true labels.
+  """
+  if not hasattr(gan, "discriminator_heads"):
+    return None
+  heads = tf.function(gan.discriminator_heads, reduce_retracing=True)
+  probe = heads(tf.zeros((1,) + tuple(dataset.image_shape), tf.float32))
+  if not probe:
+    return None
+
+  def run(batches, key):
+    out = [heads(tf.constant(x))[key].numpy() for x in batches]
+    return np.concatenate(out) if out else None
+
+  test = list(dataset.load(dataset.eval_split).take(num_test).batch(batch_size)
+              .as_numpy_iterator())
+  images = [x for x, _ in test]
+  labels = np.concatenate([y for _, y in test])
+  if labels.ndim > 1:
+    labels = labels.argmax(axis=1)
+  readout = tasks_lib.DiscriminatorReadout(test_labels=labels)
+  if "aux_logits" in probe:
+    readout.test_predictor_logits = run(images, "aux_logits")
+    hidden = _unlabelled_train_images(dataset, max_unlabelled, batch_size)
+    if hidden is not None:
+      readout.unlabelled_labels = hidden[1]
+      readout.unlabelled_predictor_logits = run(hidden[0], "aux_logits")
+  if "rotation_logits" in probe:
+    rotated = [np.rot90(np.concatenate(images), k, axes=(1, 2)) for k in range(4)]
+    rotated = np.concatenate(rotated)
+    readout.rotation_logits = run(
+        [rotated[i:i + batch_size] for i in range(0, len(rotated), batch_size)],
+        "rotation_logits")
+  return readout
+
+
+def _unlabelled_train_images(dataset, max_examples, batch_size):
+  """([image batches], true labels [M]) of the first train images whose label
+  `dataset.labeled_fraction` hides, or None without a labeled_fraction."""
+  if dataset.labeled_fraction is None or dataset.soft_labels or max_examples < 1:
+    return None
+  plain = copy.copy(dataset)
+  plain.labeled_fraction = None  # The true labels.
+  ds = plain.load(plain.train_split).enumerate().filter(
+      lambda key, example: tf.logical_not(dataset.is_labeled(key)))
+  ds = ds.map(lambda key, example: example).take(max_examples).batch(batch_size)
+  batches = list(ds.as_numpy_iterator())
+  if not batches:
+    return None
+  return [x for x, _ in batches], np.concatenate([y for _, y in batches])
 
 
 class Evaluator:
@@ -269,6 +332,12 @@ class Evaluator:
     """Evaluates the weights currently in `gan`; returns (scores, errors)."""
     real = self.real_samples()
     tctx = self.task_context
+    d_tasks = tasks_lib.reads_discriminator(self.tasks)
+    if d_tasks:
+      tctx.discriminator = discriminator_readout(
+          self.gan, self.dataset, self.num_samples,
+          max(t.max_unlabelled_examples for t in d_tasks),
+          self.options.batch_size)
     self.prepare_generator()
     runs, errors = [], {}
     for run in range(self.num_averaging_runs):

@@ -10,17 +10,20 @@ Two implementations behind one interface (`FeatureExtractor`):
   alignment) and mapped to [-1, 1] by `(x - 128) / 128`. The module is called
   as `module(images) -> {"pool_3": [N, (1, 1,) 2048], "logits": [N, 1008]}`
   (the outputs are flattened); "pool" is `pool_3`, "logits" the 1008 logits.
-* `PolygonsClassifier(dataset_name)`: a small CNN (tf.Module, no Keras) trained
-  on the embedded `polygons_*` datasets (6 classes) by
-  `python -m compare_gan2.evaluation.train_classifier --dataset=polygons_32`
-  and cached; "pool" is its 128-d penultimate layer, "logits" its 6 logits
+* `DatasetClassifier(dataset_name)`: a small CNN (tf.Module, no Keras) trained
+  on one of the embedded datasets (`polygons_*`: 6 classes, `mnist_5k_32`: 10)
+  by `python -m compare_gan2.evaluation.train_classifier --dataset=NAME` and
+  cached; "pool" is its 128-d penultimate layer, "logits" its class logits
   (pool features are multiplied by a stored constant that gives the real test
   features unit average variance). Its classes are the dataset's classes
   (`class_aligned = True`), so it also measures the class accuracy of
-  conditional samples.
+  conditional samples. A cached classifier whose test accuracy is below
+  `polygons_classifier.min_test_accuracy` is refused (its features would make
+  the scores meaningless).
 
 `get_feature_extractor(dataset_name)` picks one by gin `eval.feature_extractor`
-("auto": the polygons classifier for polygons_* datasets, Inception otherwise).
+("auto": the dataset's classifier for the embedded datasets, Inception
+otherwise).
 """
 
 import os
@@ -52,6 +55,7 @@ class FeatureExtractor:
   name = "abstract"
   class_aligned = False
   batch_size = 64
+  channels = 3  # Image channels the network reads; 1-channel images are tiled.
 
   def _forward(self, images):
     """[B, H, W, C] float32 in [0, 1] (tensor) -> dict of tensors."""
@@ -67,7 +71,7 @@ class FeatureExtractor:
     if images.ndim != 4:
       raise ValueError(f"{self.name}: expected [N, H, W, C] images, got shape "
                        f"{images.shape}.")
-    if images.shape[-1] == 1:
+    if images.shape[-1] == 1 and self.channels == 3:
       images = np.tile(images, [1, 1, 1, 3])
     pools, logits = [], []
     for start in range(0, len(images), self.batch_size):
@@ -141,11 +145,30 @@ class InceptionExtractor(FeatureExtractor):
 
 
 # --------------------------------------------------------------------------
-# The polygons classifier.
+# The offline classifiers of the embedded datasets.
 # --------------------------------------------------------------------------
 
-POLYGONS_NUM_CLASSES = 6
+# Dataset name prefix -> (number of classes, image channels).
+CLASSIFIED_DATASETS = {"polygons_": (6, 3), "mnist_5k_": (10, 1)}
 _CLASSIFIER_VERSION = 1
+# Below this test accuracy a cached classifier is refused (gin
+# polygons_classifier.min_test_accuracy).
+MIN_TEST_ACCURACY = 0.9
+
+
+def has_classifier(dataset_name):
+  """Whether `dataset_name` has an offline classifier (an embedded dataset)."""
+  return any(dataset_name.startswith(p) for p in CLASSIFIED_DATASETS)
+
+
+def classifier_spec(dataset_name):
+  """(resolution, num_classes, channels) of `dataset_name`'s classifier."""
+  for prefix, (num_classes, channels) in CLASSIFIED_DATASETS.items():
+    if dataset_name.startswith(prefix):
+      return int(dataset_name[len(prefix):]), num_classes, channels
+  raise ValueError(f"There is an offline classifier only for the embedded "
+                   f"datasets ({', '.join(p + '*' for p in CLASSIFIED_DATASETS)}"
+                   f"), not for {dataset_name!r}.")
 
 
 def default_cache_dir():
@@ -159,24 +182,24 @@ def classifier_dir(dataset_name, cache_dir=None):
   return os.path.join(cache_dir or default_cache_dir(), dataset_name)
 
 
-class PolygonsNet(tf.Module):
-  """Small CNN: [strided 32-ch convs down to 32 px] -> 5 convs -> GAP -> 128 -> 6.
+class ClassifierNet(tf.Module):
+  """Small CNN: [strided 32-ch convs down to 32 px] -> 5 convs -> GAP -> 128 -> K.
 
   3x3 convolutions with ReLU: 32 (s1), 64 (s2), 64 (s1), 128 (s2), 128 (s2),
   then global average and max pooling (concatenated, 256), a 128-unit ReLU layer
-  (the "pool" features) and the 6-way logits. Inputs larger than 32 px first
+  (the "pool" features) and the K-way logits. Inputs larger than 32 px first
   pass through stride-2 32-channel convolutions until they are 32 px.
   """
 
-  def __init__(self, resolution, num_classes=POLYGONS_NUM_CLASSES, seed=0):
+  def __init__(self, resolution, num_classes=6, seed=0, channels=3):
     super().__init__(name="polygons_classifier")
     if resolution < 32 or resolution & (resolution - 1):
-      raise ValueError(f"PolygonsNet: resolution must be a power of 2 >= 32, "
+      raise ValueError(f"ClassifierNet: resolution must be a power of 2 >= 32, "
                        f"got {resolution}.")
     self.resolution = resolution
+    self.channels = int(channels)
     rng = np.random.default_rng(seed)
     self.convs = []
-    channels = 3
     specs = []
     r = resolution
     while r > 32:
@@ -201,7 +224,7 @@ class PolygonsNet(tf.Module):
                              name="logits/bias")
 
   def __call__(self, images):
-    """images [N, R, R, 3] in [0, 1] -> {"pool": [N, 128], "logits": [N, 6]}."""
+    """images [N, R, R, C] in [0, 1] -> {"pool": [N, 128], "logits": [N, K]}."""
     net = tf.cast(images, tf.float32) * 2.0 - 1.0
     for kernel, bias, stride in self.convs:
       net = tf.nn.relu(tf.nn.conv2d(net, kernel, stride, "SAME") + bias)
@@ -211,15 +234,14 @@ class PolygonsNet(tf.Module):
     return {"pool": pool, "logits": logits}
 
 
-def _resolution_of(dataset_name):
-  if not dataset_name.startswith("polygons_"):
-    raise ValueError(f"The polygons classifier only handles polygons_* "
-                     f"datasets, not {dataset_name!r}.")
-  return int(dataset_name.split("_")[1])
+def build_classifier_net(dataset_name, seed=0):
+  """An untrained ClassifierNet shaped for `dataset_name`."""
+  resolution, num_classes, channels = classifier_spec(dataset_name)
+  return ClassifierNet(resolution, num_classes, seed=seed, channels=channels)
 
 
 def load_classifier(directory, dataset_name):
-  """(PolygonsNet, metadata dict) restored from `directory`, or None if absent."""
+  """(ClassifierNet, metadata dict) restored from `directory`, or None if absent."""
   import json  # pylint: disable=g-import-not-at-top
   meta_path = os.path.join(directory, "classifier.json")
   if not tf.io.gfile.exists(meta_path):
@@ -231,7 +253,7 @@ def load_classifier(directory, dataset_name):
     logging.warning("Ignoring classifier in %s (version/dataset mismatch: %s).",
                     directory, meta)
     return None
-  net = PolygonsNet(_resolution_of(dataset_name))
+  net = build_classifier_net(dataset_name)
   tf.train.Checkpoint(net=net).read(
       os.path.join(directory, meta["checkpoint"])).assert_existing_objects_matched()
   if "feature_scale" not in meta:
@@ -249,45 +271,60 @@ def feature_scale(net, dataset_name, num_examples=2000):
   classifier (stored in classifier.json), so scores stay comparable.
   """
   from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
-  dataset = datasets.DATASETS[dataset_name]()
+  dataset = datasets.DATASETS[dataset_name]()  # pylint: disable=redefined-outer-name
   pools = [net(x)["pool"].numpy() for x, _ in
            dataset.load(dataset.eval_split).take(num_examples).batch(500)]
   std = np.sqrt(np.mean(np.var(np.concatenate(pools), axis=0)))
   return float(1.0 / max(std, 1e-12))
 
 
-class PolygonsClassifier(FeatureExtractor):
-  """The cached polygons classifier as a feature extractor.
+class DatasetClassifier(FeatureExtractor):
+  """The cached classifier of an embedded dataset as a feature extractor.
 
   If no trained classifier is cached and `auto_train` is True, trains one now
   (a few minutes on 2 CPU cores; logged) and caches it; otherwise raises an
-  error that names the command to run.
+  error that names the command to run. A classifier whose recorded test
+  accuracy is below `min_test_accuracy` raises an error that says how to
+  retrain it (or to lower the bound).
   """
 
-  name = "polygons_classifier"
+  name = "dataset_classifier"
   class_aligned = True
 
   def __init__(self, dataset_name, cache_dir=None, auto_train=True,
-               batch_size=256):
+               batch_size=256, min_test_accuracy=MIN_TEST_ACCURACY):
     self.dataset_name = dataset_name
     self.directory = classifier_dir(dataset_name, cache_dir)
     self.batch_size = int(batch_size)
+    self.name = f"{dataset_name}_classifier"
     loaded = load_classifier(self.directory, dataset_name)
+    command = ("python -m compare_gan2.evaluation.train_classifier "
+               f"--dataset={dataset_name} --output={self.directory}")
     if loaded is None:
-      command = ("python -m compare_gan2.evaluation.train_classifier "
-                 f"--dataset={dataset_name} --output={self.directory}")
       if not auto_train:
         raise FeatureExtractorError(
-            f"No trained polygons classifier for {dataset_name!r} in "
+            f"No trained classifier for {dataset_name!r} in "
             f"{self.directory!r}. Train it once with:\n  {command}\n(or set "
             "polygons_classifier.auto_train = True).")
       from compare_gan2.evaluation import train_classifier  # pylint: disable=g-import-not-at-top
-      logging.info("No cached polygons classifier for %s in %s: training one "
-                   "now (a few minutes; same as `%s`).", dataset_name,
-                   self.directory, command)
+      logging.info("No cached classifier for %s in %s: training one now (a few "
+                   "minutes; same as `%s`).", dataset_name, self.directory,
+                   command)
       train_classifier.train(dataset_name, self.directory)
       loaded = load_classifier(self.directory, dataset_name)
     self.net, self.metadata = loaded
+    self.channels = self.net.channels
+    accuracy = float(self.metadata.get("test_accuracy", 0.0))
+    if accuracy < float(min_test_accuracy):
+      raise FeatureExtractorError(
+          f"The cached {dataset_name} classifier in {self.directory} has test "
+          f"accuracy {accuracy:.3f}, below polygons_classifier.min_test_accuracy"
+          f" = {min_test_accuracy}: scores on its features would not mean much. "
+          f"Retrain it (more steps) with:\n  {command} --steps=6000\nor lower "
+          "the bound with --gin_bindings='polygons_classifier.min_test_accuracy"
+          " = 0.5'.")
+    logging.info("Feature extractor: the %s classifier in %s (test accuracy "
+                 "%.4f).", dataset_name, self.directory, accuracy)
     scale = float(self.metadata.get("feature_scale", 1.0))
     net = self.net
 

@@ -47,6 +47,27 @@ class SampleSet:
 
 
 @dataclasses.dataclass
+class DiscriminatorReadout:
+  """What the evaluated checkpoint's discriminator heads say about real images.
+
+  Attributes:
+    test_labels: [N] labels of the eval-split images read.
+    test_predictor_logits: [N, K] D's class predictor (S2GAN-CO / S3GAN) on them,
+      or None if D has no predictor.
+    unlabelled_labels: [M] true labels of train images the GAN saw without a
+      label (its `labeled_fraction` hid them), or None.
+    unlabelled_predictor_logits: [M, K] the predictor on those, or None.
+    rotation_logits: [4N, 4] D's rotation head on the eval images rotated by 0,
+      90, 180, 270 degrees (rotation-major), or None.
+  """
+  test_labels: np.ndarray
+  test_predictor_logits: typing.Optional[np.ndarray] = None
+  unlabelled_labels: typing.Optional[np.ndarray] = None
+  unlabelled_predictor_logits: typing.Optional[np.ndarray] = None
+  rotation_logits: typing.Optional[np.ndarray] = None
+
+
+@dataclasses.dataclass
 class TaskContext:
   """What tasks may need to know besides the samples."""
   conditional: bool = False
@@ -55,12 +76,15 @@ class TaskContext:
   # The conditioning labels are the dataset's classes (not SINGLE / RANDOM LABEL
   # or cluster ids), so per-class comparisons with real images mean something.
   labels_are_classes: bool = True
+  # The discriminator's heads on real images (tasks with reads_discriminator).
+  discriminator: typing.Optional[DiscriminatorReadout] = None
 
 
 class Task:
   name = None
   keys = ()
   images_needed = 0  # Images (not only features) this task reads.
+  reads_discriminator = False  # Needs TaskContext.discriminator.
 
   def applies(self, ctx):  # pylint: disable=unused-argument
     return True
@@ -204,10 +228,55 @@ class ClassAccuracyTask(Task):
         fake.logits, fake.labels)}
 
 
+@gin.configurable("d_classifier_task")
+class DiscriminatorClassifierTask(Task):
+  """The discriminator as a classifier: the semi-supervised classifier that
+  S2GAN-CO / S3GAN train for free (their predictor head), and D's rotation head.
+
+  Keys (those whose head D lacks are left out):
+  - `d_predictor_test_accuracy`, `d_predictor_test_classes`: accuracy on the
+    eval split and how many classes it predicts (1: collapsed);
+  - `d_predictor_unlabelled_accuracy`: accuracy on the training images the GAN
+    saw without their label;
+  - `d_rotation_test_accuracy`: rotation accuracy on the eval images (0.25 is
+    chance).
+  The evaluator reads the eval split's first `eval.num_samples` images and at
+  most `max_unlabelled_examples` unlabelled training images.
+  """
+  name = "d_classifier"
+  keys = ("d_predictor_test_accuracy", "d_predictor_test_classes",
+          "d_predictor_unlabelled_accuracy", "d_rotation_test_accuracy")
+  reads_discriminator = True
+
+  def __init__(self, max_unlabelled_examples=10000):
+    self.max_unlabelled_examples = int(max_unlabelled_examples)
+
+  def applies(self, ctx):
+    return ctx.discriminator is not None
+
+  def run(self, real, fake, ctx):
+    d = ctx.discriminator
+    result = {}
+    if d.test_predictor_logits is not None:
+      accuracy, classes = metrics.classifier_accuracy(d.test_predictor_logits,
+                                                      d.test_labels)
+      result["d_predictor_test_accuracy"] = accuracy
+      result["d_predictor_test_classes"] = classes
+    if d.unlabelled_predictor_logits is not None and len(d.unlabelled_labels):
+      result["d_predictor_unlabelled_accuracy"], _ = metrics.classifier_accuracy(
+          d.unlabelled_predictor_logits, d.unlabelled_labels)
+    if d.rotation_logits is not None:
+      n = len(d.rotation_logits) // 4
+      result["d_rotation_test_accuracy"], _ = metrics.classifier_accuracy(
+          d.rotation_logits, np.repeat(np.arange(4), n))
+    return result
+
+
 TASKS = {
     cls.name: cls for cls in (
         FIDTask, KIDTask, InceptionScoreTask, PrecisionRecallTask, PRDTask,
-        MSSSIMTask, FractalDimensionTask, IntraClassFIDTask, ClassAccuracyTask)
+        MSSSIMTask, FractalDimensionTask, IntraClassFIDTask, ClassAccuracyTask,
+        DiscriminatorClassifierTask)
 }
 DEFAULT_TASKS = ("fid", "kid", "inception_score", "precision_recall",
                  "class_accuracy", "intra_class_fid")
@@ -254,6 +323,11 @@ def run_tasks(tasks, real, fake, ctx):
 def nan_scores(tasks, ctx):
   """NaN for every key of every applicable task (a run whose samples are NaN)."""
   return {k: float("nan") for t in tasks if t.applies(ctx) for k in t.keys}
+
+
+def reads_discriminator(tasks):
+  """The tasks that need the discriminator's readout (or [])."""
+  return [t for t in tasks if t.reads_discriminator]
 
 
 def aggregate(runs):

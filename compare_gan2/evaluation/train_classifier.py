@@ -1,12 +1,13 @@
-"""Trains and caches the polygons classifier used for offline evaluation.
+"""Trains and caches the classifier of an embedded dataset (offline evaluation).
 
   python -m compare_gan2.evaluation.train_classifier --dataset=polygons_32 \
       [--output=DIR] [--steps=3000] [--batch_size=64]
 
+Datasets: polygons_32 .. polygons_256 and mnist_5k_32.
 DIR defaults to `$COMPARE_GAN2_CACHE/classifiers/<dataset>` (else
 `~/.cache/compare_gan2/classifiers/<dataset>`), where evaluation looks for it.
-Trains on the dataset's (infinite, generated) train split with Adam, prints
-progress, then the accuracy on the 10000-image test split, and writes
+Trains on the dataset's train split with Adam, prints progress, then the
+accuracy on the test split, and writes
 `classifier.json` (metadata, test accuracy) and a tf.train.Checkpoint.
 """
 
@@ -40,18 +41,17 @@ def evaluate_accuracy(net, dataset, num_examples=None, batch_size=500):
 def train(dataset_name, output_dir, steps=3000, batch_size=64,
           learning_rate=2e-3, seed=0, log_every=250, eval_examples=None,
           print_fn=None):
-  """Trains a PolygonsNet on `dataset_name` and saves it to `output_dir`.
+  """Trains a ClassifierNet on `dataset_name` and saves it to `output_dir`.
 
   Returns:
     The metadata dict written to `output_dir/classifier.json`.
   """
   from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
   say = print_fn or (lambda msg: logging.info("%s", msg))
-  resolution = fe._resolution_of(dataset_name)  # pylint: disable=protected-access
   # Default dataset seed: the classifier does not depend on gin's dataset.seed.
   dataset = datasets.DATASETS[dataset_name]()
   tf.random.set_seed(seed)
-  net = fe.PolygonsNet(resolution, seed=seed)
+  net = fe.build_classifier_net(dataset_name, seed=seed)
   variables = list(net.trainable_variables)
   lr_var = tf.Variable(learning_rate, dtype=tf.float32, trainable=False)
   optimizer = optimizers.AdamOptimizer(lr_var, name="classifier_adam")
@@ -116,10 +116,11 @@ def train(dataset_name, output_dir, steps=3000, batch_size=64,
 def main(argv=None):
   import argparse  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(
-      description="Train and cache the polygons classifier for evaluation.")
+      description="Train and cache an embedded dataset's classifier for "
+      "evaluation.")
   parser.add_argument("--dataset", default="polygons_32",
-                      help="polygons_32, polygons_64, polygons_128 or "
-                      "polygons_256")
+                      help="polygons_32, polygons_64, polygons_128, "
+                      "polygons_256 or mnist_5k_32")
   parser.add_argument("--output", default=None,
                       help="directory (default: the cache evaluation reads)")
   parser.add_argument("--steps", type=int, default=3000)

@@ -8,6 +8,7 @@ activations, generated samples) are built on top of these.
 TensorFlow (via tensorflow-gan) is imported only when FID or IS is computed.
 """
 
+from compare_gan2.metrics.class_accuracy import classifier_accuracy
 from compare_gan2.metrics.class_accuracy import sample_class_accuracy
 from compare_gan2.metrics.fid import frechet_distance_from_activations
 from compare_gan2.metrics.fid import intra_class_fid
@@ -42,4 +43,5 @@ __all__ = [
     "prd_to_f_beta",
     "prd_to_max_f_beta_pair",
     "sample_class_accuracy",
+    "classifier_accuracy",
 ]
