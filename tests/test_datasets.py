@@ -293,6 +293,13 @@ def test_replace_labels(data_dir, tmp_path):
   with pytest.raises(tf.errors.InvalidArgumentError, match="file_name mismatch"):
     _first(datasets.get_dataset(name="imagenet_128").load("train"), 4)
 
+  for bad, message in ((-2, "below -1"), (1000, ">= 1000")):
+    _write_label_file(str(tmp_path / "range-train.tfrecord"), names, [1, bad, 2, 3])
+    gin.parse_config("replace_labels.file_pattern = %r" %
+                     str(tmp_path / "range-{split}.tfrecord"))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+      _first(datasets.get_dataset(name="imagenet_128").load("train"), 4)
+
 
 def test_tfds_train_examples_resume_and_shards(data_dir):
   datasets.set_tfds_data_dir(data_dir)

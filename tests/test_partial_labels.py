@@ -155,6 +155,14 @@ def test_label_files_in_the_wrong_order_are_refused(tmp_path):
     datasets.get_dataset(name="polygons_32").load("train")
 
 
+def test_polygons_label_files_below_minus_one_are_refused(tmp_path):
+  names = ["train/%d" % k for k in range(3)]
+  label_files.write_label_files(str(tmp_path / "train"), names, [1, -3, 2])
+  gin.parse_config("replace_labels.file_pattern = %r" % str(tmp_path / "{split}-*"))
+  with pytest.raises(label_files.LabelFileError, match="record 1 has label -3"):
+    datasets.get_dataset(name="polygons_32").load("train")
+
+
 def test_writer_round_trip_through_record_names(tmp_path):
   spec = datasets.get_dataset(name="polygons_32")
   names = spec.record_names("train", num=12)

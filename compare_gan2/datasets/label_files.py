@@ -97,6 +97,53 @@ def read_labels(file_pattern, expected_names=None, num_soft_classes=None):
   return names, labels
 
 
+def check_hard_labels(labels, num_classes, file_pattern, max_records=None):
+  """Raises LabelFileError unless `labels` [N] are 1..max_records class ids in
+  [-1, num_classes) (-1: unlabelled); the message names the first bad record."""
+  labels = np.asarray(labels)
+  if not len(labels) or (max_records is not None and len(labels) > max_records):
+    bound = "" if max_records is None else f" (at most {max_records})"
+    raise LabelFileError(f"Label files {file_pattern!r}: need 1+ records{bound}, "
+                         f"got {len(labels)}.")
+  bad = np.flatnonzero((labels < -1) | (labels >= num_classes))
+  if len(bad):
+    raise LabelFileError(
+        f"Label files {file_pattern!r}: record {bad[0]} has label "
+        f"{labels[bad[0]]}; labels must be in [-1, {num_classes}) (-1 = "
+        f"unlabelled). {len(bad)} record(s) are out of range.")
+
+
+def unnamed_label_table(dataset, split, required, cache, max_records=None):
+  """Labels of `split` from label files, for a dataset whose records have no
+  names (record k is "<split>/<k>": polygons, mnist_5k), or None.
+
+  Returns int64 [N] class ids or, for a soft-labelled dataset, float32 [N, K]
+  logits; `cache` (a dict) keeps them per file pattern. Without a pattern a
+  soft-labelled dataset raises (it needs label files); `required` says whether
+  the split must have files when the pattern is set.
+  """
+  pattern = pattern_for_split(split, required=required or dataset.soft_labels)
+  if pattern is None:
+    if dataset.soft_labels:
+      raise LabelFileError(
+          f"Dataset {dataset.name!r} needs soft labels: set gin "
+          "replace_labels.file_pattern to label files of float "
+          f"[{dataset.num_classes}] logits.")
+    return None
+  if pattern not in cache:
+    soft = dataset.num_classes if dataset.soft_labels else None
+    _, labels = read_labels(pattern, lambda k: unnamed_record_name(split, k),
+                            num_soft_classes=soft)
+    if soft:
+      if not len(labels) or (max_records is not None and len(labels) > max_records):
+        raise LabelFileError(f"Label files {pattern!r} for {dataset.name}: need "
+                             f"1..{max_records} records, got {len(labels)}.")
+    else:
+      check_hard_labels(labels, dataset.num_classes, pattern, max_records)
+    cache[pattern] = labels
+  return cache[pattern]
+
+
 def label_file_paths(path_prefix, num_files):
   """`<prefix>-00000-of-0000n.tfrecord`, ...: sorted order = file order."""
   return ["%s-%05d-of-%05d.tfrecord" % (path_prefix, i, num_files)

@@ -127,30 +127,11 @@ class Mnist5kDataset(base.ImageDatasetSpec):
 
   def _label_table(self, kind):
     """Labels of `kind` from label files (int64 [N], or float logits [N, K]
-    for soft labels), or None."""
+    for soft labels) covering the split's first N images, or None."""
     split = self.train_split if kind == base.TRAIN else self.eval_split
-    pattern = label_files.pattern_for_split(
-        split, required=(kind == base.TRAIN or self.soft_labels))
-    if pattern is None:
-      if self.soft_labels:
-        raise label_files.LabelFileError(
-            f"Dataset {self.name!r} needs soft labels: set gin "
-            "replace_labels.file_pattern to label files of float "
-            f"[{self.num_classes}] logits.")
-      return None
-    if pattern not in self._tables:
-      _, labels = label_files.read_labels(
-          pattern, lambda k: label_files.unnamed_record_name(split, k),
-          num_soft_classes=self.num_classes if self.soft_labels else None)
-      size = len(split_rows()[kind])
-      if not 0 < len(labels) <= size or (not self.soft_labels
-                                         and labels.max() >= self.num_classes):
-        raise label_files.LabelFileError(
-            f"Label files {pattern!r} for {self.name}: need 1..{size} records "
-            f"with labels in [-1, {self.num_classes}), got {len(labels)} "
-            f"records.")
-      self._tables[pattern] = labels
-    return self._tables[pattern]
+    return label_files.unnamed_label_table(
+        self, split, kind == base.TRAIN, self._tables,
+        max_records=len(split_rows()[kind]))
 
   def split_size(self, split):
     kind = self.resolve_split(split)

@@ -225,33 +225,15 @@ class PolygonsDataset(base.ImageDatasetSpec):
     self._tables = {}
 
   def _label_table(self, kind):
-    """int64 [N] labels of `kind` from label files, or None (see label_files.py).
+    """Labels of `kind` from label files (int64 [N], or float logits [N, K] for
+    soft labels), or None (see label_files.unnamed_label_table).
 
     Label files for polygons name image k of a split "<split>/<k>" and cover
     images 0..N-1; the split is then those N images.
     """
     split = self.train_split if kind == base.TRAIN else self.eval_split
-    pattern = label_files.pattern_for_split(
-        split, required=(kind == base.TRAIN or self.soft_labels))
-    if pattern is None:
-      if self.soft_labels:
-        raise label_files.LabelFileError(
-            f"Dataset {self.name!r} needs soft labels: set gin "
-            "replace_labels.file_pattern to label files of float "
-            f"[{self.num_classes}] logits.")
-      return None
-    if pattern not in self._tables:
-      _, labels = label_files.read_labels(
-          pattern, lambda k: label_files.unnamed_record_name(split, k),
-          num_soft_classes=self.num_classes if self.soft_labels else None)
-      if len(labels) == 0 or (not self.soft_labels
-                              and labels.max() >= self.num_classes):
-        raise label_files.LabelFileError(
-            f"Label files {pattern!r} for {self.name}: need 1+ records with labels "
-            f"in [-1, {self.num_classes}), got {len(labels)} records, max "
-            f"{labels.max() if len(labels) else None}.")
-      self._tables[pattern] = labels
-    return self._tables[pattern]
+    return label_files.unnamed_label_table(self, split, kind == base.TRAIN,
+                                           self._tables)
 
   def record_names(self, split, num=None):
     """The names label files give images 0..num-1 of `split` ("train/7")."""

@@ -253,11 +253,20 @@ class TFDSDataset(base.RecordDatasetSpec):
     def swap(position, record, new):
       name = (record[key] if key is not None else tf.strings.join(
           [split + "/", tf.strings.as_string(position)]))
-      check = tf.debugging.assert_equal(
+      checks = [tf.debugging.assert_equal(
           name, new["file_name"],
           message="replace_labels: file_name mismatch (label files must follow "
-          "the unshuffled TFDS order)")
-      with tf.control_dependencies([check]):
+          "the unshuffled TFDS order)")]
+      if not self.soft_labels:
+        checks.append(tf.debugging.assert_greater_equal(
+            new["label"], tf.constant(-1, tf.int64),
+            message=f"replace_labels: a label in {pattern} is below -1 "
+            "(labels must be in [-1, num_classes), -1 = unlabelled)"))
+        checks.append(tf.debugging.assert_less(
+            new["label"], tf.constant(self.num_classes, tf.int64),
+            message=f"replace_labels: a label in {pattern} is >= "
+            f"{self.num_classes} (the number of classes)"))
+      with tf.control_dependencies(checks):
         record = dict(record)
         record["label"] = tf.identity(new["label"])
       return record
