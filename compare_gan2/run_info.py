@@ -111,3 +111,16 @@ def read(model_dir):
     return None
   with tf.io.gfile.GFile(path) as f:
     return json.loads(f.read())
+
+
+def recorded_bindings(model_dir):
+  """Every gin binding in effect when the run last started, as "name = value"
+  strings (run_info.json's "gin"), or None if the run has no run_info.json.
+
+  Unlike operative_config-<step>.gin, which holds only what training called,
+  this includes the evaluation settings (eval_z, eval.*) of the run's config.
+  """
+  info = read(model_dir)
+  if not info or not info.get("gin"):
+    return None
+  return [f"{name} = {value}" for name, value in sorted(info["gin"].items())]
