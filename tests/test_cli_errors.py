@@ -99,6 +99,19 @@ def test_unknown_schedule(tmp_path):
   assert not os.path.exists(tmp_path / "run")
 
 
+def test_no_gin_config_is_one_line_and_creates_nothing(tmp_path):
+  result = _main(f"--model_dir={tmp_path / 'run'}")
+  _assert_one_line_error(result, "compare-gan2", "--gin_config", "batch_size")
+  assert not os.path.exists(tmp_path / "run")
+
+
+def test_unknown_dataset_creates_no_model_dir(tmp_path):
+  result = _main(f"--model_dir={tmp_path / 'run'}", *TINY,
+                 '--gin_bindings=dataset.name = "mnist_5"')
+  _assert_one_line_error(result, "compare-gan2", "mnist_5", "mnist_5k_32")
+  assert not os.path.exists(tmp_path / "run")
+
+
 def test_model_dir_that_is_a_file(tmp_path):
   path = tmp_path / "not_a_dir"
   path.write_text("results")

@@ -140,8 +140,8 @@ class Context:
   flags: dict
 
 
-def check_model_dir(model_dir):
-  """Creates `model_dir` if needed; ConfigError if it cannot be a directory."""
+def validate_model_dir(model_dir):
+  """ConfigError if `model_dir` is empty or a file (nothing is created)."""
   if not model_dir:
     raise errors.ConfigError("--model_dir is empty; give the directory for "
                              "checkpoints, summaries and scores.")
@@ -149,6 +149,26 @@ def check_model_dir(model_dir):
     raise errors.ConfigError(
         f"--model_dir={model_dir!r} is a file, not a directory. Give a "
         "directory (it is created if missing).")
+
+
+def read_options():
+  """`get_options_dict()`, with a ConfigError naming what a config must set
+  when the required `options` bindings are missing (e.g. no --gin_config)."""
+  try:
+    return get_options_dict()
+  except RuntimeError as e:
+    if "Required bindings for `options`" not in str(e):
+      raise
+    missing = str(e).split("config:")[-1].strip()
+    raise errors.ConfigError(
+        f"The gin config sets no options {missing}: pass a gin file with "
+        "--gin_config (e.g. --gin_config=gin_configs/biggan_polygons32.gin) or "
+        "bind them with --gin_bindings.") from None
+
+
+def check_model_dir(model_dir):
+  """Creates `model_dir` if needed; ConfigError if it cannot be a directory."""
+  validate_model_dir(model_dir)
   try:
     tf.io.gfile.makedirs(model_dir)
   except tf.errors.OpError as e:
@@ -164,7 +184,7 @@ def build_gan(model_dir=None, strategy=None, options=None):
   Nothing is read from disk (a dataset's image shape and classes are known
   without its files).
   """
-  options = options or get_options_dict()
+  options = options or read_options()
   dataset = datasets.get_dataset()
   scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
   with scope:
@@ -176,10 +196,12 @@ def build_context(model_dir, use_tpu=None, tpu=None, require_data=True, **flags)
   """Reads gin (`options`, `run_config`, `dataset`) and builds dataset and GAN.
 
   With `require_data`, a dataset that is not on disk fails here, before any model
-  is built; schedules that never read data (export) pass False.
+  is built; schedules that never read data (export) pass False. The model
+  directory is created only once the configuration has been checked, so a bad
+  configuration leaves nothing behind.
   """
-  check_model_dir(model_dir)
-  options = get_options_dict()
+  validate_model_dir(model_dir)
+  options = read_options()
   run_config = get_run_config()
   set_random_seeds(run_config.tf_random_seed)
   strategy = strategy_lib.resolve_strategy(use_tpu, tpu, run_config.single_core)
@@ -188,6 +210,7 @@ def build_context(model_dir, use_tpu=None, tpu=None, require_data=True, **flags)
   gan = build_gan(model_dir, strategy, options)
   if require_data:
     gan.dataset.check_available()
+  check_model_dir(model_dir)
   return Context(model_dir, options, run_config, strategy, gan.dataset, gan, flags)
 
 
