@@ -35,7 +35,8 @@ Runs execute as separate processes (gin and seeds are process-global), up to
 runs start again and resume from their checkpoints and score files (the
 schedules resume). A run directory whose `sweep_run.json` holds other bindings
 is an error (use another --root), so a changed sweep never mixes results.
-`--print_commands` prints the per-run command lines (for a cluster scheduler)
+`--print_commands` prints the per-run command lines (for a cluster scheduler; it
+creates nothing and leaves thread counts to the machines that run them)
 instead of running them. Run one sweep process per root at a time: a second
 one would restart the first one's running runs. This module does not import TensorFlow.
 """
@@ -280,19 +281,18 @@ def prepare(run, root, python=sys.executable):
   return cmd
 
 
-def print_commands(spec, root, out=None, python=sys.executable,
-                   max_parallel=None):
+def print_commands(spec, root, out=None, python=sys.executable):
   """Prints one shell command line per run that is not done (to `out`, default
-  stdout), with the environment the sweep would give it."""
+  stdout) and creates nothing. The commands carry the sweep file's "env" only,
+  not this machine's thread count: the machines that run them decide theirs."""
   out = out or sys.stdout
-  runs = expand(spec)
-  env = run_env(spec, int(max_parallel or spec.get("max_parallel") or 1), {})
+  env = {k: str(v) for k, v in (spec.get("env") or {}).items()}
+  env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
-  for run in runs:
-    cmd = prepare(run, root, python)
+  for run in expand(spec):
     if status(root, run["name"]) == "done":
       continue
-    out.write(f"{prefix} {shlex.join(cmd)}\n")
+    out.write(f"{prefix} {shlex.join(command(run, root, python))}\n")
 
 
 def _log(message):
@@ -385,8 +385,7 @@ def main(argv=None):
   try:
     spec = load(args.sweep)
     if args.print_commands:
-      print_commands(spec, args.root, python=args.python,
-                     max_parallel=args.max_parallel)
+      print_commands(spec, args.root, python=args.python)
       return 0
     results = run_sweep(spec, args.root, args.max_parallel, args.python)
   except SweepError as e:

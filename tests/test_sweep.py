@@ -193,13 +193,11 @@ def test_print_commands_lists_runs_not_done(tmp_path, capsys):
   assert words[words.index("-m") + 1] == "fake_run"
   assert f"--model_dir={os.path.join(root, 'fake.exit_code-0,seed-1')}" in words
   assert "--gin_bindings=fake.exit_code = 0" in words
-  assert not _calls(root, "fake.exit_code-0,seed-1")  # Printed, not run.
-  assert sweep.main([str(tmp_path / "s"), "--root", root, "--print_commands",
-                     "--max_parallel", "2"]) == 0
-  threads = max(1, (os.cpu_count() or 1) // 2)
-  assert all(f"TF_NUM_INTRAOP_THREADS={threads}" in shlex.split(l)
-             for l in capsys.readouterr().out.splitlines())
+  assert not os.path.exists(root)  # Printed, not run: nothing is created ...
+  # ... and this machine's thread count is not baked into the commands.
+  assert not any(w.startswith("TF_NUM_INTRAOP_THREADS=") for w in words)
   # The printed command is the one the sweep runs.
+  os.makedirs(os.path.join(root, "fake.exit_code-0,seed-1"))
   env = dict(os.environ, PYTHONPATH=str(tmp_path))
   subprocess.run(words[words.index(sys.executable):], env=env, check=True,
                  capture_output=True)
