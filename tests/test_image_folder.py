@@ -72,6 +72,11 @@ def test_labelled_folder(tmp_path):
       assert (zlib.crc32(rel.encode()) % 100 < 10) == (kind == EVAL)
       assert rel.startswith(label + "/")
   assert spec.eval_test_samples == len(layout["splits"][EVAL]) > 0
+  n_eval = len(layout["splits"][EVAL])
+  assert image_folder.describe_layout(tmp_path / "imgs", layout) == (
+      f"Image folder {tmp_path / 'imgs'}: 39 images in 3 classes "
+      f"({', '.join(sorted(COLOURS))}); {39 - n_eval} for training, {n_eval} for "
+      "evaluation.")
   spec.check_available()
   images, labels = _all(spec.load(TRAIN))
   assert images.shape == (len(layout["splits"][TRAIN]), 16, 16, 3)

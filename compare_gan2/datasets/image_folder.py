@@ -133,6 +133,20 @@ def scan(path, eval_percent=10):
   return {"splits": splits, "classes": classes}
 
 
+def describe_layout(path, layout):
+  """One line on what a scanned folder holds, e.g. "Image folder /data/x: 1200
+  images in 3 classes (a, b, c); 1080 for training, 120 for evaluation"."""
+  train, test = (len(layout["splits"][k]) for k in (TRAIN, EVAL))
+  classes = layout["classes"]
+  if classes:
+    names = ", ".join(classes[:5]) + (", ..." if len(classes) > 5 else "")
+    what = f"in {len(classes)} classes ({names})"
+  else:
+    what = "without classes (unlabelled)"
+  return (f"Image folder {path}: {train + test} images {what}; {train} for "
+          f"training, {test} for evaluation.")
+
+
 def fingerprint(path, layout):
   """crc32 of the file list with sizes and mtimes (hex)."""
   crc = 0
@@ -225,6 +239,7 @@ class ImageFolderDataset(tfds_datasets.TFDSDataset):
     self.num_classes = (len(self.layout["classes"]) if self.layout["classes"]
                         else None)
     self.eval_test_samples = len(self.layout["splits"][EVAL])
+    tf.get_logger().info("%s", describe_layout(self.folder, self.layout))
     self.prepared_dir = os.path.join(
         prepared_dir or _default_prepared_root(), "%s_%s" % (
             os.path.basename(self.folder.rstrip(os.sep)) or "images",
