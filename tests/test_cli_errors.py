@@ -112,6 +112,28 @@ def test_unknown_dataset_creates_no_model_dir(tmp_path):
   assert not os.path.exists(tmp_path / "run")
 
 
+def test_second_training_on_a_model_dir_is_refused(trained, tmp_path):
+  """A running training holds TRAINING.lock: a second one is one line, and the
+  first's files stay as they are."""
+  model_dir = str(tmp_path / "run")
+  shutil.copytree(trained, model_dir)
+  sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+  try:
+    import json  # pylint: disable=g-import-not-at-top
+    import socket  # pylint: disable=g-import-not-at-top
+    with open(os.path.join(model_dir, "TRAINING.lock"), "w") as f:
+      json.dump({"pid": sleeper.pid, "host": socket.gethostname()}, f)
+    before = _snapshot(model_dir)
+    result = _main(f"--model_dir={model_dir}", *TINY,
+                   "--gin_bindings=options.training_steps = 6")
+    _assert_one_line_error(result, "compare-gan2", f"process {sleeper.pid}",
+                           "TRAINING.lock")
+    assert _snapshot(model_dir) == before
+  finally:
+    sleeper.kill()
+    sleeper.wait()
+
+
 def test_model_dir_that_is_a_file(tmp_path):
   path = tmp_path / "not_a_dir"
   path.write_text("results")

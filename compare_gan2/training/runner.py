@@ -21,6 +21,7 @@ from compare_gan2 import gans
 from compare_gan2 import run_info
 from compare_gan2.architectures import initializers
 from compare_gan2.training import checkpoints
+from compare_gan2.training import run_lock
 from compare_gan2.training import strategy as strategy_lib
 from compare_gan2.training import trainer as trainer_lib
 from compare_gan2.training import workers
@@ -220,18 +221,23 @@ def schedule_train(ctx, on_checkpoint=None):
                                 ctx.run_config, ctx.options["training_steps"],
                                 on_checkpoint=on_checkpoint)
   chief = workers.is_chief(ctx.strategy)
-  start = trainer.restore()
-  if chief:  # The checkpoint (if any) matched the configuration: record the run.
-    write_operative_config(ctx.model_dir, start)
-    flags = ctx.flags or {}
-    run_info.write(ctx.model_dir, run_info.collect(
-        flags.get("schedule", "train"), ctx.run_config.tf_random_seed,
-        ctx.strategy, flags.get("gin_config", ()), flags.get("gin_bindings", ())))
-  step = trainer.train()
-  if chief:
-    write_operative_config(ctx.model_dir, step)
-    checkpoints.mark_training_done(ctx.model_dir)
-    logging.info("Training done at step %d; wrote %s.", step, checkpoints.TRAIN_DONE)
+  # One training per model directory (the chief holds the lock for the job).
+  lock = (run_lock.training_lock(ctx.model_dir) if chief
+          else contextlib.nullcontext())
+  with lock:
+    start = trainer.restore()
+    if chief:  # The checkpoint (if any) matched the configuration: record the run.
+      write_operative_config(ctx.model_dir, start)
+      flags = ctx.flags or {}
+      run_info.write(ctx.model_dir, run_info.collect(
+          flags.get("schedule", "train"), ctx.run_config.tf_random_seed,
+          ctx.strategy, flags.get("gin_config", ()), flags.get("gin_bindings", ())))
+    step = trainer.train()
+    if chief:
+      write_operative_config(ctx.model_dir, step)
+      checkpoints.mark_training_done(ctx.model_dir)
+      logging.info("Training done at step %d; wrote %s.", step,
+                   checkpoints.TRAIN_DONE)
   return step
 
 

@@ -1,0 +1,95 @@
+"""One training per model directory: the `TRAINING.lock` file.
+
+Two trainings on one model directory would interleave their checkpoints, event
+files and operative configs. The chief takes `<model_dir>/TRAINING.lock` (JSON:
+pid, host, start time) before it trains and removes it when it stops; a second
+training on the directory is refused with the holder's pid and host. A lock left
+by a killed process (same host, pid no longer running) is stale and taken over.
+Evaluation and export do not lock: they may run next to the training. Model
+directories on remote file systems (`gs://...`) are not locked.
+"""
+
+import contextlib
+import datetime
+import json
+import os
+import socket
+
+from absl import logging
+
+from compare_gan2 import errors
+
+LOCK_FILENAME = "TRAINING.lock"
+
+
+class ModelDirLockedError(errors.UserError, RuntimeError):
+  """Another process is training in this model directory."""
+
+
+def _pid_running(pid):
+  try:
+    os.kill(int(pid), 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True  # Running, owned by another user.
+  return True
+
+
+def read_lock(model_dir):
+  """The lock's {"pid", "host", "start_time"}, or None if there is none."""
+  try:
+    with open(os.path.join(model_dir, LOCK_FILENAME)) as f:
+      return json.load(f)
+  except FileNotFoundError:
+    return None
+  except (OSError, ValueError):
+    return {}  # Unreadable or half written: treated as held, see _is_stale.
+
+
+def _is_stale(holder):
+  return (bool(holder) and holder.get("host") == socket.gethostname()
+          and not _pid_running(holder.get("pid", -1)))
+
+
+def _create(path, record):
+  """Creates the lock file with `record` if it does not exist; True if made."""
+  try:
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+  except FileExistsError:
+    return False
+  with os.fdopen(fd, "w") as f:
+    json.dump(record, f)
+  return True
+
+
+@contextlib.contextmanager
+def training_lock(model_dir):
+  """Holds `model_dir`'s training lock while active (ModelDirLockedError if
+  another running process holds it)."""
+  if "://" in model_dir:
+    yield
+    return
+  path = os.path.join(model_dir, LOCK_FILENAME)
+  record = {"pid": os.getpid(), "host": socket.gethostname(),
+            "start_time": datetime.datetime.now().isoformat(timespec="seconds")}
+  while not _create(path, record):
+    holder = read_lock(model_dir)
+    if holder is None:
+      continue  # Released in between: try again.
+    if not _is_stale(holder):
+      raise ModelDirLockedError(
+          f"{model_dir} is being trained by process {holder.get('pid', '?')} on "
+          f"{holder.get('host', '?')} (since {holder.get('start_time', '?')}; "
+          f"{path}). Wait for it, stop it, or train into another --model_dir; "
+          "if that process no longer runs, delete the lock file.")
+    logging.warning("Taking over the stale training lock of process %s (no "
+                    "longer running): %s", holder.get("pid"), path)
+    with contextlib.suppress(FileNotFoundError):
+      os.remove(path)
+  try:
+    yield
+  finally:
+    if read_lock(model_dir) == record:
+      with contextlib.suppress(FileNotFoundError):
+        os.remove(path)

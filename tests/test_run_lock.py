@@ -1,0 +1,90 @@
+"""One training per model directory (training/run_lock.py)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import gin
+import pytest
+import tf_test_utils
+
+from compare_gan2 import gin_setup
+from compare_gan2.training import checkpoints
+from compare_gan2.training import run_lock
+from compare_gan2.training import runner
+
+
+def _write_lock(model_dir, pid, host=None):
+  os.makedirs(model_dir, exist_ok=True)
+  with open(os.path.join(model_dir, run_lock.LOCK_FILENAME), "w") as f:
+    json.dump({"pid": pid, "host": host or socket.gethostname(),
+               "start_time": "2026-12-04T10:00:00"}, f)
+
+
+def _files(model_dir):
+  result = {}
+  for name in sorted(os.listdir(model_dir)):
+    path = os.path.join(model_dir, name)
+    if os.path.isfile(path):
+      with open(path, "rb") as f:
+        result[name] = f.read()
+  return result
+
+
+def _train(model_dir, steps=4):
+  gin.clear_config()
+  gin_setup.parse([], list(tf_test_utils.TINY_GAN_BINDINGS) +
+                  [f"options.training_steps = {steps}"])
+  return runner.schedule_train(runner.build_context(model_dir))
+
+
+@pytest.fixture
+def live_process():
+  process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+  yield process
+  process.kill()
+  process.wait()
+
+
+def test_second_training_is_refused_and_changes_nothing(tmp_path, live_process):
+  model_dir = str(tmp_path / "run")
+  assert _train(model_dir, steps=2) == 2
+  assert not os.path.exists(os.path.join(model_dir, run_lock.LOCK_FILENAME))
+  _write_lock(model_dir, live_process.pid)   # "another training" is running
+  before = _files(model_dir)
+  with pytest.raises(run_lock.ModelDirLockedError,
+                     match=f"process {live_process.pid} on {socket.gethostname()}"):
+    _train(model_dir, steps=4)
+  assert _files(model_dir) == before
+  assert checkpoints.step_of(checkpoints.latest_checkpoint(model_dir)) == 2
+
+
+def test_a_lock_on_another_host_is_respected(tmp_path):
+  _write_lock(str(tmp_path), 1, host="another-host.example")
+  with pytest.raises(run_lock.ModelDirLockedError, match="another-host.example"):
+    with run_lock.training_lock(str(tmp_path)):
+      pass
+
+
+def test_stale_lock_of_a_killed_process_is_taken_over(tmp_path):
+  dead = subprocess.Popen([sys.executable, "-c", "pass"])
+  dead.wait()
+  model_dir = str(tmp_path / "run")
+  _write_lock(model_dir, dead.pid)
+  assert _train(model_dir, steps=2) == 2
+  assert not os.path.exists(os.path.join(model_dir, run_lock.LOCK_FILENAME))
+
+
+def test_lock_is_held_while_active_and_released_on_errors(tmp_path):
+  with pytest.raises(ValueError):
+    with run_lock.training_lock(str(tmp_path)):
+      held = run_lock.read_lock(str(tmp_path))
+      assert held["pid"] == os.getpid()
+      with pytest.raises(run_lock.ModelDirLockedError):
+        # The same process counts as running: a second lock is refused.
+        with run_lock.training_lock(str(tmp_path)):
+          pass
+      raise ValueError("training failed")
+  assert run_lock.read_lock(str(tmp_path)) is None
