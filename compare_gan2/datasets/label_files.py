@@ -144,6 +144,34 @@ def unnamed_label_table(dataset, split, required, cache, max_records=None):
   return cache[pattern]
 
 
+class UnnamedRecordLabels:
+  """Label files for a dataset spec whose records have no names (polygons,
+  mnist_5k): record k of a split is "<split>/<k>" and label files cover the
+  split's first N records (the split is then those N). Mixed into an
+  ImageDatasetSpec that sets `self._tables = {}`; `_label_record_limit(kind)`
+  may bound N."""
+
+  def _split_name(self, kind):
+    return self.train_split if kind == "train" else self.eval_split
+
+  def _label_record_limit(self, kind):  # pylint: disable=unused-argument
+    return None
+
+  def _label_table(self, kind):
+    """Labels of split `kind` from label files (int64 [N], or float logits
+    [N, K] for soft labels), or None (see `unnamed_label_table`)."""
+    return unnamed_label_table(self, self._split_name(kind), kind == "train",
+                               self._tables, self._label_record_limit(kind))
+
+  def record_names(self, split, num=None):
+    """The names label files give records 0..num-1 of `split` ("train/7")."""
+    kind = self.resolve_split(split)
+    num = self.split_size(kind) if num is None else int(num)
+    name = self._split_name(kind)
+    return np.array([unnamed_record_name(name, k).encode() for k in range(num)],
+                    dtype=object)
+
+
 def label_file_paths(path_prefix, num_files):
   """`<prefix>-00000-of-0000n.tfrecord`, ...: sorted order = file order."""
   return ["%s-%05d-of-%05d.tfrecord" % (path_prefix, i, num_files)

@@ -89,7 +89,8 @@ def split_rows():
   return {base.TRAIN: train, base.EVAL: test}
 
 
-class Mnist5kDataset(base.ImageDatasetSpec):
+class Mnist5kDataset(label_files.UnnamedRecordLabels,
+                     base.ImageDatasetSpec):
   """mnist_5k_<resolution>: see the module docstring."""
 
   num_classes = NUM_CLASSES
@@ -125,28 +126,14 @@ class Mnist5kDataset(base.ImageDatasetSpec):
       images, labels = images[:len(table)], table
     return images, labels
 
-  def _label_table(self, kind):
-    """Labels of `kind` from label files (int64 [N], or float logits [N, K]
-    for soft labels) covering the split's first N images, or None."""
-    split = self.train_split if kind == base.TRAIN else self.eval_split
-    return label_files.unnamed_label_table(
-        self, split, kind == base.TRAIN, self._tables,
-        max_records=len(split_rows()[kind]))
+  def _label_record_limit(self, kind):
+    return len(split_rows()[kind])
 
   def split_size(self, split):
     kind = self.resolve_split(split)
     table = self._label_table(kind)
     return len(split_rows()[kind]) if table is None else len(table)
 
-  def record_names(self, split, num=None):
-    """The names label files give images 0..num-1 of `split` ("train/7")."""
-    kind = self.resolve_split(split)
-    name = self.train_split if kind == base.TRAIN else self.eval_split
-    num = self.split_size(kind) if num is None else int(num)
-    return np.array([label_files.unnamed_record_name(name, k).encode()
-                     for k in range(num)], dtype=object)
-
-  # --------------------------------------------------------------- pipelines
   def _tensors(self, kind):
     images, labels = self.split_arrays(kind)
     if self.soft_labels:

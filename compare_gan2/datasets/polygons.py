@@ -206,7 +206,8 @@ def _render(seed, split_id, index, resolution, antialias):
   return tf.clip_by_value(images, 0.0, 1.0), prm["label"]
 
 
-class PolygonsDataset(base.ImageDatasetSpec):
+class PolygonsDataset(label_files.UnnamedRecordLabels,
+                      base.ImageDatasetSpec):
   """polygons_<resolution>: see the module docstring."""
 
   num_classes = NUM_CLASSES
@@ -223,25 +224,6 @@ class PolygonsDataset(base.ImageDatasetSpec):
     self.name = "polygons_%d" % resolution
     self.image_shape = (resolution, resolution, 3)
     self._tables = {}
-
-  def _label_table(self, kind):
-    """Labels of `kind` from label files (int64 [N], or float logits [N, K] for
-    soft labels), or None (see label_files.unnamed_label_table).
-
-    Label files for polygons name image k of a split "<split>/<k>" and cover
-    images 0..N-1; the split is then those N images.
-    """
-    split = self.train_split if kind == base.TRAIN else self.eval_split
-    return label_files.unnamed_label_table(self, split, kind == base.TRAIN,
-                                           self._tables)
-
-  def record_names(self, split, num=None):
-    """The names label files give images 0..num-1 of `split` ("train/7")."""
-    kind = self.resolve_split(split)
-    name = self.train_split if kind == base.TRAIN else self.eval_split
-    num = self.split_size(kind) if num is None else int(num)
-    return np.array([label_files.unnamed_record_name(name, k).encode()
-                     for k in range(num)], dtype=object)
 
   def split_size(self, split):
     kind = self.resolve_split(split)
