@@ -1,4 +1,5 @@
-"""Tests for the variable store, initializers and arch_ops layers."""
+"""Tests for the variable store, initializers and layers (variable_store,
+initializers, weight_ops, layers, normalization, attention)."""
 
 import functools
 import os
@@ -13,8 +14,12 @@ import tensorflow as tf
 import tf_test_utils
 
 from compare_gan2 import utils
-from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import attention
 from compare_gan2.architectures import initializers
+from compare_gan2.architectures import layers
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import variable_store
+from compare_gan2.architectures import weight_ops
 
 # 4 images of 2x1 pixels with 3 channels (compare_gan's arch_ops_test input).
 BN_INPUT = np.array(
@@ -57,9 +62,9 @@ def _np(t):
 
 
 def test_batch_norm_golden_values_eager_and_numpy_reference():
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    out = ops.batch_norm(BN_INPUT, is_training=True)
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    out = normalization.batch_norm(BN_INPUT, is_training=True)
   np.testing.assert_allclose(out.numpy()[0, 0, 0], [0.4375205, 1.30336881,
                                                  -0.58830315], rtol=1e-5)
   np.testing.assert_allclose(out.numpy(), BN_EXPECTED, rtol=1e-5, atol=1e-6)
@@ -74,12 +79,12 @@ def test_batch_norm_golden_values_eager_and_numpy_reference():
 
 
 def test_batch_norm_golden_values_tf_function():
-  store = ops.VariableStore()
+  store = variable_store.VariableStore()
 
   @tf.function
   def f(x):
-    with ops.using_store(store):
-      return ops.batch_norm(x, is_training=True)
+    with variable_store.using_store(store):
+      return normalization.batch_norm(x, is_training=True)
 
   np.testing.assert_allclose(f(BN_INPUT).numpy(), BN_EXPECTED, rtol=1e-5,
                              atol=1e-6)
@@ -87,9 +92,9 @@ def test_batch_norm_golden_values_tf_function():
 
 def test_batch_norm_golden_values_tf1_graph_and_update_ops():
   with tf.Graph().as_default():
-    store = ops.VariableStore()
-    with ops.using_store(store):
-      out = ops.batch_norm(tf.constant(BN_INPUT), is_training=True)
+    store = variable_store.VariableStore()
+    with variable_store.using_store(store):
+      out = normalization.batch_norm(tf.constant(BN_INPUT), is_training=True)
     update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
     assert len(update_ops) == 2
     names = [v.op.name for v in tf.compat.v1.global_variables()]
@@ -106,13 +111,13 @@ def test_batch_norm_golden_values_tf1_graph_and_update_ops():
 
 def test_cross_replica_batch_norm_equals_global_batch():
   strategy = _mirrored()
-  store = ops.VariableStore()
-  with strategy.scope(), ops.using_store(store), ops.no_state_updates():
-    ops.batch_norm(BN_INPUT, is_training=True)
+  store = variable_store.VariableStore()
+  with strategy.scope(), variable_store.using_store(store), variable_store.no_state_updates():
+    normalization.batch_norm(BN_INPUT, is_training=True)
 
   def step(x):
-    with ops.using_store(store):
-      return ops.batch_norm(x, is_training=True)
+    with variable_store.using_store(store):
+      return normalization.batch_norm(x, is_training=True)
 
   shards = strategy.experimental_distribute_values_from_function(
       lambda ctx: tf.constant(BN_INPUT[2 * ctx.replica_id_in_sync_group:
@@ -130,13 +135,13 @@ def test_cross_replica_batch_norm_equals_global_batch():
 def test_local_batch_norm_in_replicas_when_disabled():
   gin.bind_parameter("standardize_batch.use_cross_replica_mean", False)
   strategy = _mirrored()
-  store = ops.VariableStore()
-  with strategy.scope(), ops.using_store(store), ops.no_state_updates():
-    ops.batch_norm(BN_INPUT, is_training=True)
+  store = variable_store.VariableStore()
+  with strategy.scope(), variable_store.using_store(store), variable_store.no_state_updates():
+    normalization.batch_norm(BN_INPUT, is_training=True)
 
   def step(x):
-    with ops.using_store(store):
-      return ops.batch_norm(x, is_training=True)
+    with variable_store.using_store(store):
+      return normalization.batch_norm(x, is_training=True)
 
   shards = strategy.experimental_distribute_values_from_function(
       lambda ctx: tf.constant(BN_INPUT[2 * ctx.replica_id_in_sync_group:
@@ -151,19 +156,19 @@ def test_local_batch_norm_in_replicas_when_disabled():
 
 def test_moving_averages_inference_and_no_state_updates():
   gin.bind_parameter("standardize_batch.decay", 0.9)
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    with ops.no_state_updates():
-      ops.standardize_batch(BN_INPUT, is_training=True)
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    with variable_store.no_state_updates():
+      normalization.standardize_batch(BN_INPUT, is_training=True)
     np.testing.assert_allclose(store["moving_mean"].numpy(), 0.0)
-    ops.standardize_batch(BN_INPUT, is_training=True)
+    normalization.standardize_batch(BN_INPUT, is_training=True)
     mean = BN_INPUT.mean((0, 1, 2))
     var = BN_INPUT.var((0, 1, 2))
     np.testing.assert_allclose(store["moving_mean"].numpy(), 0.1 * mean,
                                rtol=1e-5)
     np.testing.assert_allclose(store["moving_variance"].numpy(),
                                0.9 + 0.1 * var, rtol=1e-5)
-    out = ops.standardize_batch(BN_INPUT, is_training=False)
+    out = normalization.standardize_batch(BN_INPUT, is_training=False)
     np.testing.assert_allclose(
         out.numpy(), (BN_INPUT - 0.1 * mean) / np.sqrt(0.9 + 0.1 * var + 1e-3),
         rtol=1e-5)
@@ -173,10 +178,10 @@ def test_moving_averages_inference_and_no_state_updates():
 
 
 def test_standardize_batch_rank2():
-  store = ops.VariableStore()
+  store = variable_store.VariableStore()
   x = np.random.RandomState(0).randn(8, 5).astype(np.float32)
-  with ops.using_store(store):
-    out = ops.standardize_batch(x, is_training=True)
+  with variable_store.using_store(store):
+    out = normalization.standardize_batch(x, is_training=True)
   np.testing.assert_allclose(out.numpy(),
                              (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-3),
                              rtol=1e-4, atol=1e-5)
@@ -189,11 +194,11 @@ def test_standardize_batch_rank2():
 
 
 def test_accumulated_moments_during_training():
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    m1, v1 = ops._accumulated_moments_for_inference(
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    m1, v1 = normalization._accumulated_moments_for_inference(
         tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0]), is_training=True)
-    m2, v2 = ops._accumulated_moments_for_inference(
+    m2, v2 = normalization._accumulated_moments_for_inference(
         tf.constant([5.0, 6.0]), tf.constant([7.0, 8.0]), is_training=True)
   np.testing.assert_allclose(m1, [1, 2])
   np.testing.assert_allclose(v1, [3, 4])
@@ -230,25 +235,25 @@ def _check_accumulators_eval(call, store):
 
 @pytest.mark.parametrize("compiled", [False, True])
 def test_accumulated_moments_during_eval(compiled):
-  store = ops.VariableStore()
+  store = variable_store.VariableStore()
 
   def call(mean, var):
-    with ops.using_store(store):
-      return ops._accumulated_moments_for_inference(
+    with variable_store.using_store(store):
+      return normalization._accumulated_moments_for_inference(
           tf.constant(mean), tf.constant(var), is_training=False)
 
-  with ops.using_store(store), ops.no_state_updates():
+  with variable_store.using_store(store), variable_store.no_state_updates():
     call([0.0, 0.0], [0.0, 0.0])  # Build.
   _check_accumulators_eval(tf.function(call) if compiled else call, store)
 
 
 def test_accumulated_moments_during_eval_tf1_graph():
   with tf.Graph().as_default():
-    store = ops.VariableStore()
+    store = variable_store.VariableStore()
     mean_in = tf.compat.v1.placeholder(tf.float32, [2])
     var_in = tf.compat.v1.placeholder(tf.float32, [2])
-    with ops.using_store(store):
-      mean, var = ops._accumulated_moments_for_inference(mean_in, var_in,
+    with variable_store.using_store(store):
+      mean, var = normalization._accumulated_moments_for_inference(mean_in, var_in,
                                                          is_training=False)
     accus = [store["accu/accu_mean"], store["accu/accu_variance"],
              store["accu/accu_counter"]]
@@ -270,17 +275,17 @@ def test_accumulated_moments_during_eval_tf1_graph():
 
 def test_batch_norm_with_accumulators_uses_standing_statistics():
   gin.bind_parameter("standardize_batch.use_moving_averages", False)
-  store = ops.VariableStore()
+  store = variable_store.VariableStore()
   x1, x2 = BN_INPUT[:2], BN_INPUT[2:]
-  with ops.using_store(store):
-    ops.batch_norm(x1, is_training=True)
+  with variable_store.using_store(store):
+    normalization.batch_norm(x1, is_training=True)
     assert "batch_norm/accu/accu_mean" in store
     assert "batch_norm/moving_mean" not in store
     store["batch_norm/accu/update_accus"].assign(1)
-    ops.batch_norm(x1, is_training=False)
-    ops.batch_norm(x2, is_training=False)
+    normalization.batch_norm(x1, is_training=False)
+    normalization.batch_norm(x2, is_training=False)
     store["batch_norm/accu/update_accus"].assign(0)
-    out = ops.batch_norm(BN_INPUT, is_training=False)
+    out = normalization.batch_norm(BN_INPUT, is_training=False)
   mean = (x1.mean((0, 1, 2)) + x2.mean((0, 1, 2))) / 2
   var = (x1.var((0, 1, 2)) + x2.var((0, 1, 2))) / 2
   np.testing.assert_allclose(out.numpy(), (BN_INPUT - mean) / np.sqrt(var + 1e-3),
@@ -300,12 +305,12 @@ def test_batch_norm_with_accumulators_uses_standing_statistics():
 ])
 def test_spectral_norm_converges_to_svd(singular_value, shape, u_shape):
   gin.bind_parameter("spectral_norm.singular_value", singular_value)
-  store = ops.VariableStore()
+  store = variable_store.VariableStore()
   w_np = np.random.RandomState(3).randn(*shape).astype(np.float32)
   w = tf.Variable(w_np)
   for _ in range(60):
-    with ops.using_store(store):
-      w_sn = ops.spectral_norm(w, name="layer/kernel")
+    with variable_store.using_store(store):
+      w_sn = weight_ops.spectral_norm(w, name="layer/kernel")
   assert store.names() == ["layer/kernel/u_var"]
   assert store["layer/kernel/u_var"].shape.as_list() == u_shape
   assert not store["layer/kernel/u_var"].trainable
@@ -315,27 +320,27 @@ def test_spectral_norm_converges_to_svd(singular_value, shape, u_shape):
 
 
 def test_spectral_norm_gradient_stops_at_u_v():
-  store = ops.VariableStore()
+  store = variable_store.VariableStore()
   w = tf.Variable(np.random.RandomState(0).randn(5, 3).astype(np.float32))
-  with tf.GradientTape() as tape, ops.using_store(store):
-    loss = tf.reduce_sum(ops.spectral_norm(w, name="k"))
+  with tf.GradientTape() as tape, variable_store.using_store(store):
+    loss = tf.reduce_sum(weight_ops.spectral_norm(w, name="k"))
   grad = tape.gradient(loss, w)
   assert grad is not None and np.all(np.isfinite(grad.numpy()))
 
 
 def test_spectral_norm_no_state_updates_and_ema_override_share_u_var():
-  store = ops.VariableStore()
+  store = variable_store.VariableStore()
   x = tf.ones([2, 5])
-  with ops.using_store(store):
-    with ops.no_state_updates():
-      ops.linear(x, 3, scope="fc", use_sn=True)
+  with variable_store.using_store(store):
+    with variable_store.no_state_updates():
+      layers.linear(x, 3, scope="fc", use_sn=True)
     u0 = store["fc/kernel/u_var"].numpy().copy()
-    with ops.no_state_updates():
-      ops.linear(x, 3, scope="fc", use_sn=True)
+    with variable_store.no_state_updates():
+      layers.linear(x, 3, scope="fc", use_sn=True)
     np.testing.assert_array_equal(store["fc/kernel/u_var"].numpy(), u0)
     ema_kernel = tf.Variable(store["fc/kernel"].numpy() * 2.0)
     with store.override({"fc/kernel": ema_kernel}):
-      out = ops.linear(x, 3, scope="fc", use_sn=True)
+      out = layers.linear(x, 3, scope="fc", use_sn=True)
     # The EMA weight used the raw weight's u_var (updated) and made no new var.
     assert store.names() == ["fc/kernel", "fc/kernel/u_var", "fc/bias"]
     assert not np.allclose(store["fc/kernel/u_var"].numpy(), u0)
@@ -351,9 +356,9 @@ def test_spectral_norm_no_state_updates_and_ema_override_share_u_var():
 
 
 def test_spectral_norm_requires_name_for_tensors():
-  with ops.using_store(ops.VariableStore()):
+  with variable_store.using_store(variable_store.VariableStore()):
     with pytest.raises(ValueError, match="name"):
-      ops.spectral_norm(tf.ones([3, 3]))
+      weight_ops.spectral_norm(tf.ones([3, 3]))
 
 
 # ---------------------------------------------------------------------------
@@ -383,14 +388,14 @@ def test_random_seed_when_none():
 
 
 def test_weights_independent_of_creation_order():
-  s1, s2 = ops.VariableStore(), ops.VariableStore()
+  s1, s2 = variable_store.VariableStore(), variable_store.VariableStore()
   x = tf.ones([1, 4])
-  with ops.using_store(s1):
-    ops.linear(x, 3, scope="a")
-    ops.linear(x, 3, scope="b")
-  with ops.using_store(s2):
-    ops.linear(x, 3, scope="b")
-    ops.linear(x, 3, scope="a")
+  with variable_store.using_store(s1):
+    layers.linear(x, 3, scope="a")
+    layers.linear(x, 3, scope="b")
+  with variable_store.using_store(s2):
+    layers.linear(x, 3, scope="b")
+    layers.linear(x, 3, scope="a")
   np.testing.assert_array_equal(s1["a/kernel"].numpy(), s2["a/kernel"].numpy())
 
 
@@ -419,21 +424,21 @@ def test_constant_initializers():
 
 def test_weights_gin_selector_and_stddev_quirk():
   gin.bind_parameter("weights.initializer", "orthogonal")
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    ops.linear(tf.ones([1, 20]), 10, scope="fc")
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    layers.linear(tf.ones([1, 20]), 10, scope="fc")
   w = store["fc/kernel"].numpy()
   np.testing.assert_allclose(w.T @ w, np.eye(10), atol=1e-5)
   gin.clear_config()
   # Quirk `weights-stddev` (docs/compare_gan_quirks.md): weights.stddev does not reach linear/conv2d/deconv2d.
   gin.bind_parameter("weights.stddev", 5.0)
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    ops.conv2d(tf.ones([1, 4, 4, 8]), 64, 3, 3, 1, 1, name="c")
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    layers.conv2d(tf.ones([1, 4, 4, 8]), 64, 3, 3, 1, 1, name="c")
   assert store["c/kernel"].numpy().std() < 0.03
-  assert ops.weight_initializer().stddev == 5.0
+  assert initializers.weight_initializer().stddev == 5.0
   with pytest.raises(ValueError, match="Unknown weight initializer"):
-    ops.weight_initializer("uniform")
+    initializers.weight_initializer("uniform")
 
 
 # ---------------------------------------------------------------------------
@@ -442,33 +447,33 @@ def test_weights_gin_selector_and_stddev_quirk():
 
 
 def test_store_reuse_shape_check_and_override():
-  store = ops.VariableStore()
-  with ops.using_store(store), ops.variable_scope("net"):
-    a = ops.get_variable("w", [2], initializers.ones())
-    assert ops.get_variable("w", [2], initializers.zeros()) is a
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store), variable_store.variable_scope("net"):
+    a = variable_store.get_variable("w", [2], initializers.ones())
+    assert variable_store.get_variable("w", [2], initializers.zeros()) is a
     with pytest.raises(ValueError, match="shape"):
-      ops.get_variable("w", [3], initializers.ones())
+      variable_store.get_variable("w", [3], initializers.ones())
     shadow = tf.Variable([5.0, 5.0])
     with store.override({"net/w": shadow}):
-      assert ops.get_variable("w", [2], initializers.ones()) is shadow
-    assert ops.get_variable("w", [2], initializers.ones()) is a
+      assert variable_store.get_variable("w", [2], initializers.ones()) is shadow
+    assert variable_store.get_variable("w", [2], initializers.ones()) is a
   assert a.name == "net/w:0"
   assert list(store.variables) == [a]
   assert store.trainable_variables == (a,)
   with pytest.raises(RuntimeError, match="VariableStore"):
-    ops.get_variable("x", [1], initializers.ones())
+    variable_store.get_variable("x", [1], initializers.ones())
 
 
 def test_store_checkpoint_roundtrip(tmp_path):
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    ops.linear(tf.ones([1, 3]), 2, scope="fc", use_sn=True)
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    layers.linear(tf.ones([1, 3]), 2, scope="fc", use_sn=True)
   path = tf.train.Checkpoint(store=store).save(str(tmp_path / "ckpt"))
   names = [n for n, _ in tf.train.list_variables(path)]
   assert sum(n.startswith("store/vars/") for n in names) == 3
-  store2 = ops.VariableStore()
-  with ops.using_store(store2):
-    ops.linear(tf.ones([1, 3]), 2, scope="fc", use_sn=True)
+  store2 = variable_store.VariableStore()
+  with variable_store.using_store(store2):
+    layers.linear(tf.ones([1, 3]), 2, scope="fc", use_sn=True)
   store2["fc/bias"].assign([7.0, 7.0])
   tf.train.Checkpoint(store=store2).restore(path)
   np.testing.assert_array_equal(store2["fc/bias"].numpy(), [0, 0])
@@ -476,11 +481,11 @@ def test_store_checkpoint_roundtrip(tmp_path):
 
 def test_variable_creation_inside_replica_raises():
   strategy = _mirrored()
-  store = ops.VariableStore()
+  store = variable_store.VariableStore()
 
   def step():
-    with ops.using_store(store):
-      return ops.linear(tf.ones([1, 3]), 2, scope="fc")
+    with variable_store.using_store(store):
+      return layers.linear(tf.ones([1, 3]), 2, scope="fc")
 
   with pytest.raises(RuntimeError, match="cross-replica"):
     strategy.run(step)
@@ -499,9 +504,9 @@ def test_conditional_batch_norm_gamma_offset():
     gin.clear_config()
     if offset is not None:
       gin.bind_parameter("conditional_batch_norm.gamma_offset", offset)
-    store = ops.VariableStore()
-    with ops.using_store(store):
-      out = ops.conditional_batch_norm(x, y=tf.constant(y), is_training=True,
+    store = variable_store.VariableStore()
+    with variable_store.using_store(store):
+      out = normalization.conditional_batch_norm(x, y=tf.constant(y), is_training=True,
                                        use_sn=False, name="bn")
     assert [v.name for v in store.trainable_variables] == [
         "bn/condition/gamma/kernel:0", "bn/condition/beta/kernel:0"]
@@ -511,16 +516,16 @@ def test_conditional_batch_norm_gamma_offset():
     np.testing.assert_allclose(
         out.numpy(), x_hat * expected_gamma[:, None, None, :] +
         beta[:, None, None, :], rtol=1e-4, atol=1e-5)
-  with ops.using_store(ops.VariableStore()):
+  with variable_store.using_store(variable_store.VariableStore()):
     with pytest.raises(ValueError, match="provide y"):
-      ops.conditional_batch_norm(x, y=None, is_training=True, use_sn=False)
+      normalization.conditional_batch_norm(x, y=None, is_training=True, use_sn=False)
 
 
 def test_conditional_batch_norm_use_bias_and_sn():
   gin.bind_parameter("conditional_batch_norm.use_bias", True)
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    ops.conditional_batch_norm(tf.ones([2, 4]), y=tf.ones([2, 3]),
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    normalization.conditional_batch_norm(tf.ones([2, 4]), y=tf.ones([2, 3]),
                                is_training=True, use_sn=True, name="bn")
   assert store.names() == [
       "bn/moving_mean", "bn/moving_variance",
@@ -532,9 +537,9 @@ def test_conditional_batch_norm_use_bias_and_sn():
 
 def test_self_modulated_batch_norm():
   gin.bind_parameter("self_modulated_batch_norm.num_hidden", 7)
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    out = ops.self_modulated_batch_norm(tf.ones([2, 4, 4, 6]),
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    out = normalization.self_modulated_batch_norm(tf.ones([2, 4, 4, 6]),
                                         z=tf.ones([2, 10]), is_training=True,
                                         use_sn=False, name="bn")
   assert out.shape == (2, 4, 4, 6)
@@ -547,9 +552,9 @@ def test_self_modulated_batch_norm():
 
 def test_layer_norm_matches_numpy():
   x = np.random.RandomState(1).randn(3, 4, 4, 5).astype(np.float32)
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    out = ops.layer_norm(x, is_training=True, scope="ln1")
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    out = normalization.layer_norm(x, is_training=True, scope="ln1")
   mean = x.mean(axis=(1, 2, 3), keepdims=True)
   var = x.var(axis=(1, 2, 3), keepdims=True)
   np.testing.assert_allclose(out.numpy(), (x - mean) / np.sqrt(var + 1e-12),
@@ -559,9 +564,9 @@ def test_layer_norm_matches_numpy():
 
 def test_non_local_block_variables_and_identity_at_init():
   x = tf.random.stateless_normal([2, 8, 8, 16], seed=[1, 2])
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    out = ops.non_local_block(x, "non_local_block", use_sn=True)
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    out = attention.non_local_block(x, "non_local_block", use_sn=True)
   np.testing.assert_allclose(out.numpy(), x.numpy())  # sigma == 0.
   assert [(v.name, v.shape.as_list()) for v in store.trainable_variables] == [
       ("non_local_block/conv2d_theta/kernel:0", [1, 1, 16, 2]),
@@ -570,37 +575,37 @@ def test_non_local_block_variables_and_identity_at_init():
       ("non_local_block/sigma:0", []),
       ("non_local_block/conv2d_attn_g/kernel:0", [1, 1, 8, 16])]
   store["non_local_block/sigma"].assign(1.0)
-  with ops.using_store(store):
-    out = ops.non_local_block(x, "non_local_block", use_sn=True)
+  with variable_store.using_store(store):
+    out = attention.non_local_block(x, "non_local_block", use_sn=True)
   assert not np.allclose(out.numpy(), x.numpy())
 
 
 def test_linear_conv_deconv_shapes_and_lrelu():
-  store = ops.VariableStore()
-  with ops.using_store(store):
-    assert ops.linear(tf.ones([2, 3]), 4, scope="l").shape == (2, 4)
-    assert ops.conv2d(tf.ones([2, 8, 8, 3]), 5, 4, 4, 2, 2,
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    assert layers.linear(tf.ones([2, 3]), 4, scope="l").shape == (2, 4)
+    assert layers.conv2d(tf.ones([2, 8, 8, 3]), 5, 4, 4, 2, 2,
                       name="c").shape == (2, 4, 4, 5)
-    assert ops.conv1x1(tf.ones([2, 8, 8, 3]), 6, name="c1",
+    assert layers.conv1x1(tf.ones([2, 8, 8, 3]), 6, name="c1",
                        use_bias=False).shape == (2, 8, 8, 6)
-    assert ops.deconv2d(tf.ones([2, 4, 4, 3]), [2, 8, 8, 7], 5, 5, 2, 2,
+    assert layers.deconv2d(tf.ones([2, 4, 4, 3]), [2, 8, 8, 7], 5, 5, 2, 2,
                         name="d").shape == (2, 8, 8, 7)
   assert store["d/kernel"].shape == (5, 5, 7, 3)
   assert "c1/bias" not in store
-  np.testing.assert_allclose(ops.lrelu(tf.constant([-1.0, 2.0])), [-0.2, 2.0])
+  np.testing.assert_allclose(layers.lrelu(tf.constant([-1.0, 2.0])), [-0.2, 2.0])
 
 
 def test_orthogonal_regularization():
   w1 = tf.Variable(np.random.RandomState(0).randn(3, 3, 2, 4).astype(np.float32),
                    name="a/kernel")
   w2 = tf.Variable(np.ones([4], np.float32), name="a/bias")
-  reg = ops.orthogonal_regularization([w1, w2], beta=0.5)
+  reg = weight_ops.orthogonal_regularization([w1, w2], beta=0.5)
   w = w1.numpy().reshape(-1, 4)
   gram = w.T @ w
   expected = 0.5 * np.sum((gram * (1 - np.eye(4))) ** 2)
   np.testing.assert_allclose(reg.numpy(), expected, rtol=1e-5)
   q = initializers.orthogonal()([6, 4], name="q")
-  assert float(ops.orthogonal_regularization(
+  assert float(weight_ops.orthogonal_regularization(
       [tf.Variable(q, name="q/kernel")])) < 1e-9
 
 
@@ -613,34 +618,34 @@ _Y = np.eye(4, dtype=np.float32)[[0, 1, 2, 3]]
 _Z = np.random.RandomState(8).randn(4, 6).astype(np.float32)
 
 OP_CASES = {
-    "linear_sn": lambda x, y, z: ops.linear(tf.reshape(x, [4, -1]), 5,
+    "linear_sn": lambda x, y, z: layers.linear(tf.reshape(x, [4, -1]), 5,
                                             scope="fc", use_sn=True),
-    "conv2d_sn": lambda x, y, z: ops.conv2d(x, 8, 3, 3, 1, 1, name="c",
+    "conv2d_sn": lambda x, y, z: layers.conv2d(x, 8, 3, 3, 1, 1, name="c",
                                             use_sn=True),
-    "conv1x1": lambda x, y, z: ops.conv1x1(x, 8, name="c1"),
-    "deconv2d_sn": lambda x, y, z: ops.deconv2d(x, [4, 16, 16, 4], 4, 4, 2, 2,
+    "conv1x1": lambda x, y, z: layers.conv1x1(x, 8, name="c1"),
+    "deconv2d_sn": lambda x, y, z: layers.deconv2d(x, [4, 16, 16, 4], 4, 4, 2, 2,
                                                 use_sn=True),
-    "batch_norm_train": lambda x, y, z: ops.batch_norm(x, is_training=True),
-    "batch_norm_eval": lambda x, y, z: ops.batch_norm(x, is_training=False),
-    "cbn": lambda x, y, z: ops.conditional_batch_norm(
+    "batch_norm_train": lambda x, y, z: normalization.batch_norm(x, is_training=True),
+    "batch_norm_eval": lambda x, y, z: normalization.batch_norm(x, is_training=False),
+    "cbn": lambda x, y, z: normalization.conditional_batch_norm(
         x, y=y, is_training=True, use_sn=True, name="cbn"),
-    "sbn": lambda x, y, z: ops.self_modulated_batch_norm(
+    "sbn": lambda x, y, z: normalization.self_modulated_batch_norm(
         x, z=z, is_training=True, use_sn=True, name="sbn"),
-    "layer_norm": lambda x, y, z: ops.layer_norm(x, True, "ln"),
-    "non_local": lambda x, y, z: ops.non_local_block(
-        x, "nl", use_sn=True) + ops.get_variable("nl/sigma", [],
+    "layer_norm": lambda x, y, z: normalization.layer_norm(x, True, "ln"),
+    "non_local": lambda x, y, z: attention.non_local_block(
+        x, "nl", use_sn=True) + variable_store.get_variable("nl/sigma", [],
                                                  initializers.zeros(),
                                                  full=True) * 0.0,
-    "spectral_norm_auto": lambda x, y, z: ops.spectral_norm(
-        ops.get_variable("w", [3, 3, 16, 4], initializers.normal(1.0)),
+    "spectral_norm_auto": lambda x, y, z: weight_ops.spectral_norm(
+        variable_store.get_variable("w", [3, 3, 16, 4], initializers.normal(1.0)),
         singular_value="auto", name="w"),
-    "lrelu": lambda x, y, z: ops.lrelu(x),
+    "lrelu": lambda x, y, z: layers.lrelu(x),
 }
 
 
 def _reference(op):
-  store = ops.VariableStore()
-  with ops.using_store(store):
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
     return op(tf.constant(_X4), tf.constant(_Y), tf.constant(_Z)).numpy()
 
 
@@ -650,7 +655,7 @@ def test_op_in_context(op_name, context):
   """Same stateless init + same inputs => same output as eager, everywhere."""
   op = OP_CASES[op_name]
   expected = _reference(op)
-  store = ops.VariableStore()
+  store = variable_store.VariableStore()
   if context == "function":
     fn = tf.function(lambda x, y, z: _in_store(store, op, x, y, z))
     out = fn(tf.constant(_X4), tf.constant(_Y), tf.constant(_Z)).numpy()
@@ -664,7 +669,7 @@ def test_op_in_context(op_name, context):
   else:
     strategy = _mirrored()
     args = (tf.constant(_X4), tf.constant(_Y), tf.constant(_Z))
-    with strategy.scope(), ops.no_state_updates():
+    with strategy.scope(), variable_store.no_state_updates():
       _in_store(store, op, *args)
     # Every replica sees the full batch, so cross-replica BN == local BN.
     result = tf.function(lambda *a: strategy.run(
@@ -676,19 +681,19 @@ def test_op_in_context(op_name, context):
 
 
 def _in_store(store, op, x, y, z):
-  with ops.using_store(store):
+  with variable_store.using_store(store):
     return op(x, y, z)
 
 
 def test_spectral_norm_u_update_in_mirrored_replicas():
   strategy = _mirrored()
-  store = ops.VariableStore()
+  store = variable_store.VariableStore()
   x = tf.ones([2, 5])
-  with strategy.scope(), ops.no_state_updates(), ops.using_store(store):
-    ops.linear(x, 3, scope="fc", use_sn=True)
+  with strategy.scope(), variable_store.no_state_updates(), variable_store.using_store(store):
+    layers.linear(x, 3, scope="fc", use_sn=True)
   u0 = store["fc/kernel/u_var"].numpy().copy()
   tf.function(lambda: strategy.run(
-      lambda: _in_store(store, lambda *a: ops.linear(x, 3, scope="fc",
+      lambda: _in_store(store, lambda *a: layers.linear(x, 3, scope="fc",
                                                      use_sn=True),
                         None, None, None)))()
   values = [_np(v) for v in store["fc/kernel/u_var"].values]
@@ -701,17 +706,18 @@ _SUBPROCESS_SCRIPT = textwrap.dedent("""
     cpus = tf.config.list_physical_devices("CPU")
     tf.config.set_logical_device_configuration(
         cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
-    from compare_gan2.architectures import arch_ops as ops
+    from compare_gan2.architectures import layers, normalization
+    from compare_gan2.architectures import variable_store
     x = np.array(%r, np.float32)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    store = ops.VariableStore()
-    with strategy.scope(), ops.using_store(store), ops.no_state_updates():
-      ops.batch_norm(x, is_training=True)
-      ops.linear(tf.ones([2, 5]), 3, scope="fc", use_sn=True)
+    store = variable_store.VariableStore()
+    with strategy.scope(), variable_store.using_store(store), variable_store.no_state_updates():
+      normalization.batch_norm(x, is_training=True)
+      layers.linear(tf.ones([2, 5]), 3, scope="fc", use_sn=True)
     def step(xs):
-      with ops.using_store(store):
-        return (ops.batch_norm(xs, is_training=True),
-                ops.linear(tf.ones([2, 5]), 3, scope="fc", use_sn=True))
+      with variable_store.using_store(store):
+        return (normalization.batch_norm(xs, is_training=True),
+                layers.linear(tf.ones([2, 5]), 3, scope="fc", use_sn=True))
     shards = strategy.experimental_distribute_values_from_function(
         lambda ctx: tf.constant(x[2 * ctx.replica_id_in_sync_group:][:2]))
     out = tf.function(lambda s: strategy.run(step, (s,)))(shards)
@@ -765,7 +771,7 @@ def _replica_moments(strategy, x, **kwargs):
   """cross_replica_moments of `x` split in halves over 2 replicas: per replica
   (mean, variance) as numpy."""
   def step(shard):
-    return ops.cross_replica_moments(shard, [0, 1, 2], **kwargs)
+    return normalization.cross_replica_moments(shard, [0, 1, 2], **kwargs)
   shards = strategy.experimental_distribute_values_from_function(
       lambda ctx: tf.constant(x[2 * ctx.replica_id_in_sync_group:
                                 2 * ctx.replica_id_in_sync_group + 2]))
@@ -798,13 +804,13 @@ def test_cross_replica_moments_groups(parallel):
 def test_cross_replica_moments_is_gin_configurable_and_checks_group_size():
   strategy = _mirrored()
   gin.bind_parameter("cross_replica_moments.group_size", 1)
-  store = ops.VariableStore()
-  with strategy.scope(), ops.using_store(store), ops.no_state_updates():
-    ops.batch_norm(BN_INPUT, is_training=True)
+  store = variable_store.VariableStore()
+  with strategy.scope(), variable_store.using_store(store), variable_store.no_state_updates():
+    normalization.batch_norm(BN_INPUT, is_training=True)
 
   def step(shard):
-    with ops.using_store(store), ops.no_state_updates():
-      return ops.batch_norm(shard, is_training=True)
+    with variable_store.using_store(store), variable_store.no_state_updates():
+      return normalization.batch_norm(shard, is_training=True)
   shards = strategy.experimental_distribute_values_from_function(
       lambda ctx: tf.constant(BN_INPUT[2 * ctx.replica_id_in_sync_group:
                                        2 * ctx.replica_id_in_sync_group + 2]))
@@ -816,3 +822,29 @@ def test_cross_replica_moments_is_gin_configurable_and_checks_group_size():
   gin.bind_parameter("cross_replica_moments.group_size", 3)
   with pytest.raises(Exception, match="must divide the 2 replicas"):
     _replica_moments(strategy, BN_INPUT)  # Raised while tracing (StagingError).
+
+
+# The layer configurables keep compare_gan's gin module `arch_ops` (its gin files
+# and our operative configs name them `arch_ops.<name>` or just `<name>`).
+_ARCH_OPS_GIN_BINDINGS = {
+    "weights": "stddev = 0.05",
+    "spectral_norm": "singular_value = 'auto'",
+    "standardize_batch": "decay = 0.9",
+    "cross_replica_moments": "parallel = False",
+    "no_batch_norm": None,
+    "batch_norm": None,
+    "self_modulated_batch_norm": "num_hidden = 8",
+    "conditional_batch_norm": "gamma_offset = 0.0",
+    "orthogonal_regularization": "beta = 0.5",
+}
+
+
+@pytest.mark.parametrize("prefix", ["", "arch_ops.",
+                                    "compare_gan2.architectures.arch_ops."])
+def test_layer_gin_names_are_compare_gans(prefix):
+  for name, binding in _ARCH_OPS_GIN_BINDINGS.items():
+    if binding:
+      gin.parse_config(f"{prefix}{name}.{binding}")
+    else:
+      gin.parse_config(f"x = @{prefix}{name}")
+  assert gin.query_parameter("arch_ops.spectral_norm.singular_value") == "auto"

@@ -1,9 +1,14 @@
-"""Architecture registry: name (gans/names.py) -> (GeneratorCls, DiscriminatorCls).
+"""Architecture registry: name (architectures/names.py) -> (GeneratorCls,
+DiscriminatorCls), and the one place that loads the layer modules.
 
 Adding an architecture is one line in `_register_all` below.
-`get_architecture` is defined before any architecture module is imported, so
-modules that import it while this package is initialising (gans/modular_gan.py
--> arch_ops) do not hit a circular-import error.
+
+Importing any module of this package runs `_register_all`, which imports the
+layer modules and every architecture. Their gin configurables (the layers'
+`weights`, `spectral_norm`, `standardize_batch`, `batch_norm`, ... under
+compare_gan's module name `arch_ops`, see `names.OPS_GIN_MODULE`; each
+architecture's `Generator` / `Discriminator`) are therefore registered as soon
+as the package is imported, before any gin file is parsed.
 """
 
 from compare_gan2 import errors
@@ -26,7 +31,14 @@ def get_architecture(name):
 
 
 def _register_all():
-  # pylint: disable=g-import-not-at-top
+  """Loads the layer modules (gin configurables) and registers every
+  architecture."""
+  # pylint: disable=g-import-not-at-top,unused-import
+  from compare_gan2.architectures import attention  # noqa: F401
+  from compare_gan2.architectures import initializers  # noqa: F401
+  from compare_gan2.architectures import layers  # noqa: F401
+  from compare_gan2.architectures import normalization  # noqa: F401
+  from compare_gan2.architectures import weight_ops  # noqa: F401
   from compare_gan2.architectures import dcgan
   from compare_gan2.architectures import dummy
   from compare_gan2.architectures import infogan

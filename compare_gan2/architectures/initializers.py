@@ -21,14 +21,19 @@ Semantics follow the TF1 initializers that compare_gan used:
   truncated normal with stddev = sqrt(2 / (fan_in + fan_out)) / 0.8796...,
   the divisor correcting for the variance lost by truncation at 2 std.
 - `constant(value)`, `zeros()`, `ones()`.
+
+`weight_initializer` (gin "weights") picks the kernel initializer of the layers.
 """
 
 import os
 import threading
 import zlib
 
+import gin
 import numpy as np
 import tensorflow as tf
+
+from compare_gan2.architectures import names
 
 # Names accepted by the gin `weights.initializer` (compare_gan's `gans/consts.py`).
 NORMAL_INIT = "normal"
@@ -186,3 +191,26 @@ def zeros():
 
 def ones():
   return Constant(1.0)
+
+
+@gin.configurable("weights", module=names.OPS_GIN_MODULE)
+def weight_initializer(initializer=NORMAL_INIT, stddev=0.02):
+  """Returns the weight initializer called `initializer`.
+
+  Quirk kept from compare_gan (docs/compare_gan_quirks.md `weights-stddev`):
+  `layers.linear`, `conv2d` and `deconv2d` pass `stddev=0.02` explicitly, so a
+  `weights.stddev` binding does not affect them.
+
+  Args:
+    initializer: "normal", "truncated" (normal
+      truncated at 2 std) or "orthogonal" (gain 1; ignores stddev).
+    stddev: standard deviation for "normal" and "truncated".
+  """
+  if initializer == NORMAL_INIT:
+    return normal(stddev)
+  if initializer == TRUNCATED_INIT:
+    return truncated(stddev)
+  if initializer == ORTHOGONAL_INIT:
+    return orthogonal()
+  raise ValueError("Unknown weight initializer {!r}; known: {}.".format(
+      initializer, INITIALIZER_NAMES))

@@ -17,3 +17,10 @@ ARCHITECTURES = (
     INFOGAN_ARCH, DCGAN_ARCH, RESNET5_ARCH, RESNET30_ARCH, RESNET_BIGGAN_ARCH,
     RESNET_BIGGAN_DEEP_ARCH, RESNET_CIFAR_ARCH, RESNET_STL_ARCH, SNDCGAN_ARCH,
 )
+
+# Gin module of the layer configurables (`weights`, `spectral_norm`,
+# `standardize_batch`, `batch_norm`, ...): compare_gan defined them in
+# `architectures/arch_ops.py`, so gin files may write `arch_ops.spectral_norm`.
+# Kept although the functions now live in the layer modules (layers.py,
+# normalization.py, weight_ops.py, initializers.py).
+OPS_GIN_MODULE = "compare_gan2.architectures.arch_ops"
