@@ -14,7 +14,10 @@ Writes into `--out` (default DIR/report):
   seed) and the number of seeds;
 - `scores_by_step.csv` and `best_steps.csv`: the same numbers, one column each;
 - `plots/<metric>.png`: each metric against step, one line per configuration
-  (mean over seeds, band = ± std);
+  (mean over seeds, band = ± std clipped to the metric's valid range, e.g. [0, 1]
+  for precision, >= 0 for FID); the y label says which direction is better, the
+  figure carries `--title`; `--top_k K` plots only the best K configurations
+  (by `--best_metric` at their best step; the tables keep every configuration);
 - `samples/<run>.png`: each run's sample grid at its configuration's best step
   (the newest grid at or before it; the first grid if all are later).
 
@@ -43,7 +46,30 @@ HIGHER_IS_BETTER = {
     "fid_score": False, "kid_score": False, "intra_class_fid": False,
     "fid_score_2": False, "inception_score": True, "precision": True,
     "recall": True, "density": True, "coverage": True, "class_accuracy": True,
-    "prd_f_beta": True, "prd_f_beta_inv": True,
+    "prd_f_beta": True, "prd_f_beta_inv": True, "prd_f8": True, "prd_f1_8": True,
+    "d_predictor_test_accuracy": True, "d_predictor_unlabelled_accuracy": True,
+    "d_rotation_test_accuracy": True,
+}
+# Valid range (low, high; None = unbounded) of the metrics: plotted bands of
+# mean ± std are clipped to it.
+_UNIT = (0.0, 1.0)
+_NON_NEGATIVE = (0.0, None)
+VALID_RANGE = {
+    "fid_score": _NON_NEGATIVE, "fid_score_2": _NON_NEGATIVE,
+    "intra_class_fid": _NON_NEGATIVE, "kid_score": _NON_NEGATIVE,
+    "density": _NON_NEGATIVE, "fractal_dimension": _NON_NEGATIVE,
+    "d_predictor_test_classes": _NON_NEGATIVE,
+    "inception_score": (1.0, None),
+    "precision": _UNIT, "recall": _UNIT, "coverage": _UNIT,
+    "class_accuracy": _UNIT, "prd_f_beta": _UNIT, "prd_f_beta_inv": _UNIT,
+    "prd_f8": _UNIT, "prd_f1_8": _UNIT, "ms_ssim": _UNIT,
+    "d_predictor_test_accuracy": _UNIT, "d_predictor_unlabelled_accuracy": _UNIT,
+    "d_rotation_test_accuracy": _UNIT,
+}
+DISPLAY_NAMES = {
+    "fid_score": "FID", "fid_score_2": "FID (2)", "kid_score": "KID",
+    "intra_class_fid": "intra-class FID", "inception_score": "Inception Score",
+    "ms_ssim": "MS-SSIM", "prd_f8": "PRD F8", "prd_f1_8": "PRD F1/8",
 }
 # Score keys that describe a metric rather than being one.
 _NOT_METRICS = ("kid_stderr",)
@@ -255,7 +281,7 @@ def write_csv(report, path, best_only):
               "" if math.isnan(v) else repr(v) for m in metrics for v in entry[m]])
 
 
-def markdown(report, title=None):
+def markdown(report, title=None, top_k=None):
   columns, metrics = report["columns"], report["metrics"]
   direction = "higher" if report["higher_is_better"] else "lower"
   header = "| run | " + "".join(f"{c} | " for c in columns) + "step | seeds | " + \
@@ -264,6 +290,9 @@ def markdown(report, title=None):
   lines = [f"# {title}" if title else "# Report", "",
            f"Mean ± std over seeds. Best step: the step with the best mean "
            f"`{report['best_metric']}` ({direction} is better).", "",
+           *([f"The plots show the best {top_k} of {len(report['groups'])} "
+              f"configurations by `{report['best_metric']}` (--top_k).", ""]
+             if top_k is not None and top_k < len(report["groups"]) else []),
            "## Each configuration at its best step", "", header, rule]
   for best_only in (True, False):
     if not best_only:
@@ -277,35 +306,127 @@ def markdown(report, title=None):
   return "\n".join(lines) + "\n"
 
 
-def plot_metrics(report, out_dir):
-  """plots/<metric>.png; returns the paths."""
+def _pyplot():
+  """matplotlib.pyplot on the file-only Agg backend."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt
+
+
+def higher_is_better(report, metric):
+  """True / False, or None when the direction of `metric` is unknown (the
+  report's own direction for its best metric)."""
+  if metric == report["best_metric"]:
+    return report["higher_is_better"]
+  return HIGHER_IS_BETTER.get(metric)
+
+
+def metric_label(report, metric):
+  """The y label of a metric's plot: its name and which direction is better,
+  e.g. "FID (lower is better)"."""
+  name = DISPLAY_NAMES.get(metric, metric)
+  higher = higher_is_better(report, metric)
+  if higher is None:
+    return name
+  return f"{name} ({'higher' if higher else 'lower'} is better)"
+
+
+def ranked_groups(report):
+  """The configurations best first: by the mean `best_metric` at their best
+  step (ties and configurations without a value by name, the latter last)."""
+  metric, sign = report["best_metric"], -1 if report["higher_is_better"] else 1
+
+  def key(g):
+    if g["best_step"] is None:
+      return (1, 0.0, g["name"])
+    return (0, sign * g["table"][g["best_step"]][metric][0], g["name"])
+  return sorted(report["groups"], key=key)
+
+
+def plotted_groups(report, top_k=None):
+  """The configurations a plot shows: all (in name order), or the best `top_k`
+  (best first)."""
+  if top_k is not None and top_k < 1:
+    raise ReportError(f"--top_k must be at least 1, not {top_k}.")
+  if top_k is None or top_k >= len(report["groups"]):
+    return list(report["groups"])
+  return ranked_groups(report)[:top_k]
+
+
+def clipped_band(means, stds, valid_range=None):
+  """(lower, upper): mean -/+ std (a NaN std counts as 0) clipped to
+  `valid_range` = (low, high), either None for unbounded."""
+  low, high = valid_range or (None, None)
+  lower, upper = [], []
+  for m, s in zip(means, stds):
+    s = 0.0 if math.isnan(s) else s
+    lo, hi = m - s, m + s
+    if low is not None:
+      lo, hi = max(lo, low), max(hi, low)
+    if high is not None:
+      lo, hi = min(lo, high), min(hi, high)
+    lower.append(lo)
+    upper.append(hi)
+  return lower, upper
+
+
+def metric_series(report, metric, top_k=None):
+  """The lines of `metric`'s plot: [{"name", "steps", "mean", "lower", "upper"}]
+  ("lower"/"upper": the band clipped to VALID_RANGE, None without any std) for
+  the plotted configurations that have a value of the metric."""
+  series = []
+  for g in plotted_groups(report, top_k):
+    steps = [s for s, e in g["table"].items() if not math.isnan(e[metric][0])]
+    if not steps:
+      continue
+    means = [g["table"][s][metric][0] for s in steps]
+    stds = [g["table"][s][metric][1] for s in steps]
+    lower = upper = None
+    if any(not math.isnan(s) for s in stds):
+      lower, upper = clipped_band(means, stds, VALID_RANGE.get(metric))
+    series.append({"name": g["name"], "steps": steps, "mean": means,
+                   "lower": lower, "upper": upper})
+  return series
+
+
+def metric_figure(report, metric, title=None, top_k=None):
+  """The matplotlib figure of plots/<metric>.png (the caller closes it)."""
+  plt = _pyplot()
+  fig, ax = plt.subplots(figsize=(8, 4.5))
+  colours = plt.get_cmap("tab20").colors
+  for index, line_data in enumerate(metric_series(report, metric, top_k)):
+    line, = ax.plot(line_data["steps"], line_data["mean"], marker="o",
+                    markersize=3, label=line_data["name"],
+                    color=colours[index % len(colours)],
+                    linestyle=("-", "--", ":")[index // len(colours) % 3])
+    if line_data["lower"] is not None:
+      ax.fill_between(line_data["steps"], line_data["lower"], line_data["upper"],
+                      alpha=0.08, color=line.get_color())
+  shown, total = len(plotted_groups(report, top_k)), len(report["groups"])
+  subtitle = f"{metric}: mean ± std over seeds"
+  if shown < total:
+    subtitle += (f"; best {shown} of {total} configurations by "
+                 f"{report['best_metric']}")
+  ax.set_xlabel("step")
+  ax.set_ylabel(metric_label(report, metric))
+  ax.set_title(subtitle, fontsize=9)
+  if title:
+    fig.suptitle(title)
+  ax.grid(alpha=0.3)
+  if ax.get_legend_handles_labels()[0]:
+    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
+  fig.tight_layout()
+  return fig
+
+
+def plot_metrics(report, out_dir, title=None, top_k=None):
+  """plots/<metric>.png; returns the paths."""
+  plt = _pyplot()
   os.makedirs(out_dir, exist_ok=True)
   paths = []
   for metric in report["metrics"]:
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    colours = plt.get_cmap("tab20").colors
-    for index, g in enumerate(report["groups"]):
-      steps = [s for s, e in g["table"].items() if not math.isnan(e[metric][0])]
-      if not steps:
-        continue
-      means = [g["table"][s][metric][0] for s in steps]
-      stds = [g["table"][s][metric][1] for s in steps]
-      line, = ax.plot(steps, means, marker="o", markersize=3, label=g["name"],
-                      color=colours[index % len(colours)],
-                      linestyle=("-", "--", ":")[index // len(colours) % 3])
-      if any(not math.isnan(s) for s in stds):
-        lo = [m - (0 if math.isnan(s) else s) for m, s in zip(means, stds)]
-        hi = [m + (0 if math.isnan(s) else s) for m, s in zip(means, stds)]
-        ax.fill_between(steps, lo, hi, alpha=0.08, color=line.get_color())
-    ax.set_xlabel("step")
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric} (mean ± std over seeds)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
+    fig = metric_figure(report, metric, title, top_k)
     path = os.path.join(out_dir, f"{metric}.png")
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -367,17 +488,21 @@ def plot_samples(report, out_dir):
 
 
 def write_report(root, out=None, metrics=None, best_metric="fid_score",
-                 higher_is_better=None, title=None, plots=True):
-  """Builds the report of `root` and writes its files into `out`; returns it."""
+                 higher_is_better=None, title=None, plots=True, top_k=None):
+  """Builds the report of `root` and writes its files into `out`; returns it.
+  `top_k`: the plots show only the best top_k configurations."""
+  if top_k is not None and top_k < 1:
+    raise ReportError(f"--top_k must be at least 1, not {top_k}.")
   out = out or os.path.join(root, "report")
   report = build(root, metrics, best_metric, higher_is_better)
   os.makedirs(out, exist_ok=True)
   with open(os.path.join(out, "report.md"), "w") as f:
-    f.write(markdown(report, title))
+    f.write(markdown(report, title, top_k if plots else None))
   write_csv(report, os.path.join(out, "scores_by_step.csv"), best_only=False)
   write_csv(report, os.path.join(out, "best_steps.csv"), best_only=True)
   if plots:
-    report["plots"] = plot_metrics(report, os.path.join(out, "plots"))
+    report["plots"] = plot_metrics(report, os.path.join(out, "plots"), title,
+                                   top_k)
     report["samples"] = plot_samples(report, os.path.join(out, "samples"))
   return report
 
@@ -391,18 +516,33 @@ def main(argv=None):
   parser.add_argument("--out", default=None, help="output directory (default DIR/report)")
   parser.add_argument("--metrics", default=None,
                       help="comma-separated metrics (default: all present)")
-  parser.add_argument("--best_metric", default="fid_score")
+  parser.add_argument("--best_metric", default="fid_score",
+                      help="metric that picks each configuration's best step "
+                      "and ranks configurations for --top_k (default: "
+                      "%(default)s)")
   direction = parser.add_mutually_exclusive_group()
   direction.add_argument("--higher_is_better", dest="higher", action="store_true",
-                         default=None)
-  direction.add_argument("--lower_is_better", dest="higher", action="store_false")
-  parser.add_argument("--title", default=None)
-  parser.add_argument("--no_plots", action="store_true")
+                         default=None,
+                         help="higher --best_metric is better (needed only for "
+                         "a metric whose direction the report does not know)")
+  direction.add_argument("--lower_is_better", dest="higher", action="store_false",
+                         help="lower --best_metric is better (likewise)")
+  parser.add_argument("--title", default=None,
+                      help="title of report.md and of every plot")
+  parser.add_argument("--top_k", type=int, default=None, metavar="K",
+                      help="plot only the best K configurations by "
+                      "--best_metric at their best step (the tables keep all)")
+  parser.add_argument("--no_plots", action="store_true",
+                      help="write the tables only (no metric plots, no sample "
+                      "grids)")
   args = parser.parse_args(argv)
+  if args.top_k is not None and args.top_k < 1:
+    parser.error(f"--top_k must be at least 1, not {args.top_k}")
   try:
     report = write_report(
         args.dir, args.out, args.metrics.split(",") if args.metrics else None,
-        args.best_metric, args.higher, args.title, plots=not args.no_plots)
+        args.best_metric, args.higher, args.title, plots=not args.no_plots,
+        top_k=args.top_k)
   except ReportError as e:
     print(f"compare_gan2.report: error: {e}", file=sys.stderr)
     return 2

@@ -168,3 +168,114 @@ def test_schema_version_0_lines_are_read(tmp_path):
   (record,) = report.read_scores(str(tmp_path / "r" / "scores.jsonl"))
   assert record["step"] == 7 and record["scores"]["kid_score"] == 2.0
   assert math.isnan(record["scores"]["fid_score"])
+
+
+# ------------------------------------------------------------- readable plots
+@pytest.fixture
+def many_root(tmp_path):
+  """Six configurations (lr-0 best ... lr-5 worst by FID), two seeds each; the
+  seeds of a configuration disagree a lot, so mean ± std leaves the valid range
+  (FID below 0, class accuracy above 1)."""
+  root = str(tmp_path / "many")
+  for config in range(6):
+    for seed in (1, 2):
+      fid = {1: 1.0, 2: 21.0}[seed] + 5.0 * config
+      accuracy = {1: 0.99, 2: 0.4}[seed]
+      _write_run(root, f"lr-{config},seed-{seed}", {"lr": str(config)}, seed,
+                 [(100, {"fid_score": fid + 3.0, "class_accuracy": accuracy}),
+                  (200, {"fid_score": fid, "class_accuracy": accuracy})])
+  return root
+
+
+def _close(fig):
+  from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
+  pyplot.close(fig)
+
+
+def test_top_k_keeps_the_best_k_configurations(many_root):
+  built = report.build(many_root)
+  assert len(built["groups"]) == 6
+  assert [g["name"] for g in report.ranked_groups(built)] == [
+      f"lr-{i}" for i in range(6)]
+  assert [g["name"] for g in report.plotted_groups(built, 3)] == [
+      "lr-0", "lr-1", "lr-2"]
+  assert len(report.plotted_groups(built)) == 6
+  assert len(report.plotted_groups(built, 10)) == 6
+  series = report.metric_series(built, "class_accuracy", top_k=2)
+  assert [s["name"] for s in series] == ["lr-0", "lr-1"]
+  fig = report.metric_figure(built, "fid_score", top_k=3)
+  try:
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "lr-0", "lr-1", "lr-2"]
+    assert len(ax.get_lines()) == 3
+    assert "best 3 of 6 configurations by fid_score" in ax.get_title()
+  finally:
+    _close(fig)
+  # Higher is better: the ranking turns around.
+  built = report.build(many_root, best_metric="class_accuracy")
+  lr4 = built["groups"][4]
+  lr4["table"][lr4["best_step"]]["class_accuracy"] = (0.9, 0.0)
+  assert report.plotted_groups(built, 1)[0]["name"] == "lr-4"
+  with pytest.raises(report.ReportError, match="--top_k"):
+    report.plotted_groups(built, 0)
+
+
+def test_bands_are_clipped_to_the_valid_range(many_root):
+  built = report.build(many_root)
+  fid = report.metric_series(built, "fid_score")[0]  # lr-0: seeds 1 and 21.
+  assert fid["mean"][1] == pytest.approx(11.0)
+  assert fid["mean"][1] - statistics.stdev([1.0, 21.0]) < 0
+  assert fid["lower"][1] == 0.0
+  assert fid["upper"][1] == pytest.approx(11.0 + statistics.stdev([1.0, 21.0]))
+  for line in report.metric_series(built, "class_accuracy"):
+    assert line["mean"][0] + statistics.stdev([0.99, 0.4]) > 1
+    assert line["upper"] == [1.0, 1.0]
+    assert line["lower"] == pytest.approx([0.695 - statistics.stdev([0.99, 0.4])] * 2)
+  # What the figure draws: the band polygons stay in [0, 1].
+  fig = report.metric_figure(built, "class_accuracy")
+  try:
+    ys = np.concatenate([p.vertices[:, 1] for c in fig.axes[0].collections
+                         for p in c.get_paths()])
+    assert ys.size and ys.min() >= 0.0 and ys.max() <= 1.0
+  finally:
+    _close(fig)
+  assert report.clipped_band([0.5, 2.0], [1.0, math.nan], (0.0, 1.0)) == (
+      [0.0, 1.0], [1.0, 1.0])
+  assert report.clipped_band([-1.0], [0.5], (0.0, None)) == ([0.0], [0.0])
+  assert report.clipped_band([5.0], [1.0]) == ([4.0], [6.0])
+  assert report.VALID_RANGE["kid_score"] == (0.0, None)
+  assert report.VALID_RANGE["precision"] == report.VALID_RANGE["recall"] == (0.0, 1.0)
+
+
+def test_title_and_direction_on_the_axes(many_root):
+  built = report.build(many_root)
+  assert report.metric_label(built, "fid_score") == "FID (lower is better)"
+  assert report.metric_label(built, "class_accuracy") == (
+      "class_accuracy (higher is better)")
+  assert report.metric_label(built, "fractal_dimension") == "fractal_dimension"
+  fig = report.metric_figure(built, "fid_score", title="Learning rates")
+  try:
+    assert fig._suptitle.get_text() == "Learning rates"  # pylint: disable=protected-access
+    assert fig.axes[0].get_ylabel() == "FID (lower is better)"
+    assert fig.axes[0].get_xlabel() == "step"
+  finally:
+    _close(fig)
+  # A metric of unknown direction: the direction given for --best_metric.
+  built = report.build(_with_metric(many_root, "mystery"), best_metric="mystery",
+                       higher_is_better=False)
+  assert report.metric_label(built, "mystery") == "mystery (lower is better)"
+
+
+def test_main_top_k_and_title(many_root, tmp_path):
+  out = str(tmp_path / "out")
+  assert report.main([many_root, "--out", out, "--title", "LR sweep",
+                      "--top_k", "2"]) == 0
+  md = open(os.path.join(out, "report.md")).read()
+  assert md.startswith("# LR sweep")
+  assert "The plots show the best 2 of 6 configurations by `fid_score`" in md
+  assert md.count("| lr-5 |") == 3  # The tables keep every configuration.
+  assert sorted(os.listdir(os.path.join(out, "plots"))) == [
+      "class_accuracy.png", "fid_score.png"]
+  with pytest.raises(SystemExit):
+    report.main([many_root, "--top_k", "0"])
