@@ -288,5 +288,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  from compare_gan2 import flags_help  # pylint: disable=g-import-not-at-top
   define_flags()
-  app.run(main)
+  flags_help.run(main, __doc__)

@@ -2,7 +2,7 @@
 
 Flags follow compare_gan's main.py. Example:
 
-  compare-gan2 --model_dir=/tmp/run --gin_config=gin_configs/biggan_polygons32.gin \
+  compare-gan2 --model_dir=/tmp/run --gin_config=gin_configs/biggan_polygons32.gin \\
       --gin_bindings="options.training_steps = 100"
 """
 
@@ -105,8 +105,9 @@ def _run():
 
 
 def run():
-  """Console-script entry point."""
-  app.run(main)
+  """Console-script entry point (`--help` lists this module's flags, exit 0)."""
+  from compare_gan2 import flags_help  # pylint: disable=g-import-not-at-top
+  flags_help.run(main, __doc__, modules=("compare_gan2.main",))
 
 
 if __name__ == "__main__":

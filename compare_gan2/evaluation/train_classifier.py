@@ -116,16 +116,24 @@ def train(dataset_name, output_dir, steps=3000, batch_size=64,
 def main(argv=None):
   import argparse  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(
+      prog="python -m compare_gan2.evaluation.train_classifier",
       description="Train and cache an embedded dataset's classifier for "
       "evaluation.")
   parser.add_argument("--dataset", default="polygons_32",
                       help="polygons_32, polygons_64, polygons_128, "
-                      "polygons_256 or mnist_5k_32")
+                      "polygons_256 or mnist_5k_32 (default: %(default)s)")
   parser.add_argument("--output", default=None,
-                      help="directory (default: the cache evaluation reads)")
-  parser.add_argument("--steps", type=int, default=3000)
-  parser.add_argument("--batch_size", type=int, default=64)
-  parser.add_argument("--learning_rate", type=float, default=2e-3)
+                      help="directory (default: the cache evaluation reads, "
+                      "$COMPARE_GAN2_CACHE/classifiers/<dataset>, else "
+                      "~/.cache/compare_gan2/classifiers/<dataset>)")
+  parser.add_argument("--steps", type=int, default=3000,
+                      help="training steps, one batch each, on the train split "
+                      "(default: %(default)s)")
+  parser.add_argument("--batch_size", type=int, default=64,
+                      help="images per step (default: %(default)s)")
+  parser.add_argument("--learning_rate", type=float, default=2e-3,
+                      help="initial Adam learning rate, cosine-decayed to 5%% "
+                      "of it (default: %(default)s)")
   args = parser.parse_args(argv)
   output = args.output or fe.classifier_dir(args.dataset)
   train(args.dataset, output, steps=args.steps, batch_size=args.batch_size,

@@ -44,4 +44,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  from compare_gan2 import flags_help  # pylint: disable=g-import-not-at-top
+  flags_help.run(main, __doc__)

@@ -2,7 +2,10 @@
 
 Runs the S2GAN / CLUSTERING pipeline of the Gin file (compare_gan2/s2gan/
 pipeline.py): every stage not yet complete, or only `--stage`. It takes
-compare_gan2.main's flags too (data flags; evaluation flags for the GAN stage).
+compare_gan2.main's flags too (listed below): --model_dir, --gin_config and
+--gin_bindings, the data flags, and the evaluation / export flags of the GAN
+stage. compare_gan2.main's --schedule is not used: the GAN stage runs the
+schedule of the Gin option `s2gan.gan_schedule` (default eval_after_train).
 """
 
 from absl import app
@@ -35,4 +38,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  from compare_gan2 import flags_help  # pylint: disable=g-import-not-at-top
+  flags_help.run(main, __doc__, modules=("compare_gan2.main",))
