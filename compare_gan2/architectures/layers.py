@@ -1,5 +1,6 @@
 """Linear and convolutional layers (compare_gan's `arch_ops.linear`, `conv2d`,
-`conv1x1`, `deconv2d`, `lrelu`).
+`conv1x1`, `deconv2d`, `lrelu`) and the class projection of projection
+discriminators.
 
 Each layer creates its variables in the current scope of the active
 `variable_store` on the first call (`<scope>/kernel`, `<scope>/bias`) and
@@ -103,3 +104,20 @@ def deconv2d(inputs, output_shape, k_h, k_w, d_h, d_w, stddev=0.02,
 def lrelu(inputs, leak=0.2, name="lrelu"):
   """Leaky ReLU max(x, leak * x)."""
   return tf.maximum(inputs, leak * inputs, name=name)
+
+
+def class_projection(features, y, use_sn, initializer=None):
+  """sum((y K) * features, axis=1) as [N, 1]: the projection term of a
+  projection discriminator (Miyato & Koyama, 2018, arXiv:1802.05637).
+
+  K = `kernel` [num_classes, dim features] in the current scope, initialised
+  with `initializer` (default glorot_normal, ignoring the gin `weights`, as
+  compare_gan's BigGAN discriminators' `embedding_fc` and S3GAN's
+  `discriminator_projection`), spectrally normalized if `use_sn`.
+  """
+  kernel = vs.get_variable("kernel", [int(y.shape[1]), int(features.shape[1])],
+                           initializer or initializers.glorot_normal())
+  if use_sn:
+    kernel = weight_ops.spectral_norm(kernel, name=vs.full_name("kernel"))
+  embedded_y = tf.matmul(y, precision.compute_cast(kernel))
+  return tf.reduce_sum(embedded_y * features, axis=1, keepdims=True)

@@ -29,7 +29,7 @@ Deviation: the width `ch` is gin-configurable (`resnet30.Generator.ch`,
 import gin
 import tensorflow as tf
 
-from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import layers
 from compare_gan2.architectures import resnet_ops
 
 _ARCH = "resnet30_arch"
@@ -45,11 +45,7 @@ class Generator(resnet_ops.ResNetGenerator):
     if ch % 4:
       raise ValueError("resnet30 generator: ch must be a multiple of 4, "
                        "got {}.".format(ch))
-    if self._image_shape is not None:
-      resnet_ops.check_resolution(_ARCH, self._image_shape[0], _SUPPORTED)
-      if self._image_shape[1] != self._image_shape[0]:
-        raise ValueError("{} needs square images, got {}.".format(
-            _ARCH, self._image_shape))
+    resnet_ops.check_image_shape(_ARCH, self._image_shape, _SUPPORTED)
     self._ch = ch
 
   def apply(self, z, y, is_training):
@@ -59,7 +55,7 @@ class Generator(resnet_ops.ResNetGenerator):
       raise ValueError("Expected shape [batch_size, z_dim], got {}.".format(
           z.shape))
     ch = self._ch
-    net = ops.linear(z, 4 * 4 * 8 * ch, scope="fc_noise")
+    net = layers.linear(z, 4 * 4 * 8 * ch, scope="fc_noise")
     net = tf.reshape(net, [-1, 4, 4, 8 * ch])
     in_channels, out_channels = 8 * ch, 4 * ch
     for superblock in range(6):
@@ -75,9 +71,7 @@ class Generator(resnet_ops.ResNetGenerator):
         net = block(net, z=z, y=y, is_training=is_training)
       in_channels //= 2  # compare_gan: `/=` (float channels; docs/compare_gan_quirks.md).
       out_channels //= 2
-    net = ops.conv2d(net, output_dim=self._image_shape[2], k_h=3, k_w=3,
-                     d_h=1, d_w=1, name="final_conv")
-    return tf.nn.sigmoid(net)
+    return self._output_images(net, z, y, is_training, final_norm=False)
 
 
 @gin.configurable("Discriminator", module="resnet30")
@@ -92,16 +86,10 @@ class Discriminator(resnet_ops.ResNetDiscriminator):
     self._ch = ch
 
   def apply(self, x, y, is_training):
-    if x.shape.rank == 4:
-      resnet_ops.check_resolution(_ARCH, x.shape[1], _SUPPORTED)
-    resnet_ops.validate_image_inputs(x)
-    colors = int(x.shape[-1])
-    if colors not in (1, 3):
-      raise ValueError("Number of color channels not supported: {}".format(
-          colors))
+    self._check_images(x, _ARCH, _SUPPORTED)
     ch = self._ch
-    net = ops.conv2d(x, output_dim=ch // 4, k_h=3, k_w=3, d_h=1, d_w=1,
-                     name="color_conv")
+    net = layers.conv2d(x, output_dim=ch // 4, k_h=3, k_w=3, d_h=1, d_w=1,
+                        name="color_conv")
     in_channels, out_channels = ch // 4, ch // 2
     for superblock in range(6):
       for i in range(5):
@@ -117,6 +105,6 @@ class Discriminator(resnet_ops.ResNetDiscriminator):
       in_channels *= 2
       out_channels *= 2
     net = tf.reshape(net, [-1, 4 * 4 * 8 * ch])
-    out_logit = ops.linear(net, 1, scope="disc_final_fc",
-                           use_sn=self._spectral_norm)
+    out_logit = layers.linear(net, 1, scope="disc_final_fc",
+                              use_sn=self._spectral_norm)
     return tf.nn.sigmoid(out_logit), out_logit, net

@@ -29,17 +29,11 @@ import math
 import gin
 import tensorflow as tf
 
-from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import layers
 from compare_gan2.architectures import resnet_ops
 
 _ARCH = "resnet5_arch"
 _SUPPORTED = (4, 8, 16, 32, 64, 128)
-
-
-def _check_square(architecture, image_shape):
-  if image_shape[1] != image_shape[0]:
-    raise ValueError("{} needs square images, got {}.".format(
-        architecture, tuple(image_shape)))
 
 
 @gin.configurable("Generator", module="resnet5")
@@ -56,9 +50,7 @@ class Generator(resnet_ops.ResNetGenerator):
     if len(channels) != 6:
       raise ValueError("resnet5 needs 6 channel multipliers, got {}.".format(
           channels))
-    if self._image_shape is not None:
-      resnet_ops.check_resolution(_ARCH, self._image_shape[0], _SUPPORTED)
-      _check_square(_ARCH, self._image_shape)
+    resnet_ops.check_image_shape(_ARCH, self._image_shape, _SUPPORTED)
     self._ch = ch
     self._channels = tuple(channels)
 
@@ -68,8 +60,8 @@ class Generator(resnet_ops.ResNetGenerator):
     seed_size = 4
     up_layers = int(round(math.log2(self._image_shape[0] / seed_size)))
     seed_channels = self._ch * self._channels[0]
-    net = ops.linear(z, seed_channels * seed_size * seed_size,
-                     scope="fc_noise")
+    net = layers.linear(z, seed_channels * seed_size * seed_size,
+                        scope="fc_noise")
     net = tf.reshape(net, [-1, seed_size, seed_size, seed_channels])
     for block_idx in range(5):
       block = self._resnet_block(
@@ -78,12 +70,7 @@ class Generator(resnet_ops.ResNetGenerator):
           out_channels=self._ch * self._channels[block_idx + 1],
           scale="up" if block_idx < up_layers else "none")
       net = block(net, z=z, y=y, is_training=is_training)
-    net = self.batch_norm(net, z=z, y=y, is_training=is_training,
-                          name="final_norm")
-    net = tf.nn.relu(net)
-    net = ops.conv2d(net, output_dim=self._image_shape[2], k_h=3, k_w=3,
-                     d_h=1, d_w=1, name="final_conv")
-    return tf.nn.sigmoid(net)
+    return self._output_images(net, z, y, is_training)
 
 
 @gin.configurable("Discriminator", module="resnet5")
@@ -105,13 +92,7 @@ class Discriminator(resnet_ops.ResNetDiscriminator):
     self._channels = tuple(channels)
 
   def apply(self, x, y, is_training):
-    if x.shape.rank == 4:
-      resnet_ops.check_resolution(_ARCH, x.shape[1], _SUPPORTED)
-    resnet_ops.validate_image_inputs(x)
-    colors = int(x.shape[3])
-    if colors not in (1, 3):
-      raise ValueError("Number of color channels not supported: {}".format(
-          colors))
+    colors = self._check_images(x, _ARCH, _SUPPORTED)
     block = self._resnet_block(name="B0", in_channels=colors,
                                out_channels=self._ch * self._channels[0],
                                scale="down")
@@ -123,8 +104,5 @@ class Discriminator(resnet_ops.ResNetDiscriminator):
           out_channels=self._ch * self._channels[block_idx + 1],
           scale="down")
       net = block(net, z=None, y=y, is_training=is_training)
-    net = tf.nn.relu(net)
-    pre_logits = tf.reduce_mean(net, axis=[1, 2])
-    out_logit = ops.linear(pre_logits, 1, scope="disc_final_fc",
-                           use_sn=self._spectral_norm)
+    out_logit, pre_logits = self._pooled_logit(net)
     return tf.nn.sigmoid(out_logit), out_logit, pre_logits

@@ -22,9 +22,11 @@ import gin
 import tensorflow as tf
 
 from compare_gan2.architectures import abstract_arch
-from compare_gan2.architectures import arch_ops as ops
-from compare_gan2.architectures import initializers
+from compare_gan2.architectures import attention
+from compare_gan2.architectures import layers
+from compare_gan2.architectures import normalization
 from compare_gan2.architectures import resnet_ops
+from compare_gan2.architectures import variable_store as vs
 
 _ARCH = "resnet_biggan_arch"
 
@@ -65,7 +67,7 @@ class BigGanResNetBlock(resnet_ops.ResNetBlock):
 
   def apply(self, inputs, z, y, is_training):
     self._check_inputs(inputs)
-    with ops.variable_scope(self._name):
+    with vs.variable_scope(self._name):
       outputs = self._main_path(inputs, z, y, is_training)
       if self._add_shortcut:
         outputs += self._get_conv(inputs, self._in_channels,
@@ -94,11 +96,7 @@ class Generator(abstract_arch.AbstractGenerator):
       **kwargs: `G` arguments.
     """
     super().__init__(**kwargs)
-    if self._image_shape is not None:
-      resnet_ops.check_resolution(_ARCH, self._image_shape[0], _G_MULTIPLIERS)
-      if self._image_shape[1] != self._image_shape[0]:
-        raise ValueError("{} needs square images, got {}.".format(
-            _ARCH, self._image_shape))
+    resnet_ops.check_image_shape(_ARCH, self._image_shape, _G_MULTIPLIERS)
     self._ch = ch
     self._blocks_with_attention = _parse_blocks(blocks_with_attention)
     self._hierarchical_z = hierarchical_z
@@ -127,11 +125,11 @@ class Generator(abstract_arch.AbstractGenerator):
     num_blocks = len(in_channels)
 
     if self._embed_z:
-      z = ops.linear(z, z_dim, scope="embed_z", use_sn=False,
-                     use_bias=self._embed_bias)
+      z = layers.linear(z, z_dim, scope="embed_z", use_sn=False,
+                        use_bias=self._embed_bias)
     if self._embed_y and y is not None:
-      y = ops.linear(y, self._embed_y_dim, scope="embed_y", use_sn=False,
-                     use_bias=self._embed_bias)
+      y = layers.linear(y, self._embed_y_dim, scope="embed_y", use_sn=False,
+                        use_bias=self._embed_bias)
     y_per_block = num_blocks * [y]
     if self._hierarchical_z:
       if z_dim % (num_blocks + 1):
@@ -147,8 +145,8 @@ class Generator(abstract_arch.AbstractGenerator):
       z0 = z
       z_per_block = num_blocks * [z]
 
-    net = ops.linear(z0, in_channels[0] * seed_size * seed_size,
-                     scope="fc_noise", use_sn=self._spectral_norm)
+    net = layers.linear(z0, in_channels[0] * seed_size * seed_size,
+                        scope="fc_noise", use_sn=self._spectral_norm)
     net = tf.reshape(net, [-1, seed_size, seed_size, in_channels[0]])
     for block_idx in range(num_blocks):
       name = "B{}".format(block_idx + 1)
@@ -158,14 +156,15 @@ class Generator(abstract_arch.AbstractGenerator):
       net = block(net, z=z_per_block[block_idx], y=y_per_block[block_idx],
                   is_training=is_training)
       if name in self._blocks_with_attention:
-        net = ops.non_local_block(net, "non_local_block",
-                                  use_sn=self._spectral_norm)
+        net = attention.non_local_block(net, "non_local_block",
+                                        use_sn=self._spectral_norm)
     # Unconditional final batch norm (ignores G.batch_norm_fn).
-    net = ops.batch_norm(net, is_training=is_training, name="final_norm")
+    net = normalization.batch_norm(net, is_training=is_training,
+                                   name="final_norm")
     net = tf.nn.relu(net)
-    net = ops.conv2d(net, output_dim=self._image_shape[2], k_h=3, k_w=3,
-                     d_h=1, d_w=1, name="final_conv",
-                     use_sn=self._spectral_norm)
+    net = layers.conv2d(net, output_dim=self._image_shape[2], k_h=3, k_w=3,
+                        d_h=1, d_w=1, name="final_conv",
+                        use_sn=self._spectral_norm)
     return (tf.nn.tanh(net) + 1.0) / 2.0
 
 
@@ -220,19 +219,15 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
                                  scale="none" if is_last_block else "down")
       net = block(net, z=None, y=y, is_training=is_training)
       if name in self._blocks_with_attention:
-        net = ops.non_local_block(net, "non_local_block",
-                                  use_sn=self._spectral_norm)
+        net = attention.non_local_block(net, "non_local_block",
+                                        use_sn=self._spectral_norm)
     net = tf.nn.relu(net)
     h = tf.reduce_sum(net, axis=[1, 2])
-    out_logit = ops.linear(h, 1, scope="final_fc", use_sn=self._spectral_norm)
+    out_logit = layers.linear(h, 1, scope="final_fc",
+                              use_sn=self._spectral_norm)
     if self._project_y:
       if y is None:
         raise ValueError("You must provide class information y to project.")
-      with ops.variable_scope("embedding_fc"):
-        kernel = ops.get_variable("kernel", [int(y.shape[1]), out_channels[-1]],
-                                  initializers.glorot_normal())
-        if self._spectral_norm:
-          kernel = ops.spectral_norm(kernel, name=ops.full_name("kernel"))
-        embedded_y = tf.matmul(y, ops.compute_cast(kernel))
-      out_logit += tf.reduce_sum(embedded_y * h, axis=1, keepdims=True)
+      with vs.variable_scope("embedding_fc"):
+        out_logit += layers.class_projection(h, y, use_sn=self._spectral_norm)
     return tf.nn.sigmoid(out_logit), out_logit, h

@@ -42,9 +42,11 @@ import gin
 import tensorflow as tf
 
 from compare_gan2.architectures import abstract_arch
-from compare_gan2.architectures import arch_ops as ops
-from compare_gan2.architectures import initializers
+from compare_gan2.architectures import attention
+from compare_gan2.architectures import layers
+from compare_gan2.architectures import normalization
 from compare_gan2.architectures import resnet_ops
+from compare_gan2.architectures import variable_store as vs
 
 _ARCH = "resnet_biggan_deep_arch"
 
@@ -92,7 +94,7 @@ class BigGanDeepResNetBlock(object):
     return self.apply(inputs=inputs, z=z, y=y, is_training=is_training)
 
   def _shortcut(self, inputs):
-    with ops.variable_scope("shortcut"):
+    with vs.variable_scope("shortcut"):
       shortcut = inputs
       num_channels = int(inputs.shape[-1])
       if num_channels > self._out_channels:
@@ -108,8 +110,8 @@ class BigGanDeepResNetBlock(object):
         if self._scale != "down":
           raise ValueError("Block {}: adding channels needs scale 'down'."
                            .format(self._name))
-        added = ops.conv1x1(shortcut, self._out_channels - num_channels,
-                            name="add_channels", use_sn=self._spectral_norm)
+        added = layers.conv1x1(shortcut, self._out_channels - num_channels,
+                               name="add_channels", use_sn=self._spectral_norm)
         shortcut = tf.concat([shortcut, added], axis=-1)
       return shortcut
 
@@ -120,23 +122,23 @@ class BigGanDeepResNetBlock(object):
               self._name, self._in_channels, inputs.shape[-1]))
     bottleneck = max(self._in_channels, self._out_channels) // 4
     bn = functools.partial(self.batch_norm, z=z, y=y, is_training=is_training)
-    conv1x1 = functools.partial(ops.conv1x1, use_sn=self._spectral_norm)
-    conv3x3 = functools.partial(ops.conv2d, k_h=3, k_w=3, d_h=1, d_w=1,
+    conv1x1 = functools.partial(layers.conv1x1, use_sn=self._spectral_norm)
+    conv3x3 = functools.partial(layers.conv2d, k_h=3, k_w=3, d_h=1, d_w=1,
                                 use_sn=self._spectral_norm)
-    with ops.variable_scope(self._name):
+    with vs.variable_scope(self._name):
       outputs = inputs
-      with ops.variable_scope("conv1"):
+      with vs.variable_scope("conv1"):
         outputs = tf.nn.relu(bn(outputs, name="bn"))
         outputs = conv1x1(outputs, bottleneck, name="1x1_conv")
-      with ops.variable_scope("conv2"):
+      with vs.variable_scope("conv2"):
         outputs = tf.nn.relu(bn(outputs, name="bn"))
         if self._scale == "up":
           outputs = resnet_ops.upsample(outputs)
         outputs = conv3x3(outputs, bottleneck, name="3x3_conv")
-      with ops.variable_scope("conv3"):
+      with vs.variable_scope("conv3"):
         outputs = tf.nn.relu(bn(outputs, name="bn"))
         outputs = conv3x3(outputs, bottleneck, name="3x3_conv")
-      with ops.variable_scope("conv4"):
+      with vs.variable_scope("conv4"):
         outputs = tf.nn.relu(bn(outputs, name="bn"))
         if self._scale == "down":
           outputs = resnet_ops.downsample(outputs)
@@ -160,11 +162,7 @@ class Generator(abstract_arch.AbstractGenerator):
       **kwargs: `G` arguments.
     """
     super().__init__(**kwargs)
-    if self._image_shape is not None:
-      resnet_ops.check_resolution(_ARCH, self._image_shape[0], _G_MULTIPLIERS)
-      if self._image_shape[1] != self._image_shape[0]:
-        raise ValueError("{} needs square images, got {}.".format(
-            _ARCH, self._image_shape))
+    resnet_ops.check_image_shape(_ARCH, self._image_shape, _G_MULTIPLIERS)
     self._ch = ch
     self._embed_y = embed_y
     self._embed_y_dim = embed_y_dim
@@ -188,14 +186,14 @@ class Generator(abstract_arch.AbstractGenerator):
       raise ValueError("{} generator needs image_shape.".format(_ARCH))
     seed_size = 4
     if self._embed_y and y is not None:
-      y = ops.linear(y, self._embed_y_dim, scope="embed_y", use_sn=False,
-                     use_bias=False)
+      y = layers.linear(y, self._embed_y_dim, scope="embed_y", use_sn=False,
+                        use_bias=False)
     if y is not None:
       y = tf.concat([z, y], axis=1)
       z = y
     in_channels, out_channels = self._get_in_out_channels()
-    net = ops.linear(z, in_channels[0] * seed_size * seed_size,
-                     scope="fc_noise", use_sn=self._spectral_norm)
+    net = layers.linear(z, in_channels[0] * seed_size * seed_size,
+                        scope="fc_noise", use_sn=self._spectral_norm)
     net = tf.reshape(net, [-1, seed_size, seed_size, in_channels[0]])
     for block_idx in range(len(in_channels)):
       scale = "none" if block_idx % 2 == 0 else "up"
@@ -205,19 +203,20 @@ class Generator(abstract_arch.AbstractGenerator):
                                  scale=scale)
       net = block(net, z=z, y=y, is_training=is_training)
       if scale == "up" and int(net.shape[1]) == _ATTENTION_RESOLUTION:
-        net = ops.non_local_block(net, "non_local_block",
-                                  use_sn=self._spectral_norm)
+        net = attention.non_local_block(net, "non_local_block",
+                                        use_sn=self._spectral_norm)
     # Unconditional final batch norm (ignores G.batch_norm_fn).
-    net = ops.batch_norm(net, is_training=is_training, name="final_norm")
+    net = normalization.batch_norm(net, is_training=is_training,
+                                   name="final_norm")
     net = tf.nn.relu(net)
     colors = self._image_shape[2]
     if self._experimental_fast_conv_to_rgb:
-      net = ops.conv2d(net, output_dim=128, k_h=3, k_w=3, d_h=1, d_w=1,
-                       name="final_conv", use_sn=self._spectral_norm)
+      net = layers.conv2d(net, output_dim=128, k_h=3, k_w=3, d_h=1, d_w=1,
+                          name="final_conv", use_sn=self._spectral_norm)
       net = net[:, :, :, :colors]
     else:
-      net = ops.conv2d(net, output_dim=colors, k_h=3, k_w=3, d_h=1, d_w=1,
-                       name="final_conv", use_sn=self._spectral_norm)
+      net = layers.conv2d(net, output_dim=colors, k_h=3, k_w=3, d_h=1, d_w=1,
+                          name="final_conv", use_sn=self._spectral_norm)
     return (tf.nn.tanh(net) + 1.0) / 2.0
 
 
@@ -264,8 +263,8 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
     resnet_ops.validate_image_inputs(x)
     in_channels, out_channels = self._get_in_out_channels(
         colors=int(x.shape[-1]), resolution=int(x.shape[1]))
-    net = ops.conv2d(x, output_dim=in_channels[0], k_h=3, k_w=3, d_h=1, d_w=1,
-                     name="initial_conv", use_sn=self._spectral_norm)
+    net = layers.conv2d(x, output_dim=in_channels[0], k_h=3, k_w=3, d_h=1,
+                        d_w=1, name="initial_conv", use_sn=self._spectral_norm)
     for block_idx in range(len(in_channels)):
       scale = "down" if block_idx % 2 == 0 else "none"
       block = self._resnet_block(name="B{}".format(block_idx + 1),
@@ -274,19 +273,15 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
                                  scale=scale)
       net = block(net, z=None, y=y, is_training=is_training)
       if scale == "none" and int(net.shape[1]) == _ATTENTION_RESOLUTION:
-        net = ops.non_local_block(net, "non_local_block",
-                                  use_sn=self._spectral_norm)
+        net = attention.non_local_block(net, "non_local_block",
+                                        use_sn=self._spectral_norm)
     net = tf.nn.relu(net)
     h = tf.reduce_sum(net, axis=[1, 2])  # Sum, not mean (quirk `biggan-deep-d`).
-    out_logit = ops.linear(h, 1, scope="final_fc", use_sn=self._spectral_norm)
+    out_logit = layers.linear(h, 1, scope="final_fc",
+                              use_sn=self._spectral_norm)
     if self._project_y:
       if y is None:
         raise ValueError("You must provide class information y to project.")
-      with ops.variable_scope("embedding_fc"):
-        kernel = ops.get_variable("kernel", [int(y.shape[1]), out_channels[-1]],
-                                  initializers.glorot_normal())
-        if self._spectral_norm:
-          kernel = ops.spectral_norm(kernel, name=ops.full_name("kernel"))
-        embedded_y = tf.matmul(y, ops.compute_cast(kernel))
-      out_logit += tf.reduce_sum(embedded_y * h, axis=1, keepdims=True)
+      with vs.variable_scope("embedding_fc"):
+        out_logit += layers.class_projection(h, y, use_sn=self._spectral_norm)
     return tf.nn.sigmoid(out_logit), out_logit, h

@@ -9,8 +9,10 @@ ReLU, global mean pooling, linear -> 1 (+ optional projection of y).
 import gin
 import tensorflow as tf
 
-from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import initializers
+from compare_gan2.architectures import layers
 from compare_gan2.architectures import resnet_ops
+from compare_gan2.architectures import variable_store as vs
 
 _ARCH = "resnet_cifar_arch"
 _SUPPORTED = (32,)
@@ -30,12 +32,7 @@ class Generator(resnet_ops.ResNetGenerator):
       **kwargs: `G` arguments (image_shape, batch_norm_fn, spectral_norm).
     """
     super().__init__(**kwargs)
-    if self._image_shape is not None:
-      height, width = self._image_shape[:2]
-      resnet_ops.check_resolution(_ARCH, height, _SUPPORTED)
-      if width != height:
-        raise ValueError("{} needs square images, got {}.".format(
-            _ARCH, self._image_shape))
+    resnet_ops.check_image_shape(_ARCH, self._image_shape, _SUPPORTED)
     self._hierarchical_z = hierarchical_z
     self._embed_z = embed_z
     self._embed_y = embed_y
@@ -46,9 +43,9 @@ class Generator(resnet_ops.ResNetGenerator):
     num_blocks = 3
     z_dim = int(z.shape[1])
     if self._embed_z:
-      z = ops.linear(z, z_dim, scope="embed_z", use_sn=self._spectral_norm)
+      z = layers.linear(z, z_dim, scope="embed_z", use_sn=self._spectral_norm)
     if self._embed_y and y is not None:
-      y = ops.linear(y, z_dim, scope="embed_y", use_sn=self._spectral_norm)
+      y = layers.linear(y, z_dim, scope="embed_y", use_sn=self._spectral_norm)
     y_per_block = num_blocks * [y]
     if self._hierarchical_z:
       z_per_block = tf.split(z, num_blocks + 1, axis=1)
@@ -59,21 +56,16 @@ class Generator(resnet_ops.ResNetGenerator):
       z0 = z
       z_per_block = num_blocks * [z]
 
-    net = ops.linear(z0, 4 * 4 * 256, scope="fc_noise",
-                     use_sn=self._spectral_norm)
+    net = layers.linear(z0, 4 * 4 * 256, scope="fc_noise",
+                        use_sn=self._spectral_norm)
     net = tf.reshape(net, [-1, 4, 4, 256])
     for block_idx in range(num_blocks):
       block = self._resnet_block(name="B{}".format(block_idx + 1),
                                  in_channels=256, out_channels=256, scale="up")
       net = block(net, z=z_per_block[block_idx], y=y_per_block[block_idx],
                   is_training=is_training)
-    net = self.batch_norm(net, z=z, y=y, is_training=is_training,
-                          name="final_norm")
-    net = tf.nn.relu(net)
-    net = ops.conv2d(net, output_dim=self._image_shape[2], k_h=3, k_w=3,
-                     d_h=1, d_w=1, name="final_conv",
-                     use_sn=self._spectral_norm)
-    return tf.nn.sigmoid(net)
+    return self._output_images(net, z, y, is_training,
+                               use_sn=self._spectral_norm)
 
 
 @gin.configurable("Discriminator", module="resnet_cifar")
@@ -83,19 +75,15 @@ class Discriminator(resnet_ops.ResNetDiscriminator):
   def __init__(self, project_y=False, **kwargs):
     """Args:
       project_y: projection discriminator (Miyato & Koyama, 2018):
-        logit += sum(linear(y, 128, "embedding_fc", no bias) * h).
+        logit += sum((y K) * h), K = `embedding_fc/kernel` [num_classes,
+        128] with the gin `weights` initializer (`layers.class_projection`).
       **kwargs: `D` arguments.
     """
     super().__init__(**kwargs)
     self._project_y = project_y
 
   def apply(self, x, y, is_training):
-    resnet_ops.validate_image_inputs(x)
-    resnet_ops.check_resolution(_ARCH, int(x.shape[1]), _SUPPORTED)
-    colors = int(x.shape[3])
-    if colors not in (1, 3):
-      raise ValueError("Number of color channels not supported: {}".format(
-          colors))
+    colors = self._check_images(x, _ARCH, _SUPPORTED)
     net = x
     for block_idx in range(4):
       block = self._resnet_block(
@@ -103,14 +91,12 @@ class Discriminator(resnet_ops.ResNetDiscriminator):
           in_channels=colors if block_idx == 0 else 128, out_channels=128,
           scale="down" if block_idx <= 1 else "none")
       net = block(net, z=None, y=y, is_training=is_training)
-    net = tf.nn.relu(net)
-    h = tf.reduce_mean(net, axis=[1, 2])
-    out_logit = ops.linear(h, 1, scope="disc_final_fc",
-                           use_sn=self._spectral_norm)
+    out_logit, h = self._pooled_logit(net)
     if self._project_y:
       if y is None:
         raise ValueError("You must provide class information y to project.")
-      embedded_y = ops.linear(y, 128, use_bias=False, scope="embedding_fc",
-                              use_sn=self._spectral_norm)
-      out_logit += tf.reduce_sum(embedded_y * h, axis=1, keepdims=True)
+      with vs.variable_scope("embedding_fc"):
+        out_logit += layers.class_projection(
+            h, y, use_sn=self._spectral_norm,
+            initializer=initializers.weight_initializer(stddev=0.02))
     return tf.nn.sigmoid(out_logit), out_logit, h

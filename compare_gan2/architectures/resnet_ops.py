@@ -1,4 +1,7 @@
-"""ResNet building blocks (compare_gan's `resnet_ops.py`)."""
+"""ResNet building blocks (compare_gan's `resnet_ops.py`): resampling, the
+pre-activation block, and the generator / discriminator base classes with the
+parts their architectures share (input checks, generator output layers,
+pooled discriminator logit)."""
 
 import math
 
@@ -7,7 +10,10 @@ import tensorflow as tf
 
 from compare_gan2 import errors
 from compare_gan2.architectures import abstract_arch
-from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import layers
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import precision
+from compare_gan2.architectures import variable_store as vs
 
 
 def unpool(value):
@@ -134,7 +140,7 @@ def fused_resampling(fused=True):
 
 
 def resampled_conv(inputs, out_channels, kernel_size, scale, use_sn, name):
-  """ops.conv2d (stride 1, SAME, bias) named `name`, after 2x upsampling
+  """layers.conv2d (stride 1, SAME, bias) named `name`, after 2x upsampling
   (scale "up") or followed by 2x2 average pooling ("down"); fused when
   `resampling.fused` (see `fused_resampling`)."""
   k_h, k_w = kernel_size
@@ -142,13 +148,13 @@ def resampled_conv(inputs, out_channels, kernel_size, scale, use_sn, name):
   if (scale == "none" or not fused_resampling() or (k_h, k_w) not in ((1, 1), (3, 3))
       or (scale == "down" and odd)):
     outputs = upsample(inputs) if scale == "up" else inputs
-    outputs = ops.conv2d(outputs, output_dim=out_channels, k_h=k_h, k_w=k_w,
-                         d_h=1, d_w=1, use_sn=use_sn, name=name)
+    outputs = layers.conv2d(outputs, output_dim=out_channels, k_h=k_h,
+                            k_w=k_w, d_h=1, d_w=1, use_sn=use_sn, name=name)
     return downsample(outputs) if scale == "down" else outputs
-  inputs = ops.compute_cast(tf.convert_to_tensor(inputs))
-  with ops.variable_scope(name):
-    kernel, bias = ops.conv_kernel_and_bias(int(inputs.shape[-1]), out_channels,
-                                            k_h, k_w, use_sn=use_sn)
+  inputs = precision.compute_cast(tf.convert_to_tensor(inputs))
+  with vs.variable_scope(name):
+    kernel, bias = layers.conv_kernel_and_bias(
+        int(inputs.shape[-1]), out_channels, k_h, k_w, use_sn=use_sn)
     if (k_h, k_w) == (1, 1):  # A 1x1 convolution commutes with resampling.
       if scale == "up":
         outputs = upsample(tf.nn.conv2d(inputs, kernel, 1, "SAME"))
@@ -185,6 +191,16 @@ def check_resolution(architecture, resolution, supported):
         "resolutions: {}.".format(
             architecture, resolution, resolution,
             ", ".join("{0}x{0}".format(s) for s in sorted(supported))))
+
+
+def check_image_shape(architecture, image_shape, supported):
+  """A generator's `image_shape` (if set) is square with a supported height."""
+  if image_shape is None:
+    return
+  check_resolution(architecture, image_shape[0], supported)
+  if image_shape[1] != image_shape[0]:
+    raise ValueError("{} needs square images, got {}.".format(
+        architecture, tuple(image_shape)))
 
 
 class ResNetBlock(object):
@@ -241,21 +257,23 @@ class ResNetBlock(object):
     outputs = self.batch_norm(inputs, z=z, y=y, is_training=is_training,
                               name="bn1")
     if self._layer_norm:
-      outputs = ops.layer_norm(outputs, is_training=is_training, scope="ln1")
+      outputs = normalization.layer_norm(outputs, is_training=is_training,
+                                         scope="ln1")
     outputs = tf.nn.relu(outputs)
     outputs = self._get_conv(outputs, self._in_channels, self._out_channels,
                              self._scale1, suffix="conv1")
     outputs = self.batch_norm(outputs, z=z, y=y, is_training=is_training,
                               name="bn2")
     if self._layer_norm:
-      outputs = ops.layer_norm(outputs, is_training=is_training, scope="ln2")
+      outputs = normalization.layer_norm(outputs, is_training=is_training,
+                                         scope="ln2")
     outputs = tf.nn.relu(outputs)
     return self._get_conv(outputs, self._out_channels, self._out_channels,
                           self._scale2, suffix="conv2")
 
   def apply(self, inputs, z, y, is_training):
     self._check_inputs(inputs)
-    with ops.variable_scope(self._name):
+    with vs.variable_scope(self._name):
       shortcut = self._get_conv(inputs, self._in_channels, self._out_channels,
                                 self._scale, suffix="conv_shortcut")
       return self._main_path(inputs, z, y, is_training) + shortcut
@@ -272,6 +290,28 @@ def generator_block_channels(ch, multipliers):
 class ResNetGenerator(abstract_arch.AbstractGenerator):
   """Base class of ResNet generators (blocks scale "up" or "none")."""
 
+  def _output_images(self, net, z, y, is_training, final_norm=True,
+                     norm_name="final_norm", use_sn=False):
+    """The images from the last block's output: [final norm (G.batch_norm_fn)
+    -> ReLU ->] conv3x3 "final_conv" to the colours -> sigmoid, as compare_gan's
+    resnet5, resnet_cifar, resnet_stl and (without the norm) resnet30.
+
+    Args:
+      net: [bs, H, W, C] output of the last block.
+      z, y, is_training: the norm's inputs.
+      final_norm: apply the norm and ReLU.
+      norm_name: the norm's scope; None keeps the norm function's default
+        scope (resnet_stl, see its module docstring).
+      use_sn: spectral norm on the final convolution.
+    """
+    if final_norm:
+      scope = {} if norm_name is None else {"name": norm_name}
+      net = self.batch_norm(net, z=z, y=y, is_training=is_training, **scope)
+      net = tf.nn.relu(net)
+    net = layers.conv2d(net, output_dim=self._image_shape[2], k_h=3, k_w=3,
+                        d_h=1, d_w=1, name="final_conv", use_sn=use_sn)
+    return tf.nn.sigmoid(net)
+
   def _resnet_block(self, name, in_channels, out_channels, scale):
     if scale not in ("up", "none"):
       raise ValueError("Unknown generator ResNet block scaling: {}.".format(
@@ -284,6 +324,26 @@ class ResNetGenerator(abstract_arch.AbstractGenerator):
 
 class ResNetDiscriminator(abstract_arch.AbstractDiscriminator):
   """Base class of ResNet discriminators (blocks scale "down" or "none")."""
+
+  def _check_images(self, x, architecture, supported, validate_power2=True):
+    """Checks D's input images (rank 4, square, a supported resolution, 1 or 3
+    colours) and returns their number of colours."""
+    if x.shape.rank == 4:
+      check_resolution(architecture, x.shape[1], supported)
+    validate_image_inputs(x, validate_power2=validate_power2)
+    colors = int(x.shape[-1])
+    if colors not in (1, 3):
+      raise ValueError("Number of color channels not supported: {}".format(
+          colors))
+    return colors
+
+  def _pooled_logit(self, net):
+    """ReLU -> mean over H, W (the features h) -> linear "disc_final_fc"
+    (spectral norm if D.spectral_norm). Returns (logit [bs, 1], h)."""
+    h = tf.reduce_mean(tf.nn.relu(net), axis=[1, 2])
+    out_logit = layers.linear(h, 1, scope="disc_final_fc",
+                              use_sn=self._spectral_norm)
+    return out_logit, h
 
   def _resnet_block(self, name, in_channels, out_channels, scale):
     if scale not in ("down", "none"):

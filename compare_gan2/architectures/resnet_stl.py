@@ -27,7 +27,7 @@ Deviation: the width `ch` is gin-configurable (`resnet_stl.Generator.ch`,
 import gin
 import tensorflow as tf
 
-from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import layers
 from compare_gan2.architectures import resnet_ops
 
 _ARCH = "resnet_stl_arch"
@@ -40,11 +40,7 @@ class Generator(resnet_ops.ResNetGenerator):
 
   def __init__(self, ch=64, **kwargs):
     super().__init__(**kwargs)
-    if self._image_shape is not None:
-      resnet_ops.check_resolution(_ARCH, self._image_shape[0], _SUPPORTED)
-      if self._image_shape[1] != self._image_shape[0]:
-        raise ValueError("{} needs square images, got {}.".format(
-            _ARCH, self._image_shape))
+    resnet_ops.check_image_shape(_ARCH, self._image_shape, _SUPPORTED)
     self._ch = ch
 
   def apply(self, z, y, is_training):
@@ -52,19 +48,15 @@ class Generator(resnet_ops.ResNetGenerator):
       raise ValueError("{} generator needs image_shape.".format(_ARCH))
     ch = self._ch
     multipliers = [(8, 4), (4, 2), (2, 1)]
-    net = ops.linear(z, 6 * 6 * 8 * ch, scope="fc_noise")
+    net = layers.linear(z, 6 * 6 * 8 * ch, scope="fc_noise")
     net = tf.reshape(net, [-1, 6, 6, 8 * ch])
     for block_idx, (m_in, m_out) in enumerate(multipliers):
       block = self._resnet_block(name="B{}".format(block_idx + 1),
                                  in_channels=ch * m_in,
                                  out_channels=ch * m_out, scale="up")
       net = block(net, z=z, y=y, is_training=is_training)
-    # No `name`: the norm's default scope, as compare_gan (see module doc).
-    net = self.batch_norm(net, z=z, y=y, is_training=is_training)
-    net = tf.nn.relu(net)
-    net = ops.conv2d(net, output_dim=self._image_shape[2], k_h=3, k_w=3,
-                     d_h=1, d_w=1, name="final_conv")
-    return tf.nn.sigmoid(net)
+    # No norm name: the norm's default scope, as compare_gan (see module doc).
+    return self._output_images(net, z, y, is_training, norm_name=None)
 
 
 @gin.configurable("Discriminator", module="resnet_stl")
@@ -76,12 +68,7 @@ class Discriminator(resnet_ops.ResNetDiscriminator):
     self._ch = ch
 
   def apply(self, x, y, is_training):
-    if x.shape.rank == 4:
-      resnet_ops.check_resolution(_ARCH, x.shape[1], _SUPPORTED)
-    resnet_ops.validate_image_inputs(x, validate_power2=False)
-    colors = int(x.shape[-1])
-    if colors not in (1, 3):
-      raise ValueError("Number of color channels unknown: {}".format(colors))
+    colors = self._check_images(x, _ARCH, _SUPPORTED, validate_power2=False)
     ch = self._ch
     block = self._resnet_block(name="B0", in_channels=colors, out_channels=ch,
                                scale="down")
@@ -93,8 +80,5 @@ class Discriminator(resnet_ops.ResNetDiscriminator):
                                  out_channels=ch * m_out,
                                  scale="down" if block_idx < 3 else "none")
       net = block(net, z=None, y=y, is_training=is_training)
-    net = tf.nn.relu(net)
-    pre_logits = tf.reduce_mean(net, axis=[1, 2])
-    out_logit = ops.linear(pre_logits, 1, scope="disc_final_fc",
-                           use_sn=self._spectral_norm)
+    out_logit, pre_logits = self._pooled_logit(net)
     return tf.nn.sigmoid(out_logit), out_logit, pre_logits

@@ -52,8 +52,9 @@ import tensorflow as tf
 
 from compare_gan2 import errors
 from compare_gan2.gans import step_parts
-from compare_gan2.architectures import arch_ops
 from compare_gan2.architectures import initializers
+from compare_gan2.architectures import layers
+from compare_gan2.architectures import variable_store
 from compare_gan2.gans import self_supervision as ss_lib
 from compare_gan2.gans import ssgan
 
@@ -181,10 +182,10 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     with self.discriminator.in_store("discriminator_predictor"):
       zeros = initializers.constant(0.0)
       mean = tf.VariableAggregation.MEAN
-      ema = arch_ops.get_variable("accuracy_ema", [], zeros, trainable=False,
-                                  aggregation=mean)
-      ready = arch_ops.get_variable("ready", [], zeros, trainable=False,
-                                    aggregation=mean)
+      ema = variable_store.get_variable("accuracy_ema", [], zeros,
+                                        trainable=False, aggregation=mean)
+      ready = variable_store.get_variable("ready", [], zeros, trainable=False,
+                                          aggregation=mean)
     return ema, ready
 
   def _unlabelled_projection_scale(self):
@@ -209,7 +210,7 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     batch_accuracy = tf.math.divide_no_nan(hits, count)
     new_ema = tf.where(count > 0, decay * old_ema + (1 - decay) * batch_accuracy,
                        old_ema)
-    if arch_ops.state_updates_enabled():
+    if variable_store.state_updates_enabled():
       ema.assign(new_ema)
       ready.assign(now_ready)
     losses.add_metric("accuracy/predictor_ema", new_ema)
@@ -252,8 +253,8 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     use_sn = self.discriminator.spectral_norm
     if self._use_predictor:
       with self.discriminator.in_store("discriminator_predictor"):
-        aux_logits = arch_ops.linear(features, self.num_classes,
-                                     scope="predictor_linear", use_sn=use_sn)
+        aux_logits = layers.linear(features, self.num_classes,
+                                   scope="predictor_linear", use_sn=use_sn)
       outputs["aux_logits"] = aux_logits
       if self._use_soft_pred:
         predicted = tf.nn.softmax(aux_logits)
@@ -262,14 +263,7 @@ class S3GAN(ssgan.SelfSupervisedGAN):
       predicted *= self._unlabelled_projection_scale()
       y = tf.stop_gradient((1.0 - available) * predicted + available * y)
     with self.discriminator.in_store("discriminator_projection"):
-      kernel = arch_ops.get_variable(
-          "kernel", [self.num_classes, int(features.shape[1])],
-          initializers.glorot_normal())
-      if use_sn:
-        kernel = arch_ops.spectral_norm(kernel,
-                                        name=arch_ops.full_name("kernel"))
-    logits = outputs["logits"] + tf.reduce_sum(
-        tf.matmul(y, kernel) * features, axis=1, keepdims=True)
+      logits = outputs["logits"] + layers.class_projection(features, y, use_sn)
     outputs["logits"] = logits
     outputs["probs"] = tf.nn.sigmoid(logits)
     return outputs
