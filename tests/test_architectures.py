@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from compare_gan2 import utils
 from compare_gan2.architectures import ARCHITECTURES
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import normalization
 from compare_gan2.architectures import get_architecture
 from compare_gan2.architectures import initializers
 from compare_gan2.architectures import resnet_biggan_deep
@@ -365,7 +365,7 @@ def test_resnet_biggan_deep_sums_features():
 def test_resnet_biggan_deep_parameter_counts_direct():
   with tf.Graph().as_default():
     generator = resnet_biggan_deep.Generator(
-        image_shape=(128, 128, 3), batch_norm_fn=arch_ops.conditional_batch_norm)
+        image_shape=(128, 128, 3), batch_norm_fn=normalization.conditional_batch_norm)
     discriminator = resnet_biggan_deep.Discriminator()
     y = tf.one_hot([1, 1], 1000)
     images = generator(tf.zeros([2, 128]), y, is_training=True)

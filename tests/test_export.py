@@ -15,16 +15,20 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 import export_test_utils as etu
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import variable_store
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.export import cli
 from compare_gan2.export import hub_export
+from compare_gan2.export import module_writer
+from compare_gan2.export import options as export_options
+from compare_gan2.export import truncation_stats
 from compare_gan2.training import checkpoints
 from compare_gan2.training import runner
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 Z_DIM, NUM_CLASSES = 20, 6
-GRID = hub_export.default_truncation_grid()
+GRID = export_options.default_truncation_grid()
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +120,7 @@ def test_standing_statistics_are_generator_batch_moments(biggan, restored, stats
   for means, variances in stats.values():
     assert means.shape[0] == len(GRID) == 50 and variances.shape == means.shape
   options = hub_export.ExportOptions(GRID, 8, 2, 0, True)
-  base, labels = hub_export.stats_inputs(Z_DIM, NUM_CLASSES, 8, 2, 0)
+  base, labels = truncation_stats.stats_inputs(Z_DIM, NUM_CLASSES, 8, 2, 0)
   for row in (0, 24, 49):
     recorded = {}
 
@@ -126,9 +130,9 @@ def test_standing_statistics_are_generator_batch_moments(biggan, restored, stats
     mapping = restored.generator_variable_mapping()
     mapping.update(etu.svd_spectral_vectors(restored.generator.store, mapping))
     for b in range(options.stats_num_batches):
-      with arch_ops.no_state_updates(), \
+      with variable_store.no_state_updates(), \
           restored.generator.store.override(mapping), \
-          arch_ops.batch_stats_hook(record):
+          normalization.batch_stats_hook(record):
         restored.generator(tf.constant(GRID[row] * base[b]),
                            tf.one_hot(labels[b], NUM_CLASSES), is_training=True)
     assert set(recorded) == set(stats)
@@ -382,7 +386,7 @@ def test_failure_while_writing_leaves_nothing(tmp_path, uncond, monkeypatch):
   def boom(*args, **kwargs):
     raise OSError("disk full")
 
-  monkeypatch.setattr(hub_export, "_write_variables", boom)
+  monkeypatch.setattr(module_writer, "write_variables", boom)
   with pytest.raises(OSError, match="disk full"):
     hub_export.export_checkpoint(ctx, uncond["ckpt"], str(out))
   assert not os.path.exists(tmp_path / "x")

@@ -7,7 +7,7 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 import export_test_utils as etu
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import variable_store
 from compare_gan2.export import hub_export
 from compare_gan2.training import checkpoints
 
@@ -49,7 +49,7 @@ def _reference(model_dir, bindings, ckpt, images, y):
   gan = etu.context(model_dir, bindings).gan
   checkpoints.restore_gan(gan, ckpt)
   overrides = etu.svd_spectral_vectors(gan.discriminator.store)
-  with arch_ops.no_state_updates(), gan.discriminator.store.override(overrides):
+  with variable_store.no_state_updates(), gan.discriminator.store.override(overrides):
     return gan.discriminator_outputs(tf.constant(images),
                                      None if y is None else tf.constant(y),
                                      is_training=False)

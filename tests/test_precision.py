@@ -7,7 +7,7 @@ import tf_test_utils
 import test_distributed as dist
 
 from compare_gan2 import optimizers
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import precision as precision_lib
 from compare_gan2.training import checkpoints
 from compare_gan2.training import runner
 
@@ -105,9 +105,9 @@ def test_unknown_precision_is_a_config_error(tmp_path):
 
 
 def test_mixed_precision_scopes_do_not_nest_differently():
-  with arch_ops.mixed_precision(tf.bfloat16):
+  with precision_lib.mixed_precision(tf.bfloat16):
     with pytest.raises(ValueError, match="inside"):
-      with arch_ops.mixed_precision(tf.float16):
+      with precision_lib.mixed_precision(tf.float16):
         pass
-  with arch_ops.network_precision() as dtype:
+  with precision_lib.network_precision() as dtype:
     assert dtype == tf.float32

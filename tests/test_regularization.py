@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import gin_setup
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import weight_ops
 from compare_gan2.architectures import initializers
 from compare_gan2.architectures import resnet_cifar
 from compare_gan2.gans import regularizers
@@ -41,9 +41,9 @@ def _variables(seed=0):
 def test_orthogonal_regularization_matches_numpy():
   variables = _variables()
   expected = _numpy_ortho([variables[0].numpy(), variables[1].numpy()])
-  value = arch_ops.orthogonal_regularization(variables)
+  value = weight_ops.orthogonal_regularization(variables)
   np.testing.assert_allclose(float(value), expected, rtol=1e-5)
-  value = arch_ops.orthogonal_regularization(variables, beta=0.5)
+  value = weight_ops.orthogonal_regularization(variables, beta=0.5)
   np.testing.assert_allclose(float(value), expected / 1e-4 * 0.5, rtol=1e-5)
 
 
@@ -52,18 +52,18 @@ def test_no_diagonal_term():
   q, _ = np.linalg.qr(np.random.RandomState(1).randn(8, 4))
   w = tf.Variable((q * np.array([1.0, 2.0, 3.0, 0.5])).astype(np.float32),
                   name="q/kernel")
-  assert abs(float(arch_ops.orthogonal_regularization([w]))) < 1e-9
+  assert abs(float(weight_ops.orthogonal_regularization([w]))) < 1e-9
   # A non-orthogonal matrix is penalised.
   w2 = tf.Variable(np.ones([3, 2], np.float32), name="o/kernel")
   np.testing.assert_allclose(
-      float(arch_ops.orthogonal_regularization([w2])), 1e-4 * 2 * 9.0)
+      float(weight_ops.orthogonal_regularization([w2])), 1e-4 * 2 * 9.0)
 
 
 def test_gradient_matches_numpy():
   w = tf.Variable(np.random.RandomState(2).randn(5, 3).astype(np.float32),
                   name="g/kernel")
   with tf.GradientTape() as tape:
-    value = arch_ops.orthogonal_regularization([w])
+    value = weight_ops.orthogonal_regularization([w])
   grad = tape.gradient(value, w).numpy()
   x = w.numpy().astype(np.float64)
   off = x.T @ x * (1 - np.eye(3))

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import utils
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import layers
+from compare_gan2.architectures import normalization
 from compare_gan2.architectures import get_architecture
 from compare_gan2.architectures import initializers
 from compare_gan2.architectures import resnet_biggan
@@ -45,7 +46,7 @@ def test_number_of_parameters(resolution, gamma_offset):
   gin.bind_parameter("conditional_batch_norm.gamma_offset", gamma_offset)
   generator = resnet_biggan.Generator(
       image_shape=(resolution, resolution, 3),
-      batch_norm_fn=arch_ops.conditional_batch_norm,
+      batch_norm_fn=normalization.conditional_batch_norm,
       blocks_with_attention=g_attn)
   discriminator = resnet_biggan.Discriminator(blocks_with_attention=d_attn)
   _build_in_graph(resolution, z_dim, 1000, generator, discriminator)
@@ -58,7 +59,7 @@ def test_number_of_parameters(resolution, gamma_offset):
 
 def test_structure_at_128():
   generator = resnet_biggan.Generator(
-      image_shape=(128, 128, 3), batch_norm_fn=arch_ops.conditional_batch_norm)
+      image_shape=(128, 128, 3), batch_norm_fn=normalization.conditional_batch_norm)
   discriminator = resnet_biggan.Discriminator()
   _build_in_graph(128, 120, 1000, generator, discriminator)
 
@@ -104,7 +105,7 @@ def test_forward_shapes_small_ch(resolution, z_dim, d_attention):
   gin.bind_parameter("resnet_biggan.Generator.blocks_with_attention", "B2")
   gin.bind_parameter("resnet_biggan.Discriminator.blocks_with_attention",
                      d_attention)
-  gin.bind_parameter("G.batch_norm_fn", arch_ops.conditional_batch_norm)
+  gin.bind_parameter("G.batch_norm_fn", normalization.conditional_batch_norm)
   gin.bind_parameter("G.spectral_norm", True)
   gin.bind_parameter("D.spectral_norm", True)
   generator = resnet_biggan.Generator(image_shape=(resolution, resolution, 3))
@@ -126,7 +127,7 @@ def test_orthogonal_initializers():
   gin.bind_parameter("weights.initializer", "orthogonal")
   generator = resnet_biggan.Generator(
       image_shape=(64, 64, 3), ch=8, blocks_with_attention="B2",
-      batch_norm_fn=arch_ops.conditional_batch_norm)
+      batch_norm_fn=normalization.conditional_batch_norm)
   discriminator = resnet_biggan.Discriminator(ch=8)
   images = generator(tf.zeros([1, 120]), tf.one_hot([0], 10), is_training=True)
   discriminator(images, tf.one_hot([0], 10), is_training=True)
@@ -193,7 +194,7 @@ def test_extra_head_in_discriminator_store():
   discriminator = resnet_biggan.Discriminator(ch=4, project_y=False)
   _, _, h = discriminator(tf.zeros([2, 32, 32, 3]), None, is_training=True)
   with discriminator.in_store("discriminator_rotation"):
-    logits = arch_ops.linear(h, 4, scope="score_classify")
+    logits = layers.linear(h, 4, scope="score_classify")
   assert logits.shape == (2, 4)
   names = [v.name for v in discriminator.trainable_variables]
   assert "discriminator_rotation/score_classify/kernel:0" in names

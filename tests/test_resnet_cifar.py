@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import normalization
 from compare_gan2.architectures import get_architecture
 from compare_gan2.architectures import initializers
 from compare_gan2.architectures import resnet_cifar
@@ -84,9 +84,9 @@ def _sbn(scope):
 
 @pytest.mark.parametrize("batch_norm_fn,norm_vars", [
     (None, lambda scope: []),
-    (arch_ops.batch_norm, _bn),
-    (arch_ops.conditional_batch_norm, _cbn),
-    (arch_ops.self_modulated_batch_norm, _sbn),
+    (normalization.batch_norm, _bn),
+    (normalization.conditional_batch_norm, _cbn),
+    (normalization.self_modulated_batch_norm, _sbn),
 ])
 def test_generator_trainable_variables(batch_norm_fn, norm_vars):
   generator = resnet_cifar.Generator(image_shape=(32, 32, 3),
@@ -139,7 +139,7 @@ def test_generator_spectral_norm_global_variables():
 
 def test_eager_forward_shapes_and_ranges():
   generator = resnet_cifar.Generator(image_shape=(32, 32, 1),
-                                     batch_norm_fn=arch_ops.batch_norm)
+                                     batch_norm_fn=normalization.batch_norm)
   discriminator = resnet_cifar.Discriminator(project_y=True,
                                              spectral_norm=True)
   z = tf.random.stateless_normal([2, 128], seed=[0, 1])

@@ -8,7 +8,10 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import gin_setup
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import attention
+from compare_gan2.architectures import initializers
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import variable_store
 from compare_gan2.architectures import resnet_ops
 
 
@@ -78,7 +81,7 @@ def _biggan(fused, method):
       "G.batch_norm_fn = @conditional_batch_norm", "G.spectral_norm = True",
       "D.spectral_norm = True"])
   from compare_gan2.architectures import resnet_biggan  # pylint: disable=g-import-not-at-top
-  arch_ops.set_initialization_seed(3)
+  initializers.set_initialization_seed(3)
   return (resnet_biggan.Generator(image_shape=(32, 32, 3)),
           resnet_biggan.Discriminator())
 
@@ -91,11 +94,11 @@ def test_biggan_fused_equals_compare_gan_formulation(method):
   results = []
   for fused in (False, True):
     gen, disc = _biggan(fused, method)
-    with arch_ops.no_state_updates():
+    with variable_store.no_state_updates():
       gen(z, y, is_training=True)  # Creates the variables.
       disc(tf.zeros([4, 32, 32, 3]), y, is_training=True)
     with tf.GradientTape() as tape:
-      with arch_ops.no_state_updates():
+      with variable_store.no_state_updates():
         images = gen(z, y, is_training=True)
         _, logits, _ = disc(images, y, is_training=True)
       loss = tf.reduce_mean(logits)
@@ -128,7 +131,7 @@ def test_blocked_attention_equals_direct_values_and_gradients():
       outer.watch([q, k, v])
       with tf.GradientTape() as inner:
         inner.watch([q, k, v])
-        out = arch_ops.attention(q, k, v, query_block=block)
+        out = attention.attention(q, k, v, query_block=block)
         loss = tf.reduce_sum(out * d_out)
       grads = inner.gradient(loss, [q, k, v])
       penalty = sum(tf.reduce_sum(tf.square(g)) for g in grads)
@@ -147,11 +150,11 @@ def test_blocked_attention_in_bfloat16_keeps_the_dtype():
   q, k, v = _attention_inputs(tf.bfloat16)
   with tf.GradientTape() as tape:
     tape.watch([q, k, v])
-    out = arch_ops.attention(q, k, v, query_block=32)
+    out = attention.attention(q, k, v, query_block=32)
     loss = tf.reduce_sum(tf.cast(out, tf.float32))
   grads = tape.gradient(loss, [q, k, v])
   assert out.dtype == tf.bfloat16 and all(g.dtype == tf.bfloat16 for g in grads)
-  direct = arch_ops.attention(*_attention_inputs(), query_block=256)
+  direct = attention.attention(*_attention_inputs(), query_block=256)
   np.testing.assert_allclose(tf.cast(out, tf.float32).numpy(), direct.numpy(),
                              atol=0.05)
 
@@ -166,18 +169,18 @@ def test_fused_batch_norm_equals_separate_ops(shape):
   out_grad = tf.constant(rng.normal(size=shape), tf.float32)
   results = []
   for fused in (True, False):
-    store = arch_ops.VariableStore("bn")
-    hook = arch_ops.batch_stats_hook(lambda *unused: None) if not fused else None
-    with arch_ops.using_store(store), arch_ops.root_scope("bn"):
+    store = variable_store.VariableStore("bn")
+    hook = normalization.batch_stats_hook(lambda *unused: None) if not fused else None
+    with variable_store.using_store(store), variable_store.root_scope("bn"):
       with tf.GradientTape() as outer:
         outer.watch(x)
         with tf.GradientTape() as inner:
           inner.watch(x)
           if hook is None:
-            y = arch_ops.standardize_batch(x, is_training=True, decay=0.5)
+            y = normalization.standardize_batch(x, is_training=True, decay=0.5)
           else:
             with hook:
-              y = arch_ops.standardize_batch(x, is_training=True, decay=0.5)
+              y = normalization.standardize_batch(x, is_training=True, decay=0.5)
           loss = tf.reduce_sum(y * out_grad)
         grad = inner.gradient(loss, x)
         penalty = tf.reduce_sum(tf.square(grad))

@@ -1,8 +1,9 @@
 """Generator / discriminator base classes (compare_gan's `abstract_arch.py`).
 
-Each network is a tf.Module owning one `arch_ops.VariableStore`; calling it
-enters that store and the variable scope `name` (e.g. "generator"), then runs
-the subclass's `apply`. Variables are created on the first call.
+Each network is a tf.Module owning one `variable_store.VariableStore`; calling
+it enters that store, the variable scope `name` (e.g. "generator") and the
+network's compute dtype (`precision.network_precision`), then runs the
+subclass's `apply`. Variables are created on the first call.
 """
 
 import abc
@@ -11,7 +12,8 @@ import contextlib
 import gin
 
 from compare_gan2 import utils
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import precision
+from compare_gan2.architectures import variable_store as vs
 
 import tensorflow as tf
 
@@ -25,7 +27,7 @@ class Network(tf.Module, metaclass=abc.ABCMeta):
     self._scope_name = name
     self._batch_norm_fn = batch_norm_fn
     self._spectral_norm = spectral_norm
-    self.store = arch_ops.VariableStore(name=name + "_store")
+    self.store = vs.VariableStore(name=name + "_store")
 
   @property
   def scope_name(self):
@@ -50,11 +52,11 @@ class Network(tf.Module, metaclass=abc.ABCMeta):
 
     `scope` is a top-level scope, by default the network's own name. SSGAN and
     S3GAN use it to add heads to D's store, e.g.
-    `with D.in_store("discriminator_rotation"): arch_ops.linear(...)` creates
+    `with D.in_store("discriminator_rotation"): layers.linear(...)` creates
     `discriminator_rotation/...` variables that count as D's variables.
     """
-    with arch_ops.using_store(self.store), \
-        arch_ops.root_scope(scope or self._scope_name):
+    with vs.using_store(self.store), \
+        vs.root_scope(scope or self._scope_name):
       yield
 
   @property
@@ -83,13 +85,14 @@ class Network(tf.Module, metaclass=abc.ABCMeta):
 
 def _compute_inputs(*inputs):
   """Floating inputs in the compute dtype (unchanged in float32)."""
-  return tuple(None if t is None else arch_ops.compute_cast(tf.convert_to_tensor(t))
-               for t in inputs)
+  return tuple(
+      None if t is None else precision.compute_cast(tf.convert_to_tensor(t))
+      for t in inputs)
 
 
 def _float32_outputs(outputs):
   """A network's outputs (a tensor or a tuple of them) in float32."""
-  if arch_ops.compute_dtype() == tf.float32:
+  if precision.compute_dtype() == tf.float32:
     return outputs
   return tf.nest.map_structure(
       lambda t: tf.cast(t, tf.float32) if t.dtype.is_floating else t, outputs)
@@ -119,8 +122,8 @@ class AbstractGenerator(Network):
 
   def __call__(self, z, y, is_training):
     """Returns generated images [batch_size] + image_shape in [0, 1] (float32)."""
-    with arch_ops.using_store(self.store), \
-        arch_ops.root_scope(self._scope_name), arch_ops.network_precision():
+    with vs.using_store(self.store), \
+        vs.root_scope(self._scope_name), precision.network_precision():
       z, y = _compute_inputs(z, y)
       return _float32_outputs(self.apply(z=z, y=y, is_training=is_training))
 
@@ -147,8 +150,8 @@ class AbstractDiscriminator(Network):
 
   def __call__(self, x, y, is_training):
     """Returns (sigmoid(logit) [bs, 1], logit [bs, 1], features), float32."""
-    with arch_ops.using_store(self.store), \
-        arch_ops.root_scope(self._scope_name), arch_ops.network_precision():
+    with vs.using_store(self.store), \
+        vs.root_scope(self._scope_name), precision.network_precision():
       x, y = _compute_inputs(x, y)
       return _float32_outputs(self.apply(x=x, y=y, is_training=is_training))
 

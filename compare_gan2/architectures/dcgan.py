@@ -29,7 +29,7 @@ import math
 import tensorflow as tf
 
 from compare_gan2.architectures import abstract_arch
-from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import layers
 
 _ARCH = "dcgan_arch"
 MIN_SIZE = 16
@@ -55,10 +55,10 @@ def check_image_size(architecture, height, width, min_size=MIN_SIZE,
 
 
 def deconv(inputs, output_hwc, k_h, k_w, d_h, d_w, name):
-  """`arch_ops.deconv2d` to [batch, *output_hwc] keeping a static shape."""
+  """`layers.deconv2d` to [batch, *output_hwc] keeping a static shape."""
   output_hwc = [int(d) for d in output_hwc]
-  outputs = ops.deconv2d(inputs, [tf.shape(inputs)[0]] + output_hwc, k_h, k_w,
-                         d_h, d_w, name=name)
+  outputs = layers.deconv2d(inputs, [tf.shape(inputs)[0]] + output_hwc, k_h,
+                            k_w, d_h, d_w, name=name)
   return tf.ensure_shape(outputs, [None] + output_hwc)
 
 
@@ -84,7 +84,7 @@ class Generator(abstract_arch.AbstractGenerator):
     s_h4, s_w4 = conv_out_size_same(s_h2, 2), conv_out_size_same(s_w2, 2)
     s_h8, s_w8 = conv_out_size_same(s_h4, 2), conv_out_size_same(s_w4, 2)
     s_h16, s_w16 = conv_out_size_same(s_h8, 2), conv_out_size_same(s_w8, 2)
-    net = ops.linear(z, gf_dim * 8 * s_h16 * s_w16, scope="g_fc1")
+    net = layers.linear(z, gf_dim * 8 * s_h16 * s_w16, scope="g_fc1")
     net = tf.reshape(net, [-1, s_h16, s_w16, gf_dim * 8])
     net = self.batch_norm(net, z=z, y=y, is_training=is_training, name="g_bn1")
     net = tf.nn.relu(net)
@@ -115,19 +115,19 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
     check_image_size(_ARCH, x.shape[1], x.shape[2])
     df_dim = 64
     use_sn = self._spectral_norm
-    net = ops.lrelu(ops.conv2d(x, df_dim, 5, 5, 2, 2, name="d_conv1",
-                               use_sn=use_sn))
-    net = ops.conv2d(net, df_dim * 2, 5, 5, 2, 2, name="d_conv2",
-                     use_sn=use_sn)
+    net = layers.lrelu(layers.conv2d(x, df_dim, 5, 5, 2, 2, name="d_conv1",
+                                     use_sn=use_sn))
+    net = layers.conv2d(net, df_dim * 2, 5, 5, 2, 2, name="d_conv2",
+                        use_sn=use_sn)
     net = self.batch_norm(net, y=y, is_training=is_training, name="d_bn1")
-    net = ops.lrelu(net)
-    net = ops.conv2d(net, df_dim * 4, 5, 5, 2, 2, name="d_conv3",
-                     use_sn=use_sn)
+    net = layers.lrelu(net)
+    net = layers.conv2d(net, df_dim * 4, 5, 5, 2, 2, name="d_conv3",
+                        use_sn=use_sn)
     net = self.batch_norm(net, y=y, is_training=is_training, name="d_bn2")
-    net = ops.lrelu(net)
-    net = ops.conv2d(net, df_dim * 8, 5, 5, 2, 2, name="d_conv4",
-                     use_sn=use_sn)
+    net = layers.lrelu(net)
+    net = layers.conv2d(net, df_dim * 8, 5, 5, 2, 2, name="d_conv4",
+                        use_sn=use_sn)
     net = self.batch_norm(net, y=y, is_training=is_training, name="d_bn3")
-    net = ops.lrelu(net)
-    out_logit = ops.linear(flatten(net), 1, scope="d_fc4", use_sn=use_sn)
+    net = layers.lrelu(net)
+    out_logit = layers.linear(flatten(net), 1, scope="d_fc4", use_sn=use_sn)
     return tf.nn.sigmoid(out_logit), out_logit, net

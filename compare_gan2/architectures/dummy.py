@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2.architectures import abstract_arch
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import layers
 
 
 @gin.configurable("Generator", module="dummy")
@@ -20,10 +20,10 @@ class Generator(abstract_arch.AbstractGenerator):
   def apply(self, z, y, is_training):
     h, w, c = self.image_shape
     net = z if y is None else tf.concat([z, y], axis=1)
-    net = arch_ops.linear(net, 16, scope="fc1", use_sn=self._spectral_norm)
+    net = layers.linear(net, 16, scope="fc1", use_sn=self._spectral_norm)
     net = self.batch_norm(net, z=z, y=y, is_training=is_training, name="bn1")
     net = tf.nn.relu(net)
-    net = arch_ops.linear(net, h * w * c, scope="fc2", use_sn=self._spectral_norm)
+    net = layers.linear(net, h * w * c, scope="fc2", use_sn=self._spectral_norm)
     return tf.sigmoid(tf.reshape(net, [-1, h, w, c]))
 
 
@@ -33,11 +33,11 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
 
   def apply(self, x, y, is_training):
     net = tf.reshape(x, [-1, int(np.prod(x.shape[1:]))])  # Static width.
-    net = arch_ops.linear(net, 16, scope="fc1", use_sn=self._spectral_norm)
-    features = arch_ops.lrelu(net)
-    logit = arch_ops.linear(features, 1, scope="fc2", use_sn=self._spectral_norm)
+    net = layers.linear(net, 16, scope="fc1", use_sn=self._spectral_norm)
+    features = layers.lrelu(net)
+    logit = layers.linear(features, 1, scope="fc2", use_sn=self._spectral_norm)
     if y is not None:
-      embedding = arch_ops.linear(y, 16, scope="embed_y", use_bias=False,
-                                  use_sn=self._spectral_norm)
+      embedding = layers.linear(y, 16, scope="embed_y", use_bias=False,
+                                use_sn=self._spectral_norm)
       logit += tf.reduce_sum(embedding * features, axis=1, keepdims=True)
     return tf.sigmoid(logit), logit, features

@@ -15,7 +15,7 @@ Height and width must be multiples of 4 (>= 8): compare_gan's architectures_test
 resolutions are 28x28x1, 32x32x1/3, 64x64x3 and 128x128x3.
 
 Normalization knobs (faithful to compare_gan, quirks kept):
-- G **always** uses the unconditional `arch_ops.batch_norm` and ignores
+- G **always** uses the unconditional `normalization.batch_norm` and ignores
   G.batch_norm_fn and G.spectral_norm; G ignores y (unconditional only).
 - D uses D.batch_norm_fn and D.spectral_norm (all convs and linears); it
   ignores D.layer_norm.
@@ -24,7 +24,8 @@ Normalization knobs (faithful to compare_gan, quirks kept):
 import tensorflow as tf
 
 from compare_gan2.architectures import abstract_arch
-from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import layers
+from compare_gan2.architectures import normalization
 from compare_gan2.architectures import dcgan
 
 _ARCH = "infogan_arch"
@@ -44,13 +45,16 @@ class Generator(abstract_arch.AbstractGenerator):
     if self._image_shape is None:
       raise ValueError("{} generator needs image_shape.".format(_ARCH))
     h, w, c = self._image_shape
-    net = ops.linear(z, 1024, scope="g_fc1")
-    net = ops.lrelu(ops.batch_norm(net, is_training=is_training, name="g_bn1"))
-    net = ops.linear(net, 128 * (h // 4) * (w // 4), scope="g_fc2")
-    net = ops.lrelu(ops.batch_norm(net, is_training=is_training, name="g_bn2"))
+    net = layers.linear(z, 1024, scope="g_fc1")
+    net = layers.lrelu(normalization.batch_norm(net, is_training=is_training,
+                                                name="g_bn1"))
+    net = layers.linear(net, 128 * (h // 4) * (w // 4), scope="g_fc2")
+    net = layers.lrelu(normalization.batch_norm(net, is_training=is_training,
+                                                name="g_bn2"))
     net = tf.reshape(net, [-1, h // 4, w // 4, 128])
     net = dcgan.deconv(net, (h // 2, w // 2, 64), 4, 4, 2, 2, name="g_dc3")
-    net = ops.lrelu(ops.batch_norm(net, is_training=is_training, name="g_bn3"))
+    net = layers.lrelu(normalization.batch_norm(net, is_training=is_training,
+                                                name="g_bn3"))
     net = dcgan.deconv(net, (h, w, c), 4, 4, 2, 2, name="g_dc4")
     return tf.nn.sigmoid(net)
 
@@ -65,14 +69,14 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
     dcgan.check_image_size(_ARCH, x.shape[1], x.shape[2], min_size=8,
                            multiple_of=4)
     use_sn = self._spectral_norm
-    net = ops.lrelu(ops.conv2d(x, 64, 4, 4, 2, 2, name="d_conv1",
-                               use_sn=use_sn))
-    net = ops.conv2d(net, 128, 4, 4, 2, 2, name="d_conv2", use_sn=use_sn)
+    net = layers.lrelu(layers.conv2d(x, 64, 4, 4, 2, 2, name="d_conv1",
+                                     use_sn=use_sn))
+    net = layers.conv2d(net, 128, 4, 4, 2, 2, name="d_conv2", use_sn=use_sn)
     net = self.batch_norm(net, y=y, is_training=is_training, name="d_bn2")
-    net = ops.lrelu(net)
+    net = layers.lrelu(net)
     net = dcgan.flatten(net)
-    net = ops.linear(net, 1024, scope="d_fc3", use_sn=use_sn)
+    net = layers.linear(net, 1024, scope="d_fc3", use_sn=use_sn)
     net = self.batch_norm(net, y=y, is_training=is_training, name="d_bn3")
-    net = ops.lrelu(net)
-    out_logit = ops.linear(net, 1, scope="d_fc4", use_sn=use_sn)
+    net = layers.lrelu(net)
+    out_logit = layers.linear(net, 1, scope="d_fc4", use_sn=use_sn)
     return tf.nn.sigmoid(out_logit), out_logit, net

@@ -27,7 +27,7 @@ Normalization knobs (faithful to compare_gan, quirks kept):
 import tensorflow as tf
 
 from compare_gan2.architectures import abstract_arch
-from compare_gan2.architectures import arch_ops as ops
+from compare_gan2.architectures import layers
 from compare_gan2.architectures import dcgan
 
 _ARCH = "sndcgan_arch"
@@ -51,7 +51,7 @@ class Generator(abstract_arch.AbstractGenerator):
     s_h4, s_w4 = size(s_h2, 2), size(s_w2, 2)
     s_h8, s_w8 = size(s_h4, 2), size(s_w4, 2)
 
-    net = ops.linear(z, s_h8 * s_w8 * 512, scope="g_fc1")
+    net = layers.linear(z, s_h8 * s_w8 * 512, scope="g_fc1")
     net = self.batch_norm(net, z=z, y=y, is_training=is_training, name="g_bn1")
     net = tf.nn.relu(net)
     net = tf.reshape(net, [-1, s_h8, s_w8, 512])
@@ -80,12 +80,12 @@ class Discriminator(abstract_arch.AbstractDiscriminator):
     use_sn = self._spectral_norm
     # Images are in [0, 1] in compare_gan; the SN-GAN authors used [-1, 1].
     net = x * 2.0 - 1.0
-    layers = [(64, 3, 1), (128, 4, 2), (128, 3, 1), (256, 4, 2), (256, 3, 1),
-              (512, 4, 2), (512, 3, 1)]
-    for i, (channels, kernel, stride) in enumerate(layers):
-      net = ops.conv2d(net, channels, kernel, kernel, stride, stride,
-                       name="d_conv{}".format(i + 1), use_sn=use_sn)
-      net = ops.lrelu(net, leak=0.1)
+    conv_specs = [(64, 3, 1), (128, 4, 2), (128, 3, 1), (256, 4, 2),
+                  (256, 3, 1), (512, 4, 2), (512, 3, 1)]
+    for i, (channels, kernel, stride) in enumerate(conv_specs):
+      net = layers.conv2d(net, channels, kernel, kernel, stride, stride,
+                          name="d_conv{}".format(i + 1), use_sn=use_sn)
+      net = layers.lrelu(net, leak=0.1)
     net = dcgan.flatten(net)
-    out_logit = ops.linear(net, 1, scope="d_fc1", use_sn=use_sn)
+    out_logit = layers.linear(net, 1, scope="d_fc1", use_sn=use_sn)
     return tf.nn.sigmoid(out_logit), out_logit, net

@@ -5,7 +5,8 @@ orthogonal regularization that omits the diagonal:
 
     R(W) = beta * || W^T W * (1 - I) ||_F^2 ,  summed over G's kernels,
 
-with W reshaped to [-1, C_out] and beta = 1e-4 (`arch_ops.orthogonal_regularization`).
+with W reshaped to [-1, C_out] and beta = 1e-4
+(`weight_ops.orthogonal_regularization`).
 Enable it with
 
     G_regularizer.fn = @orthogonal_regularization
@@ -23,10 +24,10 @@ import gin
 import tensorflow as tf
 
 from compare_gan2 import utils
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import weight_ops
 
 # Re-exported so `@orthogonal_regularization` is registered with this module.
-orthogonal_regularization = arch_ops.orthogonal_regularization
+orthogonal_regularization = weight_ops.orthogonal_regularization
 
 
 def get_regularization(network, fn=None):

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import errors
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import layers
 from compare_gan2.gans import step_parts
 
 NUM_ROTATIONS = 4
@@ -132,8 +132,8 @@ class Rotation(SelfSupervision):
   def heads(self, discriminator, features):
     flat = tf.reshape(features, [-1, int(np.prod(features.shape[1:]))])
     with discriminator.in_store("discriminator_rotation"):
-      logits = arch_ops.linear(flat, NUM_ROTATIONS, scope="score_classify",
-                               use_sn=discriminator.spectral_norm)
+      logits = layers.linear(flat, NUM_ROTATIONS, scope="score_classify",
+                             use_sn=discriminator.spectral_norm)
     return {"rotation_logits": logits}
 
   def _loss(self, outputs, source):

@@ -20,7 +20,7 @@ import gin
 import tensorflow as tf
 
 from compare_gan2 import errors
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import variable_store
 from compare_gan2.gans import modular_gan
 from compare_gan2.gans import self_supervision as ss_lib
 
@@ -88,7 +88,7 @@ class SelfSupervisedGAN(modular_gan.ModularGAN):
     y = None
     if self.conditional:
       y = tf.zeros([tf.shape(images)[0], self.num_classes], tf.float32)
-    with arch_ops.no_state_updates():
+    with variable_store.no_state_updates():
       outputs = self.discriminator_outputs(images, y, is_training=False)
     return {k: outputs[k] for k in self.READOUT_HEADS if k in outputs}
 

@@ -1,6 +1,7 @@
 """The feature extractor of S2GAN's pre-training: a pre-activation ResNet
 (He et al., "Identity Mappings in Deep Residual Networks", 2016) built from the
-package's layers (arch_ops.conv2d, standardize_batch) in its own VariableStore.
+package's layers (layers.conv2d, normalization.standardize_batch) in its own
+VariableStore.
 
 Presets (gin `ResNetExtractor.preset`):
 - "small": a 3x3 stride-2 stem, then 3 stages of widths 32, 64, 128 with one
@@ -15,7 +16,9 @@ import gin
 import tensorflow as tf
 
 from compare_gan2.architectures import abstract_arch
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import layers
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import variable_store
 from compare_gan2.architectures import initializers
 
 PRESETS = {
@@ -28,19 +31,21 @@ PRESETS = {
 
 def _bn(x, is_training, name):
   """Batch norm with moving averages and a learned scale and offset."""
-  with arch_ops.variable_scope(name):
-    x = arch_ops.standardize_batch(x, is_training=is_training, decay=0.99,
-                                   epsilon=1e-5, use_moving_averages=True)
+  with variable_store.variable_scope(name):
+    x = normalization.standardize_batch(x, is_training=is_training,
+                                        decay=0.99, epsilon=1e-5,
+                                        use_moving_averages=True)
     channels = int(x.shape[-1])
-    gamma = arch_ops.get_variable("gamma", [channels], initializers.ones())
-    beta = arch_ops.get_variable("beta", [channels], initializers.zeros())
+    gamma = variable_store.get_variable("gamma", [channels],
+                                        initializers.ones())
+    beta = variable_store.get_variable("beta", [channels], initializers.zeros())
     return x * gamma + beta
 
 
 def _conv(x, channels, kernel, stride, name):
   fan_in = int(x.shape[-1]) * kernel * kernel
-  return arch_ops.conv2d(x, channels, kernel, kernel, stride, stride,
-                         stddev=(2.0 / fan_in) ** 0.5, name=name, use_bias=False)
+  return layers.conv2d(x, channels, kernel, kernel, stride, stride,
+                       stddev=(2.0 / fan_in) ** 0.5, name=name, use_bias=False)
 
 
 @gin.configurable(denylist=["name"])
@@ -74,7 +79,7 @@ class ResNetExtractor(abstract_arch.Network):
 
   def _block(self, x, width, stride, is_training, name):
     out_channels = width * 4 if self.bottleneck else width
-    with arch_ops.variable_scope(name):
+    with variable_store.variable_scope(name):
       pre = tf.nn.relu(_bn(x, is_training, "bn0"))
       shortcut = x
       if stride != 1 or int(x.shape[-1]) != out_channels:

@@ -23,7 +23,8 @@ import tensorflow as tf
 
 from compare_gan2 import errors
 from compare_gan2 import optimizers
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import layers
+from compare_gan2.architectures import variable_store
 from compare_gan2.gans import s3gan
 from compare_gan2.gans import self_supervision
 from compare_gan2.s2gan import extractor as extractor_lib
@@ -92,11 +93,11 @@ class RotationPretraining:
   def heads(self, features):
     """(rotation logits [N, 4], class logits [N, K]) of features [N, F]."""
     with self.extractor.in_store("rotation_head"):
-      rotation = arch_ops.linear(features, self_supervision.NUM_ROTATIONS,
-                                 scope="linear")
+      rotation = layers.linear(features, self_supervision.NUM_ROTATIONS,
+                               scope="linear")
     with self.extractor.in_store("class_head"):
-      classes = arch_ops.linear(features, self._dataset.num_classes,
-                                scope="linear")
+      classes = layers.linear(features, self._dataset.num_classes,
+                              scope="linear")
     return rotation, classes
 
   def predict(self, images, is_training=False):
@@ -113,7 +114,7 @@ class RotationPretraining:
         0, dtype=tf.int64, trainable=False, name="global_step",
         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
     shape = [2] + list(self._dataset.image_shape)
-    with arch_ops.no_state_updates():
+    with variable_store.no_state_updates():
       self.predict(tf.zeros(shape), is_training=True)
     self.optimizer.build(self.extractor.trainable_variables)
 
