@@ -8,7 +8,7 @@ import tensorflow as tf
 from compare_gan2 import gin_setup
 from compare_gan2 import optimizers
 from compare_gan2 import random_ops
-from compare_gan2.gans import modular_gan
+from compare_gan2.gans import inputs
 
 
 def test_tf1_names_resolve():
@@ -23,14 +23,14 @@ def test_tf1_names_resolve():
       0.1, name="g_opt")
   assert isinstance(opt, optimizers.AdamOptimizer)
   assert (opt.beta1, opt.beta2, opt.name) == (0.0, 0.9, "g_opt")
-  z = modular_gan.z_generator([1000], seed=tf.constant([1, 2]))
+  z = inputs.z_generator([1000], seed=tf.constant([1, 2]))
   assert abs(float(tf.math.reduce_std(z)) - 1.0) < 0.1  # N(0, 1), not U[-1, 1].
-  z_again = modular_gan.z_generator([1000], seed=tf.constant([1, 2]))
+  z_again = inputs.z_generator([1000], seed=tf.constant([1, 2]))
   assert bool(tf.reduce_all(z == z_again))
 
 
 def test_default_z_is_uniform_minus_one_one():
-  z = modular_gan.z_generator([2000], seed=tf.constant([3, 4]))
+  z = inputs.z_generator([2000], seed=tf.constant([3, 4]))
   assert float(tf.reduce_min(z)) >= -1.0 and float(tf.reduce_max(z)) <= 1.0
   assert float(tf.reduce_min(z)) < -0.9 and float(tf.reduce_max(z)) > 0.9
 

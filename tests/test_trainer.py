@@ -370,11 +370,13 @@ def test_generator_regularizer_enters_g_loss(tmp_path):
 
 
 def test_create_loss_written_against_compare_gan_drives_both_steps(tmp_path):
-  """A subclass that overrides create_loss (compare_gan style) gets the full G
-  step: its extra G term is not lost to the cheap path."""
+  """A subclass that overrides create_loss (compare_gan style) and opts into
+  its route gets the full G step: its extra G term is not lost to the cheap
+  path."""
+  from compare_gan2.gans import create_loss_route  # pylint: disable=g-import-not-at-top
   from compare_gan2.gans import modular_gan  # pylint: disable=g-import-not-at-top
 
-  class ExtraTermGAN(modular_gan.ModularGAN):
+  class ExtraTermGAN(create_loss_route.CreateLossRoute, modular_gan.ModularGAN):
 
     def create_loss(self, features, labels, generated, is_training=True,
                     compute_penalty=True, seed=None):
@@ -397,3 +399,16 @@ def test_create_loss_written_against_compare_gan_drives_both_steps(tmp_path):
       float(metrics["g_adversarial"]) + float(metrics["g_extra"]), rel=1e-5)
   assert float(metrics["d_0"]) == pytest.approx(
       float(metrics["d_adversarial"]) + 1.0, rel=1e-5)
+
+
+def test_create_loss_override_without_its_route_is_refused():
+  """Overriding create_loss alone would not reach training: a TypeError at
+  class definition names the opt-in."""
+  from compare_gan2.gans import modular_gan  # pylint: disable=g-import-not-at-top
+
+  with pytest.raises(TypeError, match="CreateLossRoute"):
+
+    class Unrouted(modular_gan.ModularGAN):  # pylint: disable=unused-variable
+
+      def create_loss(self, *args, **kwargs):
+        return super().create_loss(*args, **kwargs)

@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from compare_gan2 import random_ops
 from compare_gan2.architectures import arch_ops
-from compare_gan2.gans import modular_gan
+from compare_gan2.gans import inputs
 
 U_VAR_SUFFIX = "/u_var"
 # Salts so evaluation's streams of latents, labels and standing-statistics
@@ -43,7 +43,7 @@ def evaluation_latents(gan, seed, salt, run, batch, size):
   a conditional model, uniform labels.
   """
   base = random_ops.derive_seed((seed, salt), run, batch)
-  z = modular_gan.eval_z_generator([size, gan.z_dim], name="eval_z", seed=base)
+  z = inputs.eval_z_generator([size, gan.z_dim], name="eval_z", seed=base)
   labels = None
   if gan.conditional:
     labels = tf.random.stateless_uniform(

@@ -9,6 +9,11 @@ The estimator-style split of compare_gan is kept:
   `disc_iters` parts, then G on the last part (compare_gan's "unrolled" TPU graph,
   used here on every device). It runs in a replica context of any tf.distribute
   strategy; the trainer owns the loop, checkpoints and summaries.
+
+Its parts live next to it: latents and the input pipeline in gans/inputs.py,
+the EMA generator in gans/ema.py, the step's pieces (slices, loss terms, the
+batch split) in gans/step_parts.py, and compare_gan's `create_loss` route for
+subclasses written against compare_gan in gans/create_loss_route.py (opt-in).
 """
 
 import functools
@@ -17,11 +22,14 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import errors
 from compare_gan2 import optimizers
 from compare_gan2 import random_ops
-from compare_gan2 import utils
 from compare_gan2.architectures import arch_ops
 from compare_gan2.architectures import get_architecture
+from compare_gan2.gans import create_loss_route
+from compare_gan2.gans import ema as ema_lib
+from compare_gan2.gans import inputs
 from compare_gan2.gans import loss_lib
 from compare_gan2.gans import penalty_lib
 from compare_gan2.gans import regularizers
@@ -33,34 +41,8 @@ NUM_SUMMARY_IMAGES = 64
 _PRECISION_DTYPES = {"float32": tf.float32, "mixed_bfloat16": tf.bfloat16,
                      "mixed_float16": tf.float16}
 
-# Constants folded into stateless seeds so different draws never share a stream.
-_SEED_Z, _SEED_LABELS, _SEED_PENALTY = 1, 2, 3
-
-
-@gin.configurable("z", denylist=["shape", "name", "seed"])
-def z_generator(shape, distribution_fn=random_ops.uniform, minval=-1.0, maxval=1.0,
-                stddev=1.0, name=None, seed=None):
-  """Latent noise; compare_gan's default is U[-1, 1] (BigGAN configs use N(0, 1)).
-
-  `distribution_fn` receives whichever of shape/minval/maxval/stddev/name/seed it
-  accepts; with `seed` ([2] int32) the draw is stateless.
-  """
-  return utils.call_with_accepted_args(
-      distribution_fn, shape=shape, minval=minval, maxval=maxval, stddev=stddev,
-      name=name, seed=seed)
-
-
-@gin.configurable("eval_z", denylist=["shape", "name", "seed"])
-def eval_z_generator(shape, distribution_fn=random_ops.uniform, minval=-1.0,
-                     maxval=1.0, stddev=1.0, name=None, seed=None):
-  """Latent noise used by evaluation (compare_gan's separate `eval_z` selector)."""
-  return utils.call_with_accepted_args(
-      distribution_fn, shape=shape, minval=minval, maxval=maxval, stddev=stddev,
-      name=name, seed=seed)
-
-
-def _name(var):
-  return var.name.split(":")[0]
+# Folded into the penalties' stateless seeds (z and labels use 1, 2: inputs.py).
+_SEED_PENALTY = 3
 
 
 def _prefixed(role, terms):
@@ -70,43 +52,20 @@ def _prefixed(role, terms):
           for name, value in terms.summaries().items()}
 
 
-class GeneratorEMA(tf.Module):
-  """Exponential moving average of G's trainable weights (BigGAN's EMA generator).
-
-  shadow <- decay * shadow + (1 - decay) * w with decay = ema_decay * [gen_step >=
-  ema_start_step], so before the start step the shadow equals the weights
-  (compare_gan's formulation, no num_updates). Shadows are checkpointed as
-  `<var>/ExponentialMovingAverage`.
-  """
-
-  def __init__(self, decay, start_step):
-    super().__init__(name="generator_ema")
-    self.decay, self.start_step = decay, start_step
-    self.shadows = {}
-
-  def build(self, variables):
-    for var in variables:
-      key = _name(var)
-      if key not in self.shadows:
-        self.shadows[key] = tf.Variable(
-            var.read_value(), trainable=False,
-            name=key + "/ExponentialMovingAverage",
-            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-
-  def update(self, variables, gen_step):
-    on = tf.cast(gen_step >= self.start_step, tf.float32)
-    decay = self.decay * on
-    for var in variables:
-      shadow = self.shadows[_name(var)]
-      shadow.assign(decay * shadow + (1.0 - decay) * var)
-
-  def variables_to_save(self):
-    return {k + "/ExponentialMovingAverage": v for k, v in self.shadows.items()}
-
-
 @gin.configurable(denylist=["dataset", "parameters", "model_dir"])
 class ModularGAN:
   """GAN assembled from an architecture, a loss and a penalty (compare_gan's `gans/modular_gan.py`)."""
+
+  def __init_subclass__(cls, **kwargs):
+    """Refuses a `create_loss` override that training would not use."""
+    super().__init_subclass__(**kwargs)
+    if (cls.create_loss is not ModularGAN.create_loss and
+        not issubclass(cls, create_loss_route.CreateLossRoute)):
+      raise TypeError(
+          f"{cls.__name__} overrides create_loss (compare_gan's route); to "
+          "train through it, list create_loss_route.CreateLossRoute first "
+          f"among its bases: class {cls.__name__}(CreateLossRoute, "
+          f"{', '.join(b.__name__ for b in cls.__bases__)}).")
 
   def __init__(self,
                dataset,
@@ -140,7 +99,7 @@ class ModularGAN:
     self._fit_label_distribution = fit_label_distribution
     self._cheap_generator_step = bool(cheap_generator_step)
     if conditional and not dataset.num_classes:
-      raise ValueError(
+      raise errors.ConfigError(
           f"ModularGAN.conditional=True needs a labelled dataset, but "
           f"{dataset.name!r} has no classes. Set ModularGAN.conditional = False "
           "or choose a labelled dataset.")
@@ -152,7 +111,7 @@ class ModularGAN:
     self.discriminator = disc_cls()
     self.g_optimizer = g_optimizer_fn(self._g_lr, name="g_opt")
     self.d_optimizer = (d_optimizer_fn or g_optimizer_fn)(self._d_lr, name="d_opt")
-    self.ema = GeneratorEMA(ema_decay, ema_start_step) if g_use_ema else None
+    self.ema = ema_lib.GeneratorEMA(ema_decay, ema_start_step) if g_use_ema else None
     self._compute_dtype = _PRECISION_DTYPES[self._parameters.get("precision",
                                                                  "float32")]
     if self._compute_dtype == tf.float16:  # mixed_float16: dynamic loss scaling.
@@ -195,25 +154,10 @@ class ModularGAN:
   # ----------------------------------------------------------------- input_fn
   def _preprocess(self, index, image, label):
     """Adds z (and sampled labels) drawn statelessly from (dataset.seed, index)."""
-    seed = (self._dataset.seed, index)
-    features = {
-        "images": image,
-        "z": z_generator([self.z_dim], name="z",
-                         seed=random_ops.derive_seed(seed, _SEED_Z)),
-    }
-    soft = label.dtype.is_floating  # Soft labels: float [num_classes] vectors.
-    if self._conditional:
-      uniform = tf.random.stateless_uniform(
-          [], random_ops.derive_seed(seed, _SEED_LABELS), 0, self.num_classes,
-          dtype=tf.int32)
-      if self._fit_label_distribution:
-        # The real label; an unlabelled example (-1) gets a uniform one.
-        real = tf.cast(tf.argmax(label, output_type=tf.int32) if soft else label,
-                       tf.int32)
-        features["sampled_labels"] = tf.where(real >= 0, real, uniform)
-      else:
-        features["sampled_labels"] = uniform
-    return features, (tf.cast(label, tf.float32) if soft else tf.cast(label, tf.int32))
+    return inputs.example_features(
+        index, image, label, self._dataset.seed, self.z_dim,
+        num_classes=self.num_classes if self._conditional else None,
+        fit_label_distribution=self._fit_label_distribution)
 
   def input_fn(self, batch_size, start_index=0, input_context=None):
     """Batches of `batch_size` examples (all sub-steps of one step on one replica).
@@ -224,11 +168,8 @@ class ModularGAN:
       start_index: examples this pipeline consumed before (resume position).
       input_context: tf.distribute.InputContext for sharding, or None.
     """
-    ds = self._dataset.train_examples(start_index=start_index,
-                                      input_context=input_context)
-    ds = ds.map(self._preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.batch(batch_size, drop_remainder=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return inputs.training_batches(self._dataset, self._preprocess, batch_size,
+                                   start_index, input_context)
 
   # ------------------------------------------------------------------ building
   def _one_hot(self, labels):
@@ -272,7 +213,7 @@ class ModularGAN:
     result = {"global_step": self.global_step,
               "global_step_disc": self.global_step_disc}
     for net in (self.generator, self.discriminator):
-      result.update({_name(v): v for v in net.variables})
+      result.update({ema_lib.variable_name(v): v for v in net.variables})
     result.update(self.g_optimizer.variables_to_save())
     result.update(self.d_optimizer.variables_to_save())
     if self.ema is not None:
@@ -374,6 +315,9 @@ class ModularGAN:
                   compute_penalty=True, seed=None):
     """compare_gan's `create_loss`: D on every slice, then D's and G's terms.
 
+    Not on the training step's route unless a subclass opts in with
+    `create_loss_route.CreateLossRoute`.
+
     Returns:
       (d_loss, g_loss, {summary name: scalar}) with "d_*" and "g_*" summaries.
     """
@@ -403,11 +347,7 @@ class ModularGAN:
   def _split(self, features, labels):
     """Splits a step's batch into num_sub_steps equal parts."""
     features, labels = self._with_static_batch(features, labels)
-    parts = [dict() for _ in range(self.num_sub_steps)]
-    for key, value in features.items():
-      for part, chunk in zip(parts, tf.split(value, self.num_sub_steps)):
-        part[key] = chunk
-    return parts, tf.split(labels, self.num_sub_steps)
+    return step_parts.split_batch(features, labels, self.num_sub_steps)
 
   def _generate(self, features, is_training=True):
     return self.generator(features["z"], self._one_hot(features.get("sampled_labels")),
@@ -421,30 +361,24 @@ class ModularGAN:
                                     replica_id)
     return random_ops.derive_seed((_SEED_PENALTY, 0), counter, replica_id)
 
-  def _overrides_create_loss(self):
-    return type(self).create_loss is not ModularGAN.create_loss
-
   def discriminator_loss(self, features, labels, generated, seed=None):
     """(d_loss, summaries) of D's step on one batch: compare_gan's `create_loss`
-    d_loss plus D's regularizer; `generated` is not differentiated through."""
-    generated = tf.stop_gradient(generated)
-    if self._overrides_create_loss():  # Code written against compare_gan.
-      d_loss, _, summaries = self.create_loss(features, labels, generated,
-                                              is_training=True, seed=seed)
-      summaries = {k: v for k, v in summaries.items() if not k.startswith("g_")}
-    else:
-      slices = self.discriminator_slices(features, labels, generated)
-      outputs = self.run_discriminator(slices, is_training=True)
-      terms = self.discriminator_loss_terms(outputs, slices, True, seed)
-      d_loss, summaries = terms.total, _prefixed("d", terms)
-    return d_loss + regularizers.discriminator_regularization(self.discriminator), summaries
+    d_loss (D on every slice, then D's loss terms)."""
+    slices = self.discriminator_slices(features, labels, generated)
+    outputs = self.run_discriminator(slices, is_training=True)
+    terms = self.discriminator_loss_terms(outputs, slices, True, seed)
+    return terms.total, _prefixed("d", terms)
 
   def discriminator_gradients(self, features, labels, generated, seed=None):
-    """(gradients for D's trainable variables, d_loss, summaries) on one batch;
-    nothing is applied (`d_optimizer.apply` does that)."""
+    """(gradients for D's trainable variables, d_loss, summaries) on one batch:
+    `discriminator_loss` plus D's regularizer; `generated` is not
+    differentiated through and nothing is applied (`d_optimizer.apply` does
+    that)."""
     variables = self.discriminator.trainable_variables
     with tf.GradientTape() as tape:
+      generated = tf.stop_gradient(generated)
       d_loss, summaries = self.discriminator_loss(features, labels, generated, seed)
+      d_loss += regularizers.discriminator_regularization(self.discriminator)
     return self.d_optimizer.gradients(tape, d_loss, variables), d_loss, summaries
 
   def _d_sees_examples_independently(self):
@@ -460,13 +394,12 @@ class ModularGAN:
 
     Exact (the same loss, gradients and spectral-norm updates as D on every
     slice) when D treats examples independently and makes one call per step;
-    `ModularGAN.cheap_generator_step = False` turns it off. A subclass that
-    overrides `create_loss` (compare_gan style) always gets the full step.
+    `ModularGAN.cheap_generator_step = False` turns it off (and
+    `create_loss_route.CreateLossRoute`).
     """
     return (self._cheap_generator_step
             and self._d_sees_examples_independently()
-            and not self._deprecated_split_disc_calls
-            and not self._overrides_create_loss())
+            and not self._deprecated_split_disc_calls)
 
   def generator_loss(self, features, labels, generated):
     """(g_loss, summaries) of G's step: compare_gan's `create_loss` g_loss.
@@ -475,11 +408,6 @@ class ModularGAN:
     hinge-like loss the fakes, and e.g. their rotations): half the D work of
     compare_gan's generator step, and every G term is still computed.
     """
-    if self._overrides_create_loss():
-      _, g_loss, summaries = self.create_loss(features, labels, generated,
-                                              is_training=True,
-                                              compute_penalty=False)
-      return g_loss, {k: v for k, v in summaries.items() if k.startswith("g_")}
     slices = self.discriminator_slices(features, labels, generated)
     if self.uses_cheap_generator_step():
       reads = set(self.generator_reads())
@@ -519,11 +447,7 @@ class ModularGAN:
     k = self.gradient_accumulation_steps
     if k == 1:
       return compute(features, labels, 0)
-    micro_features = [dict() for _ in range(k)]
-    for key, value in features.items():
-      for part, chunk in zip(micro_features, tf.split(value, k)):
-        part[key] = chunk
-    micro_labels = tf.split(labels, k)
+    micro_features, micro_labels = step_parts.split_batch(features, labels, k)
     total_grads, total_loss, total_summaries = None, 0.0, {}
     for i in range(k):
       if i < k - 1:
@@ -611,7 +535,7 @@ class ModularGAN:
   # ------------------------------------------------------------------ sampling
   def fixed_summary_z(self, num):
     """The same `num` latents every time (for comparable sample grids)."""
-    return z_generator([num, self.z_dim], name="summary_z",
+    return inputs.z_generator([num, self.z_dim], name="summary_z",
                        seed=tf.constant([7, 11], tf.int32))
 
   def summary_images(self, num=NUM_SUMMARY_IMAGES):

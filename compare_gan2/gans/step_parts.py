@@ -29,6 +29,17 @@ class Slice:
     return int(self.images.shape[0])
 
 
+def split_batch(features, labels, num_parts):
+  """([features dict] * num_parts, [labels] * num_parts): a batch split into
+  equal parts along the batch axis (a step's sub-steps, or a sub-step's
+  gradient-accumulation micro-batches)."""
+  parts = [dict() for _ in range(num_parts)]
+  for key, value in features.items():
+    for part, chunk in zip(parts, tf.split(value, num_parts)):
+      part[key] = chunk
+  return parts, tf.split(labels, num_parts)
+
+
 def concat_slices(slices):
   """One batch (images, y or None) from an ordered {name: Slice}."""
   images = tf.concat([s.images for s in slices.values()], axis=0)
