@@ -34,11 +34,11 @@ import tensorflow as tf  # noqa: E402
 
 from compare_gan2 import errors  # noqa: E402
 from compare_gan2 import gin_setup  # noqa: E402
+from compare_gan2 import inference_generator  # noqa: E402
 from compare_gan2 import random_ops  # noqa: E402
 from compare_gan2 import run_info  # noqa: E402
 from compare_gan2.datasets import polygons  # noqa: E402
 from compare_gan2.evaluation import evaluator as evaluator_lib  # noqa: E402
-from compare_gan2.evaluation import inference_generator  # noqa: E402
 from compare_gan2.export import cli as export_cli  # noqa: E402
 from compare_gan2.training import checkpoints  # noqa: E402
 from compare_gan2.training import runner  # noqa: E402

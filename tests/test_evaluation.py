@@ -13,11 +13,11 @@ import tensorflow as tf
 import tf_test_utils
 
 from compare_gan2 import gin_setup
+from compare_gan2 import inference_generator
 from compare_gan2 import metrics
 from compare_gan2.architectures import arch_ops
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.evaluation import feature_extractors as fe
-from compare_gan2.evaluation import inference_generator
 from compare_gan2.evaluation import schedules
 from compare_gan2.evaluation import scores as scores_lib
 from compare_gan2.evaluation import tasks as tasks_lib

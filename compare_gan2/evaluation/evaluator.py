@@ -39,8 +39,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import inference_generator
 from compare_gan2.evaluation import feature_extractors as fe
-from compare_gan2.evaluation import inference_generator
 from compare_gan2.evaluation import tasks as tasks_lib
 from compare_gan2.training import checkpoints
 
@@ -112,42 +112,6 @@ def get_feature_extractor(dataset_name, options=None):
                                  batch_size=options.batch_size)
   raise ValueError(f"Unknown eval.feature_extractor {kind!r}; use 'auto', "
                    "'inception' or 'classifier'.")
-
-
-def use_ema(gan, options):
-  """Whether evaluation (and export) use the EMA generator."""
-  return bool(options.use_ema and gan.g_use_ema)
-
-
-def latent_batches(gan, options, salt, run, num_examples):
-  """Yields the (z, labels) batches of `num_examples` evaluation latents."""
-  bs = options.batch_size
-  for b, start in enumerate(range(0, num_examples, bs)):
-    yield inference_generator.evaluation_latents(
-        gan, options.seed, salt, run, b, min(bs, num_examples - start))
-
-
-def standing_statistics_batches(gan, options):
-  """The (z, labels) batches whose G batch moments make the standing statistics
-  (`eval.standing_stats_examples`, rounded up to whole batches)."""
-  num = -(-options.standing_stats_examples // options.batch_size)
-  return latent_batches(gan, options, inference_generator.SEED_STANDING, 0,
-                        num * options.batch_size)
-
-
-def load_inference_generator(generator, values, options):
-  """Loads G `values` into the InferenceGenerator `generator`: spectral norm
-  converged on them and, if G keeps accumulators, standing statistics from
-  `standing_statistics_batches`. Evaluation and export both build the
-  generator they use with this function."""
-  start = time.time()
-  generator.load(values)
-  if options.standing_stats_examples > 0 and generator.fill_standing_statistics(
-      standing_statistics_batches(generator.gan, options)):
-    logging.info("Standing statistics of %d batch-norm layers from %d examples "
-                 "in %.1fs.", len(generator.statistics),
-                 options.standing_stats_examples, time.time() - start)
-  return generator
 
 
 def discriminator_readout(gan, dataset, num_test, max_unlabelled, batch_size):
@@ -299,20 +263,24 @@ class Evaluator:
 
   # ---------------------------------------------------------------- sampling
   def standing_statistics_batches(self):
-    return standing_statistics_batches(self.gan, self.options)
+    return inference_generator.standing_statistics_batches(self.gan,
+                                                           self.options)
 
   def prepare_generator(self):
     """Loads the GAN's current weights into `self.generator` (see
     `load_inference_generator`); the GAN's own variables are not changed."""
-    mapping = self.gan.generator_variable_mapping(use_ema(self.gan, self.options))
+    mapping = self.gan.generator_variable_mapping(
+        inference_generator.use_ema(self.gan, self.options))
     values = {name: mapping.get(name, var).numpy()
               for name, var in self.gan.generator.store.vars.items()}
-    return load_inference_generator(self.generator, values, self.options)
+    return inference_generator.load_inference_generator(
+        self.generator, values, self.options)
 
   def sample_batches(self, run):
     """Yields (images [B, H, W, C] in [0, 1], labels [B] or None) of run `run`."""
-    for z, y in latent_batches(self.gan, self.options, inference_generator.SEED_Z,
-                               run, self.num_samples):
+    for z, y in inference_generator.latent_batches(
+        self.gan, self.options, inference_generator.SEED_Z, run,
+        self.num_samples):
       yield (self.generator(z, y).numpy(),
              None if y is None else y.numpy().astype(np.int64))
 

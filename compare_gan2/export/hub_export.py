@@ -23,7 +23,7 @@ all of them, and the marker `tfhub_module.pb` (ModuleDef format 3, the bytes
 - tags `{"gen", "bs<N>"}` (compare_gan's; N = 8, 16, 32, 64 or None): inputs
   `z` and, if conditional, `labels` int32 [N]; output `generated` in [0, 1].
   The generator evaluation measures (`inference_generator.InferenceGenerator`
-  loaded by `evaluator.load_inference_generator`): same weights and spectral
+  loaded by `inference_generator.load_inference_generator`): same weights and spectral
   norm, batch norm with the moving averages or evaluation's standing
   statistics (`evaluation_statistics/<layer>/{mean,variance}` [C]).
 - tags `{"disc", "bs<N>"}` (compare_gan's): inputs `images` float32 [N,
@@ -67,9 +67,9 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import inference_generator
 from compare_gan2.architectures import arch_ops
 from compare_gan2.evaluation import evaluator as evaluator_lib
-from compare_gan2.evaluation import inference_generator
 from compare_gan2.training import checkpoints
 
 DEFAULT_TAGS = frozenset()
@@ -233,7 +233,7 @@ def _model_info(gan, checkpoint_path, strategy=None):
   g_specs = _specs(gan.generator.store)
   d_specs = _specs(gan.discriminator.store)
   ema_names = set(gan.generator_variable_mapping(
-      use_ema=evaluator_lib.use_ema(gan, evaluator_lib.eval_options())))
+      use_ema=inference_generator.use_ema(gan, evaluator_lib.eval_options())))
   wanted = {}  # checkpoint name -> (network, raw name)
   for name in g_specs:
     wanted[name + EMA_SUFFIX if name in ema_names else name] = ("g", name)
@@ -328,8 +328,8 @@ def _inference_generator(info):
   """The generator evaluation measures, with the checkpoint's values (and the
   standing statistics of `eval.*` if G keeps accumulators)."""
   generator = inference_generator.InferenceGenerator(info.gan)
-  return evaluator_lib.load_inference_generator(generator, info.g_values,
-                                                evaluator_lib.eval_options())
+  return inference_generator.load_inference_generator(
+      generator, info.g_values, evaluator_lib.eval_options())
 
 
 def compute_truncation_statistics(generator, info, options):

@@ -19,10 +19,14 @@ compare_gan evaluated the module it exported, so one definition serves both
 
 `measure_batch_statistics` is also how the Hub export's `default` signature
 gets its per-truncation statistics (docs/hub_export.md).
+Evaluation (compare_gan2/evaluation/) and the Hub export (compare_gan2/export/)
+both load it with `load_inference_generator` and evaluation's `eval.*` options.
 """
 
 import collections
+import time
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -50,6 +54,27 @@ def evaluation_latents(gan, seed, salt, run, batch, size):
         [size], random_ops.derive_seed(base, SEED_Y), 0, gan.num_classes,
         dtype=tf.int32)
   return z, labels
+
+
+def use_ema(gan, options):
+  """Whether evaluation (and export) use the EMA generator (`eval.use_ema`)."""
+  return bool(options.use_ema and gan.g_use_ema)
+
+
+def latent_batches(gan, options, salt, run, num_examples):
+  """Yields the (z, labels) batches of `num_examples` evaluation latents."""
+  bs = options.batch_size
+  for b, start in enumerate(range(0, num_examples, bs)):
+    yield evaluation_latents(gan, options.seed, salt, run, b,
+                             min(bs, num_examples - start))
+
+
+def standing_statistics_batches(gan, options):
+  """The (z, labels) batches whose G batch moments make the standing statistics
+  (`eval.standing_stats_examples`, rounded up to whole batches)."""
+  num = -(-options.standing_stats_examples // options.batch_size)
+  return latent_batches(gan, options, SEED_STANDING, 0,
+                        num * options.batch_size)
 
 
 def has_accumulators(generator):
@@ -259,3 +284,22 @@ class InferenceGenerator:
 
       self._sample_fn = (use_stats, tf.function(sample, reduce_retracing=True))
     return self._sample_fn[1](z, labels)
+
+
+def load_inference_generator(generator, values, options):
+  """Loads G `values` into the InferenceGenerator `generator`: spectral norm
+  converged on them and, if G keeps accumulators, standing statistics from
+  `standing_statistics_batches`. Evaluation and export both build the
+  generator they use with this function.
+
+  `options` are evaluation's (gin `eval.*`, evaluator.EvalOptions): it reads
+  `batch_size`, `seed` and `standing_stats_examples`.
+  """
+  start = time.time()
+  generator.load(values)
+  if options.standing_stats_examples > 0 and generator.fill_standing_statistics(
+      standing_statistics_batches(generator.gan, options)):
+    logging.info("Standing statistics of %d batch-norm layers from %d examples "
+                 "in %.1fs.", len(generator.statistics),
+                 options.standing_stats_examples, time.time() - start)
+  return generator
