@@ -33,7 +33,7 @@ from compare_gan2 import gin_setup  # noqa: E402
 from compare_gan2.datasets import polygons  # noqa: E402
 from compare_gan2.evaluation import evaluator as evaluator_lib  # noqa: E402
 from compare_gan2.evaluation import feature_extractors  # noqa: E402
-from compare_gan2.training import runner  # noqa: E402
+from compare_gan2 import builder  # noqa: E402
 
 BINDINGS = [
     "options.gan_class = @ModularGAN",
@@ -111,7 +111,7 @@ def main():
   tasks = ", ".join(f'"{t}"' for t in args.tasks.split(","))
   gin_setup.parse(bindings=BINDINGS + [f"eval.num_samples = {args.num_samples}",
                                        f"eval.tasks = [{tasks}]"] + args.gin_bindings)
-  ctx = runner.build_context(args.model_dir)
+  ctx = builder.build_context(args.model_dir)
   ctx.gan.build()
   dataset = LargeEvalPolygons(args.num_samples)
   evaluator = evaluator_lib.Evaluator(ctx.gan, dataset=dataset,

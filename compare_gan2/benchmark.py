@@ -31,7 +31,7 @@ from compare_gan2 import gin_setup
 from compare_gan2 import run_info
 from compare_gan2.training import checkpoints
 from compare_gan2.training import loop as loop_lib
-from compare_gan2.training import runner
+from compare_gan2 import builder
 
 def define_flags():
   """The command line's flags (defined by the entry point only, so importing this
@@ -220,7 +220,7 @@ def run_benchmark(config_files, bindings, steps=20, warmup_steps=3, hub=True,
   gin.clear_config()
   gin_setup.parse(config_files=config_files, bindings=bindings)
   with tempfile.TemporaryDirectory() as model_dir:
-    ctx = runner.build_context(model_dir)
+    ctx = builder.build_context(model_dir)
     gan, strategy = ctx.gan, ctx.strategy
     with strategy.scope():
       gan.build()

@@ -2,6 +2,7 @@
 
     python -m compare_gan2.describe --gin_config gin_configs/biggan_imagenet128.gin
     python -m compare_gan2.describe --gin_config F --gin_bindings "options.z_dim = 64" --json
+    python -m compare_gan2.describe --list_configurables [NAME_PART]
 
 Builds G and D exactly as training would (`options.architecture`,
 `options.z_dim`, the image shape and number of classes of the `dataset` spec,
@@ -19,6 +20,10 @@ Nothing is trained and no data is read: dataset specs give their image shape
 and number of classes without touching the disk (ImageNet need not be present).
 The networks are built symbolically in a TF1 graph (batch of 2), so no weight is
 initialised and no convolution runs; a 512px BigGAN takes seconds.
+
+`--list_configurables` prints every gin configurable a config may bind (its
+selector, defining function and parameters with their defaults), optionally
+only those whose name contains NAME_PART.
 """
 
 import argparse
@@ -72,7 +77,7 @@ def build_gan(gin_config=(), gin_bindings=(), clear=True):
   # pylint: disable=g-import-not-at-top
   from compare_gan2.architectures import arch_ops
   from compare_gan2.gans import regularizers  # noqa: F401  (gin names)
-  from compare_gan2.training import runner
+  from compare_gan2 import builder
   # pylint: enable=g-import-not-at-top
   if clear:
     gin.clear_config()
@@ -87,9 +92,9 @@ def build_gan(gin_config=(), gin_bindings=(), clear=True):
   if not gin_setup.is_bound("options.gan_class"):
     overrides["gan_class"] = "ModularGAN"
   try:
-    options = runner.get_options_dict(**overrides)
+    options = builder.get_options_dict(**overrides)
     with tf.Graph().as_default():
-      gan = runner.build_gan(options=options)
+      gan = builder.build_gan(options=options)
       z = tf.zeros([_BATCH_SIZE, gan.z_dim])
       y = None
       if gan.conditional:
@@ -150,11 +155,18 @@ def _parse_args(argv):
                            "(repeatable, several per flag)")
   parser.add_argument("--json", action="store_true",
                       help="print a JSON object instead of tables")
+  parser.add_argument("--list_configurables", nargs="?", const="", default=None,
+                      metavar="NAME_PART",
+                      help="list the gin configurables and their parameters "
+                           "(those whose name contains NAME_PART), then exit")
   return parser.parse_args(argv)
 
 
 def main(argv=None):
   args = _parse_args(sys.argv[1:] if argv is None else argv)
+  if args.list_configurables is not None:
+    print(gin_setup.list_configurables(args.list_configurables))
+    return 0
   if not args.gin_config and not args.gin_bindings:
     print("describe: error: give --gin_config and/or --gin_bindings.",
           file=sys.stderr)

@@ -4,12 +4,23 @@ Every error a user can fix (a misspelt gin name, an unknown dataset, a bad
 `options` value, a missing or damaged checkpoint, ...) is a `UserError` whose
 message names the problem and the fix. The entry points (`compare-gan2`,
 `python -m compare_gan2.export`, `python -m compare_gan2.describe`) print it
-as one line, `<program>: error: <message>`, and exit with status 1; any other
-exception is a bug and keeps its traceback.
+as one line, `<program>: error: <message>`, and exit with status 1.
+
+Faults of the environment are reported the same way: a full disk, a read-only
+or unwritable model directory, a lost worker. The line says what happened, what
+was kept (the last complete checkpoint of the model directory) and how to
+resume. So is a ValueError or TypeError raised while gin calls a configurable
+(a check of its arguments, e.g. `ModularGAN.conditional = True` on a dataset
+without labels): the line names the configurable. Any other exception is a bug
+and keeps its traceback.
 """
 
 import contextlib
+import errno
+import re
 import sys
+
+from compare_gan2 import model_dir as model_dir_lib
 
 
 class UserError(Exception):
@@ -20,19 +31,86 @@ class ConfigError(UserError, ValueError):
   """A gin setting or flag value compare_gan2 cannot use."""
 
 
+_GIN_CALL = re.compile(r"In call to configurable '([^']+)'")
+_OBJECT_REPR = re.compile(r" ?<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
+
 def one_line(error):
   """The error's message on one line, without the "In call to configurable"
-  context gin appends to exceptions raised inside configurables."""
+  context gin appends to exceptions raised inside configurables, and without
+  object reprs (`<_io.BytesIO object at 0x...>`), which say nothing to a user."""
   lines = [line.strip() for line in str(error).splitlines()
            if not line.strip().startswith("In call to configurable")]
-  return " ".join(line for line in lines if line)
+  return _OBJECT_REPR.sub("", " ".join(line for line in lines if line))
+
+
+def _error_classes(error):
+  return {cls.__name__ for cls in type(error).__mro__}
+
+
+def environment_fault(error):
+  """What happened, if `error` is a fault of the machine rather than a bug:
+  "the disk is full", "... cannot be written", "a worker was lost"; else None.
+
+  TensorFlow's errors are recognised by class name (this module does not
+  import TensorFlow) and by the operating system's message they carry.
+  """
+  text = str(error)
+  code = getattr(error, "errno", None)
+  names = _error_classes(error)
+  if code == errno.ENOSPC or "No space left on device" in text:
+    return "the disk is full"
+  if (code in (errno.EROFS, errno.EACCES, errno.EPERM)
+      or "PermissionDeniedError" in names
+      or "Read-only file system" in text or "Permission denied" in text):
+    return "a file cannot be written (read-only file system or no permission)"
+  if names & {"UnavailableError", "DeadlineExceededError", "AbortedError"}:
+    return "a worker was lost (a task of the cluster stopped answering)"
+  return None
+
+
+def _kept(model_dir):
+  """What of `model_dir` survives: its last complete checkpoint."""
+  if not model_dir:
+    return ""
+  try:
+    steps = model_dir_lib.checkpoint_steps(model_dir)
+  except OSError:
+    steps = []
+  if not steps:
+    return f" Nothing was kept: {model_dir} has no complete checkpoint yet."
+  name = f"{model_dir_lib.CHECKPOINT_PREFIX}-{steps[-1]}"
+  return (f" Kept: {model_dir_lib.join(model_dir, name)} (step {steps[-1]}), the "
+          "last complete checkpoint; a checkpoint or file being written when it "
+          "happened was not kept.")
+
+
+def fault_message(what, error, model_dir=None):
+  """One line: what happened, the system's own words, what was kept, the fix."""
+  lines = str(error).strip().splitlines() or [type(error).__name__]
+  detail = lines[0].strip().rstrip(".")[:300]
+  return (f"{what[0].upper()}{what[1:]} ({detail}).{_kept(model_dir)} "
+          "Fix the cause, then run the same command again: training and "
+          "evaluation resume from what was kept.")
 
 
 @contextlib.contextmanager
-def reported_as_one_line(program):
-  """Turns a UserError raised inside into `program: error: ...` and exit 1."""
+def reported_as_one_line(program, model_dir=None):
+  """Turns a UserError or an environment fault raised inside into
+  `program: error: ...` and exit 1; `model_dir` names what was kept."""
   try:
     yield
   except UserError as e:
     print(f"{program}: error: {one_line(e)}", file=sys.stderr)
+    raise SystemExit(1) from None
+  except Exception as e:  # pylint: disable=broad-except
+    what = environment_fault(e)
+    if what is not None:
+      message = fault_message(what, e, model_dir)
+    elif isinstance(e, (ValueError, TypeError)) and _GIN_CALL.search(str(e)):
+      message = (f"{one_line(e)} (raised by gin configurable "
+                 f"'{_GIN_CALL.search(str(e)).group(1)}'; check its bindings)")
+    else:
+      raise
+    print(f"{program}: error: {message}", file=sys.stderr)
     raise SystemExit(1) from None

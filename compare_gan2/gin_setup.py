@@ -10,6 +10,7 @@ optimizers and stateless random functions.
 import importlib
 import os
 
+from absl import logging
 import gin
 
 from compare_gan2 import errors
@@ -21,7 +22,7 @@ _CONFIGURABLE_MODULES = (
     "compare_gan2.architectures",
     "compare_gan2.gans",
     "compare_gan2.datasets",
-    "compare_gan2.training.runner",
+    "compare_gan2.builder",
     "compare_gan2.metrics",
     "compare_gan2.evaluation",
     "compare_gan2.export",
@@ -97,9 +98,110 @@ def parse(config_files=(), bindings=(), finalize=True):
         list(config_files), list(bindings), skip_unknown=False,
         finalize_config=finalize)
   except (ValueError, KeyError, SyntaxError, TypeError) as e:
+    raise GinConfigError(_describe_parse_error(e, config_files)) from e
+
+
+def _describe_parse_error(error, config_files):
+  """gin's parse error as: the binding, where it is, gin's reason, the hint."""
+  import re  # pylint: disable=g-import-not-at-top
+  lines = [line for line in str(error).splitlines() if line.strip()]
+  reason = lines[0].strip() if lines else type(error).__name__
+  binding, where = None, None
+  for k, line in enumerate(lines):
+    in_file = re.search(r'In file "(.+)", line (\d+)', line)
+    in_bindings = re.search(r"In bindings string line (\d+)", line)
+    if in_file or in_bindings:
+      where = (f"{in_file.group(1)}, line {in_file.group(2)}" if in_file
+               else "--gin_bindings")
+      binding = lines[k + 1].strip() if k + 1 < len(lines) else None
+      break
+  if where is None:
     where = ", ".join(config_files) if config_files else "--gin_bindings"
-    raise GinConfigError(
-        f"Invalid gin configuration ({where}): {e}\n"
-        "Check the spelling of the configurable and parameter names; "
-        "`python -m compare_gan2.main --helpfull` and README.md list the gin "
-        "surface.") from e
+  listing = "python -m compare_gan2.describe --list_configurables"
+  known = re.match(r"Configurable '([\w./]+)' doesn't have a parameter", reason)
+  if known:  # The configurable exists: list its parameters.
+    listing += " " + known.group(1).split("/")[-1]
+  subject = f"Gin binding `{binding}`" if binding else "The gin configuration"
+  return (f"{subject} ({where}): {reason} Check the spelling of the "
+          f"configurable and parameter names; `{listing}` lists what exists.")
+
+
+def parse_gin_config(text):
+  """{"[scope/]configurable.param": value string} of a gin config text.
+
+  Uses gin's own parser (multi-line values, comments); scopes are kept
+  (compare_gan's `_parse_gin_config` in compare_gan/runner_lib.py dropped them).
+  Imports and macros are kept as written ("@name", "%NAME").
+  """
+  from gin import config_parser  # pylint: disable=g-import-not-at-top
+  result = {}
+
+  class _Delegate(config_parser.ParserDelegate):
+    def configurable_reference(self, scoped_name, evaluate):
+      return "@" + scoped_name + ("()" if evaluate else "")
+
+    def macro(self, name):
+      return "%" + name
+
+  try:
+    parser = config_parser.ConfigParser(text, _Delegate())
+    for statement in parser:
+      if isinstance(statement, config_parser.BindingStatement):
+        key = statement.selector + "." + statement.arg_name
+        if statement.scope:
+          key = statement.scope + "/" + key
+        value = statement.value
+        result[key] = value if isinstance(value, str) and value.startswith(
+            ("@", "%")) else repr(value)
+  except (SyntaxError, ValueError) as e:
+    logging.warning("Could not parse a gin config: %s", e)
+  return result
+
+
+def _parameters(configurable):
+  """[(name, default text)] of a configurable's gin-settable parameters."""
+  import inspect  # pylint: disable=g-import-not-at-top
+  fn = configurable.wrapped
+  if inspect.isclass(fn):
+    fn = fn.__init__
+  try:
+    signature = inspect.signature(fn)
+  except (TypeError, ValueError):
+    return []
+  result = []
+  for name, param in signature.parameters.items():
+    if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+      continue
+    if configurable.allowlist and name not in configurable.allowlist:
+      continue
+    if configurable.denylist and name in configurable.denylist:
+      continue
+    default = param.default
+    if default is param.empty or default is gin.REQUIRED:
+      text = "<required>"
+    else:
+      text = repr(default)
+    result.append((name, text))
+  return result
+
+
+def list_configurables(contains=""):
+  """Text listing every gin configurable (selector, defining module, parameters
+  with their defaults) whose selector contains `contains`: the names a gin
+  file or --gin_bindings may use."""
+  from gin import config as gin_config  # pylint: disable=g-import-not-at-top
+  register_all()
+  lines, entries = [], []
+  for selector, configurable in gin_config._REGISTRY.items():  # pylint: disable=protected-access
+    name = gin_config._REGISTRY.minimal_selector(selector)  # pylint: disable=protected-access
+    if getattr(configurable.wrapped, "__module__", "").startswith("gin."):
+      continue  # gin's own (macro, constant).
+    if contains.lower() in selector.lower():
+      entries.append((name, configurable))
+  for name, configurable in sorted(entries, key=lambda e: e[0].lower()):
+    wrapped = configurable.wrapped
+    lines.append(f"{name}  ({getattr(wrapped, '__module__', '?')}."
+                 f"{getattr(wrapped, '__qualname__', wrapped)})")
+    for param, default in _parameters(configurable):
+      lines.append(f"    {name}.{param} = {default}")
+  return "\n".join(lines)

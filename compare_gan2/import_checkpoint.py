@@ -212,12 +212,13 @@ def main(argv=None):
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   # pylint: disable=g-import-not-at-top
   from compare_gan2 import gin_setup
+  from compare_gan2 import builder
   from compare_gan2.training import runner
   # pylint: enable=g-import-not-at-top
   with errors.reported_as_one_line("python -m compare_gan2.import_checkpoint"):
     gin_setup.parse(args.gin_config, args.gin_bindings)
-    runner.check_model_dir(args.model_dir)
-    gan = runner.build_gan(args.model_dir)
+    builder.check_model_dir(args.model_dir)
+    gan = builder.build_gan(args.model_dir)
     path = import_checkpoint(gan, args.checkpoint, args.model_dir)
     runner.write_operative_config(args.model_dir, checkpoints.step_of(path))
   print(path)

@@ -13,7 +13,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -64,9 +63,12 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported here so --help works fast and flags are parsed first.
-  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
-  logging.set_verbosity(logging.INFO)
-  with errors.reported_as_one_line("compare-gan2"):
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors
+  from compare_gan2 import logs
+  # pylint: enable=g-import-not-at-top
+  logs.setup(FLAGS.model_dir)
+  with errors.reported_as_one_line("compare-gan2", model_dir=FLAGS.model_dir):
     _run()
 
 

@@ -11,14 +11,16 @@ machine and the configuration that made it:
    "device": {"cpu", "logical_devices", "strategy", "num_replicas"},
    "seed": run_config.tf_random_seed,
    "gin_config": [files], "gin_bindings": [command-line bindings],
-   "gin": {"[scope/]configurable.parameter": value string} (every binding in effect)}
+   "gin": {"[scope/]configurable.parameter": value string} (every binding in effect),
+   "dataset": {"name", "label_file_pattern", "labeled_fraction",
+               "labels_are_classes"} (the spec trained on; the S2GAN pipeline
+               gives its GAN stage a spec with its label files, not a binding)}
 
 A re-run (resume) rewrites it, keeping the earlier invocations' start times in
 "previous_starts".
 """
 
 import datetime
-import json
 import os
 import platform
 import subprocess
@@ -28,9 +30,11 @@ import gin
 import tensorflow as tf
 
 import compare_gan2
-from compare_gan2.evaluation import scores as scores_lib
+from compare_gan2 import errors
+from compare_gan2 import gin_setup
+from compare_gan2 import model_dir as model_dir_lib
 
-FILENAME = "run_info.json"
+FILENAME = model_dir_lib.RUN_INFO
 SCHEMA_VERSION = 1
 
 
@@ -63,10 +67,21 @@ def cpu_model():
   return platform.processor() or platform.machine()
 
 
-def collect(schedule, seed, strategy=None, gin_config=(), gin_bindings=()):
+def describe_dataset(spec):
+  """What run_info.json records of a dataset spec."""
+  if spec is None:
+    return None
+  return {"name": spec.name, "label_file_pattern": spec.label_file_pattern,
+          "labeled_fraction": spec.labeled_fraction,
+          "labels_are_classes": spec.labels_are_classes}
+
+
+def collect(schedule, seed, strategy=None, gin_config=(), gin_bindings=(),
+            dataset=None):
   """The run_info dict of this process (see the module docstring)."""
   commit, dirty = git_commit()
   return {
+      "dataset": describe_dataset(dataset),
       "schema_version": SCHEMA_VERSION,
       "schedule": schedule,
       "start_time": datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -86,31 +101,23 @@ def collect(schedule, seed, strategy=None, gin_config=(), gin_bindings=()):
       "seed": seed,
       "gin_config": list(gin_config),
       "gin_bindings": list(gin_bindings),
-      "gin": scores_lib.parse_gin_config(gin.config_str()),
+      "gin": gin_setup.parse_gin_config(gin.config_str()),
   }
 
 
 def write(model_dir, info):
   """Writes `model_dir/run_info.json` atomically; returns its path."""
-  path = os.path.join(model_dir, FILENAME)
   previous = read(model_dir)
   if previous:
     info = dict(info, previous_starts=previous.get("previous_starts", []) + [
         previous.get("start_time")])
-  tmp = f"{path}.tmp-{os.getpid()}"
-  with tf.io.gfile.GFile(tmp, "w") as f:
-    f.write(json.dumps(info, indent=1, sort_keys=True) + "\n")
-  tf.io.gfile.rename(tmp, path, overwrite=True)
-  return path
+  return model_dir_lib.atomic_write_json(model_dir_lib.join(model_dir, FILENAME),
+                                         info)
 
 
 def read(model_dir):
   """The run_info dict of `model_dir`, or None if it has none."""
-  path = os.path.join(model_dir, FILENAME)
-  if not tf.io.gfile.exists(path):
-    return None
-  with tf.io.gfile.GFile(path) as f:
-    return json.loads(f.read())
+  return model_dir_lib.read_json(model_dir_lib.join(model_dir, FILENAME))
 
 
 def recorded_bindings(model_dir):
@@ -124,3 +131,28 @@ def recorded_bindings(model_dir):
   if not info or not info.get("gin"):
     return None
   return [f"{name} = {value}" for name, value in sorted(info["gin"].items())]
+
+
+def configuration(model_dir, gin_configs=(), gin_bindings=()):
+  """(gin files, bindings) that configure the model of `model_dir` again.
+
+  `gin_configs` when given; else every binding the run had when it last started
+  (run_info.json, which includes evaluation settings such as `eval_z`), else the
+  latest `operative_config-<step>.gin`. `gin_bindings` apply on top.
+
+  Raises:
+    errors.ConfigError: none of these exists.
+  """
+  configs, bindings = list(gin_configs), list(gin_bindings)
+  if configs:
+    return configs, bindings
+  recorded = recorded_bindings(model_dir)
+  if recorded is not None:
+    return [], recorded + bindings
+  operative = model_dir_lib.latest_operative_config(model_dir)
+  if operative is None:
+    raise errors.ConfigError(
+        f"Neither {FILENAME} nor operative_config-<step>.gin in {model_dir!r} to "
+        "configure the model with; pass the training gin config with "
+        "--gin_config (and --gin_bindings).")
+  return [operative], bindings

@@ -24,6 +24,7 @@ config lacks evaluation settings such as `eval_z`), else D's latest
   from the first column to the last (same class per row).
 """
 
+import io
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow loads.
@@ -35,13 +36,14 @@ import tensorflow as tf  # noqa: E402
 from compare_gan2 import errors  # noqa: E402
 from compare_gan2 import gin_setup  # noqa: E402
 from compare_gan2 import inference_generator  # noqa: E402
+from compare_gan2 import logs  # noqa: E402
+from compare_gan2 import model_dir as model_dir_lib  # noqa: E402
 from compare_gan2 import random_ops  # noqa: E402
 from compare_gan2 import run_info  # noqa: E402
 from compare_gan2.datasets import polygons  # noqa: E402
 from compare_gan2.evaluation import evaluator as evaluator_lib  # noqa: E402
-from compare_gan2.export import cli as export_cli  # noqa: E402
 from compare_gan2.training import checkpoints  # noqa: E402
-from compare_gan2.training import runner  # noqa: E402
+from compare_gan2 import builder  # noqa: E402
 
 _SALT_TRUNCATION = 0x7A0C
 
@@ -116,12 +118,10 @@ def write_png(images, path, columns):
   sheet = polygons.contact_sheet(images, columns=columns)
   if sheet.shape[-1] == 1:
     sheet = sheet[..., 0]
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  tmp = path + ".tmp.png"
-  Image.fromarray(sheet).save(tmp)
-  os.replace(tmp, path)
-  return path
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  png = io.BytesIO()
+  Image.fromarray(sheet).save(png, format="PNG")
+  return model_dir_lib.atomic_write_bytes(path, png.getvalue())
 
 
 def sample_model_dir(model_dir, out, checkpoint=None, gin_configs=(),
@@ -132,22 +132,13 @@ def sample_model_dir(model_dir, out, checkpoint=None, gin_configs=(),
     raise checkpoints.CheckpointNotFoundError(
         f"Model directory {model_dir!r} does not exist.")
   path = checkpoint or checkpoints.latest_checkpoint(model_dir, required=True)
-  configs, bindings = list(gin_configs), list(gin_bindings)
-  if not configs:
-    recorded = run_info.recorded_bindings(model_dir)
-    if recorded is not None:
-      bindings = recorded + bindings
-    else:
-      configs = [export_cli.latest_operative_config(model_dir)]
-      if configs[0] is None:
-        raise errors.ConfigError(
-            f"Neither run_info.json nor operative_config-<step>.gin in "
-            f"{model_dir!r} to configure the model with; pass the training gin "
-            "config with --gin_config.")
+  configs, bindings = run_info.configuration(model_dir, gin_configs,
+                                             gin_bindings)
   gin_setup.parse(configs, bindings)
-  runner.set_random_seeds(runner.get_run_config().tf_random_seed)
-  gan = runner.build_gan(model_dir)
+  builder.set_random_seeds(builder.get_run_config().tf_random_seed)
+  gan = builder.build_gan(model_dir)
   checkpoints.restore_gan(gan, path)
+  logs.start()
   classes = parse_classes(options.pop("classes", None), gan.num_classes
                           if gan.conditional else None)
   if options.get("seed") is None:
@@ -185,7 +176,9 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   f = _FLAGS
-  with errors.reported_as_one_line("python -m compare_gan2.sample"):
+  logs.setup(f.model_dir)
+  with errors.reported_as_one_line("python -m compare_gan2.sample",
+                                   model_dir=f.model_dir):
     path, checkpoint = sample_model_dir(
         f.model_dir, f.out, checkpoint=f.checkpoint, gin_configs=f.gin_config,
         gin_bindings=f.gin_bindings, num=f.num, columns=f.columns,

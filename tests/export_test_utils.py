@@ -10,6 +10,7 @@ import tensorflow as tf
 from compare_gan2 import gin_setup
 from compare_gan2.architectures import arch_ops
 from compare_gan2.training import checkpoints
+from compare_gan2 import builder
 from compare_gan2.training import runner
 
 # Conditional BigGAN at ch=8 on polygons_32: CBN with hierarchical z and a shared
@@ -97,7 +98,7 @@ def context(model_dir, bindings):
   """Parses `bindings` (after clearing gin) and builds a runner Context."""
   gin.clear_config()
   gin_setup.parse(bindings=list(bindings))
-  return runner.build_context(str(model_dir))
+  return builder.build_context(str(model_dir))
 
 
 def train(model_dir, bindings):

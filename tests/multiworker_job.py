@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import tf_test_utils  # noqa: E402  pylint: disable=g-import-not-at-top
 
 from compare_gan2 import gin_setup  # noqa: E402
+from compare_gan2 import builder  # noqa: E402
 from compare_gan2.training import runner  # noqa: E402
 
 
@@ -26,7 +27,7 @@ def main(model_dir, training_steps, kill_at=None):
       "run_config.iterations_per_loop = 1",
       "standardize_batch.use_cross_replica_mean = True",
   ])
-  ctx = runner.build_context(model_dir)
+  ctx = builder.build_context(model_dir)
   assert ctx.strategy.num_replicas_in_sync == 2, ctx.strategy
 
   def kill(step, path):

@@ -17,7 +17,7 @@ from compare_gan2 import datasets
 from compare_gan2 import gin_setup
 from compare_gan2.datasets.base import ImageDatasetSpec
 from compare_gan2.architectures import names as arch_names
-from compare_gan2.training import runner
+from compare_gan2 import builder
 
 LOSSES = ["non_saturating", "wasserstein", "least_squares", "hinge"]
 PENALTIES = ["no_penalty", "dragan_penalty", "wgangp_penalty", "l2_penalty"]
@@ -108,7 +108,7 @@ def _train_step(tmp_path, architecture, loss, penalty, compiled=True,
       "penalty.fn = @{}".format(penalty),
       'run_config.precision = "{}"'.format(precision),
   ] + extra)
-  ctx = runner.build_context(str(tmp_path))
+  ctx = builder.build_context(str(tmp_path))
   gan = ctx.gan
   inputs = next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps)))
   gan.build()

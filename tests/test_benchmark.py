@@ -46,9 +46,9 @@ def test_fused_resampling_lowers_the_flops_of_biggan():
   import gin  # pylint: disable=g-import-not-at-top
   gin.clear_config()
   from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
-  from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import builder  # pylint: disable=g-import-not-at-top
   gin_setup.parse(bindings=dist.BIGGAN_BINDINGS)
-  gan = runner.build_gan()
+  gan = builder.build_gan()
   gan.build()
   direct_g, direct_d = benchmark._forward_flops(gan, 4, fused=False)  # pylint: disable=protected-access
   fused_g, fused_d = benchmark._forward_flops(gan, 4, fused=True)  # pylint: disable=protected-access

@@ -22,8 +22,12 @@ def test_misspelt_binding_in_file_fails_before_work(tmp_path):
                     .read() + "\nModularGAN.g_lrr = 0.1\n")
   result = _run_cli(f"--model_dir={tmp_path / 'run'}", f"--gin_config={config}")
   assert result.returncode != 0
-  assert "g_lrr" in result.stderr and "typo.gin" in result.stderr
-  assert not os.path.exists(tmp_path / "run" / "checkpoint")
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("compare-gan2: error: Gin binding `ModularGAN.g_lrr = "
+                         "0.1` (")
+  assert "typo.gin, line " in last
+  assert "--list_configurables ModularGAN" in last
+  assert not os.path.exists(tmp_path / "run")
 
 
 def test_dataset_not_available_offline(tmp_path):

@@ -34,6 +34,9 @@ def _assert_one_line_error(result, program, *fragments):
     assert fragment in last, last
 
 
+LOG = "compare_gan2.log"
+
+
 def _snapshot(model_dir):
   """{relative path: bytes} of every file under model_dir."""
   files = {}
@@ -44,6 +47,14 @@ def _snapshot(model_dir):
   return files
 
 
+def _assert_kept(before, after):
+  """Every file as it was, except the log, which may only have grown: a
+  failed command run on the directory appends its lines."""
+  assert after[LOG].startswith(before[LOG])
+  assert {k: v for k, v in after.items() if k != LOG} == {
+      k: v for k, v in before.items() if k != LOG}
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
   """The tiny GAN trained to step 4 through the command line."""
@@ -51,6 +62,19 @@ def trained(tmp_path_factory):
   result = _main(f"--model_dir={model_dir}", *TINY)
   assert result.returncode == 0, result.stderr[-3000:]
   return model_dir
+
+
+def test_the_log_file_of_a_training(trained):
+  """compare_gan2.log in the model directory: the operative config's path, a
+  compile line, then progress lines with D and G losses."""
+  with open(os.path.join(trained, "compare_gan2.log")) as f:
+    text = f.read()
+  assert "Operative config: " + os.path.join(trained, "operative_config-0.gin") \
+      in text
+  assert "Compiling the training step" in text
+  assert "first loop, compilation included" in text
+  assert "step 4/4 (100.0%) | D loss " in text and "| G loss " in text
+  assert "ETA" in text
 
 
 def _copy(trained, tmp_path):
@@ -90,7 +114,7 @@ def test_resuming_with_another_configuration_is_a_mismatch_not_damage(
   _assert_one_line_error(result, "compare-gan2", "model.ckpt-4",
                          "does not match the configured model", "operative_config")
   assert "damaged" not in result.stderr
-  assert _snapshot(model_dir) == before
+  _assert_kept(before, _snapshot(model_dir))
 
 
 def test_unknown_schedule(tmp_path):
@@ -152,7 +176,7 @@ def test_damaged_checkpoint_names_it_and_the_previous_one(trained, tmp_path):
                  "--gin_bindings=options.training_steps = 6")
   _assert_one_line_error(result, "compare-gan2", "model.ckpt-4", "damaged",
                          "step 2", "move")
-  assert _snapshot(model_dir) == before
+  _assert_kept(before, _snapshot(model_dir))
   # The fix the message gives works: training resumes from step 2.
   os.makedirs(tmp_path / "damaged")
   for path in glob.glob(os.path.join(model_dir, "model.ckpt-4.*")):
@@ -179,4 +203,74 @@ def test_export_with_another_configuration(trained, tmp_path):
                 *TINY, "--gin_bindings=options.z_dim = 16")
   _assert_one_line_error(result, "python -m compare_gan2.export",
                          "does not match the configured model", "operative_config")
-  assert _snapshot(model_dir) == before
+  _assert_kept(before, _snapshot(model_dir))
+
+
+def _main_with_fault(fault, *args):
+  """`compare-gan2 args` with `fault` (Python run first) injected."""
+  code = "\n".join(["import sys", fault, "from compare_gan2 import main",
+                    "sys.argv[0] = 'compare-gan2'", "main.run()"])
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                        text=True, cwd=ROOT, env=env, timeout=600, check=False)
+
+
+_DISK_FULL_AT_SAVE = """
+import tensorflow as tf
+def _full(self, *args, **kwargs):
+  raise tf.errors.ResourceExhaustedError(
+      None, None, "model.ckpt-6_temp/part-00000; No space left on device")
+tf.train.CheckpointManager.save = _full
+"""
+
+_READ_ONLY_SAMPLES = """
+import errno
+from compare_gan2 import model_dir
+def _read_only(path, data):
+  raise OSError(errno.EROFS, "Read-only file system", path)
+model_dir.atomic_write_bytes = _read_only
+"""
+
+
+def test_full_disk_is_one_line_keeps_the_checkpoint_and_resumes(trained,
+                                                                 tmp_path):
+  model_dir = _copy(trained, tmp_path)
+  longer = "--gin_bindings=options.training_steps = 6"
+  result = _main_with_fault(_DISK_FULL_AT_SAVE, f"--model_dir={model_dir}",
+                            *TINY, longer)
+  _assert_one_line_error(result, "compare-gan2", "The disk is full",
+                         "No space left on device", "model.ckpt-4 (step 4)",
+                         "run the same command again")
+  assert not os.path.exists(os.path.join(model_dir, "TRAINING.lock"))
+  assert os.path.exists(os.path.join(model_dir, "model.ckpt-4.index"))
+  result = _main(f"--model_dir={model_dir}", *TINY, longer)  # Space freed.
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert os.path.exists(os.path.join(model_dir, "model.ckpt-6.index"))
+
+
+def test_read_only_model_dir_is_one_line(tmp_path):
+  model_dir = str(tmp_path / "run")
+  result = _main_with_fault(_READ_ONLY_SAMPLES, f"--model_dir={model_dir}",
+                            *TINY)
+  _assert_one_line_error(result, "compare-gan2", "cannot be written",
+                         "Read-only file system")
+  assert not os.path.exists(os.path.join(model_dir, "TRAINING.lock"))
+
+
+def test_lost_worker_and_other_faults_are_recognised():
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  lost = tf.errors.UnavailableError(None, None, "Socket closed\nmore context")
+  assert errors.environment_fault(lost).startswith("a worker was lost")
+  message = errors.fault_message(errors.environment_fault(lost), lost)
+  assert "Socket closed" in message and "more context" not in message
+  assert errors.environment_fault(PermissionError(13, "Permission denied"))
+  assert errors.environment_fault(ValueError("a bug")) is None
+  assert errors.environment_fault(KeyError("x")) is None
+
+
+def test_one_line_drops_object_reprs_and_gin_context():
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  error = ValueError("cannot identify image file <_io.BytesIO object at "
+                     "0x7f3a2b1c0d90>\n  In call to configurable 'dataset' (<fn>)")
+  assert errors.one_line(error) == "cannot identify image file"

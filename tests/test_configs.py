@@ -8,6 +8,7 @@ import pytest
 
 from compare_gan2 import gin_setup
 from compare_gan2.training import checkpoints
+from compare_gan2 import builder
 from compare_gan2.training import runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,7 +54,7 @@ SLOW_CONFIGS = {"biggan_imagenet128.gin", "resnet_cifar10.gin"} | {
 def test_config_trains_with_overrides(tmp_path, config):
   gin.clear_config()
   gin_setup.parse([os.path.join(ROOT, "gin_configs", config)], CASES[config])
-  ctx = runner.build_context(str(tmp_path))
+  ctx = builder.build_context(str(tmp_path))
   steps = 2 if "options.training_steps = 2" in CASES[config] else 1
   assert runner.schedule_train(ctx) == steps
   assert checkpoints.is_training_done(str(tmp_path))

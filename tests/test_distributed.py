@@ -14,6 +14,7 @@ import tf_test_utils
 import export_test_utils as etu
 
 from compare_gan2.training import checkpoints
+from compare_gan2 import builder
 from compare_gan2.training import runner
 
 # A BigGAN (conditional BN with cross-replica moments in G, SN in G and D,
@@ -53,7 +54,7 @@ _context = etu.context  # Parses the bindings after clearing gin; builds a Conte
 
 
 def _new_gan(ctx, strategy, **parameters):
-  runner.set_random_seeds(ctx.run_config.tf_random_seed)
+  builder.set_random_seeds(ctx.run_config.tf_random_seed)
   with strategy.scope():
     gan = type(ctx.gan)(dataset=ctx.dataset, parameters=dict(ctx.options, **parameters),
                         model_dir=None)
@@ -282,7 +283,8 @@ def test_two_worker_processes_chief_writes_and_resume_equals_uninterrupted(tmp_p
   assert "TRAIN_DONE" in files and "operative_config-4.gin" in files
   assert sum(f.startswith("events.out.tfevents") for f in files) == 1, files
   assert "samples/step_4.png" in files
-  assert not any(".worker_tmp" in f for f in files), files  # Removed after training.
+  assert not any(".worker_tmp" in f for f in files), files  # Removed after training,
+  assert not os.path.exists(full / ".worker_tmp")  # the empty directory too.
   assert checkpoints.step_of(checkpoints.latest_checkpoint(str(full))) == 4
 
   codes, outputs = _run_two_workers(resumed, 4, kill_at=2)

@@ -1,6 +1,7 @@
 """Evaluation layer: feature extractors, tasks, score files, schedules, end to end."""
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -16,13 +17,14 @@ from compare_gan2 import gin_setup
 from compare_gan2 import inference_generator
 from compare_gan2 import metrics
 from compare_gan2.architectures import arch_ops
+from compare_gan2.evaluation import classifier
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.evaluation import feature_extractors as fe
 from compare_gan2.evaluation import schedules
 from compare_gan2.evaluation import scores as scores_lib
 from compare_gan2.evaluation import tasks as tasks_lib
-from compare_gan2.evaluation import train_classifier
 from compare_gan2.training import checkpoints
+from compare_gan2 import builder
 from compare_gan2.training import runner
 
 BASE_BINDINGS = list(tf_test_utils.TINY_GAN_BINDINGS)
@@ -33,8 +35,8 @@ BASE_BINDINGS = list(tf_test_utils.TINY_GAN_BINDINGS)
 def classifier_cache(tmp_path_factory):
   """A polygons_32 classifier trained for a few steps (fast, low accuracy)."""
   cache = tmp_path_factory.mktemp("classifiers")
-  train_classifier.train("polygons_32", str(cache / "polygons_32"), steps=30,
-                         batch_size=32, eval_examples=200)
+  classifier.train("polygons_32", str(cache / "polygons_32"), steps=30,
+                   batch_size=32, eval_examples=200)
   return str(cache)
 
 
@@ -54,7 +56,7 @@ def _eval_bindings(cache, num_samples=64, tasks=None):
 def _context(model_dir, *extra, **flags):
   gin.clear_config()
   gin_setup.parse(bindings=BASE_BINDINGS + list(extra))
-  return runner.build_context(str(model_dir), **flags)
+  return builder.build_context(str(model_dir), **flags)
 
 
 @pytest.fixture(scope="module")
@@ -139,35 +141,35 @@ def test_classifier_cache_reuse_and_missing(classifier_cache, tmp_path,
                                             monkeypatch):
   def no_training(*args, **kwargs):
     raise AssertionError("must not retrain when cached")
-  monkeypatch.setattr(train_classifier, "train", no_training)
-  clf = fe.DatasetClassifier("polygons_32", cache_dir=classifier_cache,
-                             auto_train=False, min_test_accuracy=0.0)
+  monkeypatch.setattr(classifier, "train", no_training)
+  clf = classifier.DatasetClassifier("polygons_32", cache_dir=classifier_cache,
+                                     auto_train=False, min_test_accuracy=0.0)
   assert clf.metadata["dataset"] == "polygons_32"
   out = clf(np.random.default_rng(0).uniform(size=[5, 32, 32, 3]))
   assert out["pool"].shape == (5, 128) and out["logits"].shape == (5, 6)
   with pytest.raises(fe.FeatureExtractorError, match="train_classifier"):
-    fe.DatasetClassifier("polygons_32", cache_dir=str(tmp_path),
-                          auto_train=False)
+    classifier.DatasetClassifier("polygons_32", cache_dir=str(tmp_path),
+                                 auto_train=False)
 
 
 def test_classifier_auto_trains_on_first_use(tmp_path, monkeypatch):
   calls = []
-  real_train = train_classifier.train
+  real_train = classifier.train
 
   def quick(dataset_name, output_dir, **kwargs):
     calls.append(output_dir)
     return real_train(dataset_name, output_dir, steps=2, batch_size=8,
                       eval_examples=16)
-  monkeypatch.setattr(train_classifier, "train", quick)
-  clf = fe.DatasetClassifier("polygons_32", cache_dir=str(tmp_path),
-                             min_test_accuracy=0.0)
+  monkeypatch.setattr(classifier, "train", quick)
+  clf = classifier.DatasetClassifier("polygons_32", cache_dir=str(tmp_path),
+                                     min_test_accuracy=0.0)
   assert calls == [str(tmp_path / "polygons_32")]
   assert clf.metadata["steps"] == 2
 
 
 def test_cache_dir_from_environment(monkeypatch, tmp_path):
   monkeypatch.setenv("COMPARE_GAN2_CACHE", str(tmp_path))
-  assert fe.classifier_dir("polygons_64") == str(
+  assert classifier.classifier_dir("polygons_64") == str(
       tmp_path / "classifiers" / "polygons_64")
 
 
@@ -324,6 +326,52 @@ def test_continuous_eval_resume_never_twice(trained_dir, tmp_path):
   assert _steps_in_scores(model_dir) == [0, 2, 4]
 
 
+class _Crash(BaseException):
+  """A kill between two writes (not an Exception: nothing may catch it)."""
+
+
+def test_crash_between_score_writes_then_restart(trained_dir, tmp_path,
+                                                 monkeypatch):
+  model_dir = _copy(trained_dir, tmp_path)
+  ctx = _context(model_dir, eval_every_steps=0)
+  real_write_csv = scores_lib.ScoreFiles._write_csv
+
+  def crash_at_step_2(self, records):
+    if records[-1]["step"] == 2:
+      raise _Crash()
+    real_write_csv(self, records)
+  monkeypatch.setattr(scores_lib.ScoreFiles, "_write_csv", crash_at_step_2)
+  first = _StubEvaluator()
+  with pytest.raises(_Crash):
+    schedules.continuous_eval(ctx, sleep_fn=lambda s: None, evaluator=first)
+  assert first.evaluated == [0, 2]
+  files = scores_lib.ScoreFiles(str(model_dir))
+  assert [r["step"] for r in files.read_csv_rows()] == ["0"]  # CSV behind.
+  assert files.evaluated_steps() == {0, 2}  # scores.jsonl holds step 2.
+  monkeypatch.undo()
+  second = _StubEvaluator()  # The restart.
+  schedules.continuous_eval(ctx, sleep_fn=lambda s: None, evaluator=second)
+  assert second.evaluated == [4]  # Step 2 is not evaluated twice...
+  rows = files.read_csv_rows()
+  assert [r["step"] for r in rows] == ["0", "2", "4"]  # ...and the CSV repaired.
+  assert rows[1]["fid_score_mean"] == "2.0"
+  assert _steps_in_scores(model_dir) == [0, 2, 4]
+  assert not [n for n in os.listdir(model_dir) if ".tmp" in n]
+
+
+def test_csv_rows_without_json_record_are_kept_then_replaced(tmp_path):
+  (tmp_path / "scores.csv").write_text(
+      "checkpoint_path,step,fid_score_mean\n/m/model.ckpt-5,5,9.0\n")
+  files = scores_lib.ScoreFiles(str(tmp_path))
+  assert files.evaluated_steps() == set()  # Evaluated again: no JSON record.
+  files.add("/m/model.ckpt-10", 10, {"fid_score_mean": 1.0}, gin_settings={})
+  assert [r["step"] for r in files.read_csv_rows()] == ["5", "10"]
+  files.add("/m/model.ckpt-5", 5, {"fid_score_mean": 2.0}, gin_settings={})
+  rows = files.read_csv_rows()
+  assert [(r["step"], r["fid_score_mean"]) for r in rows] == [("10", "1.0"),
+                                                              ("5", "2.0")]
+
+
 def test_continuous_eval_waits_for_checkpoints_then_train_done(trained_dir,
                                                                tmp_path):
   model_dir = _copy(trained_dir, tmp_path)
@@ -400,9 +448,9 @@ def test_eval_after_train_and_continuous_eval_end_to_end(classifier_cache,
   # continuous_eval on the finished run: nothing left to do, then a new
   # eval_every_steps setting on a fresh score file evaluates again.
   assert schedules.continuous_eval(ctx, sleep_fn=lambda s: None) == []
-  ctx.flags["score_filename"] = "other.csv"
   os.remove(model_dir / "scores.jsonl")
-  ctx.flags["eval_every_steps"] = 4
+  ctx.flags = dataclasses.replace(ctx.flags, score_filename="other.csv",
+                                  eval_every_steps=4)
   records = schedules.continuous_eval(ctx, sleep_fn=lambda s: None)
   assert [r["step"] for r in records] == [4]
 
@@ -581,10 +629,10 @@ def test_sample_sizes_follow_dataset(classifier_cache, tmp_path):
 
 @pytest.mark.slow
 def test_classifier_full_training_accuracy(tmp_path):
-  meta = train_classifier.train("polygons_32", str(tmp_path / "polygons_32"))
+  meta = classifier.train("polygons_32", str(tmp_path / "polygons_32"))
   assert meta["test_accuracy"] > 0.95
-  clf = fe.DatasetClassifier("polygons_32", cache_dir=str(tmp_path),
-                              auto_train=False)
+  clf = classifier.DatasetClassifier("polygons_32", cache_dir=str(tmp_path),
+                                     auto_train=False)
   assert clf.metadata["test_accuracy"] == meta["test_accuracy"]
 
 
@@ -598,7 +646,7 @@ def test_classifier_full_training_accuracy(tmp_path):
 def test_steps_deleted_before_evaluation(keep, every, lost):
   from types import SimpleNamespace  # pylint: disable=g-import-not-at-top
   ctx = SimpleNamespace(
-      flags={"eval_every_steps": every}, options={"training_steps": 15000},
-      run_config=runner.RunConfig(save_checkpoints_steps=1000,
+      flags=builder.ScheduleFlags(eval_every_steps=every), options={"training_steps": 15000},
+      run_config=builder.RunConfig(save_checkpoints_steps=1000,
                                   keep_checkpoint_max=keep))
   assert schedules.steps_deleted_before_evaluation(ctx) == lost

@@ -13,7 +13,7 @@ import pytest
 
 from compare_gan2 import gin_setup
 from compare_gan2.evaluation import schedules
-from compare_gan2.training import runner
+from compare_gan2 import builder
 
 DEMO = os.path.join(os.path.dirname(__file__), os.pardir, "gin_configs",
                     "biggan_polygons32.gin")
@@ -31,7 +31,7 @@ def test_later_checkpoint_scores_better(tmp_path):
   ]
   config_files = [DEMO]
   gin_setup.parse(config_files, bindings)
-  ctx = runner.build_context(str(tmp_path), eval_every_steps=EARLY,
+  ctx = builder.build_context(str(tmp_path), eval_every_steps=EARLY,
                              num_eval_averaging_runs=1,
                              score_filename="scores.csv")
   records = schedules.eval_after_train(ctx)

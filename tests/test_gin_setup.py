@@ -41,7 +41,36 @@ def test_unknown_binding_names_file(tmp_path):
   with pytest.raises(gin_setup.GinConfigError) as info:
     gin_setup.parse([str(config)])
   message = str(info.value)
-  assert "batch_sise" in message and "bad.gin" in message
+  assert message.startswith("Gin binding `options.batch_sise = 8` (")
+  assert f"{config}, line 2): Configurable 'options' doesn't have a parameter " \
+      "named 'batch_sise'." in message
+  assert "`python -m compare_gan2.describe --list_configurables options`" in message
+  assert "\n" not in message
+
+
+def test_unknown_configurable_lists_everything():
+  with pytest.raises(gin_setup.GinConfigError) as info:
+    gin_setup.parse(bindings=["optionz.batch_size = 3"])
+  message = str(info.value)
+  assert message.startswith("Gin binding `optionz.batch_size = 3` "
+                            "(--gin_bindings): No configurable matching 'optionz'.")
+  assert message.endswith("`python -m compare_gan2.describe "
+                          "--list_configurables` lists what exists.")
+
+
+def test_list_configurables():
+  text = gin_setup.list_configurables("options")
+  lines = text.splitlines()
+  assert lines[0].startswith("data_options  (compare_gan2.")
+  assert "options  (compare_gan2.builder.get_options_dict)" in lines
+  assert "    options.batch_size = <required>" in lines
+  assert "    options.z_dim = 128" in lines
+  assert "    options.lamba = 1" in lines
+  everything = gin_setup.list_configurables()
+  for name in ("ModularGAN", "S3GAN", "run_config", "dataset", "eval", "hub_export",
+               "resnet_biggan.Generator", "spectral_norm"):
+    assert f"\n{name}  (" in "\n" + everything, name
+  assert "macro  (gin" not in everything
 
 
 def test_unknown_configurable_in_binding():
@@ -71,3 +100,11 @@ def test_derive_seed_is_stateless_fold_in_and_takes_large_integers():
   a = random_ops.derive_seed((2148, 101), 0, 0)
   b = random_ops.derive_seed((2149, 101), 0, 0)
   assert not np.array_equal(a.numpy(), b.numpy())
+
+
+def test_describe_lists_configurables(capsys):
+  from compare_gan2 import describe  # pylint: disable=g-import-not-at-top
+  assert describe.main(["--list_configurables", "run_config"]) == 0
+  out = capsys.readouterr().out
+  assert "    run_config.log_every_seconds = 60.0" in out
+  assert "ModularGAN" not in out

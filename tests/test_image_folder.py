@@ -170,8 +170,9 @@ def test_missing_empty_and_unreadable_folders(tmp_path):
   _configure(tmp_path / "bad", tmp_path / "p")
   spec = datasets.get_dataset()
   with pytest.raises(datasets.DatasetNotAvailableError,
-                     match=r"cannot be read as images: red/broken\.png"):
+                     match=r"cannot be read as images: red/broken\.png") as caught:
     spec.check_available()
+  assert " object at 0x" not in errors.one_line(caught.value)
   _save(str(tmp_path / "mixed" / "a.png"), np.zeros((4, 4, 3), np.uint8))
   _save(str(tmp_path / "mixed" / "cls" / "b.png"), np.zeros((4, 4, 3), np.uint8))
   _configure(tmp_path / "mixed", tmp_path / "p")

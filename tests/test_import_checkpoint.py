@@ -16,7 +16,7 @@ import tf_test_utils
 from compare_gan2 import gin_setup
 from compare_gan2 import import_checkpoint as importer
 from compare_gan2.training import checkpoints
-from compare_gan2.training import runner
+from compare_gan2 import builder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LR, BETA1, EMA_DECAY = 0.01, 0.5, 0.9
@@ -51,7 +51,7 @@ def _tf1_training(ckpt_prefix, batches, save_after):
   gin_setup.parse(bindings=BINDINGS)
   graph = tf.Graph()
   with graph.as_default():
-    gan = runner.build_gan()
+    gan = builder.build_gan()
     ph = {"images": tf.compat.v1.placeholder(tf.float32, [2 * BATCH, 32, 32, 3]),
           "z": tf.compat.v1.placeholder(tf.float32, [2 * BATCH, 8]),
           "sampled_labels": tf.compat.v1.placeholder(tf.int32, [2 * BATCH])}
@@ -130,7 +130,7 @@ def test_one_step_after_import_equals_the_tf1_step(tf1_run, tmp_path):
   noise stays rounding noise)."""
   gin_setup.parse(bindings=BINDINGS)
   model_dir = str(tmp_path / "imported")
-  gan = runner.build_gan(model_dir)
+  gan = builder.build_gan(model_dir)
   path = importer.import_checkpoint(gan, tf1_run["checkpoint"], model_dir)
   assert path == os.path.join(model_dir, "model.ckpt-2")
   assert int(gan.g_optimizer.iterations.numpy()) == 2
@@ -138,7 +138,7 @@ def test_one_step_after_import_equals_the_tf1_step(tf1_run, tmp_path):
   # A fresh GAN restored from the written checkpoint takes the third step.
   gin.clear_config()
   gin_setup.parse(bindings=BINDINGS)
-  gan = runner.build_gan(model_dir)
+  gan = builder.build_gan(model_dir)
   checkpoints.restore_gan(gan, path)
   features, labels = tf1_run["batches"][2]
   gan.train_step(({k: tf.constant(v) for k, v in features.items()},
@@ -164,7 +164,7 @@ def test_one_step_after_import_equals_the_tf1_step(tf1_run, tmp_path):
 def test_unknown_and_missing_variables_are_listed(tf1_run, tmp_path):
   gin_setup.parse(bindings=BINDINGS + ["ModularGAN.g_use_ema = False",
                                        "ModularGAN.conditional = False"])
-  gan = runner.build_gan()
+  gan = builder.build_gan()
   with pytest.raises(importer.CheckpointImportError) as error:
     importer.import_checkpoint(gan, tf1_run["checkpoint"], str(tmp_path / "out"))
   message = str(error.value)
@@ -176,7 +176,7 @@ def test_unknown_and_missing_variables_are_listed(tf1_run, tmp_path):
 
 def test_model_variables_missing_from_the_checkpoint_are_listed(tf1_run, tmp_path):
   gin_setup.parse(bindings=BINDINGS + ["D.spectral_norm = True"])
-  gan = runner.build_gan()
+  gan = builder.build_gan()
   with pytest.raises(importer.CheckpointImportError) as error:
     importer.import_checkpoint(gan, tf1_run["checkpoint"], str(tmp_path / "out"))
   assert "model variables missing from the checkpoint" in str(error.value)
@@ -185,7 +185,7 @@ def test_model_variables_missing_from_the_checkpoint_are_listed(tf1_run, tmp_pat
 
 def test_adam_settings_that_do_not_fit_are_an_error(tf1_run, tmp_path):
   gin_setup.parse(bindings=BINDINGS + ["tf.train.AdamOptimizer.beta1 = 0.9"])
-  gan = runner.build_gan()
+  gan = builder.build_gan()
   with pytest.raises(importer.CheckpointImportError, match="beta1"):
     importer.import_checkpoint(gan, tf1_run["checkpoint"], str(tmp_path / "out"))
 

@@ -190,10 +190,10 @@ def test_fit_label_distribution_draws_for_unlabelled_reals(tmp_path):
   and uniform draws where the real label is -1."""
   import tf_test_utils  # pylint: disable=g-import-not-at-top
   from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
-  from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import builder  # pylint: disable=g-import-not-at-top
   gin_setup.parse(bindings=list(tf_test_utils.TINY_GAN_BINDINGS) + [
       "ModularGAN.fit_label_distribution = True", "dataset.labeled_fraction = 0.3"])
-  gan = runner.build_gan(str(tmp_path))
+  gan = builder.build_gan(str(tmp_path))
   features, labels = next(iter(gan.input_fn(400)))
   sampled, labels = features["sampled_labels"].numpy(), labels.numpy()
   known = labels >= 0
@@ -230,7 +230,7 @@ def test_soft_labeled_polygons_feed_s3gan_soft_labels(tmp_path):
   and S3GAN.use_soft_labels trains on them."""
   import tf_test_utils  # pylint: disable=g-import-not-at-top
   from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
-  from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import builder  # pylint: disable=g-import-not-at-top
   n = 20
   logits = np.random.default_rng(0).normal(size=(n, 6)).astype(np.float32) * 3
   spec = datasets.get_dataset(name="polygons_32")
@@ -248,7 +248,7 @@ def test_soft_labeled_polygons_feed_s3gan_soft_labels(tmp_path):
   got = np.stack([y for _, y in soft.load("train").as_numpy_iterator()])
   expected = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
   np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-  gan = runner.build_gan(str(tmp_path / "model"))
+  gan = builder.build_gan(str(tmp_path / "model"))
   gan.build()
   metrics = gan.train_step(next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps))))
   assert np.isfinite(float(metrics["d_class_loss_real"]))
@@ -267,12 +267,12 @@ def test_evaluation_of_label_variants(tmp_path, bindings, per_class):
   import tf_test_utils  # pylint: disable=g-import-not-at-top
   from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
   from compare_gan2.evaluation import evaluator as evaluator_lib  # pylint: disable=g-import-not-at-top
-  from compare_gan2.evaluation import feature_extractors  # pylint: disable=g-import-not-at-top
+  from compare_gan2.evaluation import classifier  # pylint: disable=g-import-not-at-top
   from compare_gan2.evaluation import tasks  # pylint: disable=g-import-not-at-top
-  from compare_gan2.training import runner  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import builder  # pylint: disable=g-import-not-at-top
   gin_setup.parse(bindings=list(tf_test_utils.TINY_GAN_BINDINGS) + bindings)
-  evaluator = evaluator_lib.Evaluator(runner.build_gan(str(tmp_path)))
-  assert isinstance(evaluator.extractor, feature_extractors.DatasetClassifier)
+  evaluator = evaluator_lib.Evaluator(builder.build_gan(str(tmp_path)))
+  assert isinstance(evaluator.extractor, classifier.DatasetClassifier)
   ctx = evaluator.task_context
   assert tasks.TASKS["class_accuracy"]().applies(ctx) == per_class
   assert tasks.TASKS["intra_class_fid"]().applies(ctx) == per_class

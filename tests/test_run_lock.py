@@ -13,6 +13,7 @@ import tf_test_utils
 from compare_gan2 import gin_setup
 from compare_gan2.training import checkpoints
 from compare_gan2.training import run_lock
+from compare_gan2 import builder
 from compare_gan2.training import runner
 
 
@@ -37,7 +38,7 @@ def _train(model_dir, steps=4):
   gin.clear_config()
   gin_setup.parse([], list(tf_test_utils.TINY_GAN_BINDINGS) +
                   [f"options.training_steps = {steps}"])
-  return runner.schedule_train(runner.build_context(model_dir))
+  return runner.schedule_train(builder.build_context(model_dir))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from compare_gan2 import datasets
 from compare_gan2 import errors
 from compare_gan2 import gin_setup
 from compare_gan2 import main as main_lib
+from compare_gan2 import run_info
 from compare_gan2.datasets import label_files
 from compare_gan2.s2gan import pipeline
 from compare_gan2.training import checkpoints
@@ -57,9 +58,9 @@ def test_stages_resume(tmp_path):
   assert os.path.getmtime(done) == mtime
   assert checkpoints.latest_checkpoint(str(tmp_path / "pretrain")) == ckpt
   assert checkpoints.is_training_done(str(tmp_path / "gan"))
-  # The GAN read the inferred labels: its operative config names them.
-  operative = (tmp_path / "gan" / "operative_config-2.gin").read_text()
-  assert "infer_labels/hard/{split}-*" in operative
+  # The GAN read the inferred labels: its run_info.json names them.
+  dataset = run_info.read(str(tmp_path / "gan"))["dataset"]
+  assert dataset["label_file_pattern"].endswith("infer_labels/hard/{split}-*")
 
 
 def test_inferred_label_files_line_up_with_the_images(tmp_path):
@@ -96,9 +97,9 @@ def test_soft_labels_feed_use_soft_labels(tmp_path):
                  "S3GAN.project_y = True", "S3GAN.use_predictor = True",
                  "resnet_biggan.Discriminator.project_y = False")
   assert results["gan"]["labels"] == "soft"
-  operative = (tmp_path / "gan" / "operative_config-2.gin").read_text()
-  assert "soft_labeled_polygons_32" in operative
-  assert "infer_labels/soft/{split}-*" in operative
+  dataset = run_info.read(str(tmp_path / "gan"))["dataset"]
+  assert dataset["name"] == "soft_labeled_polygons_32"
+  assert dataset["label_file_pattern"].endswith("infer_labels/soft/{split}-*")
 
 
 def test_clustering_stage(tmp_path):

@@ -14,6 +14,7 @@ from compare_gan2 import gin_setup
 from compare_gan2 import sample
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.training import checkpoints
+from compare_gan2 import builder
 from compare_gan2.training import runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,7 +31,7 @@ def model_dir(tmp_path_factory):
   directory = str(tmp_path_factory.mktemp("sample") / "run")
   gin.clear_config()
   gin_setup.parse([_CONFIG], _BINDINGS)
-  runner.schedule_train(runner.build_context(directory))
+  runner.schedule_train(builder.build_context(directory))
   gin.clear_config()
   return directory
 
@@ -38,7 +39,7 @@ def model_dir(tmp_path_factory):
 def _evaluator_images(model_dir, num):
   gin.clear_config()
   gin_setup.parse([_CONFIG], _BINDINGS)
-  gan = runner.build_gan(model_dir)
+  gan = builder.build_gan(model_dir)
   checkpoints.restore_gan(gan, checkpoints.latest_checkpoint(model_dir))
   evaluator = evaluator_lib.Evaluator(gan, num_averaging_runs=1)
   evaluator.num_samples = num
@@ -64,7 +65,7 @@ def test_samples_equal_the_evaluated_generators(model_dir, tmp_path):
         grid[2 + r * 34:2 + r * 34 + 32, 2 + c * 34:2 + c * 34 + 32], expected[i])
   gin.clear_config()
   gin_setup.parse([_CONFIG], _BINDINGS)
-  gan = runner.build_gan(model_dir)
+  gan = builder.build_gan(model_dir)
   checkpoints.restore_gan(gan, checkpoint)
   same, same_labels = sample.sample_images(gan, num=16, columns=8, seed=42)
   np.testing.assert_allclose(same, images, atol=1e-6)
@@ -74,7 +75,7 @@ def test_samples_equal_the_evaluated_generators(model_dir, tmp_path):
 def test_classes_truncation_and_interpolation(model_dir):
   gin.clear_config()
   gin_setup.parse([_CONFIG], _BINDINGS)
-  gan = runner.build_gan(model_dir)
+  gan = builder.build_gan(model_dir)
   checkpoints.restore_gan(gan, checkpoints.latest_checkpoint(model_dir))
   images, labels = sample.sample_images(gan, columns=4, classes=[2, 5])
   assert images.shape == (8, 32, 32, 3)

@@ -12,7 +12,7 @@ from compare_gan2 import gin_setup
 from compare_gan2.gans import s3gan
 from compare_gan2.gans import self_supervision as ss_lib
 from compare_gan2.gans import step_parts
-from compare_gan2.training import runner
+from compare_gan2 import builder
 
 SSGAN_BINDINGS = ["options.gan_class = @SSGAN", "SSGAN.rotated_batch_size = 8"]
 S3GAN_BINDINGS = ["options.gan_class = @S3GAN", "S3GAN.rotated_batch_fraction = 1",
@@ -22,7 +22,7 @@ S3GAN_BINDINGS = ["options.gan_class = @S3GAN", "S3GAN.rotated_batch_fraction = 
 def _gan(model_dir, *bindings, build=True):
   gin.clear_config()
   gin_setup.parse(bindings=list(tf_test_utils.TINY_GAN_BINDINGS) + list(bindings))
-  gan = runner.build_gan(str(model_dir))
+  gan = builder.build_gan(str(model_dir))
   if build:
     gan.build()
   return gan
@@ -279,7 +279,7 @@ def test_ssgan_two_replicas(tmp_path, two_replica_strategy):
   gin_setup.parse(bindings=list(tf_test_utils.TINY_GAN_BINDINGS) + [
       "options.gan_class = @SSGAN", "SSGAN.rotated_batch_size = 16"])
   with two_replica_strategy.scope():
-    gan = runner.build_gan(str(tmp_path), strategy=two_replica_strategy)
+    gan = builder.build_gan(str(tmp_path), strategy=two_replica_strategy)
     gan.build()
   seen = []
   original = gan.discriminator_outputs

@@ -12,6 +12,7 @@ import tf_test_utils
 from compare_gan2 import gin_setup
 from compare_gan2.architectures import arch_ops
 from compare_gan2.training import checkpoints
+from compare_gan2 import builder
 from compare_gan2.training import runner
 from compare_gan2.training import trainer as trainer_lib
 
@@ -21,7 +22,7 @@ BASE_BINDINGS = list(tf_test_utils.TINY_GAN_BINDINGS)
 def _context(model_dir, *extra):
   gin.clear_config()
   gin_setup.parse(bindings=BASE_BINDINGS + list(extra))
-  return runner.build_context(str(model_dir))
+  return builder.build_context(str(model_dir))
 
 
 def _train(model_dir, *extra, on_checkpoint=None):

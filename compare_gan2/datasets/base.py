@@ -129,6 +129,9 @@ class ImageDatasetSpec:
   label_variant = None
   # False when the labels are not the dataset's classes (e.g. cluster ids).
   _labels_are_classes = True
+  # Label files replacing the labels ("{split}" = split name; "" = none); None
+  # defers to gin `replace_labels.file_pattern` (see `with_label_files`).
+  label_file_pattern = None
 
   def __init__(self, seed=547):
     self.seed = int(seed)
@@ -180,6 +183,12 @@ class ImageDatasetSpec:
         self.num_classes = 1
       if label_variant == "soft_labeled":
         self.soft_labels = True
+    return self
+
+  def with_label_files(self, file_pattern):
+    """Reads labels from `file_pattern` ("" or None: the dataset's own labels),
+    whatever gin `replace_labels.file_pattern` says; returns self."""
+    self.label_file_pattern = file_pattern or ""
     return self
 
   def labelled_subset(self):

@@ -171,6 +171,10 @@ def read_image(path):
       if image.format in _KEPT_FORMATS and image.mode == "RGB":
         return data
       return np.asarray(image.convert("RGB"))
+  except Image.UnidentifiedImageError as e:
+    raise DatasetNotAvailableError(
+        f"Cannot read image {path!r}: not an image file Pillow can decode. "
+        "Remove or replace the file.") from e
   except (OSError, ValueError, Image.DecompressionBombError) as e:
     raise DatasetNotAvailableError(
         f"Cannot read image {path!r} ({e}). Remove or replace the file.") from e
@@ -209,7 +213,10 @@ class ImageFolderBuilder(tfds.core.GeneratorBasedBuilder):
       try:
         image = read_image(os.path.join(self._folder, rel))
       except DatasetNotAvailableError as e:
-        unreadable.append(f"{rel} ({e.__cause__})")
+        reason = ("not an image file Pillow can decode"
+                  if isinstance(e.__cause__, Image.UnidentifiedImageError)
+                  else e.__cause__)
+        unreadable.append(f"{rel} ({reason})")
         continue
       yield rel, {"image": image, "label": label or "none", "file_name": rel}
     if unreadable:

@@ -35,10 +35,15 @@ def replace_labels_file_pattern(file_pattern=None):
   return file_pattern
 
 
-def pattern_for_split(split, required):
+def pattern_for_split(split, required, file_pattern=None):
   """The label-file pattern of `split`, or None (no pattern, or an optional
-  split without files: the eval split keeps its own labels then)."""
-  file_pattern = replace_labels_file_pattern()
+  split without files: the eval split keeps its own labels then).
+
+  `file_pattern`: the dataset spec's own pattern (its `label_file_pattern`; ""
+  means none); None falls back to gin `replace_labels.file_pattern`.
+  """
+  if file_pattern is None:
+    file_pattern = replace_labels_file_pattern()
   if not file_pattern:
     return None
   pattern = file_pattern.format(split=split)
@@ -122,7 +127,8 @@ def unnamed_label_table(dataset, split, required, cache, max_records=None):
   soft-labelled dataset raises (it needs label files); `required` says whether
   the split must have files when the pattern is set.
   """
-  pattern = pattern_for_split(split, required=required or dataset.soft_labels)
+  pattern = pattern_for_split(split, required=required or dataset.soft_labels,
+                              file_pattern=dataset.label_file_pattern)
   if pattern is None:
     if dataset.soft_labels:
       raise LabelFileError(

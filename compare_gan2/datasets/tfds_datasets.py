@@ -200,7 +200,8 @@ class TFDSDataset(base.RecordDatasetSpec):
   def _records(self, kind):
     split = self.tfds_split(kind)
     pattern = label_files.pattern_for_split(
-        split, required=(kind == TRAIN or self.soft_labels))
+        split, required=(kind == TRAIN or self.soft_labels),
+        file_pattern=self.label_file_pattern)
     if self.soft_labels and not pattern:
       raise label_files.LabelFileError(
           f"Dataset {self.name!r} needs soft labels: set gin "

@@ -13,7 +13,9 @@ import os
 
 import tensorflow as tf
 
-EVAL_RUN = "eval"
+from compare_gan2 import model_dir as model_dir_lib
+
+EVAL_RUN = model_dir_lib.EVAL_RUN
 _SUFFIX = "_mean"
 
 

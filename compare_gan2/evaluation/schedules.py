@@ -18,6 +18,7 @@ from absl import logging
 import gin
 import tensorflow as tf
 
+from compare_gan2 import logs
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.evaluation import scores as scores_lib
 from compare_gan2.training import checkpoints
@@ -44,14 +45,19 @@ class _EvalLoop:
   def __init__(self, ctx, evaluator=None, after_evaluation=()):
     self.ctx = ctx
     self.after_evaluation = tuple(after_evaluation)
-    flags = ctx.flags or {}
-    self.every = int(flags.get("eval_every_steps", 0) or 0)
+    flags = ctx.flags
+    self.every = int(flags.eval_every_steps or 0)
     self.final_step = (ctx.options or {}).get("training_steps")
     self.files = scores_lib.ScoreFiles(
-        ctx.model_dir, flags.get("score_filename") or "scores.csv")
+        ctx.model_dir, flags.score_filename)
     self.evaluator = evaluator or evaluator_lib.Evaluator(
         ctx.gan, ctx.dataset,
-        num_averaging_runs=int(flags.get("num_eval_averaging_runs", 3) or 3))
+        num_averaging_runs=int(flags.num_eval_averaging_runs))
+    repaired = self.files.repair()
+    if repaired:
+      logging.info("Rebuilt %s from %s: it missed steps %s (an evaluation was "
+                   "interrupted between the two writes).", self.files.csv_path,
+                   self.files.jsonl_path, repaired)
     self.done = self.files.evaluated_steps()
     if self.done:
       logging.info("Resuming evaluation: %d checkpoints already have scores "
@@ -106,6 +112,7 @@ def continuous_eval(ctx, sleep_fn=time.sleep, evaluator=None,
   Returns the list of records written.
   """
   poll, timeout = continuous_eval_options()
+  logs.start()
   loop = _EvalLoop(ctx, evaluator, after_evaluation)
   records, last_activity = [], time.time()
   while True:
@@ -134,7 +141,7 @@ def steps_deleted_before_evaluation(ctx):
   The trainer saves step 0, every multiple of `run_config.save_checkpoints_steps`
   and the last step, keeping the newest `run_config.keep_checkpoint_max`.
   """
-  every = int((ctx.flags or {}).get("eval_every_steps", 0) or 0)
+  every = int(ctx.flags.eval_every_steps or 0)
   last = int(ctx.options["training_steps"])
   period = ctx.run_config.save_checkpoints_steps
   saved = sorted({0, last} | set(range(period, last + 1, period) if period else ()))

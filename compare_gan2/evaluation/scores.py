@@ -17,79 +17,37 @@ float or null for NaN}, "errors": {...}, "gin": {binding: value string}}`
 (lines written before the schema version existed have no such key: version 0,
 same fields).
 
-Both files are rewritten in full to a temporary file and renamed into place,
-so a reader (or a crash) never sees a partial file. `evaluated_steps()` reads
-them back so that evaluation resumes and never evaluates a checkpoint twice.
+`scores.jsonl` is the source of truth: a checkpoint counts as evaluated when it
+has a line there. The CSV is derived from it, written after it, and rebuilt
+from it when a crash came between the two writes (`ScoreFiles.repair`, run
+whenever an evaluation starts). CSV rows whose step has no JSON line (written
+by compare_gan, or by an older compare_gan2 that wrote the CSV first) are kept;
+such a checkpoint is evaluated again and its row then replaced. Both files are
+written atomically (compare_gan2/model_dir.py), so a reader (or a crash) never
+sees a partial file.
 """
 
 import csv
 import io
 import json
 import math
-import os
-import re
 
-from absl import logging
 import gin
-import tensorflow as tf
 
-JSONL_FILENAME = "scores.jsonl"
+from compare_gan2 import gin_setup
+from compare_gan2 import model_dir as model_dir_lib
+
 SCHEMA_VERSION = 1
 _FIXED_COLUMNS = ("checkpoint_path", "step")
 
 
-def _atomic_write(path, text):
-  tmp = f"{path}.tmp-{os.getpid()}"
-  with tf.io.gfile.GFile(tmp, "w") as f:
-    f.write(text)
-  tf.io.gfile.rename(tmp, path, overwrite=True)
-
-
-def parse_gin_config(text):
-  """{"[scope/]configurable.param": value string} of a gin config text.
-
-  Uses gin's own parser (multi-line values, comments); scopes are kept.
-  Imports and macros are ignored.
-  """
-  from gin import config_parser  # pylint: disable=g-import-not-at-top
-  result = {}
-
-  class _Delegate(config_parser.ParserDelegate):
-    def configurable_reference(self, scoped_name, evaluate):
-      return "@" + scoped_name + ("()" if evaluate else "")
-
-    def macro(self, name):
-      return "%" + name
-
-  try:
-    parser = config_parser.ConfigParser(text, _Delegate())
-    for statement in parser:
-      if isinstance(statement, config_parser.BindingStatement):
-        key = statement.selector + "." + statement.arg_name
-        if statement.scope:
-          key = statement.scope + "/" + key
-        value = statement.value
-        result[key] = value if isinstance(value, str) and value.startswith(
-            ("@", "%")) else repr(value)
-  except (SyntaxError, ValueError) as e:
-    logging.warning("Could not parse gin config for the score file: %s", e)
-  return result
-
-
 def operative_gin_settings(model_dir, step):
-  """Gin settings for a checkpoint at `step` (scopes kept)."""
-  best = None
-  pattern = re.compile(r"operative_config-(\d+)\.gin$")
-  for name in tf.io.gfile.listdir(model_dir) if tf.io.gfile.exists(
-      model_dir) else []:
-    match = pattern.match(name)
-    if match and int(match.group(1)) <= step and (
-        best is None or int(match.group(1)) > best[0]):
-      best = (int(match.group(1)), name)
-  if best is not None:
-    with tf.io.gfile.GFile(os.path.join(model_dir, best[1])) as f:
-      return parse_gin_config(f.read())
-  return parse_gin_config(gin.config_str())
+  """Gin settings for a checkpoint at `step` (scopes kept): those of the
+  operative config with the largest step <= `step`, else the current config."""
+  path = model_dir_lib.latest_operative_config(model_dir, max_step=step)
+  if path is not None:
+    return gin_setup.parse_gin_config(model_dir_lib.read_text(path))
+  return gin_setup.parse_gin_config(gin.config_str())
 
 
 def _format(value):
@@ -104,79 +62,93 @@ def _json_safe(value):
   return value
 
 
-class ScoreFiles:
-  """The CSV and JSONL score files of one model_dir."""
+def _csv_row(record):
+  """The CSV row (column -> text) of one JSON record."""
+  row = {"checkpoint_path": record["checkpoint_path"],
+         "step": str(int(record["step"]))}
+  row.update({k: "nan" if v is None else _format(v)
+              for k, v in record["scores"].items()})
+  row["eval_errors"] = "; ".join(
+      f"{k}: {v}" for k, v in sorted((record.get("errors") or {}).items()))
+  row.update({k: str(v) for k, v in (record.get("gin") or {}).items()})
+  return row
 
-  def __init__(self, model_dir, score_filename="scores.csv"):
+
+def _csv_text(rows):
+  """CSV text of `rows` with the union of their columns: the fixed ones, the
+  sorted metrics, `eval_errors`, the sorted gin settings (names with a dot)."""
+  metric_cols, gin_cols = set(), set()
+  for row in rows:
+    for key in row:
+      if key in _FIXED_COLUMNS or key == "eval_errors":
+        continue
+      (gin_cols if "." in key else metric_cols).add(key)
+  columns = list(_FIXED_COLUMNS) + sorted(metric_cols) + ["eval_errors"] + \
+      sorted(gin_cols)
+  out = io.StringIO()
+  writer = csv.DictWriter(out, fieldnames=columns, restval="", lineterminator="\n")
+  writer.writeheader()
+  for row in rows:
+    writer.writerow(row)
+  return out.getvalue()
+
+
+class ScoreFiles:
+  """The score files of one model_dir: `scores.jsonl` and the derived CSV."""
+
+  def __init__(self, model_dir, score_filename=model_dir_lib.DEFAULT_SCORES_CSV):
     self.model_dir = model_dir
-    self.csv_path = os.path.join(model_dir, score_filename)
-    self.jsonl_path = os.path.join(model_dir, JSONL_FILENAME)
+    self.csv_path = model_dir_lib.join(model_dir, score_filename)
+    self.jsonl_path = model_dir_lib.join(model_dir, model_dir_lib.SCORES_JSONL)
 
   def read_records(self):
     """JSON records, one per evaluated checkpoint (in file order)."""
-    if not tf.io.gfile.exists(self.jsonl_path):
-      return []
-    records = []
-    with tf.io.gfile.GFile(self.jsonl_path) as f:
-      for line in f:
-        line = line.strip()
-        if line:
-          records.append(json.loads(line))
-    return records
+    text = model_dir_lib.read_text(self.jsonl_path) or ""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
   def read_csv_rows(self):
-    if not tf.io.gfile.exists(self.csv_path):
-      return []
-    with tf.io.gfile.GFile(self.csv_path) as f:
-      return list(csv.DictReader(io.StringIO(f.read())))
+    text = model_dir_lib.read_text(self.csv_path)
+    return list(csv.DictReader(io.StringIO(text))) if text else []
 
   def evaluated_steps(self):
-    """Steps with results in either file."""
-    steps = {int(r["step"]) for r in self.read_records()}
-    steps |= {int(r["step"]) for r in self.read_csv_rows() if r.get("step")}
-    return steps
+    """Steps with a record in `scores.jsonl` (the source of truth)."""
+    return {int(r["step"]) for r in self.read_records()}
+
+  def _write_csv(self, records):
+    """Rewrites the CSV from `records`, keeping rows of steps they lack."""
+    steps = {int(r["step"]) for r in records}
+    foreign = [row for row in self.read_csv_rows()
+               if not row.get("step") or int(row["step"]) not in steps]
+    rows = foreign + [_csv_row(r) for r in records]
+    model_dir_lib.atomic_write_text(self.csv_path, _csv_text(rows))
+
+  def repair(self):
+    """Rebuilds the CSV if it misses a record of `scores.jsonl` (a crash came
+    between the two writes); returns the steps it added."""
+    records = self.read_records()
+    in_csv = {row.get("step") for row in self.read_csv_rows()}
+    missing = sorted(int(r["step"]) for r in records
+                     if str(int(r["step"])) not in in_csv)
+    if missing:
+      self._write_csv(records)
+    return missing
 
   def add(self, checkpoint_path, step, scores, errors=None, gin_settings=None):
-    """Adds the results of one checkpoint to both files (atomically each)."""
+    """Adds the results of one checkpoint: `scores.jsonl` first (the source of
+    truth), then the CSV derived from it; each write is atomic."""
     if gin_settings is None:
       gin_settings = operative_gin_settings(self.model_dir, step)
-    errors = errors or {}
     record = {
         "schema_version": SCHEMA_VERSION,
         "checkpoint_path": checkpoint_path,
         "step": int(step),
         "scores": {k: _json_safe(v) for k, v in sorted(scores.items())},
-        "errors": errors,
+        "errors": errors or {},
         "gin": dict(sorted(gin_settings.items())),
     }
-    # JSONL: previous lines + the new one.
-    lines = []
-    if tf.io.gfile.exists(self.jsonl_path):
-      with tf.io.gfile.GFile(self.jsonl_path) as f:
-        lines = [l for l in f.read().splitlines() if l.strip()]
-    lines.append(json.dumps(record, sort_keys=False))
-    # CSV: previous rows + the new one, with the union of the columns.
-    rows = self.read_csv_rows()
-    row = {"checkpoint_path": checkpoint_path, "step": str(int(step))}
-    row.update({k: _format(v) for k, v in scores.items()})
-    row["eval_errors"] = "; ".join(f"{k}: {v}" for k, v in sorted(
-        errors.items()))
-    row.update({k: str(v) for k, v in gin_settings.items()})
-    rows.append(row)
-    metric_cols, gin_cols = set(), set()
-    for r in rows:
-      for key in r:
-        if key in _FIXED_COLUMNS or key == "eval_errors":
-          continue
-        (gin_cols if "." in key else metric_cols).add(key)
-    columns = list(_FIXED_COLUMNS) + sorted(metric_cols) + ["eval_errors"] + \
-        sorted(gin_cols)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, restval="",
-                            lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-      writer.writerow(r)
-    _atomic_write(self.csv_path, out.getvalue())
-    _atomic_write(self.jsonl_path, "\n".join(lines) + "\n")
+    records = [r for r in self.read_records() if int(r["step"]) != int(step)]
+    records.append(record)
+    model_dir_lib.atomic_write_text(
+        self.jsonl_path, "".join(json.dumps(r) + "\n" for r in records))
+    self._write_csv(records)
     return record

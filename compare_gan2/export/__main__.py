@@ -13,7 +13,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -33,10 +32,12 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top
   from compare_gan2 import errors
+  from compare_gan2 import logs
   from compare_gan2.export import cli
   # pylint: enable=g-import-not-at-top
-  logging.set_verbosity(logging.INFO)
-  with errors.reported_as_one_line("python -m compare_gan2.export"):
+  logs.setup(FLAGS.model_dir)
+  with errors.reported_as_one_line("python -m compare_gan2.export",
+                                   model_dir=FLAGS.model_dir):
     path = cli.export_model_dir(FLAGS.model_dir, checkpoint=FLAGS.checkpoint,
                                 output=FLAGS.output, gin_configs=FLAGS.gin_config,
                                 gin_bindings=FLAGS.gin_bindings)

@@ -1,28 +1,13 @@
 """The work behind `python -m compare_gan2.export` (importable, testable)."""
 
-import glob
 import os
-import re
 
-from compare_gan2 import errors
 from compare_gan2 import gin_setup
+from compare_gan2 import logs
+from compare_gan2 import run_info
 from compare_gan2.export import hub_export
 from compare_gan2.training import checkpoints
-from compare_gan2.training import runner
-
-
-class ExportConfigError(errors.ConfigError):
-  """No gin config to configure the exported model with."""
-
-
-def latest_operative_config(model_dir):
-  """The model_dir's operative_config-<step>.gin with the largest step, or None."""
-  best, best_step = None, -1
-  for path in glob.glob(os.path.join(model_dir, "operative_config-*.gin")):
-    match = re.search(r"operative_config-(\d+)\.gin$", path)
-    if match and int(match.group(1)) > best_step:
-      best, best_step = path, int(match.group(1))
-  return best
+from compare_gan2 import builder
 
 
 def export_model_dir(model_dir, checkpoint=None, output=None, gin_configs=(),
@@ -31,7 +16,7 @@ def export_model_dir(model_dir, checkpoint=None, output=None, gin_configs=(),
 
   Raises:
     checkpoints.CheckpointNotFoundError: no checkpoint (nothing written).
-    ExportConfigError: no gin config given and none in model_dir.
+    errors.ConfigError: no gin config given and none recorded in model_dir.
     checkpoints.CheckpointMismatchError: checkpoint of another model.
   """
   if not os.path.isdir(model_dir):
@@ -41,16 +26,10 @@ def export_model_dir(model_dir, checkpoint=None, output=None, gin_configs=(),
   if not os.path.exists(path + ".index"):
     raise checkpoints.CheckpointNotFoundError(f"Checkpoint not found: {path!r} "
                                               "(no .index file).")
-  configs = list(gin_configs)
-  if not configs:
-    operative = latest_operative_config(model_dir)
-    if operative is None:
-      raise ExportConfigError(
-          f"No operative_config-<step>.gin in {model_dir!r} to configure the "
-          "model with; pass the training gin config with --gin_config (and "
-          "--gin_bindings).")
-    configs = [operative]
-  gin_setup.parse(configs, gin_bindings)
-  runner.set_random_seeds(runner.get_run_config().tf_random_seed)
-  gan = runner.build_gan(model_dir)  # Needs no training data.
+  configs, bindings = run_info.configuration(model_dir, gin_configs,
+                                             gin_bindings)
+  gin_setup.parse(configs, bindings)
+  builder.set_random_seeds(builder.get_run_config().tf_random_seed)
+  gan = builder.build_gan(model_dir)  # Needs no training data.
+  logs.start()
   return hub_export.export_checkpoint(gan, path, output)

@@ -27,9 +27,12 @@ import tensorflow as tf
 
 from compare_gan2 import datasets
 from compare_gan2 import errors
+from compare_gan2 import logs
+from compare_gan2 import model_dir as model_dir_lib
 from compare_gan2.datasets import label_files
 from compare_gan2.s2gan import pretraining
 from compare_gan2.training import checkpoints
+from compare_gan2 import builder
 from compare_gan2.training import runner
 from compare_gan2.training import strategy as strategy_lib
 from compare_gan2.training import trainer as trainer_lib
@@ -109,10 +112,8 @@ def read_done(model_dir, stage):
 
 
 def _mark_done(model_dir, stage, summary):
-  path = os.path.join(stage_dir(model_dir, stage), DONE)
-  with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-    json.dump(summary, f, indent=1, sort_keys=True)
-  tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+  model_dir_lib.atomic_write_json(
+      os.path.join(stage_dir(model_dir, stage), DONE), summary)
 
 
 def _require(model_dir, stage, needed_by):
@@ -143,9 +144,8 @@ def labelled_dataset_spec(file_pattern=None, name=None):
     raise errors.ConfigError(
         "The S2GAN pipeline selects the labelled fraction itself: set "
         "s2gan.labeled_fraction instead of dataset.labeled_fraction.")
-  with gin.unlock_config():
-    gin.bind_parameter("replace_labels.file_pattern", file_pattern)
-  return datasets.get_dataset(name=name) if name else datasets.get_dataset()
+  spec = datasets.get_dataset(name=name) if name else datasets.get_dataset()
+  return spec.with_label_files(file_pattern)
 
 
 def _num_train_images(spec, options):
@@ -219,12 +219,14 @@ def run_pretrain(model_dir, options):
   """Stage 2: trains the extractor and its heads with the package's Trainer."""
   del options
   _require(model_dir, "partial_labels", "pretrain")
-  spec = labelled_dataset_spec(label_pattern(model_dir, "partial_labels"))
+  pattern = label_pattern(model_dir, "partial_labels")
+  spec = labelled_dataset_spec(pattern)
   labelled = None
   if read_done(model_dir, "partial_labels")["num_labelled"]:
-    labelled = datasets.get_dataset(name="labeled_only_" + spec.name)
-  run_config = runner.get_run_config()
-  runner.set_random_seeds(run_config.tf_random_seed)
+    labelled = datasets.get_dataset(
+        name="labeled_only_" + spec.name).with_label_files(pattern)
+  run_config = builder.get_run_config()
+  builder.set_random_seeds(run_config.tf_random_seed)
   strategy = strategy_lib.resolve_strategy(None, None, run_config.single_core)
   with strategy.scope():
     model = pretraining.build(spec, labelled)
@@ -357,18 +359,15 @@ def gan_labels_pattern(model_dir, options):
 def run_gan(model_dir, options, schedules, schedule_flags=None):
   """Stage 5: the Gin file's GAN on the selected labels."""
   pattern = gan_labels_pattern(model_dir, options)
-  name = None
+  overrides = {}
   if options.gan_labels == "soft":
-    name = "soft_labeled_" + labelled_dataset_spec().name
-  with gin.unlock_config():
-    gin.bind_parameter("replace_labels.file_pattern", pattern)
-    if name:
-      gin.bind_parameter("dataset.name", name)
-    if options.gan_labels == "clusters":  # Cluster ids are not the classes.
-      gin.bind_parameter("dataset.labels_are_classes", False)
+    overrides["name"] = "soft_labeled_" + labelled_dataset_spec().name
+  if options.gan_labels == "clusters":  # Cluster ids are not the classes.
+    overrides["labels_are_classes"] = False
+  spec = datasets.get_dataset(**overrides).with_label_files(pattern)
   directory = stage_dir(model_dir, "gan")
   runner.run_with_schedule(schedules, options.gan_schedule, directory,
-                           **(schedule_flags or {}))
+                           dataset=spec, **(schedule_flags or {}))
   summary = {"labels": options.gan_labels, "schedule": options.gan_schedule}
   _mark_done(model_dir, "gan", summary)
   return summary
@@ -384,8 +383,9 @@ def run(model_dir, schedules, stage=None, **schedule_flags):
   `schedules` are compare_gan2.main's (the GAN stage runs one of them with
   `schedule_flags`). Returns {stage: its DONE summary}.
   """
-  runner.check_model_dir(model_dir)
+  builder.check_model_dir(model_dir)
   options = get_options()
+  logs.start()
   wanted = stages_for(options)
   if stage is not None:
     if stage not in STAGES:

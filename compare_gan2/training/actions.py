@@ -11,6 +11,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import model_dir as model_dir_lib
 from compare_gan2.training import progress
 from compare_gan2.training import summaries
 
@@ -51,7 +52,7 @@ class WriteScalars:
 
 
 class LogProgress:
-  """A progress line (step, steps/s, images/s, ETA) every loop."""
+  """A progress line (step, D and G losses, steps/s, images/s, ETA) every loop."""
 
   def __init__(self, max_steps, images_per_step, start_step):
     self._reporter = progress.ProgressReporter(max_steps, images_per_step,
@@ -62,8 +63,7 @@ class LogProgress:
     return True
 
   def __call__(self, step, metrics):
-    del metrics
-    return self._reporter.report(step)
+    return self._reporter.report(step, metrics)
 
 
 class SaveCheckpoint:
@@ -95,9 +95,9 @@ class WriteSampleGrids:
     for name, value in grids.items():
       summaries.write_image_grid(name, value, step)
     if sheet is not None:
-      sample_dir = os.path.join(self._model_dir, "samples")
-      tf.io.gfile.makedirs(sample_dir)
-      summaries.save_png(sheet, os.path.join(sample_dir, f"step_{step}.png"))
+      path = model_dir_lib.sample_grid_path(self._model_dir, step)
+      model_dir_lib.makedirs(os.path.dirname(path))
+      summaries.save_png(sheet, path)
 
 
 class CallAfterCheckpoint:

@@ -14,9 +14,10 @@ import re
 import tensorflow as tf
 
 from compare_gan2 import errors
+from compare_gan2 import model_dir as model_dir_lib
 
-CHECKPOINT_NAME = "model.ckpt"
-TRAIN_DONE = "TRAIN_DONE"
+CHECKPOINT_NAME = model_dir_lib.CHECKPOINT_PREFIX
+TRAIN_DONE = model_dir_lib.TRAIN_DONE
 _SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
@@ -132,8 +133,7 @@ def read_variables(checkpoint_path, prefix=""):
 
 
 def mark_training_done(model_dir):
-  with tf.io.gfile.GFile(os.path.join(model_dir, TRAIN_DONE), "w") as f:
-    f.write("")
+  model_dir_lib.atomic_write_text(os.path.join(model_dir, TRAIN_DONE), "")
 
 
 def is_training_done(model_dir):

@@ -18,8 +18,9 @@ import socket
 from absl import logging
 
 from compare_gan2 import errors
+from compare_gan2 import model_dir as model_dir_lib
 
-LOCK_FILENAME = "TRAINING.lock"
+LOCK_FILENAME = model_dir_lib.TRAINING_LOCK
 
 
 class ModelDirLockedError(errors.UserError, RuntimeError):

@@ -1,10 +1,13 @@
 """Image grids for TensorBoard and PNG files."""
 
+import io
 import math
 
 import numpy as np
 from PIL import Image
 import tensorflow as tf
+
+from compare_gan2 import model_dir as model_dir_lib
 
 
 def image_grid(images, columns=None):
@@ -28,8 +31,9 @@ def save_png(images, path, columns=None):
   grid = np.clip(image_grid(images, columns) * 255.0 + 0.5, 0, 255).astype(np.uint8)
   if grid.shape[-1] == 1:
     grid = grid[..., 0]
-  with tf.io.gfile.GFile(path, "wb") as f:
-    Image.fromarray(grid).save(f, format="PNG")
+  png = io.BytesIO()
+  Image.fromarray(grid).save(png, format="PNG")
+  model_dir_lib.atomic_write_bytes(path, png.getvalue())
 
 
 def write_image_grid(name, images, step, columns=None):

@@ -147,7 +147,10 @@ class Trainer:
         every_save, actions,
         describe_last_checkpoint=lambda: (
             f"the last good checkpoint in {self.model_dir} is "
-            f"{checkpoints.latest_checkpoint(self.model_dir)}."))
+            f"{checkpoints.latest_checkpoint(self.model_dir)}."),
+        # Workers of a multi-worker job must run equal loops: no time cuts.
+        max_loop_seconds=(self.run_config.log_every_seconds
+                          if workers.task_of(strategy)[0] is None else None))
     logging.info("Training from step %d to %d (%d images per step).", step,
                  self.max_steps, gan.batch_size * gan.num_sub_steps)
     writer = workers.summary_writer(self.model_dir, strategy)

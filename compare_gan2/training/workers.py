@@ -11,6 +11,8 @@ import os
 
 import tensorflow as tf
 
+from compare_gan2 import model_dir as model_dir_lib
+
 
 def task_of(strategy):
   """(task_type, task_id) of this process, or (None, None) with one worker."""
@@ -38,14 +40,23 @@ def checkpoint_dir(model_dir, strategy):
   if is_chief(strategy):
     return model_dir
   task_type, task_id = task_of(strategy)
-  return os.path.join(model_dir, ".worker_tmp", f"{task_type}_{task_id}")
+  return os.path.join(model_dir, model_dir_lib.WORKER_TMP_DIR,
+                      f"{task_type}_{task_id}")
 
 
 def remove_worker_dir(model_dir, strategy):
-  """Deletes a non-chief's checkpoint directory (no-op on the chief)."""
+  """Deletes a non-chief's checkpoint directory, and `.worker_tmp/` once the
+  last worker's is gone (no-op on the chief)."""
   path = checkpoint_dir(model_dir, strategy)
-  if path != model_dir and tf.io.gfile.exists(path):
+  if path == model_dir:
+    return
+  if tf.io.gfile.exists(path):
     tf.io.gfile.rmtree(path)
+  if not model_dir_lib.is_remote(path):  # Remote "directories" vanish empty.
+    try:
+      os.rmdir(os.path.dirname(path))
+    except OSError:
+      pass  # Another worker's directory is still there: the last one removes it.
 
 
 def summary_writer(model_dir, strategy, name=None):

@@ -3,10 +3,10 @@ usage: python time_step.py CONFIG STEPS [bindings...]"""
 import sys, time, tempfile, json, os
 import tensorflow as tf
 from compare_gan2 import gin_setup
-from compare_gan2.training import runner
+from compare_gan2 import builder
 cfg, steps, bindings = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 gin_setup.parse(config_files=[cfg], bindings=bindings)
-ctx = runner.build_context(tempfile.mkdtemp())
+ctx = builder.build_context(tempfile.mkdtemp())
 gan, strategy = ctx.gan, ctx.strategy
 gan.build()
 ds = gan.input_fn(gan.batch_size * gan.num_sub_steps).take(1).cache().repeat()

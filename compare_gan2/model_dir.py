@@ -1,0 +1,191 @@
+"""The model directory: the name of every file a run keeps, and atomic writes.
+
+One owner for the layout of `--model_dir` (WORKSPACE.md, "A model directory"):
+every module that reads or writes a run's files takes their names from here, and
+writes them with `atomic_write_text` / `atomic_write_bytes` / `atomic_write_json`,
+so that a crash, a kill -9 or a full disk never leaves a truncated file behind:
+the content goes to a temporary file in the same directory, is flushed to disk and
+renamed over the target (POSIX `rename` is atomic). A write that fails removes its
+temporary file and leaves the previous version of the target untouched.
+
+TensorFlow-free: local paths use `os`; remote paths (`gs://...`, any `scheme://`)
+go through `tf.io.gfile`, imported only then (a rename there is a copy, the best
+those file systems offer).
+"""
+
+import json
+import os
+import re
+import uuid
+
+# Checkpoints (training/checkpoints.py): model.ckpt-<step>.{index,data-*}, and
+# TensorFlow's `checkpoint` state file.
+CHECKPOINT_PREFIX = "model.ckpt"
+CHECKPOINT_STATE = "checkpoint"
+# The chief writes TRAIN_DONE once options.training_steps is reached.
+TRAIN_DONE = "TRAIN_DONE"
+# One training per model directory (training/run_lock.py).
+TRAINING_LOCK = "TRAINING.lock"
+# What produced the run (run_info.py).
+RUN_INFO = "run_info.json"
+# Evaluation (evaluation/scores.py): the JSON lines are the source of truth, the
+# CSV (compare_gan's --score_filename) is derived from them.
+SCORES_JSONL = "scores.jsonl"
+DEFAULT_SCORES_CSV = "scores.csv"
+# TensorBoard run of the evaluation scalars.
+EVAL_RUN = "eval"
+# Sample grids of the trainer: samples/step_<step>.png.
+SAMPLES_DIR = "samples"
+# TF Hub exports: tfhub/<step>/.
+EXPORT_DIR = "tfhub"
+# Where non-chief workers of a multi-worker job write their throw-away saves.
+WORKER_TMP_DIR = ".worker_tmp"
+# The log of every entry point run on this directory (appended).
+LOG_FILE = "compare_gan2.log"
+
+_OPERATIVE_CONFIG = re.compile(r"operative_config-(\d+)\.gin$")
+_CHECKPOINT_INDEX = re.compile(re.escape(CHECKPOINT_PREFIX) + r"-(\d+)\.index$")
+
+
+def operative_config_name(step):
+  """`operative_config-<step>.gin`: gin's operative config at `step`."""
+  return f"operative_config-{int(step)}.gin"
+
+
+def operative_config_path(model_dir, step):
+  return join(model_dir, operative_config_name(step))
+
+
+def sample_grid_path(model_dir, step):
+  """`samples/step_<step>.png`: the trainer's sample grid at `step`."""
+  return join(model_dir, SAMPLES_DIR, f"step_{int(step)}.png")
+
+
+def export_path(model_dir, step):
+  """`tfhub/<step>`: the default TF Hub export of the checkpoint at `step`."""
+  return join(model_dir, EXPORT_DIR, str(int(step)))
+
+
+def is_remote(path):
+  """True for paths of file systems other than the local one (`gs://...`)."""
+  return "://" in str(path)
+
+
+def join(*parts):
+  return os.path.join(*[str(p) for p in parts])
+
+
+def _gfile():
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf.io.gfile
+
+
+def exists(path):
+  return _gfile().exists(path) if is_remote(path) else os.path.exists(path)
+
+
+def listdir(path):
+  """Names in directory `path`; [] if it does not exist."""
+  if is_remote(path):
+    gfile = _gfile()
+    return [n.rstrip("/") for n in gfile.listdir(path)] if gfile.exists(path) else []
+  try:
+    return os.listdir(path)
+  except FileNotFoundError:
+    return []
+
+
+def makedirs(path):
+  if is_remote(path):
+    _gfile().makedirs(path)
+  else:
+    os.makedirs(path, exist_ok=True)
+
+
+def read_text(path):
+  """The text of `path`, or None if it does not exist."""
+  if is_remote(path):
+    gfile = _gfile()
+    if not gfile.exists(path):
+      return None
+    with gfile.GFile(path) as f:
+      return f.read()
+  try:
+    with open(path) as f:
+      return f.read()
+  except FileNotFoundError:
+    return None
+
+
+def read_json(path):
+  """The JSON value in `path`, or None if it is missing."""
+  text = read_text(path)
+  return None if text is None else json.loads(text)
+
+
+def operative_config_steps(model_dir):
+  """Sorted steps of the `operative_config-<step>.gin` files in `model_dir`."""
+  steps = []
+  for name in listdir(model_dir):
+    match = _OPERATIVE_CONFIG.match(name)
+    if match:
+      steps.append(int(match.group(1)))
+  return sorted(steps)
+
+
+def checkpoint_steps(model_dir):
+  """Sorted steps of the complete checkpoints (`model.ckpt-<step>.index`)."""
+  return sorted(int(m.group(1)) for m in map(_CHECKPOINT_INDEX.match,
+                                             listdir(model_dir)) if m)
+
+
+def latest_operative_config(model_dir, max_step=None):
+  """Path of the operative config with the largest step (<= max_step), or None."""
+  steps = [s for s in operative_config_steps(model_dir)
+           if max_step is None or s <= max_step]
+  return operative_config_path(model_dir, steps[-1]) if steps else None
+
+
+def atomic_write_bytes(path, data):
+  """Writes `data` to `path` via a temporary file and a rename; returns `path`.
+
+  On any error the temporary file is removed and `path` keeps its previous
+  content (or stays absent).
+  """
+  path = str(path)
+  directory = os.path.dirname(path)
+  tmp = join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}")
+  if is_remote(path):
+    gfile = _gfile()
+    try:
+      with gfile.GFile(tmp, "wb") as f:
+        f.write(data)
+      gfile.rename(tmp, path, overwrite=True)
+    except BaseException:
+      if gfile.exists(tmp):
+        gfile.remove(tmp)
+      raise
+    return path
+  try:
+    with open(tmp, "wb") as f:
+      f.write(data)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    try:
+      os.remove(tmp)
+    except OSError:
+      pass
+    raise
+  return path
+
+
+def atomic_write_text(path, text):
+  """`atomic_write_bytes` of `text` in UTF-8."""
+  return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path, value):
+  """`value` as indented, key-sorted JSON, written atomically."""
+  return atomic_write_text(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
