@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from compare_gan2 import datasets
 from compare_gan2 import metrics
+from compare_gan2.evaluation import classifier
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.evaluation import feature_extractors as fe
 from compare_gan2.evaluation import tasks
@@ -97,7 +98,7 @@ def test_task_does_not_apply_without_heads():
 
 
 def _fake_cached_classifier(directory, dataset_name, accuracy):
-  net = fe.build_classifier_net(dataset_name)
+  net = classifier.build_classifier_net(dataset_name)
   prefix = tf.train.Checkpoint(net=net).write(str(directory / "classifier"))
   meta = {"version": 1, "dataset": dataset_name, "checkpoint": prefix.split("/")[-1],
           "test_accuracy": accuracy, "feature_scale": 1.0}
@@ -109,18 +110,20 @@ def test_low_accuracy_classifier_is_refused(tmp_path):
   directory.mkdir()
   _fake_cached_classifier(directory, "mnist_5k_32", 0.42)
   with pytest.raises(fe.FeatureExtractorError, match="0.420.*min_test_accuracy"):
-    fe.DatasetClassifier("mnist_5k_32", cache_dir=str(tmp_path), auto_train=False)
-  clf = fe.DatasetClassifier("mnist_5k_32", cache_dir=str(tmp_path),
-                             auto_train=False, min_test_accuracy=0.4)
+    classifier.DatasetClassifier("mnist_5k_32", cache_dir=str(tmp_path),
+                                 auto_train=False)
+  clf = classifier.DatasetClassifier("mnist_5k_32", cache_dir=str(tmp_path),
+                                     auto_train=False, min_test_accuracy=0.4)
   assert clf.channels == 1 and clf.class_aligned
   out = clf(np.zeros([3, 32, 32, 1], np.float32))
   assert out["pool"].shape == (3, 128) and out["logits"].shape == (3, 10)
 
 
 def test_embedded_datasets_get_their_classifier():
-  assert fe.has_classifier("mnist_5k_32") and fe.has_classifier("polygons_64")
-  assert not fe.has_classifier("cifar10")
-  assert fe.classifier_spec("mnist_5k_32") == (32, 10, 1)
-  assert fe.classifier_spec("polygons_128") == (128, 6, 3)
+  assert classifier.has_classifier("mnist_5k_32")
+  assert classifier.has_classifier("polygons_64")
+  assert not classifier.has_classifier("cifar10")
+  assert classifier.classifier_spec("mnist_5k_32") == (32, 10, 1)
+  assert classifier.classifier_spec("polygons_128") == (128, 6, 3)
   with pytest.raises(ValueError, match="embedded"):
-    fe.classifier_spec("cifar10")
+    classifier.classifier_spec("cifar10")

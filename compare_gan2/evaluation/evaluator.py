@@ -40,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import inference_generator
+from compare_gan2.evaluation import classifier
 from compare_gan2.evaluation import feature_extractors as fe
 from compare_gan2.evaluation import tasks as tasks_lib
 from compare_gan2.training import checkpoints
@@ -92,7 +93,7 @@ def eval_options(num_samples=None,
 
 @gin.configurable("polygons_classifier")
 def polygons_classifier_options(cache_dir=None, auto_train=True,
-                                min_test_accuracy=fe.MIN_TEST_ACCURACY):
+                                min_test_accuracy=classifier.MIN_TEST_ACCURACY):
   """Gin `polygons_classifier.*` (every embedded dataset's classifier, the
   name is compare_gan2's first): cache dir (None: default), auto-training,
   and the test accuracy below which a cached classifier is refused."""
@@ -104,9 +105,11 @@ def get_feature_extractor(dataset_name, options=None):
   options = options or eval_options()
   kind = options.feature_extractor
   if kind == "auto":
-    kind = "classifier" if fe.has_classifier(dataset_name) else "inception"
+    kind = ("classifier" if classifier.has_classifier(dataset_name)
+            else "inception")
   if kind in ("classifier", "polygons"):
-    return fe.DatasetClassifier(dataset_name, **polygons_classifier_options())
+    return classifier.DatasetClassifier(dataset_name,
+                                       **polygons_classifier_options())
   if kind == "inception":
     return fe.InceptionExtractor(options.inception_handle,
                                  batch_size=options.batch_size)
