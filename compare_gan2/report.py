@@ -35,10 +35,11 @@ import re
 import statistics
 import sys
 
+from compare_gan2 import model_dir as model_dir_lib
 from compare_gan2 import sweep
 
-SCORES_FILENAME = "scores.jsonl"
-RUN_INFO_FILENAME = "run_info.json"
+SCORES_FILENAME = model_dir_lib.SCORES_JSONL
+RUN_INFO_FILENAME = model_dir_lib.RUN_INFO
 SUPPORTED_SCHEMA = 1
 SEED_BINDINGS = ("run_config.tf_random_seed",)
 # Direction of the metrics compare_gan2 writes: True = higher is better.
@@ -441,7 +442,7 @@ def sample_grid(run_dir, step=None):
   found = []
   for dirpath, dirnames, filenames in os.walk(run_dir):
     dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-    if os.path.basename(dirpath) != "samples":
+    if os.path.basename(dirpath) != model_dir_lib.SAMPLES_DIR:
       continue
     for f in filenames:
       match = re.fullmatch(r"step_(\d+)\.png", f)

@@ -51,6 +51,8 @@ import subprocess
 import sys
 import time
 
+from compare_gan2 import model_dir as model_dir_lib
+
 SWEEP_FILENAME = "sweep.json"
 RUN_FILENAME = "sweep_run.json"
 STATUS_FILENAME = "sweep_status.json"
@@ -248,11 +250,7 @@ def read_json(path):
 
 
 def _write_json(path, value):
-  tmp = f"{path}.tmp-{os.getpid()}"
-  with open(tmp, "w") as f:
-    json.dump(value, f, indent=1, sort_keys=True)
-    f.write("\n")
-  os.replace(tmp, path)
+  model_dir_lib.atomic_write_json(path, value)
 
 
 def status(root, name):
