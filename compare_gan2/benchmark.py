@@ -106,17 +106,17 @@ def graph_flops(graph):
 def _forward_flops(gan, batch_size, fused):
   """(G forward FLOPs, D forward FLOPs) at `batch_size`, traced with
   `resampling.fused = fused`."""
-  from compare_gan2.architectures import arch_ops  # pylint: disable=g-import-not-at-top
+  from compare_gan2.architectures import variable_store  # pylint: disable=g-import-not-at-top
   y = gan.real_labels(tf.zeros([batch_size], tf.int32))
   z = tf.zeros([batch_size, gan.z_dim])
   images = tf.zeros([batch_size] + list(gan.dataset.image_shape))
 
   def gen():
-    with arch_ops.no_state_updates():
+    with variable_store.no_state_updates():
       return gan.generator(z, y, is_training=True)
 
   def disc():
-    with arch_ops.no_state_updates():
+    with variable_store.no_state_updates():
       return gan.discriminator_fn(images, y, is_training=True)
 
   with gin.unlock_config():

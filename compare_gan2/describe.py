@@ -75,7 +75,6 @@ def build_gan(gin_config=(), gin_bindings=(), clear=True):
       cannot be built (e.g. an unsupported resolution).
   """
   # pylint: disable=g-import-not-at-top
-  from compare_gan2.architectures import arch_ops
   from compare_gan2.gans import regularizers  # noqa: F401  (gin names)
   from compare_gan2 import builder
   # pylint: enable=g-import-not-at-top

@@ -31,7 +31,8 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import random_ops
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import variable_store
 from compare_gan2.gans import inputs
 
 U_VAR_SUFFIX = "/u_var"
@@ -88,7 +89,7 @@ def has_accumulators(generator):
 
 
 def top_singular_vector(w, u):
-  """The fixed point of `arch_ops.spectral_norm`'s power iteration from `u`.
+  """The fixed point of `weight_ops.spectral_norm`'s power iteration from `u`.
 
   Computed exactly (an SVD in float64) rather than by iterating: when the two
   largest singular values are close, power iteration converges too slowly to
@@ -220,9 +221,9 @@ class InferenceGenerator:
           recorded[keys.key(name)] = (mean, variance)
 
         y = None if labels is None else tf.one_hot(labels, gan.num_classes)
-        with arch_ops.no_state_updates(), \
+        with variable_store.no_state_updates(), \
             gan.generator.store.override(overrides), \
-            arch_ops.batch_stats_hook(record):
+            normalization.batch_stats_hook(record):
           gan.generator(z, y, is_training=True)
         return recorded
 
@@ -277,9 +278,9 @@ class InferenceGenerator:
       def sample(z, labels):
         y = None if labels is None else tf.one_hot(labels, gan.num_classes)
         hook = substituting_hook(self._lookup) if use_stats else None
-        with arch_ops.no_state_updates(), \
+        with variable_store.no_state_updates(), \
             gan.generator.store.override(overrides), \
-            arch_ops.batch_stats_hook(hook):
+            normalization.batch_stats_hook(hook):
           return gan.generator(z, y, is_training=False)
 
       self._sample_fn = (use_stats, tf.function(sample, reduce_retracing=True))

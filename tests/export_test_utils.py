@@ -8,7 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import gin_setup
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import variable_store
 from compare_gan2.training import checkpoints
 from compare_gan2 import builder
 from compare_gan2.training import runner
@@ -150,7 +151,7 @@ def reference_discriminator(gan, images, y):
   """In-process D(images, y) probabilities in inference mode, raw weights,
   spectral norm converged (SVD); independent of the export code."""
   overrides = svd_spectral_vectors(gan.discriminator.store)
-  with arch_ops.no_state_updates(), gan.discriminator.store.override(overrides):
+  with variable_store.no_state_updates(), gan.discriminator.store.override(overrides):
     prob, _, _ = gan.discriminator(tf.constant(images),
                                    None if y is None else tf.constant(y),
                                    is_training=False)
@@ -164,7 +165,7 @@ def reference_generator(gan, z, y, stats=None, row=None, weights=None,
   The (EMA) weights with spectral norm converged on them (SVD). With `stats`
   and `row` (a grid index) or `weights` (a dict grid index -> weight, for
   interpolation), every batch-norm layer normalizes with those standing
-  statistics (substituted through arch_ops.batch_stats_hook); `row=None`
+  statistics (substituted through normalization.batch_stats_hook); `row=None`
   with `stats` of shape [C] uses them as they are.
   Returns images in [0, 1] (numpy).
   """
@@ -182,8 +183,8 @@ def reference_generator(gan, z, y, stats=None, row=None, weights=None,
 
   mapping = gan.generator_variable_mapping(use_ema)
   mapping.update(svd_spectral_vectors(gan.generator.store, mapping))
-  with arch_ops.no_state_updates(), \
+  with variable_store.no_state_updates(), \
       gan.generator.store.override(mapping), \
-      arch_ops.batch_stats_hook(substitute):
+      normalization.batch_stats_hook(substitute):
     y = None if y is None else tf.constant(y)
     return gan.generator(tf.constant(z), y, is_training=False).numpy()

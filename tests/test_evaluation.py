@@ -16,7 +16,8 @@ import tf_test_utils
 from compare_gan2 import gin_setup
 from compare_gan2 import inference_generator
 from compare_gan2 import metrics
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import variable_store
 from compare_gan2.evaluation import classifier
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.evaluation import feature_extractors as fe
@@ -485,7 +486,7 @@ def _direct_batch_moments(gan, batches):
     calls = []
     def record(name, mean, variance):
       calls.append((name, mean.numpy(), variance.numpy()))
-    with arch_ops.no_state_updates(), arch_ops.batch_stats_hook(record):
+    with variable_store.no_state_updates(), normalization.batch_stats_hook(record):
       gan.generator(z, tf.one_hot(labels, gan.num_classes), is_training=True)
     for name, mean, variance in calls:
       sums.setdefault(name, []).append((mean, variance))
@@ -526,7 +527,7 @@ def test_moving_averages_without_accumulators(classifier_cache, tmp_path):
   ev = evaluator_lib.Evaluator(ctx.gan)
   assert ev.prepare_generator().statistics is None
   z, labels = inference_generator.evaluation_latents(ctx.gan, 42, 101, 0, 0, 4)
-  with arch_ops.no_state_updates():
+  with variable_store.no_state_updates():
     direct = ctx.gan.generator(z, tf.one_hot(labels, 6), is_training=False)
   np.testing.assert_allclose(ev.generator(z, labels).numpy(), direct.numpy(),
                              atol=1e-5)

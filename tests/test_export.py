@@ -15,7 +15,8 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 import export_test_utils as etu
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import variable_store
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.export import cli
 from compare_gan2.export import hub_export
@@ -129,9 +130,9 @@ def test_standing_statistics_are_generator_batch_moments(biggan, restored, stats
     mapping = restored.generator_variable_mapping()
     mapping.update(etu.svd_spectral_vectors(restored.generator.store, mapping))
     for b in range(options.stats_num_batches):
-      with arch_ops.no_state_updates(), \
+      with variable_store.no_state_updates(), \
           restored.generator.store.override(mapping), \
-          arch_ops.batch_stats_hook(record):
+          normalization.batch_stats_hook(record):
         restored.generator(tf.constant(GRID[row] * base[b]),
                            tf.one_hot(labels[b], NUM_CLASSES), is_training=True)
     assert set(recorded) == set(stats)

@@ -213,8 +213,8 @@ def test_register_a_new_self_supervised_task(tmp_path):
 
     def heads(self, discriminator, features):
       with discriminator.in_store("discriminator_flip"):
-        from compare_gan2.architectures import arch_ops  # pylint: disable=g-import-not-at-top
-        return {"flip_logits": arch_ops.linear(features, 1, scope="score")}
+        from compare_gan2.architectures import layers  # pylint: disable=g-import-not-at-top
+        return {"flip_logits": layers.linear(features, 1, scope="score")}
 
     def discriminator_terms(self, outputs, losses):
       losses.add("flip_real", tf.reduce_mean(outputs["real"]["flip_logits"] ** 2),

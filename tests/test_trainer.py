@@ -10,7 +10,7 @@ import tensorflow as tf
 import tf_test_utils
 
 from compare_gan2 import gin_setup
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import variable_store
 from compare_gan2.training import checkpoints
 from compare_gan2 import builder
 from compare_gan2.training import runner
@@ -105,7 +105,7 @@ def _generator_gradients(model_dir, *extra, fakes_only=None):
   gan, (features, labels) = _tiny_gan(model_dir, *extra, fakes_only=fakes_only)
   parts, label_parts = gan._split(features, labels)  # pylint: disable=protected-access
   vars_ = gan.generator.trainable_variables
-  with arch_ops.no_state_updates(), tf.GradientTape() as tape:
+  with variable_store.no_state_updates(), tf.GradientTape() as tape:
     generated = gan._generate(parts[-1])  # pylint: disable=protected-access
     g_loss, _ = gan.generator_loss(parts[-1], label_parts[-1], generated)
   grads = tape.gradient(g_loss, vars_)
@@ -413,3 +413,16 @@ def test_create_loss_override_without_its_route_is_refused():
 
       def create_loss(self, *args, **kwargs):
         return super().create_loss(*args, **kwargs)
+
+
+def test_models_satisfy_the_trainer_protocol(tmp_path):
+  ctx = _context(tmp_path)
+  assert isinstance(ctx.gan, trainer_lib.TrainableModel)
+  trainer_lib.check_trainable(ctx.gan)
+
+  class NotAGAN:
+    batch_size = 4
+    num_sub_steps = 2
+  with pytest.raises(TypeError, match=r"NotAGAN cannot be trained by the "
+                     r"Trainer: it lacks \['global_step', 'build'"):
+    trainer_lib.Trainer(NotAGAN(), ctx.strategy, str(tmp_path), ctx.run_config, 4)

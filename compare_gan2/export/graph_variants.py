@@ -8,13 +8,14 @@
   prediction (and D's heads for bsNone).
 
 The networks run on graph variables through `VariableStore.override`, inside
-`arch_ops.no_state_updates()`; each variant's MetaGraphDef carries only the
+`variable_store.no_state_updates()`; each variant's MetaGraphDef carries only the
 variable collections hub.Module supports and a Saver of its own variables.
 """
 
 import tensorflow as tf
 
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import variable_store
 from compare_gan2.export import model_info
 from compare_gan2.export import truncation_stats
 
@@ -54,14 +55,14 @@ def make_variables(specs):
 
 def _run_generator(info, variables, z, y, is_training, hook):
   generator = info.gan.generator
-  with arch_ops.no_state_updates(), generator.store.override(variables), \
-      arch_ops.batch_stats_hook(hook):
+  with variable_store.no_state_updates(), generator.store.override(variables), \
+      normalization.batch_stats_hook(hook):
     return generator(z, y, is_training=is_training)
 
 
 def _run_discriminator(info, variables, images, y):
   """D with its heads (SSGAN/S3GAN): {"probs", "logits", "features", ...}."""
-  with arch_ops.no_state_updates(), \
+  with variable_store.no_state_updates(), \
       info.gan.discriminator.store.override(variables):
     return info.gan.discriminator_outputs(images, y, is_training=False)
 

@@ -25,7 +25,9 @@ import tensorflow as tf
 from compare_gan2 import errors
 from compare_gan2 import optimizers
 from compare_gan2 import random_ops
-from compare_gan2.architectures import arch_ops
+from compare_gan2.architectures import normalization
+from compare_gan2.architectures import precision
+from compare_gan2.architectures import variable_store
 from compare_gan2.architectures import get_architecture
 from compare_gan2.gans import create_loss_route
 from compare_gan2.gans import ema as ema_lib
@@ -203,7 +205,7 @@ class ModularGAN:
   def call_networks(self, z, y):
     """G(z, y) and D with all its heads on the result, without state updates
     (the first call creates every variable); returns the images."""
-    with arch_ops.no_state_updates():
+    with variable_store.no_state_updates():
       images = self.generator(z, y, is_training=True)
       self.discriminator_outputs(images, y, is_training=True)
     return images
@@ -387,7 +389,7 @@ class ModularGAN:
     Batch norm in D couples the examples of a call; layer norm and spectral
     norm do not.
     """
-    return self.discriminator.batch_norm_fn in (None, arch_ops.no_batch_norm)
+    return self.discriminator.batch_norm_fn in (None, normalization.no_batch_norm)
 
   def uses_cheap_generator_step(self):
     """True if the G step runs D only on the slices G's terms read.
@@ -451,7 +453,7 @@ class ModularGAN:
     total_grads, total_loss, total_summaries = None, 0.0, {}
     for i in range(k):
       if i < k - 1:
-        with arch_ops.no_state_updates():
+        with variable_store.no_state_updates():
           grads, loss, summaries = compute(micro_features[i], micro_labels[i], i)
       else:
         grads, loss, summaries = compute(micro_features[i], micro_labels[i], i)
@@ -509,7 +511,7 @@ class ModularGAN:
     """
     if self._compute_dtype == tf.float32:
       return self._train_step(inputs)
-    with arch_ops.mixed_precision(self._compute_dtype):
+    with precision.mixed_precision(self._compute_dtype):
       return self._train_step(inputs)
 
   def _train_step(self, inputs):
@@ -576,6 +578,6 @@ class ModularGAN:
     uses batch statistics in batch norm (what training-time summaries show).
     """
     y = self._one_hot(labels)
-    with arch_ops.no_state_updates():
+    with variable_store.no_state_updates():
       with self.generator.store.override(self.generator_variable_mapping(use_ema)):
         return self.generator(z, y, is_training=is_training)

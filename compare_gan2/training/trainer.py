@@ -13,6 +13,8 @@ the step; no checkpoint is written after it, so the last good one stays. Under a
 multi-worker strategy only the chief writes `model_dir` (training/workers.py).
 """
 
+import typing
+
 from absl import logging
 import tensorflow as tf
 
@@ -24,6 +26,52 @@ from compare_gan2.training import summaries
 from compare_gan2.training import workers
 
 NonFiniteLossError = controller_lib.NonFiniteLossError
+
+
+@typing.runtime_checkable
+class TrainableModel(typing.Protocol):
+  """What the Trainer needs of a model (ModularGAN and its subclasses, the
+  S2GAN feature extractor's pre-training model). Optional:
+  `gradient_accumulation_steps` (1 if absent)."""
+
+  batch_size: int            # global examples per sub-step
+  num_sub_steps: int         # sub-batches per training step (disc_iters + ...)
+  global_step: tf.Variable   # generator steps; checkpointed
+
+  def build(self):
+    """Creates every variable (under the strategy's scope)."""
+
+  def input_fn(self, batch_size, start_index=0, input_context=None):
+    """The per-pipeline tf.data.Dataset of training batches, resumable at
+    `start_index` examples."""
+
+  def train_step(self, inputs):
+    """One training step on a replica; returns {metric name: scalar}."""
+
+  def variables_to_save(self):
+    """{checkpoint name: variable}."""
+
+  @property
+  def learning_rates(self):
+    """{name: learning rate} written to TensorBoard as lr/<name>."""
+
+  def summary_images(self):
+    """({grid name: images}, sample sheet or None) at each checkpoint."""
+
+  def real_summary_images(self):
+    """A grid of training images, or None."""
+
+
+def check_trainable(model):
+  """TypeError naming the missing parts unless `model` is a TrainableModel."""
+  missing = [name for name in ("batch_size", "num_sub_steps", "global_step",
+                               "build", "input_fn", "train_step",
+                               "variables_to_save", "learning_rates",
+                               "summary_images", "real_summary_images")
+             if not hasattr(model, name)]
+  if missing:
+    raise TypeError(f"{type(model).__name__} cannot be trained by the Trainer: it "
+                    f"lacks {missing} (see training.trainer.TrainableModel).")
 
 
 def _check_divisible(batch_size, num_replicas, accumulation_steps=1):
@@ -52,10 +100,8 @@ def _check_jit_compile(jit_compile, strategy):
 class Trainer:
   """Runs `gan.train_step` under `strategy` until `max_steps` generator steps.
 
-  `gan` is any model with the training interface of ModularGAN: `batch_size`,
-  `num_sub_steps`, `input_fn`, `build`, `variables_to_save`, `global_step`,
-  `train_step`, `learning_rates`, `summary_images`, `real_summary_images`
-  (the S2GAN feature extractor trains through it too).
+  `gan` is a `TrainableModel` (ModularGAN and its subclasses; the S2GAN
+  feature extractor trains through it too).
   """
 
   def __init__(self, gan, strategy, model_dir, run_config, max_steps,
@@ -67,6 +113,7 @@ class Trainer:
     self.max_steps = int(max_steps)
     self._on_checkpoint = on_checkpoint
     self._checkpoint = self._manager = self._restored = None
+    check_trainable(gan)
     self.is_chief = workers.is_chief(strategy)
     _check_divisible(gan.batch_size, strategy.num_replicas_in_sync,
                      getattr(gan, "gradient_accumulation_steps", 1))
