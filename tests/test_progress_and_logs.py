@@ -134,3 +134,16 @@ def test_deprecation_warnings_hidden():
   record = logger.makeRecord("tensorflow", std_logging.WARNING, "ops.py", 1,
                              "something else", (), None)
   assert logger.filter(record)
+
+
+def test_evaluation_progress_is_time_based_with_an_eta():
+  from compare_gan2.evaluation import evaluator  # pylint: disable=g-import-not-at-top
+  clock = _Clock()
+  bar = evaluator.SampleProgress("generated images", 1000, seconds=30, clock=clock)
+  clock.now = 10.0
+  assert bar.update(100) is None  # Not due yet.
+  clock.now = 40.0
+  assert bar.update(400) == ("generated images: 400/1000 (40%) | 10.0 images/s "
+                             "| ETA 1m00s")
+  clock.now = 45.0
+  assert bar.update(1000).startswith("generated images: 1000/1000 (100%)")

@@ -44,6 +44,7 @@ from compare_gan2.evaluation import classifier
 from compare_gan2.evaluation import feature_extractors as fe
 from compare_gan2.evaluation import tasks as tasks_lib
 from compare_gan2.training import checkpoints
+from compare_gan2.training import progress
 
 # compare_gan's standing statistics: 204800 // 64 = 3200 batches of 64.
 STANDING_STATS_EXAMPLES = 204800
@@ -174,6 +175,28 @@ def _unlabelled_train_images(dataset, max_examples, batch_size):
   return [x for x, _ in batches], np.concatenate([y for _, y in batches])
 
 
+class SampleProgress:
+  """Logs `what: done/total (x%) | images/s | ETA` at most every `seconds`
+  (and when done)."""
+
+  def __init__(self, what, total, seconds=30.0, clock=time.time):
+    self.what, self.total, self.seconds, self._clock = what, int(total), seconds, clock
+    self._start = self._last = clock()
+
+  def update(self, done):
+    """Logs a line if due; returns it (or None)."""
+    now = self._clock()
+    if done < self.total and now - self._last < self.seconds:
+      return None
+    self._last = now
+    rate = done / max(now - self._start, 1e-9)
+    eta = (self.total - done) / rate if rate > 0 else float("inf")
+    line = (f"{self.what}: {done}/{self.total} ({100.0 * done / max(self.total, 1):.0f}%)"
+            f" | {rate:.1f} images/s | ETA {progress.format_duration(eta)}")
+    logging.info("%s", line)
+    return line
+
+
 class Evaluator:
   """Evaluates checkpoints of one GAN against one dataset's eval split."""
 
@@ -197,6 +220,8 @@ class Evaluator:
   def extractor(self):
     if self._extractor is None:
       self._extractor = get_feature_extractor(self.dataset.base_name, self.options)
+      logging.info("Evaluation features: %s (eval.feature_extractor = %r).",
+                   self._extractor.name, self.options.feature_extractor)
     return self._extractor
 
   @property
@@ -214,9 +239,11 @@ class Evaluator:
     kept, labels = [], []
     features = {}
     num_kept = num_bad = total = 0
+    progress = SampleProgress(what, self.num_samples)
     for images, batch_labels in batches:
       images = np.asarray(images, np.float32)
       start, total = total, total + len(images)
+      progress.update(total)
       bad = ~np.isfinite(images.reshape(len(images), -1)).all(axis=1)
       num_bad += int(bad.sum())
       if batch_labels is not None:

@@ -9,6 +9,9 @@ standing statistics of G with accumulators are stored the same way, without a
 grid, as `evaluation_statistics/<layer>/{mean,variance}` [C].
 """
 
+import time
+
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -57,11 +60,17 @@ def compute_truncation_statistics(generator, info, options):
                               else None, options.stats_batch_size,
                               options.stats_num_batches, options.stats_seed)
   per_t = []
-  for t in options.truncation_grid:
+  grid = list(options.truncation_grid)
+  start = time.time()
+  for i, t in enumerate(grid):
     batches = [(tf.constant(t * base[b]),
                 None if labels is None else tf.constant(labels[b], tf.int32))
                for b in range(options.stats_num_batches)]
     per_t.append(generator.measure_batch_statistics(batches))
+    elapsed = time.time() - start
+    logging.info("Export: batch-norm statistics for truncation %g (%d/%d), "
+                 "%.1fs, ETA %.0fs", t, i + 1, len(grid), elapsed,
+                 elapsed / (i + 1) * (len(grid) - i - 1))
   return {key: (np.stack([s[key][0] for s in per_t]),
                 np.stack([s[key][1] for s in per_t])) for key in per_t[0]}
 
