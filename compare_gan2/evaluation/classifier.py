@@ -18,6 +18,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import model_dir as model_dir_lib
 from compare_gan2 import optimizers
 from compare_gan2.evaluation import feature_extractors as fe
 
@@ -229,11 +230,8 @@ def train(dataset_name, output_dir, steps=3000, batch_size=64,
       "train_seconds": round(train_seconds, 1),
       "feature_scale": feature_scale(net, dataset_name, eval_examples or 2000),
   }
-  tmp = os.path.join(output_dir, "classifier.json.tmp")
-  with tf.io.gfile.GFile(tmp, "w") as f:
-    json.dump(meta, f, indent=1)
-  tf.io.gfile.rename(tmp, os.path.join(output_dir, "classifier.json"),
-                     overwrite=True)
+  model_dir_lib.atomic_write_json(os.path.join(output_dir, "classifier.json"),
+                                  meta)
   say(f"[{dataset_name} classifier] saved to {output_dir}")
   return meta
 
