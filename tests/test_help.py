@@ -38,6 +38,9 @@ ENTRY_POINTS = {
     "compare_gan2.benchmark": (["-m", "compare_gan2.benchmark"], ["benchmark.py"]),
     "compare_gan2.import_checkpoint": (["-m", "compare_gan2.import_checkpoint"],
                                        ["import_checkpoint.py"]),
+    "compare_gan2.singan": (["-m", "compare_gan2.singan"], ["singan/__main__.py"]),
+    "compare_gan2.singan.sample": (["-m", "compare_gan2.singan.sample"],
+                                   ["singan/sample.py"]),
 }
 
 _DEFINE = re.compile(r"DEFINE_\w+\(\s*\"(\w+)\"")

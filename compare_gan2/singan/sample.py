@@ -1,0 +1,67 @@
+"""`python -m compare_gan2.singan.sample`: a PNG grid of ConSinGAN samples.
+
+  python -m compare_gan2.singan.sample --model_dir=runs/photo --out=samples.png \
+      [--num=8] [--scale_h=1.0] [--scale_w=2.0] [--seed=0] [--checkpoint=...]
+
+Every stage's size is scaled to (int(H_k * scale_h), int(W_k * scale_w)), as the
+official code generates other sizes and aspect ratios (retargeting): the output
+is int(H * scale_h) x int(W * scale_w).
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import flags  # noqa: E402
+
+from compare_gan2 import flags_help  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model_dir", None, "A ConSinGAN model directory.")
+flags.DEFINE_string("out", None, "PNG file to write the grid to.")
+flags.DEFINE_integer("num", 8, "Number of samples.")
+flags.DEFINE_integer("columns", 4, "Samples per row of the grid.")
+flags.DEFINE_float("scale_h", 1.0, "Height scale of every stage (1: training size).")
+flags.DEFINE_float("scale_w", 1.0, "Width scale of every stage (1: training size).")
+flags.DEFINE_integer("seed", 0, "Noise seed.")
+flags.DEFINE_string("checkpoint", None, "Checkpoint (default: the latest).")
+flags.mark_flags_as_required(["model_dir", "out"])
+
+
+def write_samples(model_dir, out, num=8, scale_h=1.0, scale_w=1.0, seed=0,
+                  columns=4, checkpoint=None):
+  """Writes `num` samples of `model_dir` at the scaled size to `out`; returns
+  (path, image shape)."""
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors
+  from compare_gan2.singan import runner
+  # pylint: enable=g-import-not-at-top
+  if num < 1 or scale_h <= 0 or scale_w <= 0:
+    raise errors.ConfigError("--num must be >= 1 and --scale_h, --scale_w > 0.")
+  gan, _ = runner.load_model(model_dir, checkpoint)
+  smallest = min(min(h, w) for h, w in gan.sizes)
+  if int(smallest * min(scale_h, scale_w)) < 2 * (gan.options.num_layer + 2) + 1:
+    raise errors.ConfigError("--scale_h/--scale_w make the coarsest stage too "
+                             "small for the networks; use larger scales.")
+  images = gan.sample(num, [seed, 0], scale_h, scale_w).numpy()
+  return runner.write_png(out, images, columns), images.shape[1:]
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise SystemExit(f"Unexpected arguments: {argv[1:]}")
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors
+  from compare_gan2 import logs
+  # pylint: enable=g-import-not-at-top
+  logs.setup(FLAGS.model_dir)
+  with errors.reported_as_one_line("python -m compare_gan2.singan.sample",
+                                   model_dir=FLAGS.model_dir):
+    path, shape = write_samples(FLAGS.model_dir, FLAGS.out, FLAGS.num,
+                                FLAGS.scale_h, FLAGS.scale_w, FLAGS.seed,
+                                FLAGS.columns, FLAGS.checkpoint)
+  print(f"Wrote {path} ({FLAGS.num} samples of {shape[0]}x{shape[1]}).")
+
+
+if __name__ == "__main__":
+  flags_help.run(main, __doc__)

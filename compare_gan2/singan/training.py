@@ -1,0 +1,282 @@
+"""ConSinGAN training: stages trained concurrently on one image.
+
+ConSinGAN (Hinz, Fisher, Wang, Wermter, WACV 2021; tohinz/ConSinGAN's
+training_generation.py). For stage k = 0 .. train_stages - 1, `niter`
+iterations of:
+
+  D (d_steps times):  -mean D(x_k) + mean D(G(z)) + lambda_grad * GP
+  G (one gradient, applied g_steps times):
+                      -mean D(G(z)) + alpha * MSE(G(z_rec), x_k)
+
+GP is SinGAN's: one mixing weight per image, the gradient's norm over channels
+per pixel. Only the last `train_depth` blocks of G train, block k - j with
+learning rate lr_g * lr_scale^j; G's head trains while k < train_depth (at
+lr_g * lr_scale^k), its tail always (lr_g). Both learning rates drop by `gamma`
+at 80% of the stage. Fresh Adam states at every stage; D carries over.
+
+The reconstruction input z_rec is fixed: the coarsest image itself at stage 0,
+fixed Gaussian noise above. The noise amplitude of stage k is
+noise_amp * sqrt(MSE(G(z_rec), x_k)) with stage k's noise off, measured when the
+stage starts.
+
+Randomness is stateless: every noise and GP weight is a function of (seed,
+stage, iteration), so a run resumed from a checkpoint at any iteration ends
+with the same weights as an uninterrupted one.
+"""
+
+import dataclasses
+import os
+import time
+
+from absl import logging
+import gin
+import numpy as np
+import tensorflow as tf
+
+from compare_gan2 import errors
+from compare_gan2 import logs
+from compare_gan2 import model_dir as model_dir_lib
+from compare_gan2 import optimizers
+from compare_gan2.singan import networks
+from compare_gan2.singan import schedule
+from compare_gan2.training import progress
+from compare_gan2.training import summaries
+
+CHECKPOINT_DIR = "checkpoints"
+_SALT_NOISE, _SALT_FIXED, _SALT_GP = 101, 202, 303
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+  """ConSinGAN's settings (the official defaults; docs in `consingan_options`)."""
+  train_stages: int = 6
+  train_depth: int = 3
+  lr_scale: float = 0.1
+  niter: int = 2000
+  max_size: int = 250
+  min_size: int = 25
+  nfc: int = 64
+  num_layer: int = 3
+  lambda_grad: float = 0.1
+  alpha: float = 10.0
+  noise_amp: float = 0.1
+  lr_g: float = 5e-4
+  lr_d: float = 5e-4
+  beta1: float = 0.5
+  beta2: float = 0.999
+  gamma: float = 0.1
+  d_steps: int = 3
+  g_steps: int = 3
+  seed: int = 0
+  save_every: int = 200
+  sample_every: int = 500
+
+
+@gin.configurable("consingan")
+def consingan_options(train_stages=6, train_depth=3, lr_scale=0.1, niter=2000,
+                      max_size=250, min_size=25, nfc=64, num_layer=3,
+                      lambda_grad=0.1, alpha=10.0, noise_amp=0.1, lr_g=5e-4,
+                      lr_d=5e-4, beta1=0.5, beta2=0.999, gamma=0.1, d_steps=3,
+                      g_steps=3, seed=0, save_every=200, sample_every=500):
+  """gin `consingan.*` (defaults: tohinz/ConSinGAN's config.py).
+
+  train_stages: stages of the pyramid (>= 2); train_depth: blocks trained at
+  once; lr_scale: learning-rate factor per block back; niter: iterations per
+  stage; max_size / min_size: the image's long side is at most max_size, the
+  coarsest stage's short side min_size; nfc / num_layer: channels and
+  convolutions per block; lambda_grad: WGAN-GP weight; alpha: reconstruction
+  weight; noise_amp: noise amplitude per unit of reconstruction RMSE; lr_g /
+  lr_d / beta1 / beta2: Adam; gamma: learning-rate decay at 80% of a stage;
+  d_steps / g_steps: D updates and G steps (on one gradient) per iteration;
+  seed: weights and noise; save_every / sample_every: iterations between
+  checkpoints / sample grids.
+  """
+  options = Options(int(train_stages), int(train_depth), float(lr_scale),
+                    int(niter), int(max_size), int(min_size), int(nfc),
+                    int(num_layer), float(lambda_grad), float(alpha),
+                    float(noise_amp), float(lr_g), float(lr_d), float(beta1),
+                    float(beta2), float(gamma), int(d_steps), int(g_steps),
+                    int(seed), int(save_every), int(sample_every))
+  for name in ("train_depth", "niter", "nfc", "num_layer", "d_steps", "g_steps",
+               "save_every", "sample_every", "min_size", "max_size"):
+    if getattr(options, name) < 1:
+      raise errors.ConfigError(f"consingan.{name} must be >= 1, got "
+                               f"{getattr(options, name)}.")
+  if options.train_stages < 2:
+    raise errors.ConfigError(f"consingan.train_stages must be >= 2, got "
+                             f"{options.train_stages}.")
+  return options
+
+
+def learning_rates(stage, options):
+  """{"head" | "tail" | "stage<j>": learning rate} of G's trained parts at
+  `stage` (parts not listed do not train)."""
+  rates = {"tail": options.lr_g}
+  trained = list(range(max(0, stage + 1 - options.train_depth), stage + 1))
+  for j in trained:
+    rates[f"stage{j}"] = options.lr_g * options.lr_scale ** (stage - j)
+  if stage < options.train_depth:
+    rates["head"] = options.lr_g * options.lr_scale ** stage
+  return rates
+
+
+def image_pyramid(image, sizes):
+  """[1, H_k, W_k, 3] images of `image` ([H, W, 3] in [-1, 1]) at each size:
+  bicubic with antialiasing from the max_size image, clipped to [-1, 1]."""
+  image = tf.convert_to_tensor(image, tf.float32)[None]
+  full = tf.image.resize(image, sizes[-1], "bicubic", antialias=True)
+  return [tf.clip_by_value(tf.image.resize(full, size, "bicubic", antialias=True)
+                           if tuple(size) != tuple(sizes[-1]) else full, -1.0, 1.0)
+          for size in sizes]
+
+
+class SingleImageGAN(tf.Module):
+  """The networks, the pyramid and the training state of one image."""
+
+  def __init__(self, image, options):
+    super().__init__(name="consingan")
+    self.options = options
+    height, width = int(image.shape[0]), int(image.shape[1])
+    self.sizes = schedule.stage_sizes(height, width, options.train_stages,
+                                      options.max_size, options.min_size)
+    self.reals = image_pyramid(image, self.sizes)
+    self.generator = networks.Generator(options.seed, options.nfc,
+                                        options.num_layer)
+    self.discriminator = networks.Discriminator(options.seed + 1, options.nfc,
+                                                options.num_layer)
+    self.stage = tf.Variable(0, dtype=tf.int64, trainable=False, name="stage")
+    self.iteration = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                 name="iteration")
+    self.noise_amp = tf.Variable(tf.zeros([options.train_stages]),
+                                 trainable=False, name="noise_amp")
+    self.optimizers = {}
+
+  # ------------------------------------------------------------------ noise
+  def fixed_noise(self, stage):
+    """z_rec of `stage`: the coarsest image at 0, fixed Gaussian noise above."""
+    if stage == 0:
+      return self.reals[0]
+    shape = (1,) + self.generator.noise_shape(stage, self.sizes[stage])
+    return tf.random.stateless_normal(shape, [self.options.seed, _SALT_FIXED + stage])
+
+  def reconstruction(self, stages):
+    """G(z_rec) through `stages` stages."""
+    return self.generator([self.fixed_noise(k) for k in range(stages)],
+                          self.sizes[:stages], self.noise_amp)
+
+  def random_noise(self, stages, seed, sizes=None, batch=1):
+    """Fresh z_0..z_{stages-1} from the stateless `seed` ([2] int)."""
+    sizes = sizes or self.sizes
+    seed = tf.convert_to_tensor(seed, tf.int32)
+    return [tf.random.stateless_normal(
+        (batch,) + self.generator.noise_shape(k, sizes[k]),
+        tf.stack([seed[0] + k, seed[1]])) for k in range(stages)]
+
+  def sample(self, num, seed, scale_h=1.0, scale_w=1.0, stages=None):
+    """`num` images [num, H, W, 3] in [-1, 1]; other sizes scale every stage's
+    size (int(H_k * scale_h), int(W_k * scale_w)) as the official code does."""
+    stages = stages or self.generator.num_stages
+    sizes = [(int(h * scale_h), int(w * scale_w)) for h, w in self.sizes]
+    noises = self.random_noise(stages, seed, sizes, batch=num)
+    return self.generator(noises, sizes[:stages], self.noise_amp)
+
+  # --------------------------------------------------------------- one stage
+  def start_stage(self, stage):
+    """Grows G to `stage` + 1 blocks, measures the stage's noise amplitude
+    (its own noise off) and creates its optimizers (fresh Adam states)."""
+    while self.generator.num_stages < stage + 1:
+      self.generator.add_stage()
+    if stage > 0:
+      amp = self.noise_amp.numpy()
+      amp[stage] = 0.0
+      self.noise_amp.assign(amp)
+      rec = self.reconstruction(stage + 1)
+      rmse = tf.sqrt(tf.reduce_mean(tf.square(rec - self.reals[stage])))
+      amp[stage] = self.options.noise_amp * float(rmse)
+      self.noise_amp.assign(amp)
+    self._make_optimizers(stage)
+
+  def _make_optimizers(self, stage):
+    o = self.options
+    parts = {"head": self.generator.head, "tail": self.generator.tail}
+    parts.update({f"stage{j}": block for j, block in enumerate(self.generator.body)})
+    self.optimizers = {}
+    for name, lr in learning_rates(stage, o).items():
+      opt = optimizers.AdamOptimizer(tf.Variable(lr, trainable=False,
+                                                 name=f"lr/{name}"),
+                                     o.beta1, o.beta2, name=f"g_{name}")
+      opt.build(parts[name].trainable_variables)
+      self.optimizers[name] = (opt, lr, list(parts[name].trainable_variables))
+    opt = optimizers.AdamOptimizer(tf.Variable(o.lr_d, trainable=False, name="lr/d"),
+                                   o.beta1, o.beta2, name="d")
+    opt.build(self.discriminator.trainable_variables)
+    self.optimizers["discriminator"] = (opt, o.lr_d,
+                                        list(self.discriminator.trainable_variables))
+
+  def set_learning_rates(self, iteration):
+    """Decays every learning rate by gamma from iteration 0.8 * niter on (as
+    the official MultiStepLR: never when 0.8 * niter is not a whole number)."""
+    milestone = 0.8 * self.options.niter
+    decayed = milestone == int(milestone) and iteration >= milestone
+    factor = self.options.gamma if decayed else 1.0
+    for opt, base, _ in self.optimizers.values():
+      opt.learning_rate.assign(base * factor)
+
+  def gradient_penalty(self, real, fake, seed):
+    """SinGAN's WGAN-GP: mean over pixels of (||dD/dx||_channels - 1)^2."""
+    mix = tf.random.stateless_uniform([], seed)
+    mixed = mix * real + (1.0 - mix) * fake
+    with tf.GradientTape() as tape:
+      tape.watch(mixed)
+      out = tf.reduce_sum(self.discriminator(mixed))
+    grad = tape.gradient(out, mixed)
+    norm = tf.sqrt(tf.reduce_sum(tf.square(grad), axis=-1))
+    return tf.reduce_mean(tf.square(norm - 1.0))
+
+  def train_step(self, stage, iteration):
+    """One iteration of stage `stage`; returns its losses."""
+    o = self.options
+    stages = stage + 1
+    real = self.reals[stage]
+    seed = tf.stack([tf.constant(o.seed * 1000 + _SALT_NOISE, tf.int32),
+                     tf.cast(iteration, tf.int32)])
+    noises = self.random_noise(stages, seed)
+    fake = tf.stop_gradient(self.generator(noises, self.sizes[:stages],
+                                           self.noise_amp))
+    d_opt, _, d_vars = self.optimizers["discriminator"]
+    for j in range(o.d_steps):
+      gp_seed = tf.stack([tf.constant(o.seed * 1000 + _SALT_GP + j, tf.int32),
+                          tf.cast(iteration, tf.int32)])
+      with tf.GradientTape() as tape:
+        d_real = -tf.reduce_mean(self.discriminator(real))
+        d_fake = tf.reduce_mean(self.discriminator(fake))
+        penalty = self.gradient_penalty(real, fake, gp_seed)
+        d_loss = d_real + d_fake + o.lambda_grad * penalty
+      d_opt.apply(tape.gradient(d_loss, d_vars), d_vars)
+    g_parts = [(opt, variables) for name, (opt, _, variables)
+               in self.optimizers.items() if name != "discriminator"]
+    g_vars = [v for _, variables in g_parts for v in variables]
+    with tf.GradientTape() as tape:
+      g_adv = -tf.reduce_mean(self.discriminator(
+          self.generator(noises, self.sizes[:stages], self.noise_amp)))
+      rec = self.reconstruction(stages)
+      rec_loss = tf.reduce_mean(tf.square(rec - real))
+      g_loss = g_adv + o.alpha * rec_loss
+    grads = dict(zip([v.ref() for v in g_vars], tape.gradient(g_loss, g_vars)))
+    for _ in range(o.g_steps):  # The official code steps thrice on one gradient.
+      for opt, variables in g_parts:
+        opt.apply([grads[v.ref()] for v in variables], variables)
+    return {"d_loss": d_loss, "d_real": d_real, "d_fake": d_fake,
+            "gradient_penalty": penalty, "g_adversarial": g_adv,
+            "reconstruction": rec_loss, "g_loss": g_loss}
+
+  # ------------------------------------------------------------ checkpoints
+  def checkpoint(self):
+    """A tf.train.Checkpoint of everything training needs to resume."""
+    opts = {name: opt for name, (opt, _, _) in self.optimizers.items()}
+    return tf.train.Checkpoint(generator=self.generator,
+                               discriminator=self.discriminator,
+                               stage=self.stage, iteration=self.iteration,
+                               noise_amp=self.noise_amp, **{
+                                   f"optimizer_{name}": opt
+                                   for name, opt in opts.items()})

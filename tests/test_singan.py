@@ -1,0 +1,217 @@
+"""ConSinGAN (compare_gan2/singan): schedule, training, resumption, sampling."""
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import errors
+from compare_gan2.singan import images as images_lib
+from compare_gan2.singan import runner
+from compare_gan2.singan import sample as sample_lib
+from compare_gan2.singan import schedule
+from compare_gan2.singan import training
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def official_stage_sizes(h, w, train_stages=6, max_size=250, min_size=25,
+                         harmonization=False):
+  """tohinz/ConSinGAN's adjust_scales2image + create_reals_pyramid sizes,
+  written out directly (imresize's output size is ceil(in * scale))."""
+  scale1 = min(max_size / max(h, w), 1)
+  h1, w1 = math.ceil(h * scale1), math.ceil(w * scale1)
+  n = train_stages - 1
+  sf = math.pow(min_size / min(h1, w1), 1 / n)
+  sizes = []
+  for i in range(n):
+    e = (n - i) if harmonization else ((n - 1) / math.log(n)) * math.log(n - i) + 1
+    s = math.pow(sf, e)
+    sizes.append((math.ceil(h1 * s), math.ceil(w1 * s)))
+  return sizes + [(h1, w1)]
+
+
+@pytest.mark.parametrize("h, w", [(188, 250), (250, 188), (32, 32), (48, 64),
+                                  (300, 400), (512, 512), (100, 333), (25, 40)])
+@pytest.mark.parametrize("stages", [3, 6, 8])
+def test_stage_sizes_equal_the_official_formula(h, w, stages):
+  assert schedule.stage_sizes(h, w, stages) == official_stage_sizes(h, w, stages)
+
+
+def test_stage_sizes_golden():
+  # The official code's pyramid for a 250 x 188 photograph (H x W below).
+  assert schedule.stage_sizes(188, 250) == [(25, 34), (32, 42), (42, 56), (63, 84),
+                                            (126, 167), (188, 250)]
+  assert schedule.stage_sizes(32, 32) == [(25, 25), (26, 26), (27, 27), (28, 28),
+                                          (31, 31), (32, 32)]
+  # Harmonization keeps SinGAN's geometric schedule.
+  assert schedule.stage_sizes(188, 250, 3, min_size=120, geometric=True) == [
+      (120, 160), (151, 200), (188, 250)]
+  assert schedule.stage_sizes(188, 250, 3, min_size=120, geometric=True) == \
+      official_stage_sizes(188, 250, 3, min_size=120, harmonization=True)
+  # Two stages: the official formula is 0/0; ours continues e_0 = N.
+  assert schedule.stage_sizes(32, 32, 2) == [(25, 25), (32, 32)]
+
+
+def test_schedule_errors():
+  with pytest.raises(errors.ConfigError, match="short side is below"):
+    schedule.stage_sizes(20, 200)
+  with pytest.raises(errors.ConfigError, match="train_stages must be >= 2"):
+    schedule.stage_sizes(100, 100, 1)
+
+
+def test_learning_rates_of_the_trained_stages():
+  o = training.Options()
+  assert training.learning_rates(0, o) == {"tail": 5e-4, "stage0": 5e-4,
+                                           "head": 5e-4}
+  rates = training.learning_rates(1, o)
+  assert rates == pytest.approx({"tail": 5e-4, "stage0": 5e-5, "stage1": 5e-4,
+                                 "head": 5e-5})
+  rates = training.learning_rates(4, o)
+  assert rates == pytest.approx({"tail": 5e-4, "stage2": 5e-6, "stage3": 5e-5,
+                                 "stage4": 5e-4})  # No head from stage 3 on.
+
+
+def _image(h=32, w=32, seed=0):
+  """A smooth random picture in [-1, 1]."""
+  rng = np.random.default_rng(seed)
+  small = rng.uniform(-1, 1, (1, 6, 6, 3)).astype(np.float32)
+  return tf.image.resize(small, (h, w), "bicubic")[0].numpy().clip(-1, 1)
+
+
+TINY = dict(train_stages=3, train_depth=2, niter=4, nfc=8, num_layer=2,
+            min_size=20, save_every=2, sample_every=4, seed=3)
+
+
+def _run(model_dir, stop_at=None, image=None, **overrides):
+  options = training.Options(**dict(TINY, **overrides))
+  path = os.path.join(os.path.dirname(model_dir), "image.png")
+  if not os.path.exists(path):
+    runner.write_png(path, (image if image is not None else _image())[None])
+  run = runner.Run(model_dir, path, options)
+  run.train(stop_at=stop_at)
+  return run
+
+
+def _weights(gan):
+  return {v.name: v.numpy() for v in gan.generator.variables +
+          gan.discriminator.variables}
+
+
+def test_only_the_last_train_depth_stages_train(tmp_path):
+  model_dir = str(tmp_path / "run")
+  run = _run(model_dir, stop_at=8)  # Stages 0 and 1 done.
+  before = _weights(run.gan)
+  run = _run(model_dir)  # Stage 2 (train_depth 2: blocks 1 and 2, tail).
+  after = _weights(run.gan)
+  changed = {n for n in before if not np.array_equal(before[n], after[n])}
+  assert not any(n.startswith("generator/stage0/") for n in changed)
+  assert not any(n.startswith("generator/head/") for n in changed)
+  for part in ("generator/stage1/", "generator/tail/", "discriminator/"):
+    assert any(n.startswith(part) for n in changed), part
+  # Block 2 started as a copy of block 1 (as trained at the end of stage 1).
+  start = before["generator/stage1/conv0/kernel:0"]
+  assert not np.array_equal(after["generator/stage2/conv0/kernel:0"], start)
+  rates = {name: float(opt.learning_rate.numpy())
+           for name, (opt, _, _) in run.gan.optimizers.items()}
+  # No decay: 0.8 * niter = 3.2 is no iteration (the official MultiStepLR).
+  assert rates == pytest.approx({"stage1": 5e-5, "stage2": 5e-4, "tail": 5e-4,
+                                 "discriminator": 5e-4})
+  assert os.path.exists(os.path.join(model_dir, "TRAIN_DONE"))
+  assert os.path.exists(os.path.join(model_dir, "samples", "stage_2.png"))
+
+
+def test_new_stage_copies_the_last_block_and_learning_rates_decay():
+  gan = training.SingleImageGAN(_image(), training.Options(**dict(TINY, niter=10)))
+  gan.start_stage(0)
+  gan.train_step(0, tf.constant(0, tf.int64))
+  gan.start_stage(1)
+  for old, new in zip(gan.generator.body[0].variables,
+                      gan.generator.body[1].variables):
+    np.testing.assert_array_equal(old.numpy(), new.numpy())
+  opt = gan.optimizers["stage1"][0]
+  gan.set_learning_rates(7)
+  assert float(opt.learning_rate.numpy()) == pytest.approx(5e-4)
+  gan.set_learning_rates(8)  # 0.8 * 10
+  assert float(opt.learning_rate.numpy()) == pytest.approx(5e-5)
+
+
+def test_reconstruction_noise_is_fixed(tmp_path):
+  gan = training.SingleImageGAN(_image(), training.Options(**TINY))
+  gan.start_stage(0)
+  gan.start_stage(1)
+  np.testing.assert_array_equal(gan.fixed_noise(0), gan.reals[0])
+  np.testing.assert_array_equal(gan.fixed_noise(1), gan.fixed_noise(1))
+  first = gan.reconstruction(2).numpy()
+  gan.train_step(1, tf.constant(0, tf.int64))
+  gan.train_step(1, tf.constant(1, tf.int64))
+  np.testing.assert_array_equal(gan.fixed_noise(1), gan.fixed_noise(1))
+  assert not np.array_equal(first, gan.reconstruction(2).numpy())  # G learnt.
+  random = gan.random_noise(2, [1, 2])
+  assert not np.array_equal(random[1], gan.fixed_noise(1))
+  # The noise amplitude of stage 1 came from the reconstruction error.
+  assert 0 < float(gan.noise_amp[1]) < 0.1 * 2
+
+
+def test_resumption_mid_stage_is_exact(tmp_path):
+  full = _run(str(tmp_path / "full" / "run"))
+  _run(str(tmp_path / "cut" / "run"), stop_at=6)  # Stage 1, iteration 2.
+  resumed = _run(str(tmp_path / "cut" / "run"))
+  expected, got = _weights(full.gan), _weights(resumed.gan)
+  assert expected.keys() == got.keys()
+  for name in expected:
+    np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+  np.testing.assert_array_equal(full.gan.noise_amp.numpy(),
+                                resumed.gan.noise_amp.numpy())
+
+
+def test_samples_at_another_aspect_ratio(tmp_path):
+  model_dir = str(tmp_path / "run")
+  _run(model_dir, image=_image(32, 40))
+  out = str(tmp_path / "wide.png")
+  path, shape = sample_lib.write_samples(model_dir, out, num=3, scale_w=2.0)
+  assert path == out and os.path.exists(out)
+  assert shape == (32, 80, 3)
+  gan, _ = runner.load_model(model_dir)
+  a = gan.sample(2, [1, 2], 1.5, 1.0).numpy()
+  assert a.shape == (2, 48, 40, 3) and np.abs(a).max() <= 1.0
+  np.testing.assert_array_equal(a, gan.sample(2, [1, 2], 1.5, 1.0).numpy())
+
+
+def test_bad_images_are_one_line_and_write_nothing(tmp_path):
+  with pytest.raises(errors.ConfigError, match="no such file"):
+    images_lib.load_image(str(tmp_path / "missing.png"))
+  (tmp_path / "text.png").write_text("not an image")
+  with pytest.raises(errors.ConfigError, match="not an image file"):
+    images_lib.load_image(str(tmp_path / "text.png"))
+  small = str(tmp_path / "small.png")
+  runner.write_png(small, _image(16, 16)[None])
+  with pytest.raises(errors.ConfigError, match="below the coarsest stage"):
+    runner.Run(str(tmp_path / "run"), small, training.Options(**TINY))
+  assert not (tmp_path / "run").exists()
+
+
+def test_command_line_bad_input_creates_nothing(tmp_path):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  result = subprocess.run(
+      [sys.executable, "-m", "compare_gan2.singan", "--image=/no/such.png",
+       f"--model_dir={tmp_path / 'run'}"], capture_output=True, text=True,
+      cwd=ROOT, env=env, timeout=300, check=False)
+  assert result.returncode == 1, result.stderr[-2000:]
+  assert "Traceback" not in result.stderr
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("python -m compare_gan2.singan: error: --image=/no/such.png"
+                         ": no such file"), last
+  assert not (tmp_path / "run").exists()
+
+
+def test_bundled_photographs():
+  pytest.importorskip("skimage")
+  image = images_lib.load_image("skimage:rocket")
+  assert image.shape[2] == 3 and -1 <= image.min() < image.max() <= 1
+  with pytest.raises(errors.ConfigError, match="it has: .*chelsea"):
+    images_lib.load_image("skimage:no_such_photo")
