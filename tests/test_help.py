@@ -41,6 +41,8 @@ ENTRY_POINTS = {
     "compare_gan2.singan": (["-m", "compare_gan2.singan"], ["singan/__main__.py"]),
     "compare_gan2.singan.sample": (["-m", "compare_gan2.singan.sample"],
                                    ["singan/sample.py"]),
+    "compare_gan2.singan.export": (["-m", "compare_gan2.singan.export"],
+                                   ["singan/export.py"]),
 }
 
 _DEFINE = re.compile(r"DEFINE_\w+\(\s*\"(\w+)\"")
@@ -172,7 +174,8 @@ def test_flag_help_parser():
 IMPORT_TENSORFLOW = ("compare_gan2.sample", "compare_gan2.export",
                      "compare_gan2.evaluation.train_classifier",
                      "compare_gan2.describe", "compare_gan2.benchmark",
-                     "compare_gan2.import_checkpoint")
+                     "compare_gan2.import_checkpoint",
+                     "compare_gan2.singan.export")
 
 
 @pytest.mark.parametrize("name", [

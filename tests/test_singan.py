@@ -215,3 +215,26 @@ def test_bundled_photographs():
   assert image.shape[2] == 3 and -1 <= image.min() < image.max() <= 1
   with pytest.raises(errors.ConfigError, match="it has: .*chelsea"):
     images_lib.load_image("skimage:no_such_photo")
+
+
+def test_hub_module_loads_and_answers_any_size(tmp_path):
+  hub = pytest.importorskip("tensorflow_hub")
+  from compare_gan2.singan import export as export_lib  # pylint: disable=g-import-not-at-top
+  model_dir = str(tmp_path / "run")
+  _run(model_dir, stop_at=4)
+  with pytest.raises(errors.ConfigError, match="finish the training first"):
+    export_lib.export(model_dir)
+  _run(model_dir)
+  path = export_lib.export(model_dir)
+  assert path == os.path.join(model_dir, "tfhub", "12")
+  module = hub.load(path)
+  images = module(num=tf.constant(2), scale_h=tf.constant(1.0),
+                  scale_w=tf.constant(1.5), seed=tf.constant([4, 5])).numpy()
+  assert images.shape == (2, 32, 48, 3) and np.abs(images).max() <= 1.0
+  gan, _ = runner.load_model(model_dir)
+  np.testing.assert_allclose(images, gan.sample(2, [4, 5], 1.0, 1.5).numpy(),
+                             atol=1e-5)
+  served = module.signatures["serving_default"](
+      num=tf.constant(1), scale_h=tf.constant(2.0), scale_w=tf.constant(1.0),
+      seed=tf.constant([0, 0]))
+  assert list(served.values())[0].shape == (1, 64, 32, 3)

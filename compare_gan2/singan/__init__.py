@@ -7,4 +7,5 @@ images.py     the picture: a file or a photograph bundled with scikit-image
 runner.py     a model directory: train / resume, checkpoints, samples, logs
 __main__.py   `python -m compare_gan2.singan` (training)
 sample.py     `python -m compare_gan2.singan.sample` (PNG grids, other sizes)
+export.py     `python -m compare_gan2.singan.export` (a TF2 SavedModel for hub.load)
 """

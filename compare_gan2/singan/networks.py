@@ -73,7 +73,8 @@ class Block(tf.Module):
 
 def resize_aligned(x, size):
   """Bicubic resize with aligned corners (PyTorch's align_corners=True)."""
-  return tf.raw_ops.ResizeBicubic(images=x, size=tf.constant(size, tf.int32),
+  return tf.raw_ops.ResizeBicubic(images=x,
+                                  size=tf.convert_to_tensor(size, tf.int32),
                                   align_corners=True, half_pixel_centers=False)
 
 

@@ -135,7 +135,8 @@ class Run:
                      iteration)
       else:
         self._write_state()
-      logging.info("ConSinGAN stages (H x W): %s", self.gan.sizes)
+      logging.info("ConSinGAN stages (H x W): %s",
+                   ", ".join(f"{h}x{w}" for h, w in self.gan.sizes))
       writer = tf.summary.create_file_writer(self.model_dir)
       losses = {}
       with writer.as_default():
@@ -165,7 +166,8 @@ class Run:
                  "%.4f; learning rates %s", stage + 1, o.train_stages,
                  *self.gan.sizes[stage], start, o.niter,
                  float(self.gan.noise_amp[stage]),
-                 training.learning_rates(stage, o))
+                 {k: float(f"{v:.3g}") for k, v in
+                  training.learning_rates(stage, o).items()})
     reporter = progress.ProgressReporter(o.niter, 1, start)
     last_report, losses = time.time(), {}
     for iteration in range(start, o.niter):

@@ -16,16 +16,20 @@ from absl import flags  # noqa: E402
 
 from compare_gan2 import flags_help  # noqa: E402
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("model_dir", None, "A ConSinGAN model directory.")
-flags.DEFINE_string("out", None, "PNG file to write the grid to.")
-flags.DEFINE_integer("num", 8, "Number of samples.")
-flags.DEFINE_integer("columns", 4, "Samples per row of the grid.")
-flags.DEFINE_float("scale_h", 1.0, "Height scale of every stage (1: training size).")
-flags.DEFINE_float("scale_w", 1.0, "Width scale of every stage (1: training size).")
-flags.DEFINE_integer("seed", 0, "Noise seed.")
-flags.DEFINE_string("checkpoint", None, "Checkpoint (default: the latest).")
-flags.mark_flags_as_required(["model_dir", "out"])
+def _define_flags():
+  """The command's flags (defined only when run as a program, so importing this
+  module next to other entry points defines nothing)."""
+  flags.DEFINE_string("model_dir", None, "A ConSinGAN model directory.")
+  flags.DEFINE_string("out", None, "PNG file to write the grid to.")
+  flags.DEFINE_integer("num", 8, "Number of samples.")
+  flags.DEFINE_integer("columns", 4, "Samples per row of the grid.")
+  flags.DEFINE_float("scale_h", 1.0, "Height scale of every stage (1: training "
+                     "size).")
+  flags.DEFINE_float("scale_w", 1.0, "Width scale of every stage (1: training "
+                     "size).")
+  flags.DEFINE_integer("seed", 0, "Noise seed.")
+  flags.DEFINE_string("checkpoint", None, "Checkpoint (default: the latest).")
+  flags.mark_flags_as_required(["model_dir", "out"])
 
 
 def write_samples(model_dir, out, num=8, scale_h=1.0, scale_w=1.0, seed=0,
@@ -54,14 +58,15 @@ def main(argv):
   from compare_gan2 import errors
   from compare_gan2 import logs
   # pylint: enable=g-import-not-at-top
-  logs.setup(FLAGS.model_dir)
+  f = flags.FLAGS
+  logs.setup(f.model_dir)
   with errors.reported_as_one_line("python -m compare_gan2.singan.sample",
-                                   model_dir=FLAGS.model_dir):
-    path, shape = write_samples(FLAGS.model_dir, FLAGS.out, FLAGS.num,
-                                FLAGS.scale_h, FLAGS.scale_w, FLAGS.seed,
-                                FLAGS.columns, FLAGS.checkpoint)
-  print(f"Wrote {path} ({FLAGS.num} samples of {shape[0]}x{shape[1]}).")
+                                   model_dir=f.model_dir):
+    path, shape = write_samples(f.model_dir, f.out, f.num, f.scale_h, f.scale_w,
+                                f.seed, f.columns, f.checkpoint)
+  print(f"Wrote {path} ({f.num} samples of {shape[0]}x{shape[1]}).")
 
 
 if __name__ == "__main__":
+  _define_flags()
   flags_help.run(main, __doc__)

@@ -137,8 +137,9 @@ class SingleImageGAN(tf.Module):
     super().__init__(name="consingan")
     self.options = options
     height, width = int(image.shape[0]), int(image.shape[1])
-    self.sizes = schedule.stage_sizes(height, width, options.train_stages,
-                                      options.max_size, options.min_size)
+    # A tuple: tf.Module would wrap a list (ListWrapper).
+    self.sizes = tuple(schedule.stage_sizes(height, width, options.train_stages,
+                                            options.max_size, options.min_size))
     self.reals = image_pyramid(image, self.sizes)
     self.generator = networks.Generator(options.seed, options.nfc,
                                         options.num_layer)
