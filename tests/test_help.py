@@ -43,6 +43,8 @@ ENTRY_POINTS = {
                                    ["singan/sample.py"]),
     "compare_gan2.singan.export": (["-m", "compare_gan2.singan.export"],
                                    ["singan/export.py"]),
+    "compare_gan2.singan.evaluate": (["-m", "compare_gan2.singan.evaluate"],
+                                     ["singan/evaluate.py"]),
 }
 
 _DEFINE = re.compile(r"DEFINE_\w+\(\s*\"(\w+)\"")

@@ -238,3 +238,37 @@ def test_hub_module_loads_and_answers_any_size(tmp_path):
       num=tf.constant(1), scale_h=tf.constant(2.0), scale_w=tf.constant(1.0),
       seed=tf.constant([0, 0]))
   assert list(served.values())[0].shape == (1, 64, 32, 3)
+
+
+def test_diversity_and_patch_fid_equal_direct_formulations():
+  from compare_gan2.metrics import single_image  # pylint: disable=g-import-not-at-top
+  from compare_gan2.metrics import fid  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(1)
+  image = rng.uniform(-1, 1, (12, 14, 3))
+  samples = np.stack([image, -image, 0.5 * image])
+  per_pixel = np.array([[[np.std(samples[:, i, j, c]) for c in range(3)]
+                         for j in range(14)] for i in range(12)])
+  assert single_image.diversity(samples, image) == pytest.approx(
+      per_pixel.mean() / image.std())
+  assert single_image.diversity(np.stack([image, image]), image) == 0.0
+  direct = np.array([image[i:i + 7, j:j + 7].reshape(-1)
+                     for i in range(0, 6, 2) for j in range(0, 8, 2)])
+  np.testing.assert_array_equal(single_image.patches(image, 7, 2), direct)
+  assert single_image.patch_fid(samples[:1], image) == pytest.approx(0, abs=1e-4)
+  shifted = single_image.patch_fid(samples[2:], image, stride=2)
+  assert shifted == pytest.approx(fid.frechet_distance_from_activations(
+      direct, single_image.patches(samples[2], 7, 2)))
+  assert shifted > 0.01
+
+
+def test_evaluate_writes_scores(tmp_path):
+  from compare_gan2.singan import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
+  model_dir = str(tmp_path / "run")
+  _run(model_dir)
+  scores = evaluate_lib.evaluate(model_dir, num=4, batch=3)
+  assert set(scores) == {"checkpoint", "num_samples", "diversity", "patch_fid",
+                         "diversity_wide", "patch_fid_wide"}
+  assert scores["diversity"] > 0 and scores["patch_fid"] > 0
+  import json  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(model_dir, "scores.json")) as f:
+    assert json.load(f) == scores

@@ -1,0 +1,79 @@
+"""`python -m compare_gan2.singan.evaluate`: measures of a ConSinGAN model.
+
+  python -m compare_gan2.singan.evaluate --model_dir=runs/photo [--num=50]
+
+Draws `num` samples at the training size (noise seed 0) and writes
+<model_dir>/scores.json (atomically): `diversity` (SinGAN's: per-pixel standard
+deviation across samples over the image's), `patch_fid` (Fréchet distance of
+the 7x7 RGB patches of the image and of each sample, averaged; no network
+needed), both also for samples at twice the width (`*_wide`, against the
+image: retargeting keeps patch statistics), and the checkpoint.
+See docs/evaluation.md ("Single-image GANs").
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import flags  # noqa: E402
+
+from compare_gan2 import flags_help  # noqa: E402
+
+SCORES_FILE = "scores.json"
+
+
+def evaluate(model_dir, num=50, checkpoint=None, batch=10):
+  """The scores dict of `model_dir` (also written to its scores.json)."""
+  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  from compare_gan2 import errors
+  from compare_gan2 import model_dir as model_dir_lib
+  from compare_gan2.metrics import single_image
+  from compare_gan2.singan import runner
+  # pylint: enable=g-import-not-at-top
+  if num < 2:
+    raise errors.ConfigError(f"--num must be >= 2 (diversity compares samples), "
+                             f"got {num}.")
+  gan, path = runner.load_model(model_dir, checkpoint)
+  image = gan.reals[gan.generator.num_stages - 1][0].numpy()
+  scores = {"checkpoint": path, "num_samples": int(num)}
+  for suffix, scale_w in (("", 1.0), ("_wide", 2.0)):
+    samples = np.concatenate([
+        gan.sample(min(batch, num - i), [0, i], 1.0, scale_w).numpy()
+        for i in range(0, num, batch)])
+    if scale_w == 1.0:
+      scores["diversity"] = single_image.diversity(samples, image)
+    else:  # Against the image's own spread: the samples are wider.
+      scores["diversity_wide"] = float(np.mean(np.std(samples, axis=0)) /
+                                       np.std(image))
+    scores["patch_fid" + suffix] = single_image.patch_fid(samples, image,
+                                                          stride=2)
+  model_dir_lib.atomic_write_json(os.path.join(model_dir, SCORES_FILE), scores)
+  return scores
+
+
+def _define_flags():
+  flags.DEFINE_string("model_dir", None, "A trained ConSinGAN model directory.")
+  flags.DEFINE_integer("num", 50, "Samples to measure (the papers use 50).")
+  flags.DEFINE_string("checkpoint", None, "Checkpoint (default: the latest).")
+  flags.mark_flag_as_required("model_dir")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise SystemExit(f"Unexpected arguments: {argv[1:]}")
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors
+  from compare_gan2 import logs
+  # pylint: enable=g-import-not-at-top
+  f = flags.FLAGS
+  logs.setup(f.model_dir)
+  with errors.reported_as_one_line("python -m compare_gan2.singan.evaluate",
+                                   model_dir=f.model_dir):
+    scores = evaluate(f.model_dir, f.num, f.checkpoint)
+  print(scores)
+
+
+if __name__ == "__main__":
+  _define_flags()
+  flags_help.run(main, __doc__)
