@@ -45,6 +45,10 @@ ENTRY_POINTS = {
                                    ["singan/export.py"]),
     "compare_gan2.singan.evaluate": (["-m", "compare_gan2.singan.evaluate"],
                                      ["singan/evaluate.py"]),
+    "compare_gan2.singan.harmonize": (["-m", "compare_gan2.singan.harmonize"],
+                                      ["singan/harmonize.py"]),
+    "compare_gan2.singan.edit": (["-m", "compare_gan2.singan.edit"],
+                                 ["singan/harmonize.py"]),
 }
 
 _DEFINE = re.compile(r"DEFINE_\w+\(\s*\"(\w+)\"")

@@ -272,3 +272,29 @@ def test_evaluate_writes_scores(tmp_path):
   import json  # pylint: disable=g-import-not-at-top
   with open(os.path.join(model_dir, "scores.json")) as f:
     assert json.load(f) == scores
+
+
+@pytest.mark.parametrize("mode", ["harmonization", "editing"])
+def test_harmonization_and_editing(tmp_path, mode):
+  from compare_gan2.singan import harmonize  # pylint: disable=g-import-not-at-top
+  model_dir = str(tmp_path / "run")
+  _run(model_dir)
+  image = _image()
+  naive = image.copy()
+  naive[8:16, 8:16] = [1.0, -1.0, -1.0]  # A red square pasted in.
+  mask = -np.ones_like(image)
+  mask[8:16, 8:16] = 1.0
+  runner.write_png(str(tmp_path / "naive.png"), naive[None])
+  runner.write_png(str(tmp_path / "mask.png"), mask[None])
+  out = harmonize.run(model_dir, str(tmp_path / "naive.png"),
+                      str(tmp_path / "out.png"), str(tmp_path / "mask.png"),
+                      fine_tune=2, mode=mode)
+  result = images_lib.load_image(out)
+  assert result.shape == (32, 32, 3)
+  if mode == "harmonization":  # Editing's dilation (20 px) covers this image.
+    # Far from the dilated mask the output is the naive image (up to rounding).
+    np.testing.assert_allclose(result[28:, 28:], images_lib.load_image(
+        str(tmp_path / "naive.png"))[28:, 28:], atol=2 / 255)
+  assert np.abs(result[10:14, 10:14] - naive[10:14, 10:14]).max() > 0.05
+  soft = harmonize.soft_mask(np.pad(np.ones((2, 2)), 10), radius=3)
+  assert soft.max() == 1.0 and soft.min() == 0.0 and soft[11, 11] == 1.0

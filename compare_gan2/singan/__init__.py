@@ -9,4 +9,5 @@ __main__.py   `python -m compare_gan2.singan` (training)
 sample.py     `python -m compare_gan2.singan.sample` (PNG grids, other sizes)
 export.py     `python -m compare_gan2.singan.export` (a TF2 SavedModel for hub.load)
 evaluate.py   `python -m compare_gan2.singan.evaluate` (diversity, patch FID)
+harmonize.py  `python -m compare_gan2.singan.harmonize` (and edit.py: editing)
 """

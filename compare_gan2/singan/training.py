@@ -234,14 +234,20 @@ class SingleImageGAN(tf.Module):
     norm = tf.sqrt(tf.reduce_sum(tf.square(grad), axis=-1))
     return tf.reduce_mean(tf.square(norm - 1.0))
 
-  def train_step(self, stage, iteration):
-    """One iteration of stage `stage`; returns its losses."""
+  def train_step(self, stage, iteration, first_input=None):
+    """One iteration of stage `stage`; returns its losses.
+
+    `first_input` [1, H_0, W_0, 3] replaces z_0 (harmonization and editing
+    fine-tune G on a naive or edited image given at the coarsest stage).
+    """
     o = self.options
     stages = stage + 1
     real = self.reals[stage]
     seed = tf.stack([tf.constant(o.seed * 1000 + _SALT_NOISE, tf.int32),
                      tf.cast(iteration, tf.int32)])
     noises = self.random_noise(stages, seed)
+    if first_input is not None:
+      noises[0] = first_input
     fake = tf.stop_gradient(self.generator(noises, self.sizes[:stages],
                                            self.noise_amp))
     d_opt, _, d_vars = self.optimizers["discriminator"]
