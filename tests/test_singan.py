@@ -298,3 +298,36 @@ def test_harmonization_and_editing(tmp_path, mode):
   assert np.abs(result[10:14, 10:14] - naive[10:14, 10:14]).max() > 0.05
   soft = harmonize.soft_mask(np.pad(np.ones((2, 2)), 10), radius=3)
   assert soft.max() == 1.0 and soft.min() == 0.0 and soft[11, 11] == 1.0
+
+
+def test_sifid_with_a_stand_in_feature_network(tmp_path):
+  from compare_gan2.metrics import fid  # pylint: disable=g-import-not-at-top
+  from compare_gan2.metrics import single_image  # pylint: disable=g-import-not-at-top
+  from compare_gan2.singan import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
+
+  class Features(tf.Module):  # Stand-in for Inception's first pooling layer.
+    def __init__(self):
+      super().__init__()
+      rng = np.random.default_rng(0)
+      self.kernel = tf.Variable(rng.normal(0, 0.5, (3, 3, 3, 4)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3])])
+    def __call__(self, images):
+      return tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(images, self.kernel, 1,
+                                                      "VALID")), 2, 2, "VALID")
+  handle = str(tmp_path / "features")
+  tf.saved_model.save(Features(), handle)
+  model_dir = str(tmp_path / "run")
+  _run(model_dir)
+  scores = evaluate_lib.evaluate(model_dir, num=3, sifid_handle=handle)
+  features = evaluate_lib.load_feature_map_fn(handle)
+  gan, _ = runner.load_model(model_dir)
+  image = gan.reals[-1][0].numpy()
+  samples = gan.sample(3, [0, 0]).numpy()
+  real = features((image[None] + 1) / 2)[0].reshape(-1, 4)
+  direct = np.mean([fid.frechet_distance_from_activations(
+      real, f.reshape(-1, 4)) for f in features((samples + 1) / 2)])
+  assert scores["sifid"] == pytest.approx(direct, rel=1e-6)
+  assert single_image.sifid(features((image[None] + 1) / 2)[0],
+                            features((image[None] + 1) / 2)) == pytest.approx(
+                                0, abs=1e-6)

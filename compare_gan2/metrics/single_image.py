@@ -10,6 +10,8 @@
   averaged over samples. It needs no network: the single-image analogue of FID
   on the statistics a patch GAN is trained to match (SIFID uses Inception's
   first pooling features instead).
+- `sifid`: SinGAN's single-image FID on the spatial feature vectors of a
+  network's feature map (Inception's first pooling layer in the paper).
 """
 
 import numpy as np
@@ -44,3 +46,15 @@ def patch_fid(samples, image, size=7, stride=1):
   real = patches(image, size, stride)
   return float(np.mean([fid_lib.frechet_distance_from_activations(
       real, patches(sample, size, stride)) for sample in samples]))
+
+
+def sifid(real_maps, fake_maps):
+  """SIFID (SinGAN, Shaham et al. 2019): the Fréchet distance between the
+  feature vectors at every position of the real image's feature map [h, w, C]
+  and a sample's, averaged over samples [N, h', w', C] (SinGAN uses
+  Inception's first pooling layer, C = 64)."""
+  real = np.asarray(real_maps, np.float64)
+  real = real.reshape(-1, real.shape[-1])
+  return float(np.mean([fid_lib.frechet_distance_from_activations(
+      real, np.asarray(f, np.float64).reshape(-1, real.shape[-1]))
+                        for f in fake_maps]))

@@ -7,7 +7,8 @@ Draws `num` samples at the training size (noise seed 0) and writes
 deviation across samples over the image's), `patch_fid` (Fréchet distance of
 the 7x7 RGB patches of the image and of each sample, averaged; no network
 needed), both also for samples at twice the width (`*_wide`, against the
-image: retargeting keeps patch statistics), and the checkpoint.
+image: retargeting keeps patch statistics), and the checkpoint. With
+--sifid_handle, also `sifid` (SinGAN's SIFID on that network's feature maps).
 See docs/evaluation.md ("Single-image GANs").
 """
 
@@ -22,8 +23,18 @@ from compare_gan2 import flags_help  # noqa: E402
 SCORES_FILE = "scores.json"
 
 
-def evaluate(model_dir, num=50, checkpoint=None, batch=10):
-  """The scores dict of `model_dir` (also written to its scores.json)."""
+def load_feature_map_fn(handle):
+  """images [N, H, W, 3] in [0, 1] -> feature maps [N, h, w, C], from a
+  SavedModel / TF Hub handle (e.g. Inception v3 cut at its first pooling
+  layer, SinGAN's SIFID features)."""
+  import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
+  module = hub.load(handle)
+  return lambda images: module(images).numpy()
+
+
+def evaluate(model_dir, num=50, checkpoint=None, batch=10, sifid_handle=None):
+  """The scores dict of `model_dir` (also written to its scores.json); with
+  `sifid_handle`, also `sifid` on that network's feature maps."""
   # pylint: disable=g-import-not-at-top
   import numpy as np
   from compare_gan2 import errors
@@ -48,6 +59,11 @@ def evaluate(model_dir, num=50, checkpoint=None, batch=10):
                                        np.std(image))
     scores["patch_fid" + suffix] = single_image.patch_fid(samples, image,
                                                           stride=2)
+    if sifid_handle and scale_w == 1.0:
+      features = load_feature_map_fn(sifid_handle)
+      scores["sifid"] = single_image.sifid(
+          features((image[None] + 1.0) / 2.0)[0],
+          features((samples + 1.0) / 2.0))
   model_dir_lib.atomic_write_json(os.path.join(model_dir, SCORES_FILE), scores)
   return scores
 
@@ -56,6 +72,10 @@ def _define_flags():
   flags.DEFINE_string("model_dir", None, "A trained ConSinGAN model directory.")
   flags.DEFINE_integer("num", 50, "Samples to measure (the papers use 50).")
   flags.DEFINE_string("checkpoint", None, "Checkpoint (default: the latest).")
+  flags.DEFINE_string("sifid_handle", None, "SavedModel / TF Hub handle of a "
+                      "network mapping images in [0, 1] to feature maps "
+                      "[N, h, w, C] (SinGAN: Inception v3's first pooling "
+                      "layer); gives the `sifid` score.")
   flags.mark_flag_as_required("model_dir")
 
 
@@ -70,7 +90,8 @@ def main(argv):
   logs.setup(f.model_dir)
   with errors.reported_as_one_line("python -m compare_gan2.singan.evaluate",
                                    model_dir=f.model_dir):
-    scores = evaluate(f.model_dir, f.num, f.checkpoint)
+    scores = evaluate(f.model_dir, f.num, f.checkpoint,
+                      sifid_handle=f.sifid_handle)
   print(scores)
 
 
