@@ -331,3 +331,14 @@ def test_sifid_with_a_stand_in_feature_network(tmp_path):
   assert single_image.sifid(features((image[None] + 1) / 2)[0],
                             features((image[None] + 1) / 2)) == pytest.approx(
                                 0, abs=1e-6)
+
+
+def test_a_32px_image_with_two_stages_trains_in_seconds(tmp_path):
+  import time  # pylint: disable=g-import-not-at-top
+  start = time.time()
+  run = _run(str(tmp_path / "run"), train_stages=2, niter=3, save_every=3,
+             sample_every=3)
+  assert run.gan.sizes == ((20, 20), (32, 32))
+  assert run.gan.generator.num_stages == 2
+  assert os.path.exists(str(tmp_path / "run" / "TRAIN_DONE"))
+  assert time.time() - start < 120  # Seconds on an idle machine; loose bound.
