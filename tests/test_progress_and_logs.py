@@ -4,6 +4,7 @@ import logging as std_logging
 import os
 
 from absl import logging
+import pytest
 
 from compare_gan2 import logs
 from compare_gan2.training import actions as actions_lib
@@ -23,7 +24,17 @@ def _lines(caplog):
   return [r.getMessage() for r in caplog.records]
 
 
-def test_progress_line_losses_and_first_loop(caplog):
+@pytest.fixture
+def absl_info():
+  """absl at INFO for the test (another test may have lowered it)."""
+  before = logging.get_verbosity()
+  logging.set_verbosity(logging.INFO)
+  yield
+  logging.set_verbosity(before)
+
+
+def test_progress_line_losses_and_first_loop(caplog, absl_info):
+  del absl_info
   clock = _Clock()
   reporter = progress.ProgressReporter(100, images_per_step=8, clock=clock)
   caplog.set_level(std_logging.INFO)

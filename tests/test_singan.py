@@ -342,3 +342,47 @@ def test_a_32px_image_with_two_stages_trains_in_seconds(tmp_path):
   assert run.gan.generator.num_stages == 2
   assert os.path.exists(str(tmp_path / "run" / "TRAIN_DONE"))
   assert time.time() - start < 120  # Seconds on an idle machine; loose bound.
+
+
+def test_augmented_inputs_are_deterministic_per_iteration():
+  from compare_gan2.singan import augment  # pylint: disable=g-import-not-at-top
+  image = _image(40, 48)
+  for make in (augment.harmonization_input, augment.editing_input):
+    a = make(image, 0, 1, 5)
+    assert a.shape == image.shape and a.dtype == np.float32
+    np.testing.assert_array_equal(a, make(image, 0, 1, 5))
+    assert not np.array_equal(a, make(image, 0, 1, 6))
+    assert not np.array_equal(a, image)
+  # Over many draws, harmonization cuts a hole (9 in 10) and keeps the range.
+  draws = [augment.harmonization_input(image, 0, 0, i) for i in range(20)]
+  assert all(-1 <= d.min() and d.max() <= 1 for d in draws)
+  assert sum(not np.allclose(d, image) for d in draws) >= 15
+
+
+def test_generator_batch_norm_uses_batch_statistics():
+  from compare_gan2.singan import networks  # pylint: disable=g-import-not-at-top
+  conv = networks.Conv(np.random.default_rng(0), 3, 8, "x", activation=False,
+                       batch_norm=True)
+  y = conv(tf.random.stateless_normal([1, 12, 12, 3], [1, 2]) * 3 + 1).numpy()
+  np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), conv.beta.numpy(), atol=1e-4)
+  np.testing.assert_allclose(y.std(axis=(0, 1, 2)), np.abs(conv.gamma.numpy()),
+                             rtol=1e-3)
+
+
+@pytest.mark.parametrize("mode", ["harmonization", "editing"])
+def test_harmonization_and_editing_training_modes(tmp_path, mode):
+  from compare_gan2.singan import harmonize  # pylint: disable=g-import-not-at-top
+  model_dir = str(tmp_path / "run")
+  run = _run(model_dir, image=_image(40, 40), train_mode=mode, batch_norm=True,
+             lrelu_slope=0.3, niter=2, save_every=2, sample_every=2)
+  gan = run.gan
+  if mode == "harmonization":  # SinGAN's geometric schedule.
+    assert gan.sizes == tuple(schedule.stage_sizes(40, 40, 3, 250, 20,
+                                                   geometric=True))
+  assert gan.generator.noise_shape(1, gan.sizes[1]) == gan.sizes[1] + (8,)
+  assert gan.generator.num_stages == 3
+  assert any("gamma" in v.name for v in gan.generator.variables)
+  runner.write_png(str(tmp_path / "naive.png"), _image(40, 40, seed=5)[None])
+  out = harmonize.run(model_dir, str(tmp_path / "naive.png"),
+                      str(tmp_path / "out.png"), fine_tune=1, mode=mode)
+  assert images_lib.load_image(out).shape == (40, 40, 3)

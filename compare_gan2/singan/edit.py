@@ -17,4 +17,4 @@ from compare_gan2.singan import harmonize  # noqa: E402
 if __name__ == "__main__":
   harmonize.define_flags()
   flags_help.run(harmonize.main_for("editing", "python -m compare_gan2.singan.edit"),
-                 __doc__)
+                 __doc__, modules=("compare_gan2.singan.harmonize",))

@@ -15,7 +15,10 @@ With a mask (white where the image was changed), the mask is dilated (disk of
 radius 7, or 20 for editing), blurred (Gaussian, sigma 5) and normalised to
 [0, 1], and the output is mask * G + (1 - mask) * naive.
 
-The official code injects only at the coarsest stage; so does this one.
+The official code injects only at the coarsest stage; so does this one. It
+trains dedicated models for these tasks (gin consingan.train_mode =
+"harmonization" / "editing": gin_configs/consingan_harmonization.gin,
+consingan_editing.gin); a model trained for generation works too, less well.
 """
 
 import os

@@ -161,7 +161,7 @@ class Run:
     manager = tf.train.CheckpointManager(
         self.gan.checkpoint(), self.checkpoint_dir, max_to_keep=2,
         checkpoint_name="ckpt")
-    step = tf.function(lambda it: self.gan.train_step(stage, it))
+    step = tf.function(lambda it, first: self.gan.train_step(stage, it, first))
     logging.info("Stage %d/%d (%dx%d), iterations %d..%d; noise amplitude "
                  "%.4f; learning rates %s", stage + 1, o.train_stages,
                  *self.gan.sizes[stage], start, o.niter,
@@ -172,7 +172,8 @@ class Run:
     last_report, losses = time.time(), {}
     for iteration in range(start, o.niter):
       self.gan.set_learning_rates(iteration)
-      losses = step(tf.constant(iteration, tf.int64))
+      losses = step(tf.constant(iteration, tf.int64),
+                    self.gan.first_input(stage, iteration))
       done = iteration + 1
       self.gan.iteration.assign(done)
       global_step = stage * o.niter + done

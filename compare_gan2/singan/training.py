@@ -37,13 +37,15 @@ from compare_gan2 import errors
 from compare_gan2 import logs
 from compare_gan2 import model_dir as model_dir_lib
 from compare_gan2 import optimizers
+from compare_gan2.singan import augment
 from compare_gan2.singan import networks
 from compare_gan2.singan import schedule
 from compare_gan2.training import progress
 from compare_gan2.training import summaries
 
 CHECKPOINT_DIR = "checkpoints"
-_SALT_NOISE, _SALT_FIXED, _SALT_GP = 101, 202, 303
+_SALT_NOISE, _SALT_FIXED, _SALT_GP, _SALT_EDIT = 101, 202, 303, 404
+TRAIN_MODES = ("generation", "harmonization", "editing")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +72,9 @@ class Options:
   seed: int = 0
   save_every: int = 200
   sample_every: int = 500
+  train_mode: str = "generation"
+  batch_norm: bool = False
+  lrelu_slope: float = 0.05
 
 
 @gin.configurable("consingan")
@@ -77,7 +82,9 @@ def consingan_options(train_stages=6, train_depth=3, lr_scale=0.1, niter=2000,
                       max_size=250, min_size=25, nfc=64, num_layer=3,
                       lambda_grad=0.1, alpha=10.0, noise_amp=0.1, lr_g=5e-4,
                       lr_d=5e-4, beta1=0.5, beta2=0.999, gamma=0.1, d_steps=3,
-                      g_steps=3, seed=0, save_every=200, sample_every=500):
+                      g_steps=3, seed=0, save_every=200, sample_every=500,
+                      train_mode="generation", batch_norm=False,
+                      lrelu_slope=0.05):
   """gin `consingan.*` (defaults: tohinz/ConSinGAN's config.py).
 
   train_stages: stages of the pyramid (>= 2); train_depth: blocks trained at
@@ -89,14 +96,23 @@ def consingan_options(train_stages=6, train_depth=3, lr_scale=0.1, niter=2000,
   lr_d / beta1 / beta2: Adam; gamma: learning-rate decay at 80% of a stage;
   d_steps / g_steps: D updates and G steps (on one gradient) per iteration;
   seed: weights and noise; save_every / sample_every: iterations between
-  checkpoints / sample grids.
+  checkpoints / sample grids; train_mode: "generation", or "harmonization" /
+  "editing" (the official modes: the padded forward, an augmented first input,
+  harmonization with SinGAN's geometric schedule; the official README trains
+  harmonization with 3 stages, min_size 120, batch_norm, lrelu_slope 0.3 and
+  1000 iterations: gin_configs/consingan_harmonization.gin); batch_norm: batch
+  norm in G; lrelu_slope: LeakyReLU's negative slope.
   """
   options = Options(int(train_stages), int(train_depth), float(lr_scale),
                     int(niter), int(max_size), int(min_size), int(nfc),
                     int(num_layer), float(lambda_grad), float(alpha),
                     float(noise_amp), float(lr_g), float(lr_d), float(beta1),
                     float(beta2), float(gamma), int(d_steps), int(g_steps),
-                    int(seed), int(save_every), int(sample_every))
+                    int(seed), int(save_every), int(sample_every),
+                    str(train_mode), bool(batch_norm), float(lrelu_slope))
+  if options.train_mode not in TRAIN_MODES:
+    raise errors.ConfigError(f"consingan.train_mode must be one of {TRAIN_MODES}, "
+                             f"got {options.train_mode!r}.")
   for name in ("train_depth", "niter", "nfc", "num_layer", "d_steps", "g_steps",
                "save_every", "sample_every", "min_size", "max_size"):
     if getattr(options, name) < 1:
@@ -138,13 +154,16 @@ class SingleImageGAN(tf.Module):
     self.options = options
     height, width = int(image.shape[0]), int(image.shape[1])
     # A tuple: tf.Module would wrap a list (ListWrapper).
-    self.sizes = tuple(schedule.stage_sizes(height, width, options.train_stages,
-                                            options.max_size, options.min_size))
+    self.sizes = tuple(schedule.stage_sizes(
+        height, width, options.train_stages, options.max_size, options.min_size,
+        geometric=options.train_mode == "harmonization"))
     self.reals = image_pyramid(image, self.sizes)
-    self.generator = networks.Generator(options.seed, options.nfc,
-                                        options.num_layer)
-    self.discriminator = networks.Discriminator(options.seed + 1, options.nfc,
-                                                options.num_layer)
+    self.generator = networks.Generator(
+        options.seed, options.nfc, options.num_layer,
+        batch_norm=options.batch_norm,
+        generation=options.train_mode == "generation", slope=options.lrelu_slope)
+    self.discriminator = networks.Discriminator(
+        options.seed + 1, options.nfc, options.num_layer, slope=options.lrelu_slope)
     self.stage = tf.Variable(0, dtype=tf.int64, trainable=False, name="stage")
     self.iteration = tf.Variable(0, dtype=tf.int64, trainable=False,
                                  name="iteration")
@@ -154,8 +173,12 @@ class SingleImageGAN(tf.Module):
 
   # ------------------------------------------------------------------ noise
   def fixed_noise(self, stage):
-    """z_rec of `stage`: the coarsest image at 0, fixed Gaussian noise above."""
+    """z_rec of `stage`: the coarsest image at 0 (plus 0.1 * fixed noise when
+    editing), fixed Gaussian noise above."""
     if stage == 0:
+      if self.options.train_mode == "editing":
+        return self.reals[0] + 0.1 * tf.random.stateless_normal(
+            self.reals[0].shape, [self.options.seed, _SALT_EDIT])
       return self.reals[0]
     shape = (1,) + self.generator.noise_shape(stage, self.sizes[stage])
     return tf.random.stateless_normal(shape, [self.options.seed, _SALT_FIXED + stage])
@@ -180,6 +203,18 @@ class SingleImageGAN(tf.Module):
     sizes = [(int(h * scale_h), int(w * scale_w)) for h, w in self.sizes]
     noises = self.random_noise(stages, seed, sizes, batch=num)
     return self.generator(noises, sizes[:stages], self.noise_amp)
+
+  def first_input(self, stage, iteration):
+    """The first stage's training input of the harmonization / editing modes
+    (an augmented copy of the coarsest image, compare_gan2/singan/augment.py),
+    or None in generation mode (fresh noise)."""
+    mode = self.options.train_mode
+    if mode == "generation":
+      return None
+    coarsest = self.reals[0][0].numpy()
+    make = (augment.harmonization_input if mode == "harmonization"
+            else augment.editing_input)
+    return tf.constant(make(coarsest, self.options.seed, stage, iteration)[None])
 
   # --------------------------------------------------------------- one stage
   def start_stage(self, stage):
