@@ -386,3 +386,49 @@ def test_harmonization_and_editing_training_modes(tmp_path, mode):
   out = harmonize.run(model_dir, str(tmp_path / "naive.png"),
                       str(tmp_path / "out.png"), fine_tune=1, mode=mode)
   assert images_lib.load_image(out).shape == (40, 40, 3)
+
+
+def _cli_train(image, model_dir, bindings):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  return subprocess.Popen(
+      [sys.executable, "-m", "compare_gan2.singan", f"--image={image}",
+       f"--model_dir={model_dir}"] + [f"--gin_bindings={b}" for b in bindings],
+      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+      text=True)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_stage_then_resume_equals_uninterrupted(tmp_path):
+  import signal  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  image = str(tmp_path / "image.png")
+  runner.write_png(image, _image()[None])
+  bindings = ["consingan.train_stages = 3", "consingan.niter = 40",
+              "consingan.nfc = 8", "consingan.num_layer = 2",
+              "consingan.min_size = 20", "consingan.save_every = 5",
+              "consingan.sample_every = 40", "consingan.seed = 3"]
+  full = str(tmp_path / "full")
+  assert _cli_train(image, full, bindings).wait(timeout=600) == 0
+  cut = str(tmp_path / "cut")
+  process = _cli_train(image, cut, bindings)
+  checkpoints_dir = os.path.join(cut, "checkpoints")
+  deadline = time.time() + 600
+  while time.time() < deadline:  # Kill once stage 1 has a checkpoint mid-stage.
+    latest = tf.train.latest_checkpoint(checkpoints_dir) if os.path.isdir(
+        checkpoints_dir) else None
+    if latest and 45 <= int(latest.rsplit("-", 1)[1]) < 80:
+      break
+    time.sleep(0.05)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  assert not os.path.exists(os.path.join(cut, "TRAIN_DONE"))
+  assert _cli_train(image, cut, bindings).wait(timeout=600) == 0  # Resume.
+  expected = tf.train.load_checkpoint(tf.train.latest_checkpoint(
+      os.path.join(full, "checkpoints")))
+  got = tf.train.load_checkpoint(tf.train.latest_checkpoint(checkpoints_dir))
+  names = [n for n in expected.get_variable_to_shape_map()
+           if n.startswith(("generator/", "discriminator/", "noise_amp"))]
+  assert len(names) > 20
+  for name in names:
+    np.testing.assert_array_equal(got.get_tensor(name), expected.get_tensor(name),
+                                  err_msg=name)
