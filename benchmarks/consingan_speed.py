@@ -15,22 +15,14 @@ same way.
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 
 import tensorflow as tf
 
+from compare_gan2 import run_info
 from compare_gan2.singan import images
 from compare_gan2.singan import training
-
-
-def cpu_model():
-  with open("/proc/cpuinfo") as f:
-    for line in f:
-      if line.startswith("model name"):
-        return line.split(":", 1)[1].strip()
-  return platform.processor()
 
 
 def time_stage(gan, stage, warmup=5, iterations=20):
@@ -57,7 +49,7 @@ def main():
   options = training.Options(max_size=128, min_size=25, train_stages=6)
   gan = training.SingleImageGAN(images.load_image("skimage:rocket"), options)
   gan.start_stage(0)
-  result = {"cpu": cpu_model(), "tensorflow": tf.__version__,
+  result = {"cpu": run_info.cpu_model(), "tensorflow": tf.__version__,
             "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS"),
             "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS"),
             "stages": {}}
