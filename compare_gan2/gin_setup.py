@@ -27,6 +27,7 @@ _CONFIGURABLE_MODULES = (
     "compare_gan2.evaluation",
     "compare_gan2.export",
     "compare_gan2.s2gan.pipeline",
+    "compare_gan2.singan.training",
 )
 
 _TF_OPTIMIZERS = {

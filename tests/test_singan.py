@@ -1,5 +1,6 @@
 """ConSinGAN (compare_gan2/singan): schedule, training, resumption, sampling."""
 
+import json
 import math
 import os
 import subprocess
@@ -300,37 +301,81 @@ def test_harmonization_and_editing(tmp_path, mode):
   assert soft.max() == 1.0 and soft.min() == 0.0 and soft[11, 11] == 1.0
 
 
-def test_sifid_with_a_stand_in_feature_network(tmp_path):
+class _StandInInception(tf.Module):
+  """tfgan Inception's call signature ([N, 299, 299, 3] in [-1, 1] ->
+  {"pool_3", "logits"}) around conv -> max pool -> conv -> max pool."""
+
+  def __init__(self, branches=1):
+    super().__init__()
+    rng = np.random.default_rng(0)
+    self.kernels = [tf.Variable(rng.normal(0, 0.5, (3, 3, 3, 4)).astype(
+        np.float32)) for _ in range(branches)]
+    self.kernel2 = tf.Variable(rng.normal(0, 0.5, (3, 3, 4, 8)).astype(
+        np.float32))
+
+  def first_pool(self, images, kernel):
+    return tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(images, kernel, 2,
+                                                    "VALID")), 3, 2, "VALID")
+
+  @tf.function(input_signature=[tf.TensorSpec([None, 299, 299, 3])])
+  def __call__(self, images):
+    pooled = sum(self.first_pool(images, k) for k in self.kernels)
+    deeper = tf.nn.max_pool2d(tf.nn.conv2d(pooled, self.kernel2, 1, "SAME"),
+                              3, 2, "VALID")
+    n = tf.shape(images)[0]
+    return {"pool_3": tf.reshape(tf.pad(tf.reduce_mean(deeper, [1, 2]),
+                                        [[0, 0], [0, 2040]]), [n, 1, 1, 2048]),
+            "logits": tf.zeros([n, 1008])}
+
+
+def test_sifid_on_the_first_pooling_maps_of_eval_inception_handle(tmp_path):
+  from compare_gan2.evaluation import feature_extractors as fe  # pylint: disable=g-import-not-at-top
   from compare_gan2.metrics import fid  # pylint: disable=g-import-not-at-top
   from compare_gan2.metrics import single_image  # pylint: disable=g-import-not-at-top
   from compare_gan2.singan import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
+  inception = _StandInInception()
+  handle = str(tmp_path / "inception")
+  tf.saved_model.save(inception, handle)
+  maps = fe.InceptionFirstPoolMaps(handle, batch_size=2)
+  images = np.random.default_rng(1).uniform(0, 1, (3, 20, 24, 3)).astype(
+      np.float32)
+  direct = inception.first_pool(fe.preprocess_for_inception(images),
+                                inception.kernels[0]).numpy()
+  assert direct.shape == (3, 74, 74, 4)
+  np.testing.assert_allclose(maps(images), direct, atol=1e-5)
 
-  class Features(tf.Module):  # Stand-in for Inception's first pooling layer.
-    def __init__(self):
-      super().__init__()
-      rng = np.random.default_rng(0)
-      self.kernel = tf.Variable(rng.normal(0, 0.5, (3, 3, 3, 4)).astype(np.float32))
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3])])
-    def __call__(self, images):
-      return tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(images, self.kernel, 1,
-                                                      "VALID")), 2, 2, "VALID")
-  handle = str(tmp_path / "features")
-  tf.saved_model.save(Features(), handle)
   model_dir = str(tmp_path / "run")
   _run(model_dir)
-  scores = evaluate_lib.evaluate(model_dir, num=3, sifid_handle=handle)
-  features = evaluate_lib.load_feature_map_fn(handle)
+  scores = evaluate_lib.evaluate(model_dir, num=3, inception_handle=handle)
   gan, _ = runner.load_model(model_dir)
-  image = gan.reals[-1][0].numpy()
-  samples = gan.sample(3, [0, 0]).numpy()
-  real = features((image[None] + 1) / 2)[0].reshape(-1, 4)
-  direct = np.mean([fid.frechet_distance_from_activations(
-      real, f.reshape(-1, 4)) for f in features((samples + 1) / 2)])
-  assert scores["sifid"] == pytest.approx(direct, rel=1e-6)
-  assert single_image.sifid(features((image[None] + 1) / 2)[0],
-                            features((image[None] + 1) / 2)) == pytest.approx(
-                                0, abs=1e-6)
+  image = (gan.reals[-1][0].numpy() + 1) / 2
+  samples = (gan.sample(3, [0, 0]).numpy() + 1) / 2
+  real = maps(image[None])[0].reshape(-1, 4)
+  expected = np.mean([fid.frechet_distance_from_activations(
+      real, f.reshape(-1, 4)) for f in maps(samples)])
+  assert scores["sifid"] == pytest.approx(expected, rel=1e-6)
+  assert single_image.sifid(maps(image[None])[0], maps(image[None])) == (
+      pytest.approx(0, abs=1e-6))
+  # The command reads the handle from gin `eval.inception_handle`.
+  result = subprocess.run(
+      [sys.executable, "-m", "compare_gan2.singan.evaluate",
+       f"--model_dir={model_dir}", "--num=3", "--sifid",
+       f"--gin_bindings=eval.inception_handle = '{handle}'"],
+      capture_output=True, text=True, cwd=ROOT,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  with open(os.path.join(model_dir, "scores.json")) as f:
+    assert json.load(f)["sifid"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_sifid_refuses_a_network_without_one_first_pooling_layer(tmp_path):
+  from compare_gan2.evaluation import feature_extractors as fe  # pylint: disable=g-import-not-at-top
+  handle = str(tmp_path / "two_branches")
+  tf.saved_model.save(_StandInInception(branches=2), handle)
+  with pytest.raises(fe.FeatureExtractorError, match="found 2"):
+    fe.InceptionFirstPoolMaps(handle)
+  with pytest.raises(fe.FeatureExtractorError, match="eval.inception_handle"):
+    fe.InceptionFirstPoolMaps(str(tmp_path / "missing"))
 
 
 def test_a_32px_image_with_two_stages_trains_in_seconds(tmp_path):

@@ -134,3 +134,78 @@ class InceptionExtractor(FeatureExtractor):
 
   def _forward(self, images):
     return self._forward_fn(images)
+
+
+# --------------------------------------------------------------------------
+# Inception's first pooling layer (SinGAN's SIFID features).
+# --------------------------------------------------------------------------
+
+
+def _first_max_pool(graph_def):
+  """Name of the MaxPool node of `graph_def` with no MaxPool upstream."""
+  nodes = {node.name: node for node in graph_def.node}
+  def upstream_pools(name):
+    seen, stack = set(), [name]
+    while stack:
+      for parent in nodes[stack.pop()].input:
+        parent = parent.lstrip("^").split(":")[0]
+        if parent in seen or parent not in nodes:
+          continue
+        if nodes[parent].op == "MaxPool":
+          return True
+        seen.add(parent)
+        stack.append(parent)
+    return False
+  firsts = [node.name for node in graph_def.node if node.op == "MaxPool"
+            and not upstream_pools(node.name)]
+  if len(firsts) != 1:
+    raise FeatureExtractorError(
+        f"Expected one first max-pooling layer in the Inception network, "
+        f"found {len(firsts)} ({firsts}); SIFID needs Inception v3 (e.g. "
+        f"{INCEPTION_TFHUB}).")
+  return firsts[0]
+
+
+class InceptionFirstPoolMaps:
+  """images [N, H, W, 3] in [0, 1] -> Inception's first max-pooling feature
+  maps [N, 73, 73, 64]: the features of SinGAN's SIFID (Shaham et al. 2019,
+  pytorch-fid's block 0: three convolutions and a max pool).
+
+  The network is the one of `eval.inception_handle`, preprocessed as for FID
+  (`preprocess_for_inception`). Its call is frozen (variables become
+  constants, nested functions inlined) and pruned at the MaxPool that has no
+  other MaxPool upstream.
+  """
+
+  def __init__(self, handle=INCEPTION_TFHUB, batch_size=16):
+    # pylint: disable=g-import-not-at-top
+    from tensorflow.python.framework import convert_to_constants
+    # pylint: enable=g-import-not-at-top
+    self.handle = handle
+    self.batch_size = int(batch_size)
+    module = _load_hub_module(handle)
+    spec = tf.TensorSpec([None, INCEPTION_IMAGE_SIZE, INCEPTION_IMAGE_SIZE, 3],
+                         tf.float32)
+    try:
+      call = module.__call__.get_concrete_function(spec)
+    except (AttributeError, ValueError, TypeError) as e:
+      raise FeatureExtractorError(
+          f"The module at eval.inception_handle = {handle!r} has no call on "
+          f"images [N, {INCEPTION_IMAGE_SIZE}, {INCEPTION_IMAGE_SIZE}, 3] "
+          f"(tfgan's Inception module has): {e}") from e
+    frozen = convert_to_constants.convert_variables_to_constants_v2(call)
+    graph_def = frozen.graph.as_graph_def()
+    pool = _first_max_pool(graph_def)
+    imported = tf.compat.v1.wrap_function(
+        lambda: tf.graph_util.import_graph_def(graph_def, name=""), [])
+    self._maps = imported.prune(
+        feeds=imported.graph.get_tensor_by_name(frozen.inputs[0].name),
+        fetches=imported.graph.get_tensor_by_name(pool + ":0"))
+
+  def __call__(self, images):
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4 or images.shape[-1] != 3:
+      raise ValueError(f"Expected [N, H, W, 3] images, got {images.shape}.")
+    return np.concatenate([
+        self._maps(preprocess_for_inception(images[i:i + self.batch_size]))
+        .numpy() for i in range(0, len(images), self.batch_size)])

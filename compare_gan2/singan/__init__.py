@@ -9,6 +9,6 @@ runner.py     a model directory: train / resume, checkpoints, samples, logs
 __main__.py   `python -m compare_gan2.singan` (training)
 sample.py     `python -m compare_gan2.singan.sample` (PNG grids, other sizes)
 export.py     `python -m compare_gan2.singan.export` (a TF2 SavedModel for hub.load)
-evaluate.py   `python -m compare_gan2.singan.evaluate` (diversity, patch FID)
+evaluate.py   `python -m compare_gan2.singan.evaluate` (diversity, patch FID, SIFID)
 harmonize.py  `python -m compare_gan2.singan.harmonize` (and edit.py: editing)
 """

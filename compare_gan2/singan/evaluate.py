@@ -7,8 +7,10 @@ Draws `num` samples at the training size (noise seed 0) and writes
 deviation across samples over the image's), `patch_fid` (Fréchet distance of
 the 7x7 RGB patches of the image and of each sample, averaged; no network
 needed), both also for samples at twice the width (`*_wide`, against the
-image: retargeting keeps patch statistics), and the checkpoint. With
---sifid_handle, also `sifid` (SinGAN's SIFID on that network's feature maps).
+image: retargeting keeps patch statistics), and the checkpoint. With --sifid,
+also `sifid` (SinGAN's SIFID on the first max-pooling feature maps of the
+Inception network of `eval.inception_handle`; without network access, point it
+at a local copy: --gin_bindings='eval.inception_handle = "/path/to/inception"').
 See docs/evaluation.md ("Single-image GANs").
 """
 
@@ -23,22 +25,14 @@ from compare_gan2 import flags_help  # noqa: E402
 SCORES_FILE = "scores.json"
 
 
-def load_feature_map_fn(handle):
-  """images [N, H, W, 3] in [0, 1] -> feature maps [N, h, w, C], from a
-  SavedModel / TF Hub handle (e.g. Inception v3 cut at its first pooling
-  layer, SinGAN's SIFID features)."""
-  import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
-  module = hub.load(handle)
-  return lambda images: module(images).numpy()
-
-
-def evaluate(model_dir, num=50, checkpoint=None, batch=10, sifid_handle=None):
+def evaluate(model_dir, num=50, checkpoint=None, batch=10, inception_handle=None):
   """The scores dict of `model_dir` (also written to its scores.json); with
-  `sifid_handle`, also `sifid` on that network's feature maps."""
+  `inception_handle`, also `sifid` on that Inception's first pooling maps."""
   # pylint: disable=g-import-not-at-top
   import numpy as np
   from compare_gan2 import errors
   from compare_gan2 import model_dir as model_dir_lib
+  from compare_gan2.evaluation import feature_extractors
   from compare_gan2.metrics import single_image
   from compare_gan2.singan import runner
   # pylint: enable=g-import-not-at-top
@@ -59,8 +53,8 @@ def evaluate(model_dir, num=50, checkpoint=None, batch=10, sifid_handle=None):
                                        np.std(image))
     scores["patch_fid" + suffix] = single_image.patch_fid(samples, image,
                                                           stride=2)
-    if sifid_handle and scale_w == 1.0:
-      features = load_feature_map_fn(sifid_handle)
+    if inception_handle and scale_w == 1.0:
+      features = feature_extractors.InceptionFirstPoolMaps(inception_handle)
       scores["sifid"] = single_image.sifid(
           features((image[None] + 1.0) / 2.0)[0],
           features((samples + 1.0) / 2.0))
@@ -72,10 +66,10 @@ def _define_flags():
   flags.DEFINE_string("model_dir", None, "A trained ConSinGAN model directory.")
   flags.DEFINE_integer("num", 50, "Samples to measure (the papers use 50).")
   flags.DEFINE_string("checkpoint", None, "Checkpoint (default: the latest).")
-  flags.DEFINE_string("sifid_handle", None, "SavedModel / TF Hub handle of a "
-                      "network mapping images in [0, 1] to feature maps "
-                      "[N, h, w, C] (SinGAN: Inception v3's first pooling "
-                      "layer); gives the `sifid` score.")
+  flags.DEFINE_bool("sifid", False, "Also SIFID, on the Inception network of "
+                    "gin `eval.inception_handle` (needs that network).")
+  flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. "
+                            "'eval.inception_handle = \"/path/to/inception\"'.")
   flags.mark_flag_as_required("model_dir")
 
 
@@ -84,14 +78,18 @@ def main(argv):
     raise SystemExit(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top
   from compare_gan2 import errors
+  from compare_gan2 import gin_setup
   from compare_gan2 import logs
+  from compare_gan2.evaluation import evaluator
   # pylint: enable=g-import-not-at-top
   f = flags.FLAGS
   logs.setup(f.model_dir)
   with errors.reported_as_one_line("python -m compare_gan2.singan.evaluate",
                                    model_dir=f.model_dir):
+    gin_setup.parse(bindings=f.gin_bindings)
+    handle = evaluator.eval_options().inception_handle if f.sifid else None
     scores = evaluate(f.model_dir, f.num, f.checkpoint,
-                      sifid_handle=f.sifid_handle)
+                      inception_handle=handle)
   print(scores)
 
 
