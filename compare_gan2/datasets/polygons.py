@@ -79,13 +79,17 @@ def hash_uniforms(seed, split_id, index, num):
   return tf.cast(mantissa, tf.float32) * (1.0 / (1 << 24))
 
 
-def polygon_params(seed, split_id, index):
+def polygon_params(seed, split_id, index, colours=None):
   """The random parameters of images `index` [B] (int64) of a split.
 
   Returns a dict of tensors: label [B] int32, num_vertices [B] int32,
   vertices [B, 8, 2] float32 (x, y in [0, 1] image coordinates, counter-clockwise in
-  (x, y); slots >= num_vertices repeat the first vertex), fg [B, 3], bg0 [B, 3],
-  bg1 [B, 3] colours and grad_dir [B, 2] (gradient direction scaled by strength).
+  (x, y); slots >= num_vertices repeat the first vertex), radius, cx, cy [B]
+  (size and centre, in image units), fg [B, 3], bg0 [B, 3], bg1 [B, 3] colours
+  and grad_dir [B, 2] (gradient direction scaled by strength).
+
+  `colours(u, label) -> dict` (u: the [B, _NUM_U] uniforms) replaces the random
+  colours: it returns fg, bg0, bg1 and may add entries (e.g. palette indices).
   """
   index = tf.cast(index, tf.int64)
   u = hash_uniforms(seed, split_id, index, _NUM_U)
@@ -122,7 +126,18 @@ def polygon_params(seed, split_id, index):
   x = tf.where(valid, x + cx[:, None], (x + cx[:, None])[:, :1])
   y = tf.where(valid, y + cy[:, None], (y + cy[:, None])[:, :1])
   vertices = tf.stack([x, y], axis=-1)
+  geometry = {"label": label, "num_vertices": n, "vertices": vertices,
+              "radius": radius, "cx": cx, "cy": cy}
+  colour = (colours or _random_colours)(u, label)
+  g_angle = u[:, _U_GRAD_ANGLE] * 2.0 * math.pi
+  grad_on = tf.cast(u[:, _U_GRAD_ON] < 0.75, tf.float32)   # 25% uniform backgrounds
+  grad_dir = tf.stack([tf.cos(g_angle), tf.sin(g_angle)], axis=1) * grad_on[:, None]
+  return dict(geometry, grad_dir=grad_dir, **colour)
 
+
+def _random_colours(u, label):
+  """polygons_*' colours: light on dark or dark on light, random hues."""
+  del label
   dark = u[:, _U_DARK:_U_DARK + 1] < 0.5     # dark polygon on a light background
   fg_light = 0.55 + 0.45 * u[:, _U_FG:_U_FG + 3]
   fg_dark = 0.4 * u[:, _U_FG:_U_FG + 3]
@@ -135,11 +150,7 @@ def polygon_params(seed, split_id, index):
   shift = 0.3 * (u[:, _U_BG1:_U_BG1 + 3] - 0.5)
   bg1 = tf.where(dark, tf.clip_by_value(bg0 + shift, 0.55, 1.0),
                  tf.clip_by_value(bg0 + shift, 0.0, 0.45))
-  grad_on = tf.cast(u[:, _U_GRAD_ON] < 0.75, tf.float32)   # 25% uniform backgrounds
-  g_angle = u[:, _U_GRAD_ANGLE] * 2.0 * math.pi
-  grad_dir = tf.stack([tf.cos(g_angle), tf.sin(g_angle)], axis=1) * grad_on[:, None]
-  return {"label": label, "num_vertices": n, "vertices": vertices, "fg": fg,
-          "bg0": bg0, "bg1": bg1, "grad_dir": grad_dir}
+  return {"fg": fg, "bg0": bg0, "bg1": bg1}
 
 
 def polygon_coverage(vertices, num_vertices, resolution, antialias=True):
@@ -180,15 +191,24 @@ def render_polygons(seed, split_id, index, resolution, antialias=True):
   kernel sees the same shapes; CPU kernels can round differently for different
   shapes). The pipelines render batches of that size.
   """
+  images, params = render_with_params(seed, split_id, index, resolution,
+                                      antialias)
+  return images, params["label"]
+
+
+def render_with_params(seed, split_id, index, resolution, antialias=True,
+                       colours=None):
+  """(images [B, R, R, 3], the polygon_params dict) of `index` [B]; padded to
+  render_batch_size(resolution) as render_polygons."""
   index = tf.cast(index, tf.int64)
   size = tf.shape(index)[0]
   padded = tf.pad(index, [[0, tf.maximum(render_batch_size(resolution) - size, 0)]])
-  images, labels = _render(seed, split_id, padded, resolution, antialias)
-  return images[:size], labels[:size]
+  images, params = _render(seed, split_id, padded, resolution, antialias, colours)
+  return images[:size], {k: v[:size] for k, v in params.items()}
 
 
-def _render(seed, split_id, index, resolution, antialias):
-  prm = polygon_params(seed, split_id, index)
+def _render(seed, split_id, index, resolution, antialias, colours=None):
+  prm = polygon_params(seed, split_id, index, colours)
   cov = polygon_coverage(prm["vertices"], prm["num_vertices"], resolution,
                          antialias=antialias)                          # [B, R, R]
   p = (tf.range(resolution, dtype=tf.float32) + 0.5) / resolution - 0.5
@@ -203,7 +223,7 @@ def _render(seed, split_id, index, resolution, antialias):
   feats = tf.reshape(feats, [-1, resolution * resolution, 4])
   mix = tf.stack([bg0, d, fg - bg0, -d], axis=1)                      # [B, 4, 3]
   images = tf.reshape(tf.matmul(feats, mix), [-1, resolution, resolution, 3])
-  return tf.clip_by_value(images, 0.0, 1.0), prm["label"]
+  return tf.clip_by_value(images, 0.0, 1.0), prm
 
 
 class PolygonsDataset(label_files.UnnamedRecordLabels,
