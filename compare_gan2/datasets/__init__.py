@@ -11,6 +11,7 @@ import functools
 import gin
 
 from compare_gan2 import errors
+from compare_gan2.datasets import captioned_polygons
 from compare_gan2.datasets import image_folder
 from compare_gan2.datasets import mnist_5k
 from compare_gan2.datasets import polygons
@@ -50,6 +51,9 @@ DATASETS = {
 }
 for _res in polygons.RESOLUTIONS:
   DATASETS["polygons_%d" % _res] = functools.partial(polygons.PolygonsDataset, _res)
+for _res in captioned_polygons.RESOLUTIONS:
+  DATASETS["captioned_polygons_%d" % _res] = functools.partial(
+      captioned_polygons.CaptionedPolygonsDataset, _res)
 for _res in mnist_5k.RESOLUTIONS:
   DATASETS["mnist_5k_%d" % _res] = functools.partial(mnist_5k.Mnist5kDataset, _res)
 
