@@ -28,6 +28,10 @@ _CONFIGURABLE_MODULES = (
     "compare_gan2.export",
     "compare_gan2.s2gan.pipeline",
     "compare_gan2.singan.training",
+    "compare_gan2.clip.encoders",
+    "compare_gan2.clip.pretraining",
+    "compare_gan2.text2image.gan",
+    "compare_gan2.text2image.networks",
 )
 
 _TF_OPTIMIZERS = {

@@ -119,6 +119,9 @@ def test_tokenizer_graph_equals_python():
   table = tok.tf_table()
   np.testing.assert_array_equal(fn(tf.constant(captions)).numpy(), expected)
   assert tok.decode(expected[0]) == "a red triangle on blue"
+  decoded = [tok.decode(row) for row in expected]
+  assert decoded[3] == "<unk> red"
+  assert [s.decode() for s in tok.tf_decode(expected).numpy()] == decoded
   assert tok.vocab_size == 9
 
 

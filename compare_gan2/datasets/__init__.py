@@ -54,6 +54,8 @@ for _res in polygons.RESOLUTIONS:
 for _res in captioned_polygons.RESOLUTIONS:
   DATASETS["captioned_polygons_%d" % _res] = functools.partial(
       captioned_polygons.CaptionedPolygonsDataset, _res)
+  DATASETS["captioned_polygons_shapes_%d" % _res] = functools.partial(
+      captioned_polygons.CaptionedPolygonsDataset, _res, labels="shapes")
 for _res in mnist_5k.RESOLUTIONS:
   DATASETS["mnist_5k_%d" % _res] = functools.partial(mnist_5k.Mnist5kDataset, _res)
 

@@ -25,6 +25,9 @@ colours; the test split draws all 6 (its shapes cycle with the index, as in
 polygons_*), and `prompts` lists the seen and held-out prompts of evaluation.
 
 Elements are (image [R, R, 3] in [0, 1], caption ids int32 [CAPTION_LENGTH]).
+`captioned_polygons_shapes_{32,64}` are the same images with their vertex-count
+class (int32, 0..5) as the label: the offline classifier that measures the
+vertex count of a text-to-image GAN's samples trains on them.
 """
 
 import string
@@ -177,16 +180,22 @@ def prompts():
 class CaptionedPolygonsDataset(polygons.PolygonsDataset):
   """captioned_polygons_<resolution>: see the module docstring."""
 
-  num_classes = None          # The label slot holds the caption's token ids.
-  caption_length = CAPTION_LENGTH
-
-  def __init__(self, resolution, seed=547):
+  def __init__(self, resolution, seed=547, labels="captions"):
     if resolution not in RESOLUTIONS:
       raise ValueError(f"captioned_polygons: unsupported resolution "
                        f"{resolution!r}, supported: {RESOLUTIONS}")
+    if labels not in ("captions", "shapes"):
+      raise ValueError(f"captioned_polygons: labels must be 'captions' or "
+                       f"'shapes', got {labels!r}.")
     super().__init__(resolution, seed=seed)
-    self.name = f"captioned_polygons_{resolution}"
+    self.labels = labels
     self.tokenizer = make_tokenizer()
+    if labels == "captions":   # The label slot holds the caption's token ids.
+      self.name = f"captioned_polygons_{resolution}"
+      self.num_classes, self.caption_length = None, CAPTION_LENGTH
+    else:
+      self.name = f"captioned_polygons_shapes_{resolution}"
+      self.num_classes, self.caption_length = len(SHAPES), None
 
   def _render_batch(self, ids, kind):
     """(images, attributes dict) of image ids [B] of split `kind`."""
@@ -212,15 +221,18 @@ class CaptionedPolygonsDataset(polygons.PolygonsDataset):
     return np.concatenate(images), captions, attributes
 
   def _check_element(self, image, label):
+    if self.labels == "shapes":
+      return super()._check_element(image, label)
     image = tf.ensure_shape(tf.cast(image, tf.float32), self.image_shape)
     return image, tf.ensure_shape(tf.cast(label, tf.int32), [CAPTION_LENGTH])
 
   def set_labels(self, labeled_fraction=None, label_variant=None,
                  labels_are_classes=True):
+    del labels_are_classes
     if labeled_fraction is not None or label_variant is not None:
       raise errors.ConfigError(
-          f"{self.name} is captioned: it has no class labels, so no "
-          "labeled_fraction or label variant.")
+          f"{self.name} is captioned: no labeled_fraction or label variant "
+          "(use polygons_* for the fewer-labels experiments).")
     return self
 
   def _rendered(self, indexed_ids, kind, seed):
@@ -231,7 +243,10 @@ class CaptionedPolygonsDataset(polygons.PolygonsDataset):
     @tf.autograph.experimental.do_not_convert
     def render(indices, ids):
       images, attributes = self._render_batch(ids, kind)
-      tokens = self.tokenizer.tf_encode(tf_captions(attributes), table)
+      if self.labels == "shapes":
+        tokens = attributes["shape"]
+      else:
+        tokens = self.tokenizer.tf_encode(tf_captions(attributes), table)
       images = tf.ensure_shape(images, [None, self.resolution,
                                         self.resolution, 3])
       return indices, images, tokens

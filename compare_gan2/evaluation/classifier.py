@@ -23,7 +23,8 @@ from compare_gan2 import optimizers
 from compare_gan2.evaluation import feature_extractors as fe
 
 # Dataset name prefix -> (number of classes, image channels).
-CLASSIFIED_DATASETS = {"polygons_": (6, 3), "mnist_5k_": (10, 1)}
+CLASSIFIED_DATASETS = {"polygons_": (6, 3), "mnist_5k_": (10, 1),
+                       "captioned_polygons_shapes_": (6, 3)}
 _CLASSIFIER_VERSION = 1
 # Below this test accuracy a cached classifier is refused (gin
 # polygons_classifier.min_test_accuracy).

@@ -65,12 +65,14 @@ class Tokenizer:
     return out
 
   def decode(self, ids):
-    """int [length] -> the words up to <eos>, joined by spaces."""
+    """int [length] -> the words before <eos> (<pad> dropped), joined by
+    spaces."""
     words = []
     for i in np.asarray(ids).tolist():
-      if i in (EOS, PAD):
+      if i == EOS:
         break
-      words.append(self.vocab[i])
+      if i != PAD:
+        words.append(self.vocab[i])
     return " ".join(words)
 
   def tf_table(self):
@@ -91,3 +93,13 @@ class Tokenizer:
     eos = tf.fill([tf.shape(captions)[0], 1], tf.constant(EOS, tf.int64))
     ids = tf.concat([ids, tf.RaggedTensor.from_tensor(eos)], axis=1)
     return tf.cast(ids.to_tensor(PAD, shape=[None, self.length]), tf.int32)
+
+  def tf_decode(self, ids):
+    """int [B, length] -> string [B]: the words before <eos>, space-joined
+    (<pad> dropped, <unk> kept as "<unk>"), as `decode`."""
+    ids = tf.convert_to_tensor(ids, tf.int32)
+    before_eos = tf.equal(tf.cumsum(tf.cast(tf.equal(ids, EOS), tf.int32),
+                                    axis=1), 0)
+    keep = before_eos & tf.not_equal(ids, PAD)
+    words = tf.ragged.boolean_mask(tf.gather(tf.constant(self.vocab), ids), keep)
+    return tf.strings.reduce_join(words, axis=1, separator=" ")

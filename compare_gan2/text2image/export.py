@@ -1,0 +1,112 @@
+"""`python -m compare_gan2.text2image.export`: the Hub module of a text-to-image
+model (a TF2 SavedModel, loadable with `tensorflow_hub.load`).
+
+  python -m compare_gan2.text2image.export --model_dir=runs/t2i [--out=DIR]
+
+The module (default: <model_dir>/hub_module) holds the EMA generator, the text
+encoder and its vocabulary:
+
+  module = hub.load(DIR)
+  images = module(prompts, z, truncation)   # string [N], float [N, z_dim],
+                                            # float [] -> [N, R, R, 3] in [-1, 1]
+  module.tokenize(prompts)                  # int32 [N, L]: the graph's ids
+  module.z_dim, module.resolution           # int variables
+
+Prompts are tokenised inside the graph (lower-cased, split on characters other
+than a-z0-9, a fixed vocabulary; text/tokenizer.py), exactly as in training.
+Truncation psi pulls each sample towards its caption's mean style.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import flags  # noqa: E402
+
+from compare_gan2 import flags_help  # noqa: E402
+
+DEFAULT_DIR = "hub_module"
+
+
+def build_module(model):
+  """The tf.Module exported for `model` (a restored TextToImageGAN)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  if model.text_encoder is not model.clip:
+    raise errors.ConfigError(
+        "Export embeds the package's text encoder; a model conditioned on an "
+        f"external encoder ({model.text_encoder_handle}) is not exported.")
+  z_dim = model.generator.z_dim
+
+  class TextToImageModule(tf.Module):
+    """prompts, z, truncation -> images (see the module docstring)."""
+
+    def __init__(self):
+      super().__init__(name="text_to_image")
+      self.clip = model.clip
+      self.generator_variables = list(model.generator.variables)
+      self.ema_variables = list(model.ema.shadows.values())
+      self.z_dim = tf.Variable(z_dim, trainable=False, name="z_dim")
+      self.resolution = tf.Variable(model.generator.resolution,
+                                    trainable=False, name="resolution")
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def tokenize(self, prompts):
+      return self.clip.tokenize(prompts)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
+                                  tf.TensorSpec([None, z_dim], tf.float32),
+                                  tf.TensorSpec([], tf.float32)])
+    def __call__(self, prompts, z, truncation):
+      text = self.clip.encode_text(self.clip.tokenize(prompts))
+      return model.generate(z, text, truncation) * 2.0 - 1.0
+
+  return TextToImageModule()
+
+
+def export(model_dir, out=None, checkpoint=None):
+  """Writes the module; returns its directory."""
+  # pylint: disable=g-import-not-at-top
+  import shutil
+  import tensorflow as tf
+  from compare_gan2.text2image import loader
+  # pylint: enable=g-import-not-at-top
+  model, _ = loader.load_model(model_dir, checkpoint)
+  out = out or os.path.join(model_dir, DEFAULT_DIR)
+  module = build_module(model)
+  staging = out.rstrip("/") + ".partial"
+  if os.path.exists(staging):
+    shutil.rmtree(staging)
+  tf.saved_model.save(module, staging)
+  if os.path.exists(out):
+    shutil.rmtree(out)
+  os.replace(staging, out)
+  return out
+
+
+def _define_flags():
+  flags.DEFINE_string("model_dir", None, "A trained text-to-image model.")
+  flags.DEFINE_string("out", None, "Module directory (default: "
+                      f"<model_dir>/{DEFAULT_DIR}).")
+  flags.DEFINE_string("checkpoint", None, "Checkpoint (default: the latest).")
+  flags.mark_flag_as_required("model_dir")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise SystemExit(f"Unexpected arguments: {argv[1:]}")
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors
+  from compare_gan2 import logs
+  # pylint: enable=g-import-not-at-top
+  f = flags.FLAGS
+  logs.setup(None)
+  with errors.reported_as_one_line("python -m compare_gan2.text2image.export",
+                                   model_dir=f.model_dir):
+    out = export(f.model_dir, f.out, f.checkpoint)
+  print(f"Exported {out}")
+
+
+if __name__ == "__main__":
+  _define_flags()
+  flags_help.run(main, __doc__)

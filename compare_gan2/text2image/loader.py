@@ -1,0 +1,49 @@
+"""A trained text-to-image model back from its model directory.
+
+`load_model(model_dir)` rebuilds the TextToImageGAN from the directory's
+`operative_config.gin` (every setting it was trained with) and
+`t2i_config.json` (the absolute path of its text–image pair), and restores
+the latest (or the given) checkpoint.
+"""
+
+import json
+import os
+
+import gin
+import tensorflow as tf
+
+from compare_gan2 import errors
+from compare_gan2 import gin_setup
+from compare_gan2.training import checkpoints
+
+CONFIG_FILE = "t2i_config.json"
+
+
+def read_config(model_dir):
+  path = os.path.join(model_dir, CONFIG_FILE)
+  if not tf.io.gfile.exists(path):
+    raise errors.ConfigError(
+        f"{model_dir!r} is not a text-to-image model directory (no {CONFIG_FILE}"
+        "); train one with python -m compare_gan2.text2image.")
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)
+
+
+def load_model(model_dir, checkpoint=None):
+  """(TextToImageGAN restored from `checkpoint` or the latest, its path)."""
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import datasets
+  from compare_gan2.text2image import gan
+  # pylint: enable=g-import-not-at-top
+  config = read_config(model_dir)
+  path = checkpoint or checkpoints.latest_checkpoint(model_dir, required=True)
+  gin.clear_config()
+  try:
+    gin_setup.parse([os.path.join(model_dir, "operative_config.gin")],
+                    [f"text_to_image_gan.clip_dir = {config['clip_dir']!r}"],
+                    finalize=False)
+    model = gan.TextToImageGAN(dataset=datasets.get_dataset())
+  finally:
+    gin.clear_config()
+  checkpoints.restore_gan(model, path)
+  return model, path

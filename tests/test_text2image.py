@@ -1,0 +1,246 @@
+"""The text-to-image GAN (StyleGAN-T's recipe; issue 23): networks, losses,
+training, sampling, export, evaluation, on a tiny pair and generator."""
+
+import os
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import errors
+from compare_gan2 import gin_setup
+from compare_gan2.architectures import variable_store as vs
+from compare_gan2.datasets import captioned_polygons as cp
+from compare_gan2.text2image import augment
+from compare_gan2.text2image import gan as gan_lib
+from compare_gan2.text2image import networks
+
+TINY_GAN = [
+    "text_to_image_gan.batch_size = 8", "text_to_image_gan.clip_weight = 1.0",
+    "t2i_generator.channel_base = 256", "t2i_generator.channel_max = 32",
+    "t2i_generator.z_dim = 16", "t2i_discriminator.channels = 16",
+    "t2i_discriminator.cmap_dim = 16", "run_config.save_checkpoints_steps = 2",
+    "run_config.tf_random_seed = 3"]
+
+
+@pytest.fixture(scope="module")
+def pair_dir(tmp_path_factory):
+  from compare_gan2.clip import runner as clip_runner  # pylint: disable=g-import-not-at-top
+  model_dir = str(tmp_path_factory.mktemp("pair") / "clip")
+  gin.clear_config()
+  gin_setup.parse(["gin_configs/clip_captioned_polygons_32.gin"], [
+      "clip_pretraining.training_steps = 30", "clip_pretraining.batch_size = 32",
+      "clip_text_encoder.width = 32", "clip_text_encoder.embed_dim = 24",
+      "clip_image_encoder.widths = (8, 16)", "clip_image_encoder.embed_dim = 24"])
+  try:
+    clip_runner.train(model_dir)
+  finally:
+    gin.clear_config()
+  return model_dir
+
+
+def _train(model_dir, pair, steps, extra=()):
+  from compare_gan2.text2image import runner  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  gin_setup.parse(["gin_configs/stylegan_t_captioned_polygons_32.gin"],
+                  TINY_GAN + [f"text_to_image_gan.clip_dir = '{pair}'",
+                              f"text_to_image_gan.training_steps = {steps}"]
+                  + list(extra))
+  try:
+    return runner.train(model_dir)
+  finally:
+    gin.clear_config()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, pair_dir):
+  model_dir = str(tmp_path_factory.mktemp("t2i") / "run")
+  _train(model_dir, pair_dir, 4)
+  return model_dir
+
+
+def test_generator_truncation_pulls_to_the_caption_mean_style():
+  g = networks.TextConditionalGenerator(16, 8, z_dim=8, channel_base=64,
+                                        channel_max=16)
+  z = tf.random.stateless_normal([4, 8], seed=[1, 2])
+  text = tf.tile(tf.random.stateless_normal([1, 8], seed=[3, 4]), [4, 1])
+  images = g(z, text)
+  assert images.shape == (4, 16, 16, 3)
+  assert np.std(images.numpy(), axis=0).mean() > 1e-4      # z matters
+  # psi = 0: every z gives the caption's mean style, one image per caption.
+  same = g(z, text, truncation=0.0).numpy()
+  np.testing.assert_allclose(same, np.broadcast_to(same[:1], same.shape),
+                             atol=1e-5)
+  other = g(z, text * -1.0, truncation=0.0).numpy()
+  assert np.abs(other - same).max() > 1e-3                # the text matters
+  # The mean style follows the mapping's output during training only.
+  x_avg = g.store.vars["generator/mapping/x_avg"]
+  g(z, text)
+  assert not np.any(x_avg.numpy())
+  g(z, text, update_average=True)
+  mapped = g.mapping(z, text)[:, :8].numpy()
+  np.testing.assert_allclose(x_avg.numpy(), 0.005 * mapped.mean(0), rtol=1e-4,
+                             atol=1e-7)
+  with vs.no_state_updates():
+    g(z, text, update_average=True)
+  np.testing.assert_allclose(x_avg.numpy(), 0.005 * mapped.mean(0), rtol=1e-4,
+                             atol=1e-7)
+
+
+def test_spherical_distance_and_ema_decay():
+  rng = np.random.default_rng(0)
+  a, b = rng.normal(size=(5, 7)), rng.normal(size=(5, 7))
+  cosine = np.sum(a * b, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+  np.testing.assert_allclose(
+      gan_lib.spherical_distance(tf.constant(a, tf.float32),
+                                 tf.constant(b, tf.float32)).numpy(),
+      np.arccos(cosine) ** 2, rtol=1e-4)
+  # StyleGAN-T: half-life 10k images per 32 of batch, ramp-up 0.05 x seen.
+  assert float(gan_lib.ema_decay(tf.constant(10**6), 32.0, 10000.0, 0.05)) == (
+      pytest.approx(0.5 ** (32 / 10000), rel=1e-6))
+  assert float(gan_lib.ema_decay(tf.constant(99), 32.0, 10000.0, 0.05)) == (
+      pytest.approx(0.5 ** (32 / (0.05 * 3200)), rel=1e-6))
+
+
+def test_diff_augment_is_seeded_and_blur_fades():
+  x = tf.random.stateless_uniform([4, 16, 16, 3], [0, 1], -1, 1)
+  a = augment.diff_augment(x, tf.constant([1, 2]))
+  np.testing.assert_array_equal(a.numpy(),
+                                augment.diff_augment(x, tf.constant([1, 2])))
+  assert not np.allclose(a, augment.diff_augment(x, tf.constant([1, 3])))
+  assert np.any(a.numpy() == 0.0)                        # cutout / padding
+  assert float(augment.blur_sigma(0, 2.0, 100)) == 2.0
+  assert float(augment.blur_sigma(50, 2.0, 100)) == 1.0
+  assert float(augment.blur_sigma(200, 2.0, 100)) == 0.0
+  np.testing.assert_array_equal(augment.blur(x, tf.constant(0.0), 2.0), x)
+  blurred = augment.blur(x, tf.constant(1.0), 2.0).numpy()
+  assert blurred[:, 4:-4, 4:-4].std() < x.numpy()[:, 4:-4, 4:-4].std()
+
+
+def test_guidance_gradient_reaches_the_generator_only(trained):
+  from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
+  model, _ = loader.load_model(trained)
+  tokens = tf.constant(model.dataset.tokenizer.encode(
+      [p for p, _, _ in cp.prompts()["seen"][:8]]))
+  fake_z = tf.random.stateless_normal([8, model.generator.z_dim], seed=[0, 0])
+  pair_vars = model.clip.variables_to_freeze()
+  with tf.GradientTape(persistent=True) as tape:
+    text = model.text_embeddings(tokens)
+    fake = model.generator(fake_z, text)
+    guidance = tf.reduce_mean(gan_lib.spherical_distance(
+        model.clip.encode_image((fake + 1) / 2), model.clip.encode_text(tokens)))
+  g_grads = tape.gradient(guidance, model.generator.trainable_variables)
+  assert sum(float(tf.reduce_sum(tf.abs(g))) for g in g_grads if g is not None) > 0
+  d_grads = tape.gradient(guidance, model.discriminator.trainable_variables)
+  assert all(g is None for g in d_grads)
+  # The text conditioning is a constant for G (stop_gradient).
+  assert all(g is None for g in tape.gradient(text, pair_vars))
+  del tape
+
+
+def test_a_training_step_updates_g_and_d_but_never_the_pair(pair_dir, tmp_path):
+  from compare_gan2.clip import model as clip_model  # pylint: disable=g-import-not-at-top
+  from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
+  model_dir = str(tmp_path / "run")
+  model = _train(model_dir, pair_dir, 2)
+  fresh = clip_model.TextImageModel.load(pair_dir)
+  for used, stored in zip(model.clip.variables_to_freeze(),
+                          fresh.variables_to_freeze()):
+    np.testing.assert_array_equal(used.numpy(), stored.numpy(), err_msg=used.name)
+  step0, _ = loader.load_model(model_dir, os.path.join(model_dir,
+                                                       "model.ckpt-0"))
+  for net in ("generator", "discriminator"):
+    before = getattr(step0, net).trainable_variables
+    after = getattr(model, net).trainable_variables
+    assert any(not np.array_equal(b.numpy(), a.numpy())
+               for b, a in zip(before, after)), net
+
+
+def test_training_resumes_to_the_same_weights(pair_dir, trained, tmp_path):
+  from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
+  resumed = str(tmp_path / "resumed")
+  _train(resumed, pair_dir, 2)
+  _train(resumed, pair_dir, 4)
+  a, _ = loader.load_model(trained)
+  b, path = loader.load_model(resumed)
+  assert path.endswith("-4")
+  wanted = a.variables_to_save()
+  for name, var in b.variables_to_save().items():
+    np.testing.assert_allclose(var.numpy(), wanted[name].numpy(), atol=1e-4,
+                               err_msg=name)
+
+
+def test_prompt_grid_rows_are_prompts(trained, tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
+  from compare_gan2.text2image import sample  # pylint: disable=g-import-not-at-top
+  model, _ = loader.load_model(trained)
+  prompts = ["a red triangle on a white background", "a blue square"]
+  out = str(tmp_path / "grid.png")
+  images = sample.write_grid(model, prompts, out, columns=3, truncation=0.5)
+  assert images.shape == (6, 32, 32, 3)
+  assert Image.open(out).size == (3 * 32, 2 * 32)
+  # Column j has the same z in every row; psi = 0 collapses a row.
+  flat = model.prompt_grid(prompts, columns=3, truncation=0.0)
+  np.testing.assert_allclose(flat[0], flat[2], atol=1e-5)
+  assert not np.allclose(flat[0], flat[3])
+  assert sample.read_prompts(["x"], None) == ["x"]
+  with pytest.raises(errors.ConfigError, match="no such file"):
+    sample.read_prompts([], str(tmp_path / "missing.txt"))
+
+
+def test_export_loads_with_hub_and_answers_a_string_prompt(trained, tmp_path):
+  import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
+  from compare_gan2.text2image import export  # pylint: disable=g-import-not-at-top
+  from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
+  out = export.export(trained, str(tmp_path / "hub"))
+  module = hub.load(out)
+  prompts = ["A red Triangle, on a white background!", "zebra blue hexagon"]
+  z = tf.random.stateless_normal([2, int(module.z_dim.numpy())], seed=[5, 6])
+  images = module(tf.constant(prompts), z, tf.constant(0.7))
+  assert images.shape == (2, 32, 32, 3)
+  assert float(tf.reduce_min(images)) >= -1 and float(tf.reduce_max(images)) <= 1
+  model, _ = loader.load_model(trained)
+  np.testing.assert_array_equal(module.tokenize(tf.constant(prompts)).numpy(),
+                                model.dataset.tokenizer.encode(prompts))
+  text = model.clip.encode_strings(tf.constant(prompts))
+  np.testing.assert_allclose(images.numpy(),
+                             model.generate(z, text, 0.7).numpy() * 2 - 1,
+                             atol=1e-4)
+
+
+def test_evaluation_scores_seen_and_held_out(trained, pair_dir, tmp_path):
+  from compare_gan2.evaluation import classifier  # pylint: disable=g-import-not-at-top
+  from compare_gan2.text2image import evaluate  # pylint: disable=g-import-not-at-top
+  cache = tmp_path / "classifiers"
+  classifier.train("captioned_polygons_shapes_32",
+                   str(cache / "captioned_polygons_shapes_32"), steps=20,
+                   batch_size=32, eval_examples=200)
+  scores = evaluate.evaluate(
+      trained, pair_dir, num=120, curve=(1.0, 0.0), curve_num=40, gin_bindings=[
+          f'polygons_classifier.cache_dir = "{cache}"',
+          "polygons_classifier.min_test_accuracy = 0.0"])
+  samples = scores["samples"]
+  assert samples["seen"]["num"] + samples["held_out"]["num"] == 120
+  assert samples["held_out"]["num"] > 0
+  for key in ("fid", "clip_score", "clip_score_mismatched", "vertex_accuracy",
+              "fill_accuracy"):
+    assert np.isfinite(samples["all"][key]), key
+  # Real images: fills from pixel statistics are right.
+  assert scores["real"]["seen"]["fill_accuracy"] > 0.97
+  assert [p["truncation"] for p in scores["truncation_curve"]] == [1.0, 0.0]
+  assert os.path.exists(os.path.join(trained, "truncation_curve.png"))
+  assert os.path.exists(os.path.join(trained, "t2i_scores.json"))
+
+
+def test_bad_configurations_are_one_clear_error(pair_dir):
+  from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
+  with pytest.raises(errors.ConfigError, match="trains on captions"):
+    gan_lib.TextToImageGAN(dataset=datasets.get_dataset("polygons_32"),
+                           clip_dir=pair_dir)
+  with pytest.raises(errors.ConfigError, match="not a pre-trained"):
+    gan_lib.TextToImageGAN(dataset=datasets.get_dataset("captioned_polygons_32"),
+                           clip_dir="/no/such/pair")
+  with pytest.raises(ValueError, match="power of 2"):
+    networks.TextConditionalGenerator(24, 8)
