@@ -217,3 +217,44 @@ def test_trains_a_gan_on_a_folder(tmp_path):
       cwd=root, capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   assert os.path.exists(tmp_path / "run" / "model.ckpt-2.index")
+
+
+def test_captioned_folder_yields_token_ids(tmp_path):
+  _write_labelled(tmp_path / "imgs", per_class=3)
+  files = sorted(os.path.relpath(os.path.join(d, f), tmp_path / "imgs")
+                 for d, _, fs in os.walk(tmp_path / "imgs") for f in fs)
+  captions = {rel: f"a {rel.split(os.sep)[0]} square, picture {i % 2}"
+              for i, rel in enumerate(files)}
+  path = tmp_path / "captions.tsv"
+  path.write_text("".join(f"{rel}\t{text}\n" for rel, text in captions.items()))
+  _configure(tmp_path / "imgs", tmp_path / "prepared", captions=str(path),
+             caption_length=8)
+  spec = datasets.get_dataset("image_folder")
+  assert spec.num_classes is None and spec.caption_length == 8
+  # Most frequent words first, ties alphabetical.
+  assert spec.tokenizer.words[:3] == ["a", "picture", "square"]
+  elements = list(spec.load("test").as_numpy_iterator()) + list(
+      spec.load("train").as_numpy_iterator())
+  assert len(elements) == len(files)
+  decoded = sorted(spec.tokenizer.decode(tokens) for _, tokens in elements)
+  expected = sorted(" ".join(spec.tokenizer.decode(
+      spec.tokenizer.encode([t])[0]).split()) for t in captions.values())
+  assert decoded == expected
+  assert all(tokens.shape == (8,) and tokens.dtype == np.int32
+             for _, tokens in elements)
+
+
+def test_captions_file_errors_name_the_images(tmp_path):
+  _write_labelled(tmp_path / "imgs", per_class=2)
+  path = tmp_path / "captions.tsv"
+  path.write_text("red/img00.png\ta red one\nnot/there.png\tghost\nno tab here\n")
+  _configure(tmp_path / "imgs", tmp_path / "prepared", captions=str(path))
+  with pytest.raises(datasets.DatasetNotAvailableError) as e:
+    datasets.get_dataset("image_folder")
+  message = str(e.value)
+  assert "line 3" in message and "without a caption" in message
+  assert "blue/img00.png" in message and "not/there.png" in message
+  _configure(tmp_path / "imgs", tmp_path / "prepared",
+             captions=str(tmp_path / "missing.tsv"))
+  with pytest.raises(errors.ConfigError, match="no such file"):
+    datasets.get_dataset("image_folder")

@@ -23,6 +23,14 @@ kill-and-resume (base.RecordDatasetSpec). Images are centre-cropped to a square
 and resized to `resolution` (bilinear, TF1 semantics) when read, as compare_gan's
 CelebA / CelebA-HQ transforms. Label variants and `dataset.labeled_fraction`
 work as for the other labelled datasets.
+
+Captions (text-to-image GANs): `image_folder.captions = "captions.tsv"`, a UTF-8
+file of one line per image, `<path relative to image_folder.path><TAB><caption>`.
+Every image needs exactly one caption (the error lists the images without one
+and the lines naming no image). The labels are then the captions' token ids
+(int32 [image_folder.caption_length], text/tokenizer.py) over a vocabulary of
+every word of the file (most frequent first, ties alphabetical); class
+sub-folders are ignored.
 """
 
 import io
@@ -42,6 +50,7 @@ from compare_gan2.datasets import tfds_datasets
 from compare_gan2.datasets.base import DatasetNotAvailableError
 from compare_gan2.datasets.base import EVAL
 from compare_gan2.datasets.base import TRAIN
+from compare_gan2.text import tokenizer as tokenizer_lib
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 SPLIT_DIRS = {TRAIN: "train", EVAL: "test"}
@@ -52,11 +61,11 @@ _KEPT_FORMATS = ("PNG", "JPEG")
 
 @gin.configurable("image_folder")
 def image_folder_options(path=None, resolution=None, eval_percent=10,
-                         prepared_dir=None):
+                         prepared_dir=None, captions=None, caption_length=16):
   """Gin `image_folder.*`: the folder, the square resolution images are resized
   to, the share of images in the eval split (folders without train/ and test/),
-  and the directory under which prepared TFDS datasets go (see the module
-  docstring)."""
+  the directory under which prepared TFDS datasets go, and an optional captions
+  file with the captions' token length (see the module docstring)."""
   if not path:
     raise errors.ConfigError(
         'dataset.name = "image_folder" needs gin image_folder.path = "<folder '
@@ -68,8 +77,58 @@ def image_folder_options(path=None, resolution=None, eval_percent=10,
   if not 0 < float(eval_percent) < 100:
     raise errors.ConfigError(f"image_folder.eval_percent must be in (0, 100), got "
                              f"{eval_percent!r}.")
+  if captions and not os.path.isfile(os.path.expanduser(captions)):
+    raise errors.ConfigError(f"image_folder.captions = {captions!r}: no such "
+                             "file (one line per image: path<TAB>caption).")
   return (os.path.abspath(os.path.expanduser(path)), int(resolution),
-          float(eval_percent), prepared_dir)
+          float(eval_percent), prepared_dir,
+          os.path.abspath(os.path.expanduser(captions)) if captions else None,
+          int(caption_length))
+
+
+def read_captions(captions_file, layout):
+  """{relative path: caption} of every image of `layout`, from the file.
+
+  Raises DatasetNotAvailableError naming malformed lines, images without a
+  caption and captions of no image."""
+  captions, bad = {}, []
+  with open(captions_file, encoding="utf-8") as f:
+    for number, line in enumerate(f, start=1):
+      line = line.rstrip("\n")
+      if not line.strip():
+        continue
+      rel, tab, text = line.partition("\t")
+      if not tab or not text.strip() or rel in captions:
+        bad.append(f"line {number}")
+        continue
+      captions[os.path.normpath(rel)] = text.strip()
+  images = {os.path.normpath(rel) for files in layout["splits"].values()
+            for rel, _ in files}
+  missing = sorted(images - set(captions))
+  unknown = sorted(set(captions) - images)
+  problems = []
+  if bad:
+    problems.append(f"malformed or repeated lines (want path<TAB>caption): "
+                    f"{', '.join(bad[:5])}")
+  if missing:
+    problems.append(f"{len(missing)} image(s) without a caption: "
+                    f"{', '.join(missing[:5])}")
+  if unknown:
+    problems.append(f"{len(unknown)} caption(s) of no image: "
+                    f"{', '.join(unknown[:5])}")
+  if problems:
+    raise DatasetNotAvailableError(
+        f"Captions file {captions_file}: {'; '.join(problems)}.")
+  return captions
+
+
+def caption_vocabulary(captions):
+  """Every word of the captions, most frequent first, ties alphabetical."""
+  counts = {}
+  for text in captions.values():
+    for word in tokenizer_lib.split_words(text):
+      counts[word] = counts.get(word, 0) + 1
+  return sorted(counts, key=lambda w: (-counts[w], w))
 
 
 def _images_in(folder):
@@ -147,9 +206,11 @@ def describe_layout(path, layout):
           f"training, {test} for evaluation.")
 
 
-def fingerprint(path, layout):
-  """crc32 of the file list with sizes and mtimes (hex)."""
+def fingerprint(path, layout, captions=None):
+  """crc32 of the file list with sizes and mtimes, and the captions (hex)."""
   crc = 0
+  for rel, text in sorted((captions or {}).items()):
+    crc = zlib.crc32(f"caption|{rel}|{text}\n".encode(), crc)
   for kind in (TRAIN, EVAL):
     for rel, label in layout["splits"][kind]:
       stat = os.stat(os.path.join(path, rel))
@@ -183,13 +244,13 @@ def read_image(path):
 class ImageFolderBuilder(tfds.core.GeneratorBasedBuilder):
   """A TFDS builder of one image folder (see the module docstring)."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version("1.1.0")  # 1.1.0: the "caption" feature.
   # This file; TFDS would find it with importlib_resources, which not every
   # TFDS install has.
   code_path = epath.Path(__file__)
 
-  def __init__(self, folder, layout, **kwargs):
-    self._folder, self._layout = folder, layout
+  def __init__(self, folder, layout, captions=None, **kwargs):
+    self._folder, self._layout, self._captions = folder, layout, captions
     super().__init__(**kwargs)
 
   def _info(self):
@@ -201,6 +262,7 @@ class ImageFolderBuilder(tfds.core.GeneratorBasedBuilder):
             "image": tfds.features.Image(shape=(None, None, 3)),
             "label": tfds.features.ClassLabel(names=classes or ["none"]),
             "file_name": tfds.features.Text(),
+            "caption": tfds.features.Text(),
         }))
 
   def _split_generators(self, dl_manager):
@@ -218,7 +280,9 @@ class ImageFolderBuilder(tfds.core.GeneratorBasedBuilder):
                   else e.__cause__)
         unreadable.append(f"{rel} ({reason})")
         continue
-      yield rel, {"image": image, "label": label or "none", "file_name": rel}
+      caption = (self._captions or {}).get(os.path.normpath(rel), "")
+      yield rel, {"image": image, "label": label or "none", "file_name": rel,
+                  "caption": caption}
     if unreadable:
       raise DatasetNotAvailableError(
           f"Image folder {self._folder!r}: {len(unreadable)} file(s) cannot be "
@@ -238,25 +302,36 @@ class ImageFolderDataset(tfds_datasets.TFDSDataset):
   train_split = "train"
   eval_split = "test"
 
+  caption_length = None
+
   def __init__(self, seed=547):
     super().__init__(seed=seed)
-    self.folder, resolution, eval_percent, prepared_dir = image_folder_options()
+    (self.folder, resolution, eval_percent, prepared_dir, captions_file,
+     caption_length) = image_folder_options()
     self.image_shape = (resolution, resolution, 3)
     self.layout = scan(self.folder, eval_percent)
     self.num_classes = (len(self.layout["classes"]) if self.layout["classes"]
                         else None)
+    self.captions = None
+    if captions_file:
+      self.captions = read_captions(captions_file, self.layout)
+      self.tokenizer = tokenizer_lib.Tokenizer(
+          caption_vocabulary(self.captions), caption_length)
+      self.caption_length = self.tokenizer.length
+      self.num_classes = None
+      self._table = self.tokenizer.tf_table()  # Eager: pipelines capture it.
     self.eval_test_samples = len(self.layout["splits"][EVAL])
     tf.get_logger().info("%s", describe_layout(self.folder, self.layout))
     self.prepared_dir = os.path.join(
         prepared_dir or _default_prepared_root(), "%s_%s" % (
             os.path.basename(self.folder.rstrip(os.sep)) or "images",
-            fingerprint(self.folder, self.layout)))
+            fingerprint(self.folder, self.layout, self.captions)))
 
   @property
   def builder(self):
     if self._builder is None:
       with tfds.core.registered.skip_registration():
-        builder = ImageFolderBuilder(self.folder, self.layout,
+        builder = ImageFolderBuilder(self.folder, self.layout, self.captions,
                                      data_dir=self.prepared_dir)
       if not builder.is_prepared():
         tf.get_logger().info("Preparing image folder %s as a TFDS dataset in %s.",
@@ -274,3 +349,15 @@ class ImageFolderDataset(tfds_datasets.TFDSDataset):
     image = tfds_datasets.centre_crop_and_resize(image, size)
     image.set_shape(self.image_shape)
     return tf.clip_by_value(tf.cast(image, tf.float32) / 255.0, 0.0, 1.0)
+
+  def _label(self, record, seed):
+    if self.captions is None:
+      return super()._label(record, seed)
+    return self.tokenizer.tf_encode(record["caption"][None], self._table)[0]
+
+  def _check_element(self, image, label):
+    if self.captions is None:
+      return super()._check_element(image, label)
+    image = tf.ensure_shape(tf.cast(image, tf.float32), self.image_shape)
+    return image, tf.ensure_shape(tf.cast(label, tf.int32),
+                                  [self.caption_length])
