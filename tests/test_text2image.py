@@ -208,6 +208,19 @@ def test_export_loads_with_hub_and_answers_a_string_prompt(trained, tmp_path):
   np.testing.assert_allclose(images.numpy(),
                              model.generate(z, text, 0.7).numpy() * 2 - 1,
                              atol=1e-4)
+  np.testing.assert_allclose(module.embed(tf.constant(prompts)).numpy(),
+                             text.numpy(), atol=1e-5)
+  # The example notebook runs on this module.
+  import json  # pylint: disable=g-import-not-at-top
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  with open("docs/notebooks/text2image_interpolation.ipynb") as f:
+    cells = [c for c in json.load(f)["cells"] if c["cell_type"] == "code"]
+  code = "\n".join("".join(c["source"]) for c in cells)
+  code = code.replace('"runs/t2i_polygons32/hub_module"', repr(out))
+  namespace = {}
+  exec(compile(code, "text2image_interpolation.ipynb", "exec"), namespace)  # pylint: disable=exec-used
+  assert namespace["grid"].shape == (7 * 32, 4 * 32, 3)
 
 
 def test_evaluation_scores_seen_and_held_out(trained, pair_dir, tmp_path):
@@ -244,3 +257,32 @@ def test_bad_configurations_are_one_clear_error(pair_dir):
                            clip_dir="/no/such/pair")
   with pytest.raises(ValueError, match="power of 2"):
     networks.TextConditionalGenerator(24, 8)
+
+
+def test_an_external_text_encoder_conditions_the_generator(pair_dir, tmp_path):
+  from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
+  handle = str(tmp_path / "external")
+
+  class StandIn(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def __call__(self, strings):
+      lengths = tf.cast(tf.strings.length(strings), tf.float32)
+      return tf.stack([lengths, tf.sqrt(lengths + 1.0), tf.ones_like(lengths)], 1)
+  tf.saved_model.save(StandIn(), handle)
+  gin.clear_config()
+  gin_setup.parse([], TINY_GAN)
+  try:
+    model = gan_lib.TextToImageGAN(
+        dataset=datasets.get_dataset("captioned_polygons_32"),
+        clip_dir=pair_dir, text_encoder=handle)
+  finally:
+    gin.clear_config()
+  assert model.text_encoder.embed_dim == 3 and model.generator.text_dim == 3
+  model.build()
+  images, captions, _ = model.dataset.render("train", range(8))
+  tokens = tf.constant(model.dataset.tokenizer.encode(captions))
+  lengths = np.array([len(" ".join(c.replace(",", " ").split())) for c in captions],
+                     np.float32)
+  np.testing.assert_allclose(model.text_embeddings(tokens).numpy()[:, 0], lengths)
+  metrics = tf.function(model.train_step)((tf.constant(images), tokens))
+  assert np.isfinite(float(metrics["g"])) and int(model.global_step.numpy()) == 1

@@ -10,6 +10,8 @@ encoder and its vocabulary:
   images = module(prompts, z, truncation)   # string [N], float [N, z_dim],
                                             # float [] -> [N, R, R, 3] in [-1, 1]
   module.tokenize(prompts)                  # int32 [N, L]: the graph's ids
+  module.embed(prompts)                     # [N, T] text embeddings
+  module.generate_from_embedding(text, z, truncation)  # e.g. interpolations
   module.z_dim, module.resolution           # int variables
 
 Prompts are tokenised inside the graph (lower-cased, split on characters other
@@ -37,6 +39,7 @@ def build_module(model):
         "Export embeds the package's text encoder; a model conditioned on an "
         f"external encoder ({model.text_encoder_handle}) is not exported.")
   z_dim = model.generator.z_dim
+  text_dim = model.generator.text_dim
 
   class TextToImageModule(tf.Module):
     """prompts, z, truncation -> images (see the module docstring)."""
@@ -54,12 +57,21 @@ def build_module(model):
     def tokenize(self, prompts):
       return self.clip.tokenize(prompts)
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def embed(self, prompts):
+      return self.clip.encode_text(self.clip.tokenize(prompts))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, text_dim], tf.float32),
+                                  tf.TensorSpec([None, z_dim], tf.float32),
+                                  tf.TensorSpec([], tf.float32)])
+    def generate_from_embedding(self, text, z, truncation):
+      return model.generate(z, text, truncation) * 2.0 - 1.0
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
                                   tf.TensorSpec([None, z_dim], tf.float32),
                                   tf.TensorSpec([], tf.float32)])
     def __call__(self, prompts, z, truncation):
-      text = self.clip.encode_text(self.clip.tokenize(prompts))
-      return model.generate(z, text, truncation) * 2.0 - 1.0
+      return self.generate_from_embedding(self.embed(prompts), z, truncation)
 
   return TextToImageModule()
 
