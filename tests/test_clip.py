@@ -109,6 +109,7 @@ def test_pretraining_learns_and_the_pair_loads(trained):
       v.trainable for v in pair.trainable_variables)
 
 
+@pytest.mark.slow  # Two more pre-trainings (~18 s).
 def test_resumed_pretraining_ends_where_an_uninterrupted_one_does(tmp_path, trained):
   model_dir, _ = trained
   resumed = str(tmp_path / "resumed")

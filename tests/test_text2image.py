@@ -54,10 +54,15 @@ def _train(model_dir, pair, steps, extra=()):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, pair_dir):
+def trained_model(tmp_path_factory, pair_dir):
+  """(model_dir, the TextToImageGAN that trained 4 steps there)."""
   model_dir = str(tmp_path_factory.mktemp("t2i") / "run")
-  _train(model_dir, pair_dir, 4)
-  return model_dir
+  return model_dir, _train(model_dir, pair_dir, 4)
+
+
+@pytest.fixture(scope="module")
+def trained(trained_model):
+  return trained_model[0]
 
 
 def test_generator_truncation_pulls_to_the_caption_mean_style():
@@ -139,11 +144,11 @@ def test_guidance_gradient_reaches_the_generator_only(trained):
   del tape
 
 
-def test_a_training_step_updates_g_and_d_but_never_the_pair(pair_dir, tmp_path):
+def test_training_updates_g_and_d_but_never_the_pair(pair_dir, trained_model):
   from compare_gan2.clip import model as clip_model  # pylint: disable=g-import-not-at-top
   from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
-  model_dir = str(tmp_path / "run")
-  model = _train(model_dir, pair_dir, 2)
+  model_dir, model = trained_model
+  assert int(model.global_step.numpy()) == 4
   fresh = clip_model.TextImageModel.load(pair_dir)
   for used, stored in zip(model.clip.variables_to_freeze(),
                           fresh.variables_to_freeze()):
@@ -157,6 +162,7 @@ def test_a_training_step_updates_g_and_d_but_never_the_pair(pair_dir, tmp_path):
                for b, a in zip(before, after)), net
 
 
+@pytest.mark.slow  # Two more trainings (~40 s).
 def test_training_resumes_to_the_same_weights(pair_dir, trained, tmp_path):
   from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
   resumed = str(tmp_path / "resumed")
@@ -223,6 +229,7 @@ def test_export_loads_with_hub_and_answers_a_string_prompt(trained, tmp_path):
   assert namespace["grid"].shape == (7 * 32, 4 * 32, 3)
 
 
+@pytest.mark.slow  # A classifier and 280 samples scored (~40 s).
 def test_evaluation_scores_seen_and_held_out(trained, pair_dir, tmp_path):
   from compare_gan2.evaluation import classifier  # pylint: disable=g-import-not-at-top
   from compare_gan2.text2image import evaluate  # pylint: disable=g-import-not-at-top
@@ -286,3 +293,21 @@ def test_an_external_text_encoder_conditions_the_generator(pair_dir, tmp_path):
   np.testing.assert_allclose(model.text_embeddings(tokens).numpy()[:, 0], lengths)
   metrics = tf.function(model.train_step)((tf.constant(images), tokens))
   assert np.isfinite(float(metrics["g"])) and int(model.global_step.numpy()) == 1
+
+
+@pytest.mark.parametrize("config,resolution,channels,blocks", [
+    ("stylegan_t_captioned_polygons_32.gin", 32, {8: 128, 16: 128, 32: 64}, 1),
+    ("stylegan_t_lite_captioned_polygons_64.gin", 64,
+     {8: 512, 16: 512, 32: 512, 64: 512}, 2)])
+def test_shipped_configs_parse_to_their_sizes(config, resolution, channels, blocks):
+  from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  try:
+    gin_setup.parse([f"gin_configs/{config}",
+                     f"gin_configs/clip_captioned_polygons_{resolution}.gin"])
+    assert datasets.get_dataset().image_shape == (resolution, resolution, 3)
+    g = networks.TextConditionalGenerator(resolution, 64)
+    assert g.channels == channels and g.num_res_blocks == blocks
+    assert gin.query_parameter("text_to_image_gan.beta2") == 0.99
+  finally:
+    gin.clear_config()
