@@ -74,13 +74,15 @@ def test_generator_truncation_pulls_to_the_caption_mean_style():
   assert images.shape == (4, 16, 16, 3)
   assert np.std(images.numpy(), axis=0).mean() > 1e-4      # z matters
   # psi = 0: every z gives the caption's mean style, one image per caption.
+  x_avg = g.store.vars["generator/mapping/x_avg"]
+  x_avg.assign(tf.random.stateless_normal([8], seed=[5, 5]))
   same = g(z, text, truncation=0.0).numpy()
   np.testing.assert_allclose(same, np.broadcast_to(same[:1], same.shape),
                              atol=1e-5)
   other = g(z, text * -1.0, truncation=0.0).numpy()
   assert np.abs(other - same).max() > 1e-3                # the text matters
   # The mean style follows the mapping's output during training only.
-  x_avg = g.store.vars["generator/mapping/x_avg"]
+  x_avg.assign(tf.zeros([8]))
   g(z, text)
   assert not np.any(x_avg.numpy())
   g(z, text, update_average=True)
@@ -104,8 +106,9 @@ def test_spherical_distance_and_ema_decay():
   # StyleGAN-T: half-life 10k images per 32 of batch, ramp-up 0.05 x seen.
   assert float(gan_lib.ema_decay(tf.constant(10**6), 32.0, 10000.0, 0.05)) == (
       pytest.approx(0.5 ** (32 / 10000), rel=1e-6))
-  assert float(gan_lib.ema_decay(tf.constant(99), 32.0, 10000.0, 0.05)) == (
+  assert float(gan_lib.ema_decay(tf.constant(100), 32.0, 10000.0, 0.05)) == (
       pytest.approx(0.5 ** (32 / (0.05 * 3200)), rel=1e-6))
+  assert float(gan_lib.ema_decay(tf.constant(0), 32.0, 10000.0, 0.05)) == 0.0
 
 
 def test_diff_augment_is_seeded_and_blur_fades():
@@ -114,7 +117,19 @@ def test_diff_augment_is_seeded_and_blur_fades():
   np.testing.assert_array_equal(a.numpy(),
                                 augment.diff_augment(x, tf.constant([1, 2])))
   assert not np.allclose(a, augment.diff_augment(x, tf.constant([1, 3])))
-  assert np.any(a.numpy() == 0.0)                        # cutout / padding
+  # DiffAugment's cutout: a hole of side round(0.2 * 32) = 6, clipped at the
+  # border; translation: shifts of at most round(0.125 * 32) = 4.
+  ones = tf.ones([64, 32, 32, 1])
+  holes = np.sum(augment.cutout(ones, tf.constant([0, 1])).numpy() == 0,
+                 axis=(1, 2, 3))
+  assert holes.max() == 36 and holes.min() >= 9
+  dot = np.zeros([64, 32, 32, 1], np.float32)
+  dot[:, 16, 16] = 1.0
+  moved = augment.translate(tf.constant(dot), tf.constant([0, 2])).numpy()
+  where = np.argwhere(moved[..., 0] == 1.0)
+  assert len(where) == 64
+  shifts = np.abs(where[:, 1:] - 16)
+  assert shifts.max() == 4 and np.any(shifts == 0)
   assert float(augment.blur_sigma(0, 2.0, 100)) == 2.0
   assert float(augment.blur_sigma(50, 2.0, 100)) == 1.0
   assert float(augment.blur_sigma(200, 2.0, 100)) == 0.0
@@ -123,24 +138,28 @@ def test_diff_augment_is_seeded_and_blur_fades():
   assert blurred[:, 4:-4, 4:-4].std() < x.numpy()[:, 4:-4, 4:-4].std()
 
 
-def test_guidance_gradient_reaches_the_generator_only(trained):
-  from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
-  model, _ = loader.load_model(trained)
+def test_guidance_gradient_reaches_the_generator_only(trained_model):
+  model = trained_model[1]
   tokens = tf.constant(model.dataset.tokenizer.encode(
       [p for p, _, _ in cp.prompts()["seen"][:8]]))
-  fake_z = tf.random.stateless_normal([8, model.generator.z_dim], seed=[0, 0])
+  model._batch_size_per_replica = 8  # pylint: disable=protected-access
   pair_vars = model.clip.variables_to_freeze()
   with tf.GradientTape(persistent=True) as tape:
     text = model.text_embeddings(tokens)
-    fake = model.generator(fake_z, text)
-    guidance = tf.reduce_mean(gan_lib.spherical_distance(
-        model.clip.encode_image((fake + 1) / 2), model.clip.encode_text(tokens)))
-  g_grads = tape.gradient(guidance, model.generator.trainable_variables)
+    _, terms = model.generator_loss(tokens, text)
+  g_grads = tape.gradient(terms["clip_loss"], model.generator.trainable_variables)
   assert sum(float(tf.reduce_sum(tf.abs(g))) for g in g_grads if g is not None) > 0
-  d_grads = tape.gradient(guidance, model.discriminator.trainable_variables)
-  assert all(g is None for g in d_grads)
-  # The text conditioning is a constant for G (stop_gradient).
+  # The guidance term does not involve D; the adversarial term does.
+  assert all(g is None for g in tape.gradient(
+      terms["clip_loss"], model.discriminator.trainable_variables))
+  assert any(g is not None for g in tape.gradient(
+      terms["g_adversarial"], model.discriminator.trainable_variables))
+  # The conditioning is a constant; the pair is never among the updated
+  # variables (gradients pass through it to G's images only).
   assert all(g is None for g in tape.gradient(text, pair_vars))
+  updated = {id(v) for v in model.generator.trainable_variables +
+             model.discriminator.trainable_variables}
+  assert not updated & {id(v) for v in pair_vars}
   del tape
 
 
@@ -210,7 +229,7 @@ def test_export_loads_with_hub_and_answers_a_string_prompt(trained, tmp_path):
   model, _ = loader.load_model(trained)
   np.testing.assert_array_equal(module.tokenize(tf.constant(prompts)).numpy(),
                                 model.dataset.tokenizer.encode(prompts))
-  text = model.clip.encode_strings(tf.constant(prompts))
+  text = model.embed_prompts(prompts)
   np.testing.assert_allclose(images.numpy(),
                              model.generate(z, text, 0.7).numpy() * 2 - 1,
                              atol=1e-4)
@@ -233,12 +252,17 @@ def test_export_loads_with_hub_and_answers_a_string_prompt(trained, tmp_path):
 def test_evaluation_scores_seen_and_held_out(trained, pair_dir, tmp_path):
   from compare_gan2.evaluation import classifier  # pylint: disable=g-import-not-at-top
   from compare_gan2.text2image import evaluate  # pylint: disable=g-import-not-at-top
+  import shutil  # pylint: disable=g-import-not-at-top
+  with pytest.raises(errors.ConfigError, match="trained against"):
+    evaluate.evaluate(trained, pair_dir, num=10)
+  evaluator_dir = str(tmp_path / "evaluator")   # (a copy stands in for a
+  shutil.copytree(pair_dir, evaluator_dir)       # second seed's pair)
   cache = tmp_path / "classifiers"
   classifier.train("captioned_polygons_shapes_32",
                    str(cache / "captioned_polygons_shapes_32"), steps=20,
                    batch_size=32, eval_examples=200)
   scores = evaluate.evaluate(
-      trained, pair_dir, num=120, curve=(1.0, 0.0), curve_num=40, gin_bindings=[
+      trained, evaluator_dir, num=120, curve=(1.0, 0.0), curve_num=40, gin_bindings=[
           f'polygons_classifier.cache_dir = "{cache}"',
           "polygons_classifier.min_test_accuracy = 0.0"])
   samples = scores["samples"]
@@ -290,7 +314,10 @@ def test_an_external_text_encoder_conditions_the_generator(pair_dir, tmp_path):
   tokens = tf.constant(model.dataset.tokenizer.encode(captions))
   lengths = np.array([len(" ".join(c.replace(",", " ").split())) for c in captions],
                      np.float32)
-  np.testing.assert_allclose(model.text_embeddings(tokens).numpy()[:, 0], lengths)
+  raw = np.stack([lengths, np.sqrt(lengths + 1), np.ones_like(lengths)], 1)
+  np.testing.assert_allclose(model.text_embeddings(tokens).numpy(),
+                             raw / np.linalg.norm(raw, axis=1, keepdims=True),
+                             rtol=1e-5)
   metrics = tf.function(model.train_step)((tf.constant(images), tokens))
   assert np.isfinite(float(metrics["g"])) and int(model.global_step.numpy()) == 1
 

@@ -29,7 +29,8 @@ CONFIG_FILE = "clip_config.json"
 
 
 class TextImageModel(tf.Module):
-  """A trained offline CLIP, frozen (no trainable variables)."""
+  """A trained offline CLIP. Frozen by use: the GANs that load it never pass
+  its variables to an optimizer (gradients may flow through it to images)."""
 
   def __init__(self, config):
     super().__init__(name="clip")

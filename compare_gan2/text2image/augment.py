@@ -7,7 +7,7 @@
   deviation from the pixel's channel mean times U(0, 2); contrast: the
   deviation from the image mean times U(0.5, 1.5); translation by integers up
   to round(0.125 size) in each axis, zero padding; cutout of a square of side
-  round(0.2 size) (StyleGAN-T's ratio) at a random centre, zeroed.
+  round(0.2 size) (StyleGAN-T's ratio) at a random place, zeroed.
 - `blur` (StyleGAN-T training/loss.py): a separable filter 2^(-(x/sigma)^2)
   for |x| <= floor(3 sigma), normalised, zero padding; sigma fades linearly
   from `blur_init_sigma` to 0 over `blur_fade_images` images (`blur_sigma`).
@@ -37,32 +37,49 @@ def _shift_zero_padded(x, dx, dy):
   return gathered * tf.cast(valid, x.dtype)[..., None]
 
 
-def diff_augment(images, seed, translation=0.125, cutout=0.2):
+def translate(x, seed, ratio=0.125):
+  """DiffAugment's rand_translation: integer shifts in
+  [-round(ratio size), round(ratio size)] per axis and sample, zero fill."""
+  size = int(x.shape[1])
+  shift = int(size * ratio + 0.5)
+  if not shift:
+    return x
+  n = tf.shape(x)[0]
+  d = tf.random.stateless_uniform([2, n], seed, -shift, shift + 1,
+                                  dtype=tf.int32)
+  return _shift_zero_padded(x, d[0], d[1])
+
+
+def cutout(x, seed, ratio=0.2):
+  """DiffAugment's rand_cutout: a square of side round(ratio size) covering
+  rows [o - side // 2, o - side // 2 + side) (clipped to the image), o uniform
+  in [0, size + (1 - side % 2)), likewise for columns, set to 0."""
+  size = int(x.shape[1])
+  side = int(size * ratio + 0.5)
+  if not side:
+    return x
+  n = tf.shape(x)[0]
+  offset = tf.random.stateless_uniform([2, n], seed, 0, size + (1 - side % 2),
+                                       dtype=tf.int32)
+  coords = tf.range(size)[None, :]
+  start = offset - side // 2                                        # [2, N]
+  rows = (coords >= start[0][:, None]) & (coords < start[0][:, None] + side)
+  cols = (coords >= start[1][:, None]) & (coords < start[1][:, None] + side)
+  hole = rows[:, :, None] & cols[:, None, :]
+  return x * (1.0 - tf.cast(hole, x.dtype))[..., None]
+
+
+def diff_augment(images, seed, translation=0.125, cutout_ratio=0.2):
   """StyleGAN-T's DiffAugment policy on images [N, H, W, C] in [-1, 1]."""
   x = tf.convert_to_tensor(images, tf.float32)
   n = tf.shape(x)[0]
-  size = int(x.shape[1])
   x = x + _uniform(seed, 1, n, -0.5, 0.5)
   mean = tf.reduce_mean(x, axis=3, keepdims=True)
   x = (x - mean) * _uniform(seed, 2, n, 0.0, 2.0) + mean
   mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
   x = (x - mean) * _uniform(seed, 3, n, 0.5, 1.5) + mean
-  shift = int(size * translation + 0.5)
-  if shift:
-    d = tf.random.stateless_uniform([2, n], random_ops.derive_seed(seed, 4),
-                                    -shift, shift + 1, dtype=tf.int32)
-    x = _shift_zero_padded(x, d[0], d[1])
-  side = int(size * cutout + 0.5)
-  if side:
-    centre = tf.random.stateless_uniform(
-        [2, n], random_ops.derive_seed(seed, 5), 0, size + (1 - side % 2),
-        dtype=tf.int32)
-    coords = tf.range(size)[None, :]
-    inside_y = tf.abs(coords - centre[0][:, None]) <= (side - 1) // 2  # [N, H]
-    inside_x = tf.abs(coords - centre[1][:, None]) <= (side - 1) // 2
-    hole = inside_y[:, :, None] & inside_x[:, None, :]
-    x = x * (1.0 - tf.cast(hole, x.dtype))[..., None]
-  return x
+  x = translate(x, random_ops.derive_seed(seed, 4), translation)
+  return cutout(x, random_ops.derive_seed(seed, 5), cutout_ratio)
 
 
 def blur_sigma(images_seen, blur_init_sigma, blur_fade_images):

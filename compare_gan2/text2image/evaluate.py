@@ -56,8 +56,7 @@ def generate(model, captions, truncation, seed, batch=200):
     rows = range(start, min(start + batch, len(captions)))
     z = tf.stack([tf.random.stateless_normal([model.generator.z_dim],
                                              seed=[seed, i]) for i in rows])
-    text = model.text_encoder.encode_strings(
-        tf.constant([captions[i] for i in rows]))
+    text = model.embed_prompts([captions[i] for i in rows])
     out.append(model.generate(z, text, truncation).numpy())
   return np.concatenate(out)
 
@@ -152,6 +151,11 @@ def evaluate(model_dir, evaluator_dir, num=1800, truncation=1.0,
   from compare_gan2.text2image import loader
   # pylint: enable=g-import-not-at-top
   model, path = loader.load_model(model_dir)
+  if os.path.realpath(evaluator_dir) == os.path.realpath(model.clip_dir):
+    raise errors.ConfigError(
+        f"--evaluator_dir={evaluator_dir} is the pair the GAN was trained "
+        "against; score with a pair pre-trained with another seed (python -m "
+        "compare_gan2.clip --gin_bindings='run_config.tf_random_seed = 2').")
   if not model.dataset.name.startswith("captioned_polygons"):
     raise errors.ConfigError(
         f"evaluate measures attributes of captioned_polygons samples; "

@@ -10,7 +10,7 @@ encoder and its vocabulary:
   images = module(prompts, z, truncation)   # string [N], float [N, z_dim],
                                             # float [] -> [N, R, R, 3] in [-1, 1]
   module.tokenize(prompts)                  # int32 [N, L]: the graph's ids
-  module.embed(prompts)                     # [N, T] text embeddings
+  module.embed(prompts)                     # [N, T] normalised text embeddings
   module.generate_from_embedding(text, z, truncation)  # e.g. interpolations
   module.z_dim, module.resolution           # int variables
 
@@ -59,7 +59,7 @@ def build_module(model):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def embed(self, prompts):
-      return self.clip.encode_text(self.clip.tokenize(prompts))
+      return model.text_embeddings(self.clip.tokenize(prompts))
 
     @tf.function(input_signature=[tf.TensorSpec([None, text_dim], tf.float32),
                                   tf.TensorSpec([None, z_dim], tf.float32),

@@ -42,6 +42,11 @@ from compare_gan2.text2image import networks
 _SALT_D, _SALT_G, _SALT_AUG_REAL, _SALT_AUG_FAKE, _SALT_AUG_G = range(1, 6)
 
 
+def head_mean(fn, logits):
+  """Mean over heads of the mean of fn(logits) of each head."""
+  return tf.add_n([tf.reduce_mean(fn(l)) for l in logits]) / len(logits)
+
+
 def spherical_distance(a, b):
   """arccos(<a, b>)^2 of L2-normalised rows (StyleGAN-T's CLIP loss)."""
   cosine = tf.reduce_sum(clip_loss_lib.normalize(a) * clip_loss_lib.normalize(b),
@@ -50,8 +55,9 @@ def spherical_distance(a, b):
 
 
 def ema_decay(step, batch_size, half_life_images, rampup):
-  """StyleGAN-T's G_ema decay: 0.5^(batch / min(half-life, rampup * seen))."""
-  seen = tf.cast(step + 1, tf.float32) * batch_size
+  """StyleGAN-T's G_ema decay: 0.5^(batch / min(half-life, rampup * seen)),
+  `seen` the images before this step (0 at the first: the copy is G)."""
+  seen = tf.cast(step, tf.float32) * batch_size
   half_life = tf.minimum(float(half_life_images), rampup * seen)
   return tf.pow(0.5, batch_size / tf.maximum(half_life, 1e-8))
 
@@ -64,14 +70,14 @@ class TextToImageGAN:
                batch_size=64, training_steps=3000, g_lr=0.002, d_lr=0.002,
                beta1=0.0, beta2=0.99, clip_weight=1.0, use_augment=True,
                blur_init_sigma=0.0, blur_fade_images=0, ema_rampup=0.05,
-               seed=0):
+               seed=None, clip_checkpoint=None):
     if not getattr(dataset, "caption_length", None):
       raise errors.ConfigError(
           f"A text-to-image GAN trains on captions, but {dataset.name!r} has "
           "none. Choose captioned_polygons_32 / _64 or image_folder with "
           "image_folder.captions.")
     self._dataset = dataset
-    self.clip = clip_model.TextImageModel.load(clip_dir)
+    self.clip = clip_model.TextImageModel.load(clip_dir, clip_checkpoint)
     if self.clip.tokenizer.words != dataset.tokenizer.words:
       raise errors.ConfigError(
           f"The text–image pair of {clip_dir} was trained with another "
@@ -89,6 +95,9 @@ class TextToImageGAN:
     self.blur_fade_images = int(blur_fade_images)
     self.ema_half_life_images = 10000.0 * self._batch_size / 32.0
     self.ema_rampup = float(ema_rampup)
+    if seed is None:  # The run's seed (0 if the run has none).
+      from compare_gan2 import builder  # pylint: disable=g-import-not-at-top
+      seed = builder.get_run_config().tf_random_seed or 0
     self.seed = int(seed)
     resolution = int(dataset.image_shape[0])
     self.generator = networks.TextConditionalGenerator(
@@ -143,13 +152,21 @@ class TextToImageGAN:
 
   # ------------------------------------------------------------------ parts
   def text_embeddings(self, tokens):
-    """The frozen conditioning embeddings [N, T] of caption ids [N, L]."""
+    """The frozen, L2-normalised conditioning embeddings [N, T] of caption
+    ids [N, L] (StyleGAN-T conditions G and D on the normalised CLIP text
+    embedding)."""
     if self.text_encoder is self.clip:
       text = self.clip.encode_text(tokens)
     else:
       strings = self._dataset.tokenizer.tf_decode(tokens)
       text = self.text_encoder.encode_strings(strings)
-    return tf.stop_gradient(text)
+    return tf.stop_gradient(clip_loss_lib.normalize(text))
+
+  def embed_prompts(self, prompts):
+    """The conditioning embeddings of prompt strings, through the same
+    tokenisation as training (unknown words, case, punctuation)."""
+    tokens = self._dataset.tokenizer.tf_encode(tf.constant(list(prompts)))
+    return self.text_embeddings(tokens)
 
   def features(self, images_pm1, seed=None, images_seen=None):
     """The frozen encoder's maps of images in [-1, 1], blurred and augmented
@@ -164,7 +181,11 @@ class TextToImageGAN:
     return self.clip.image_features((x + 1.0) / 2.0)
 
   def _step_seed(self, salt):
-    return random_ops.derive_seed((self.seed, 0), self.global_step, salt)
+    """A stateless seed per (step, salt, replica)."""
+    replica = tf.distribute.get_replica_context()
+    replica_id = 0 if replica is None else replica.replica_id_in_sync_group
+    return random_ops.derive_seed((self.seed, 0), self.global_step, salt,
+                                  replica_id)
 
   def _z(self, salt):
     return tf.random.stateless_normal([self._batch_size_per_replica,
@@ -180,18 +201,19 @@ class TextToImageGAN:
     fake_logits = self.discriminator(
         self.features(tf.stop_gradient(fake), self._step_seed(_SALT_AUG_FAKE),
                       seen), text)
-    loss_real = tf.reduce_mean(tf.nn.relu(1.0 - real_logits))
-    loss_fake = tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
-    return loss_real + loss_fake, {"d_loss_real": loss_real,
-                                   "d_loss_fake": loss_fake,
-                                   "d_real_logits": tf.reduce_mean(real_logits)}
+    loss_real = head_mean(lambda l: tf.nn.relu(1.0 - l), real_logits)
+    loss_fake = head_mean(lambda l: tf.nn.relu(1.0 + l), fake_logits)
+    return loss_real + loss_fake, {
+        "d_loss_real": loss_real, "d_loss_fake": loss_fake,
+        "d_real_logits": head_mean(tf.identity, real_logits),
+        "d_fake_logits": head_mean(tf.identity, fake_logits)}
 
   def generator_loss(self, tokens, text):
     seen = self.global_step * self._batch_size
     fake = self.generator(self._z(_SALT_G), text, update_average=True)
     logits = self.discriminator(
         self.features(fake, self._step_seed(_SALT_AUG_G), seen), text)
-    adversarial = tf.reduce_mean(-logits)
+    adversarial = head_mean(tf.negative, logits)
     guidance = tf.reduce_mean(spherical_distance(
         self.clip.encode_image((fake + 1.0) / 2.0), self.clip.encode_text(tokens)))
     loss = adversarial + self.clip_weight * guidance
@@ -232,7 +254,7 @@ class TextToImageGAN:
                   use_ema=True):
     """[rows * columns, R, R, 3]: row i holds `columns` samples of prompt i
     (the same z in every row)."""
-    text = self.text_encoder.encode_strings(tf.constant(list(prompts)))
+    text = self.embed_prompts(prompts)
     z = tf.random.stateless_normal([columns, self.generator.z_dim],
                                    seed=[seed, 0])
     z = tf.tile(z, [len(prompts), 1])
@@ -264,7 +286,7 @@ class TextToImageGAN:
     """What sampling, evaluation and export rebuild the model from."""
     return {"dataset": self._dataset.name,
             "clip_dir": os.path.abspath(self.clip_dir),
-            "clip_checkpoint": self.clip.checkpoint,
+            "clip_checkpoint": os.path.abspath(self.clip.checkpoint),
             "text_encoder": self.text_encoder_handle,
             "resolution": self.generator.resolution,
             "z_dim": self.generator.z_dim}

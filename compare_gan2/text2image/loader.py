@@ -2,7 +2,8 @@
 
 `load_model(model_dir)` rebuilds the TextToImageGAN from the directory's
 `operative_config.gin` (every setting it was trained with) and
-`t2i_config.json` (the absolute path of its text–image pair), and restores
+`t2i_config.json` (the absolute paths of its text–image pair and of the pair's
+checkpoint it was trained with), and restores
 the latest (or the given) checkpoint.
 """
 
@@ -40,7 +41,9 @@ def load_model(model_dir, checkpoint=None):
   gin.clear_config()
   try:
     gin_setup.parse([os.path.join(model_dir, "operative_config.gin")],
-                    [f"text_to_image_gan.clip_dir = {config['clip_dir']!r}"],
+                    [f"text_to_image_gan.clip_dir = {config['clip_dir']!r}",
+                     "text_to_image_gan.clip_checkpoint = "
+                     f"{config['clip_checkpoint']!r}"],
                     finalize=False)
     model = gan.TextToImageGAN(dataset=datasets.get_dataset())
   finally:

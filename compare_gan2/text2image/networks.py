@@ -28,8 +28,11 @@ residual spectrally normalised 3x3 block ((f(x) + x) / sqrt(2); StyleGAN-T's
 9-tap 1-D convolution over tokens), each with local batch norm (statistics
 over groups of `virtual_batch` samples) and leaky ReLU 0.2; a 1x1 convolution
 to `cmap_dim`; projection on the text: logit = sum_c out_c cmap_c /
-sqrt(cmap_dim), cmap an affine map of the text embedding. Returns the logits
-of every position of every head, [N, P].
+sqrt(cmap_dim), cmap an affine map of the (normalised) text embedding.
+Returns the logits of every position, head by head: the losses average each
+head, then the heads, so every head weighs the same as DINO's equally sized
+hooks do in StyleGAN-T (our maps differ in size). Heads are `channels` wide
+(StyleGAN-T keeps the ViT's 384).
 """
 
 import math
@@ -43,6 +46,7 @@ from compare_gan2.architectures import variable_store as vs
 from compare_gan2.architectures import weight_ops
 
 SQRT2 = math.sqrt(2.0)
+SQRT_HALF = math.sqrt(0.5)
 
 
 def normalize_2nd_moment(x, epsilon=1e-8):
@@ -134,7 +138,8 @@ class TextConditionalGenerator(abstract_arch.Network):
 
   def _x_avg(self):
     return vs.get_variable("mapping/x_avg", [self.z_dim], initializers.zeros(),
-                           trainable=False)
+                           trainable=False,
+                           aggregation=tf.VariableAggregation.MEAN)
 
   def mapping(self, z, text, truncation=1.0, update_average=False):
     """w = [truncated MLP(z), normalised text] [N, z_dim + T]."""
@@ -152,14 +157,16 @@ class TextConditionalGenerator(abstract_arch.Network):
       x = x_avg + truncation * (x - x_avg)
       return tf.concat([x, tf.math.l2_normalize(text, -1)], axis=-1)
 
-  def _layer(self, x, w, channels, name, residual=False):
+  def _layer(self, x, w, channels, name, residual=False, gain=1.0):
+    """A SynthesisLayer; leaky ReLU gain sqrt(2) x `gain` (StyleGAN-T calls
+    the block's layers after conv0 with gain sqrt(0.5): 1 in all)."""
     with vs.variable_scope(name):
       if residual:
         x = group_norm(x, 32, "norm")
       styles = style_split(w, int(x.shape[-1]), "affine")
       y = modulated_conv(x, styles, channels, 3)
       y += vs.get_variable("bias", [channels], initializers.zeros())
-      y = tf.nn.leaky_relu(y, 0.2)           # gain sqrt(2) x sqrt(0.5) = 1
+      y = tf.nn.leaky_relu(y, 0.2) * (SQRT2 * gain)
       if residual:
         gamma = vs.get_variable("gamma", [channels], initializers.constant(1e-5))
         y = (gamma * y + x) * SQRT2
@@ -186,8 +193,9 @@ class TextConditionalGenerator(abstract_arch.Network):
             else:
               x = self._layer(upsample2x(x), w, channels, "conv0")
             for i in range(self.num_res_blocks):
-              x = self._layer(x, w, channels, f"conv{2 * i + 1}")
-              x = self._layer(x, w, channels, f"conv{2 * i + 2}", residual=True)
+              x = self._layer(x, w, channels, f"conv{2 * i + 1}", gain=SQRT_HALF)
+              x = self._layer(x, w, channels, f"conv{2 * i + 2}", residual=True,
+                              gain=SQRT_HALF)
             rgb = self._to_rgb(x, w)
             image = rgb if image is None else upsample2x(image) + rgb
         return image
@@ -203,7 +211,7 @@ def local_batch_norm(x, virtual_batch, name, epsilon=1e-5):
   channels = int(x.shape[-1])
   with vs.variable_scope(name):
     shape = tf.shape(x)
-    groups = tf.math.maximum(shape[0] // virtual_batch, 1)
+    groups = (shape[0] + virtual_batch - 1) // virtual_batch   # ceil(N / vb)
     g = tf.reshape(x, [groups, -1, shape[1], shape[2], channels])
     mean, variance = tf.nn.moments(g, [1, 2, 3], keepdims=True)
     x = tf.reshape((g - mean) * tf.math.rsqrt(variance + epsilon), shape)
@@ -213,7 +221,8 @@ def local_batch_norm(x, virtual_batch, name, epsilon=1e-5):
 
 @gin.configurable("t2i_discriminator", denylist=["text_dim", "name"])
 class ProjectedDiscriminator(abstract_arch.Network):
-  """(feature maps of a frozen encoder, text [N, T]) -> logits [N, P]."""
+  """(feature maps of a frozen encoder, text [N, T]) -> [per head: logits
+  [N, P_head]]."""
 
   def __init__(self, text_dim, channels=64, cmap_dim=64, virtual_batch=8,
                name="discriminator"):
@@ -250,4 +259,4 @@ class ProjectedDiscriminator(abstract_arch.Network):
       for i, maps in enumerate(features):
         with vs.variable_scope(f"head{i}"):
           logits.append(self._head(maps, text))
-      return tf.concat(logits, axis=1)
+      return logits

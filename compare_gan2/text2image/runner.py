@@ -6,13 +6,33 @@ import os
 from compare_gan2.text2image.loader import CONFIG_FILE
 
 
-def build_model():
-  """The gin-configured TextToImageGAN on gin `dataset.name`."""
+def build_model(model_dir):
+  """The gin-configured TextToImageGAN on gin `dataset.name`; resuming in
+  `model_dir`, with the pair's checkpoint its first start recorded."""
   # pylint: disable=g-import-not-at-top
+  import json
   from compare_gan2 import datasets
+  from compare_gan2 import errors
   from compare_gan2.text2image import gan
   # pylint: enable=g-import-not-at-top
-  return gan.TextToImageGAN(dataset=datasets.get_dataset())
+  kwargs = {}
+  path = os.path.join(model_dir, CONFIG_FILE)
+  if os.path.exists(path):
+    with open(path) as f:
+      recorded = json.load(f)
+    import gin  # pylint: disable=g-import-not-at-top
+    try:
+      clip_dir = os.path.abspath(
+          gin.query_parameter("text_to_image_gan.clip_dir"))
+    except ValueError:  # Not bound: TextToImageGAN says so.
+      clip_dir = recorded["clip_dir"]
+    if clip_dir != recorded["clip_dir"]:
+      raise errors.ConfigError(
+          f"{model_dir} was trained against the pair {recorded['clip_dir']}, "
+          f"not {clip_dir}; resume with text_to_image_gan.clip_dir = "
+          f"'{recorded['clip_dir']}' or use another --model_dir.")
+    kwargs["clip_checkpoint"] = recorded["clip_checkpoint"]
+  return gan.TextToImageGAN(dataset=datasets.get_dataset(), **kwargs)
 
 
 def train(model_dir):
@@ -29,7 +49,7 @@ def train(model_dir):
   builder.set_random_seeds(run_config.tf_random_seed)
   strategy = strategy_lib.resolve_strategy(None, None, run_config.single_core)
   with strategy.scope():
-    model = build_model()
+    model = build_model(model_dir)
   os.makedirs(model_dir, exist_ok=True)
   model_dir_lib.atomic_write_json(os.path.join(model_dir, CONFIG_FILE),
                                   model.config())
