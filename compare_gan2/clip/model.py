@@ -18,7 +18,6 @@ import os
 import tensorflow as tf
 
 from compare_gan2 import errors
-from compare_gan2 import model_dir as model_dir_lib
 from compare_gan2.clip import encoders
 from compare_gan2.clip import loss as loss_lib
 from compare_gan2.clip import pretraining
@@ -95,10 +94,6 @@ class TextImageModel(tf.Module):
     image = loss_lib.normalize(self.encode_image(images))
     text = loss_lib.normalize(self.encode_text(tokens))
     return tf.reduce_sum(image * text, axis=-1)
-
-
-def write_config(model_dir, config):
-  model_dir_lib.atomic_write_json(os.path.join(model_dir, CONFIG_FILE), config)
 
 
 class ExternalTextEncoder:

@@ -76,10 +76,8 @@ class ClipPretraining:
                           self.tokenizer, self._dataset.image_shape)
 
   def input_fn(self, batch_size, start_index=0, input_context=None):
-    ds = self._dataset.train_examples(start_index=start_index,
-                                      input_context=input_context)
-    ds = ds.map(lambda index, image, tokens: (image, tokens))
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    """Batches of (images, caption ids)."""
+    return self._dataset.train_batches(batch_size, start_index, input_context)
 
   def trainable_variables(self):
     return (self.text_encoder.trainable_variables +

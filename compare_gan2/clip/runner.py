@@ -10,14 +10,12 @@ def train(model_dir):
   """Trains (or resumes) the pair of the parsed gin config; returns the
   zero-shot evaluation dict (or None for datasets other than the polygons)."""
   # pylint: disable=g-import-not-at-top
-  import gin
   from compare_gan2 import builder
   from compare_gan2 import datasets
   from compare_gan2 import model_dir as model_dir_lib
   from compare_gan2.clip import evaluation
   from compare_gan2.clip import model as model_lib
   from compare_gan2.clip import pretraining
-  from compare_gan2.training import checkpoints
   from compare_gan2.training import strategy as strategy_lib
   from compare_gan2.training import trainer as trainer_lib
   # pylint: enable=g-import-not-at-top
@@ -27,15 +25,8 @@ def train(model_dir):
   strategy = strategy_lib.resolve_strategy(None, None, run_config.single_core)
   with strategy.scope():
     model = pretraining.ClipPretraining(dataset=dataset)
-  tf_dir = model_dir
-  os.makedirs(tf_dir, exist_ok=True)
-  model_lib.write_config(model_dir, model.config())
-  model_dir_lib.atomic_write_text(
-      os.path.join(model_dir, "operative_config.gin"), gin.operative_config_str())
-  trainer = trainer_lib.Trainer(model, strategy, model_dir, run_config,
-                                model.training_steps)
-  trainer.train()
-  checkpoints.mark_training_done(model_dir)
+  trainer_lib.train_to_end(model, strategy, model_dir, run_config,
+                           {model_lib.CONFIG_FILE: model.config()})
   if not dataset.name.startswith("captioned_polygons"):
     return None
   pair = model_lib.TextImageModel.load(model_dir)

@@ -258,6 +258,14 @@ class ImageDatasetSpec:
   def train_examples(self, start_index=0, input_context=None):
     raise NotImplementedError
 
+  def train_batches(self, batch_size, start_index=0, input_context=None):
+    """(images, labels) batches of `train_examples(start_index)`: whole
+    batches, prefetched (a Trainer model's input_fn)."""
+    ds = self.train_examples(start_index=start_index,
+                             input_context=input_context)
+    ds = ds.map(lambda index, image, label: (image, label))
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
   def _check_element(self, image, label):
     image = tf.ensure_shape(tf.cast(image, tf.float32), self.image_shape)
     if self.soft_labels:

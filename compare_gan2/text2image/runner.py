@@ -38,10 +38,7 @@ def build_model(model_dir):
 def train(model_dir):
   """Trains (or resumes) the model of the parsed gin config; returns it."""
   # pylint: disable=g-import-not-at-top
-  import gin
   from compare_gan2 import builder
-  from compare_gan2 import model_dir as model_dir_lib
-  from compare_gan2.training import checkpoints
   from compare_gan2.training import strategy as strategy_lib
   from compare_gan2.training import trainer as trainer_lib
   # pylint: enable=g-import-not-at-top
@@ -50,13 +47,6 @@ def train(model_dir):
   strategy = strategy_lib.resolve_strategy(None, None, run_config.single_core)
   with strategy.scope():
     model = build_model(model_dir)
-  os.makedirs(model_dir, exist_ok=True)
-  model_dir_lib.atomic_write_json(os.path.join(model_dir, CONFIG_FILE),
-                                  model.config())
-  model_dir_lib.atomic_write_text(
-      os.path.join(model_dir, "operative_config.gin"), gin.operative_config_str())
-  trainer = trainer_lib.Trainer(model, strategy, model_dir, run_config,
-                                model.training_steps)
-  trainer.train()
-  checkpoints.mark_training_done(model_dir)
+  trainer_lib.train_to_end(model, strategy, model_dir, run_config,
+                           {CONFIG_FILE: model.config()})
   return model

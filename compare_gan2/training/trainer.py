@@ -208,3 +208,19 @@ class Trainer:
       writer.flush()
     workers.remove_worker_dir(self.model_dir, strategy)
     return step
+
+
+def train_to_end(model, strategy, model_dir, run_config, records):
+  """Writes `records` ({file name: JSON value}) and the operative gin config
+  into `model_dir`, trains `model` to its `training_steps` (resuming from the
+  latest checkpoint) and marks the directory TRAIN_DONE."""
+  import os  # pylint: disable=g-import-not-at-top
+  import gin  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import model_dir as model_dir_lib  # pylint: disable=g-import-not-at-top
+  os.makedirs(model_dir, exist_ok=True)
+  for name, value in records.items():
+    model_dir_lib.atomic_write_json(os.path.join(model_dir, name), value)
+  model_dir_lib.atomic_write_text(
+      os.path.join(model_dir, "operative_config.gin"), gin.operative_config_str())
+  Trainer(model, strategy, model_dir, run_config, model.training_steps).train()
+  checkpoints.mark_training_done(model_dir)
