@@ -131,3 +131,14 @@ def test_tokenizer_graph_equals_python():
 def test_tokenizer_rejects_bad_vocabularies(words, length, match):
   with pytest.raises(ValueError, match=match):
     tokenizer_lib.Tokenizer(words, length)
+
+
+def test_the_shapes_variant_has_every_pair_in_train():
+  shapes = datasets.get_dataset("captioned_polygons_shapes_32")
+  assert shapes.num_classes == 6 and shapes.caption_length is None
+  images, _, attributes = shapes.render("train", range(600))
+  pairs = set(zip(attributes["shape"].tolist(), attributes["fill"].tolist()))
+  assert len(pairs) == 36
+  labels = [int(x[1]) for x in shapes.load("train").take(50).as_numpy_iterator()]
+  np.testing.assert_array_equal(labels, attributes["shape"][:50])
+  assert images.shape == (600, 32, 32, 3)

@@ -26,8 +26,11 @@ polygons_*), and `prompts` lists the seen and held-out prompts of evaluation.
 
 Elements are (image [R, R, 3] in [0, 1], caption ids int32 [CAPTION_LENGTH]).
 `captioned_polygons_shapes_{32,64}` are the same images with their vertex-count
-class (int32, 0..5) as the label: the offline classifier that measures the
-vertex count of a text-to-image GAN's samples trains on them.
+class (int32, 0..5) as the label, and all 36 (shape, fill) pairs in both
+splits: the offline classifier that measures the vertex count of a
+text-to-image GAN's samples trains on them. (Trained without the held-out
+pairs, it learned colour as a cue for shape: 0.58 accuracy on real images of
+held-out pairs, 0.99 on seen ones.)
 """
 
 import string
@@ -201,7 +204,8 @@ class CaptionedPolygonsDataset(polygons.PolygonsDataset):
     """(images, attributes dict) of image ids [B] of split `kind`."""
     images, params = polygons.render_with_params(
         self.seed, polygons._SPLIT_IDS[kind], ids, self.resolution,  # pylint: disable=protected-access
-        colours=palette_colours(kind == base.TRAIN))
+        colours=palette_colours(kind == base.TRAIN and
+                                self.labels == "captions"))
     return images, attributes_of(params)
 
   def render(self, split, index):
