@@ -49,6 +49,15 @@ ENTRY_POINTS = {
                                       ["singan/harmonize.py"]),
     "compare_gan2.singan.edit": (["-m", "compare_gan2.singan.edit"],
                                  ["singan/harmonize.py"]),
+    "compare_gan2.clip": (["-m", "compare_gan2.clip"], ["clip/__main__.py"]),
+    "compare_gan2.text2image": (["-m", "compare_gan2.text2image"],
+                                ["text2image/__main__.py"]),
+    "compare_gan2.text2image.sample": (["-m", "compare_gan2.text2image.sample"],
+                                       ["text2image/sample.py"]),
+    "compare_gan2.text2image.evaluate": (
+        ["-m", "compare_gan2.text2image.evaluate"], ["text2image/evaluate.py"]),
+    "compare_gan2.text2image.export": (["-m", "compare_gan2.text2image.export"],
+                                       ["text2image/export.py"]),
 }
 
 _DEFINE = re.compile(r"DEFINE_\w+\(\s*\"(\w+)\"")
