@@ -201,7 +201,16 @@ def test_input_context_sharding():
 
 
 def test_contact_sheet():
+  """Image i at row i // 8, column i % 8 of 34-pixel cells after a 2-pixel white
+  margin, rounded to uint8; white borders and empty cells."""
   spec = datasets.get_dataset(name="polygons_32")
-  images, _ = spec.render("test", np.arange(64))
+  images, _ = spec.render("test", np.arange(11))
   sheet = polygons.contact_sheet(images)
-  assert sheet.dtype == np.uint8 and sheet.shape == (8 * 34 + 2, 8 * 34 + 2, 3)
+  assert sheet.dtype == np.uint8 and sheet.shape == (2 * 34 + 2, 8 * 34 + 2, 3)
+  covered = np.zeros(sheet.shape[:2], bool)
+  for i, image in enumerate(images):
+    top, left = 2 + 34 * (i // 8), 2 + 34 * (i % 8)
+    np.testing.assert_array_equal(sheet[top:top + 32, left:left + 32],
+                                  np.round(image * 255).astype(np.uint8), err_msg=i)
+    covered[top:top + 32, left:left + 32] = True
+  assert (sheet[~covered] == 255).all()  # Margins and cells 11..15.

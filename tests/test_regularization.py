@@ -113,9 +113,18 @@ def test_on_a_real_generator_and_in_tf_function():
 
 
 def test_custom_regularizer_and_scalar_check():
-  net = _Net(_variables())
+  variables = _variables()
+  net = _Net(variables)
+  # Every trainable variable reaches `fn` (biases and gammas included).
   value = regularizers.get_regularization(
       net, fn=lambda variables: tf.add_n([tf.reduce_sum(v) for v in variables]))
   assert value.shape == ()
+  np.testing.assert_allclose(
+      float(value), sum(np.sum(v.numpy(), dtype=np.float64) for v in variables),
+      rtol=1e-5)
+  # A function of `network` receives the network itself.
+  value = regularizers.get_regularization(
+      net, fn=lambda network: 2.0 * network.trainable_variables[1][0, 0])
+  assert float(value) == 2.0 * float(variables[1][0, 0])
   with pytest.raises(ValueError, match="scalar"):
     regularizers.get_regularization(net, fn=lambda network: tf.ones([2]))
