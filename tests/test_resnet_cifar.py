@@ -149,7 +149,8 @@ def test_eager_forward_shapes_and_ranges():
   assert np.all(images.numpy() >= 0) and np.all(images.numpy() <= 1)
   prob, logit, h = discriminator(images, y, is_training=True)
   assert prob.shape == (2, 1) and logit.shape == (2, 1) and h.shape == (2, 128)
-  assert np.all((prob.numpy() >= 0) & (prob.numpy() <= 1))
+  np.testing.assert_allclose(prob.numpy(), 1 / (1 + np.exp(-logit.numpy())),
+                             rtol=1e-5)
   assert "discriminator/embedding_fc/kernel" in discriminator.store
   assert "discriminator/embedding_fc/bias" not in discriminator.store
   # A second call reuses the variables.
