@@ -120,7 +120,10 @@ def test_sample_grid_at_or_before_the_best_step(sweep_root):
   assert report.sample_grid(run_dir, 1200)[0] == 1000
   assert report.sample_grid(run_dir, 100)[0] == 500  # None before: the first.
   assert report.sample_grid(run_dir, None)[0] == 1500
-  assert report.sample_grid(os.path.dirname(run_dir), None) is not None
+  # Grids in subdirectories (an S2GAN run's gan/samples) are found: from the
+  # sweep root, the newest step (ties: the last path).
+  assert report.sample_grid(os.path.dirname(run_dir), None) == (
+      1500, os.path.join(sweep_root, "loss-ns,seed-2", "samples", "step_1500.png"))
   os.makedirs(os.path.join(sweep_root, "empty"))
   assert report.sample_grid(os.path.join(sweep_root, "empty")) is None
 
