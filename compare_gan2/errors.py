@@ -70,11 +70,14 @@ def environment_fault(error):
 
 
 def _kept(model_dir):
-  """What of `model_dir` survives: its last complete checkpoint."""
+  """What of `model_dir` survives: its last complete checkpoint, the newest the
+  `checkpoint` state file lists (what a resume restores). A newer
+  `model.ckpt-<step>.index` it does not list is the remains of a failed save
+  (e.g. truncated by a full disk) and is not named."""
   if not model_dir:
     return ""
   try:
-    steps = model_dir_lib.checkpoint_steps(model_dir)
+    steps = model_dir_lib.saved_checkpoint_steps(model_dir)
   except OSError:
     steps = []
   if not steps:

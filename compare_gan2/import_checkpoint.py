@@ -192,7 +192,7 @@ def import_checkpoint(gan, tf1_checkpoint, model_dir):
   _assign_iterations(gan, reader, pairs)
   checkpoint = checkpoints.make_checkpoint(targets)
   manager = checkpoints.make_manager(checkpoint, model_dir, None)
-  return manager.save(checkpoint_number=int(gan.global_step.numpy()))
+  return checkpoints.save(manager, int(gan.global_step.numpy()))
 
 
 def main(argv=None):

@@ -16,6 +16,7 @@ those file systems offer).
 import json
 import os
 import re
+import shutil
 import uuid
 
 # Checkpoints (training/checkpoints.py): model.ckpt-<step>.{index,data-*}, and
@@ -45,6 +46,10 @@ LOG_FILE = "compare_gan2.log"
 
 _OPERATIVE_CONFIG = re.compile(r"operative_config-(\d+)\.gin$")
 _CHECKPOINT_INDEX = re.compile(re.escape(CHECKPOINT_PREFIX) + r"-(\d+)\.index$")
+# The paths in TensorFlow's `checkpoint` state file (a text protocol buffer).
+_STATE_PATH = re.compile(
+    r'^\s*(?:model_checkpoint_path|all_model_checkpoint_paths):\s*"(.*)"\s*$',
+    re.MULTILINE)
 
 
 def operative_config_name(step):
@@ -137,6 +142,61 @@ def checkpoint_steps(model_dir):
   """Sorted steps of the complete checkpoints (`model.ckpt-<step>.index`)."""
   return sorted(int(m.group(1)) for m in map(_CHECKPOINT_INDEX.match,
                                              listdir(model_dir)) if m)
+
+
+def saved_checkpoint_steps(model_dir):
+  """Sorted steps of the checkpoints the `checkpoint` state file lists and whose
+  `.index` exists: the checkpoints a resume restores from.
+
+  TensorFlow updates the state file only after a save completed, so these are
+  complete; a `model.ckpt-<step>.index` it does not list may be the truncated
+  file of a save that failed (a full disk).
+  """
+  text = read_text(join(model_dir, CHECKPOINT_STATE))
+  steps = set()
+  for path in _STATE_PATH.findall(text or ""):
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    match = re.fullmatch(re.escape(CHECKPOINT_PREFIX) + r"-(\d+)", name)
+    if match and exists(join(model_dir, name + ".index")):
+      steps.add(int(match.group(1)))
+  return sorted(steps)
+
+
+def checkpoint_temp_dir(directory, step):
+  """`model.ckpt-<step>_temp`: where TensorFlow writes a checkpoint's shards
+  before it merges them into `model.ckpt-<step>.{index,data-*}`."""
+  return join(directory, f"{CHECKPOINT_PREFIX}-{int(step)}_temp")
+
+
+def remove_failed_save(directory, step):
+  """Removes what a failed save of `model.ckpt-<step>` left in `directory`: its
+  temporary shard directory, and its `.index` / `.data-*` files unless the state
+  file lists that checkpoint (then it is complete and kept). Returns the removed
+  paths. A complete earlier checkpoint has another step and is never touched.
+  """
+  removed = []
+  temp = checkpoint_temp_dir(directory, step)
+  if exists(temp):
+    if is_remote(temp):
+      _gfile().rmtree(temp)
+    else:
+      shutil.rmtree(temp, ignore_errors=True)
+    removed.append(temp)
+  if int(step) in saved_checkpoint_steps(directory):
+    return removed
+  stem = f"{CHECKPOINT_PREFIX}-{int(step)}"
+  for name in listdir(directory):
+    if name == stem + ".index" or name.startswith(stem + ".data-"):
+      path = join(directory, name)
+      try:
+        if is_remote(path):
+          _gfile().remove(path)
+        else:
+          os.remove(path)
+        removed.append(path)
+      except OSError:
+        pass  # Gone already, or the file system refuses: the state file rules.
+  return removed
 
 
 def latest_operative_config(model_dir, max_step=None):

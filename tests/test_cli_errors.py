@@ -216,10 +216,19 @@ def _main_with_fault(fault, *args):
 
 
 _DISK_FULL_AT_SAVE = """
+import errno, os
 import tensorflow as tf
-def _full(self, *args, **kwargs):
-  raise tf.errors.ResourceExhaustedError(
-      None, None, "model.ckpt-6_temp/part-00000; No space left on device")
+def _full(self, checkpoint_number=None, **kwargs):
+  # What a full disk leaves (measured, issue 28): the shard directory, the
+  # truncated index of the new checkpoint, the state file not updated.
+  prefix = os.path.join(self.directory, f"model.ckpt-{checkpoint_number}")
+  os.makedirs(prefix + "_temp")
+  with open(prefix + "_temp/part-00000-of-00001.data-00000-of-00001", "wb") as f:
+    f.write(b"x" * 100)
+  for suffix in (".index", ".data-00000-of-00001"):
+    with open(prefix + suffix, "wb") as f:
+      f.write(b"partial")
+  raise OSError(errno.ENOSPC, "No space left on device", prefix + ".index")
 tf.train.CheckpointManager.save = _full
 """
 
@@ -233,6 +242,9 @@ model_dir.atomic_write_bytes = _read_only
 
 
 def test_full_disk_is_one_line_and_keeps_the_checkpoint(trained, tmp_path):
+  """The failed save of step 6 leaves its temp directory and a truncated
+  index: both are removed, the line names model.ckpt-4 (what the `checkpoint`
+  file points to), and it is what the same command resumes from."""
   model_dir = _copy(trained, tmp_path)
   longer = "--gin_bindings=options.training_steps = 6"
   result = _main_with_fault(_DISK_FULL_AT_SAVE, f"--model_dir={model_dir}",
@@ -240,10 +252,63 @@ def test_full_disk_is_one_line_and_keeps_the_checkpoint(trained, tmp_path):
   _assert_one_line_error(result, "compare-gan2", "The disk is full",
                          "No space left on device", "model.ckpt-4 (step 4)",
                          "run the same command again")
+  assert f"Kept: {os.path.join(model_dir, 'model.ckpt-4')} (step 4)" in \
+      result.stderr
   assert not os.path.exists(os.path.join(model_dir, "TRAINING.lock"))
   assert os.path.exists(os.path.join(model_dir, "model.ckpt-4.index"))
   assert not [n for n in os.listdir(model_dir) if "ckpt-6" in n or ".tmp" in n]
-  # Resuming from the kept checkpoint is what every resume test checks.
+  with open(os.path.join(model_dir, "checkpoint")) as f:
+    assert 'model_checkpoint_path: "model.ckpt-4"' in f.read()
+  # What the same command resumes from (restore_for_training restores the
+  # newest of these; a resume through the command line is
+  # test_damaged_checkpoint_names_it_and_the_previous_one's last step).
+  from compare_gan2.training import checkpoints  # pylint: disable=g-import-not-at-top
+  assert checkpoints.all_checkpoints(model_dir)[-1] == os.path.join(
+      model_dir, "model.ckpt-4")
+
+
+def test_disk_full_names_the_checkpoint_of_the_state_file(tmp_path):
+  """When the remains of the failed save could not be removed, the line still
+  names the checkpoint the `checkpoint` file points to (what resumes), not
+  the newer truncated index."""
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  for name in ("model.ckpt-10.index", "model.ckpt-10.data-00000-of-00001",
+               "model.ckpt-20.index"):
+    (tmp_path / name).write_bytes(b"x")
+  (tmp_path / "model.ckpt-20_temp").mkdir()
+  (tmp_path / "checkpoint").write_text(
+      'model_checkpoint_path: "model.ckpt-10"\n'
+      'all_model_checkpoint_paths: "/elsewhere/run/model.ckpt-10"\n')
+  full = OSError(28, "No space left on device")
+  message = errors.fault_message(errors.environment_fault(full), full,
+                                 str(tmp_path))
+  assert f"Kept: {tmp_path / 'model.ckpt-10'} (step 10)" in message
+  assert "ckpt-20" not in message
+  (tmp_path / "checkpoint").unlink()
+  message = errors.fault_message(errors.environment_fault(full), full,
+                                 str(tmp_path))
+  assert "Nothing was kept" in message
+
+
+def test_remove_failed_save_keeps_complete_checkpoints(tmp_path):
+  from compare_gan2 import model_dir as model_dir_lib  # pylint: disable=g-import-not-at-top
+  for name in ("model.ckpt-10.index", "model.ckpt-10.data-00000-of-00001",
+               "model.ckpt-20.index", "model.ckpt-20.data-00000-of-00001",
+               "model.ckpt-200.index"):
+    (tmp_path / name).write_bytes(b"x")
+  (tmp_path / "model.ckpt-20_temp").mkdir()
+  (tmp_path / "model.ckpt-20_temp" / "part-00000-of-00001.index").write_bytes(b"")
+  (tmp_path / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-10"\n'
+                                       'all_model_checkpoint_paths: "model.ckpt-10"\n')
+  model_dir_lib.remove_failed_save(str(tmp_path), 20)
+  assert sorted(os.listdir(tmp_path)) == [
+      "checkpoint", "model.ckpt-10.data-00000-of-00001", "model.ckpt-10.index",
+      "model.ckpt-200.index"]
+  # A step the state file lists is complete: only a temp directory goes.
+  (tmp_path / "model.ckpt-10_temp").mkdir()
+  model_dir_lib.remove_failed_save(str(tmp_path), 10)
+  assert "model.ckpt-10.index" in os.listdir(tmp_path)
+  assert "model.ckpt-10_temp" not in os.listdir(tmp_path)
 
 
 def test_read_only_model_dir_is_one_line(tmp_path):

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import model_dir as model_dir_lib
+from compare_gan2.training import checkpoints
 from compare_gan2.training import progress
 from compare_gan2.training import summaries
 
@@ -75,7 +76,7 @@ class SaveCheckpoint:
 
   def __call__(self, step, metrics):
     del metrics
-    self.last_path = self._manager.save(checkpoint_number=step)
+    self.last_path = checkpoints.save(self._manager, step)
     logging.info("Saved %s.", self.last_path)
     return self.last_path
 

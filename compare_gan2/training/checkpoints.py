@@ -11,6 +11,7 @@ checkpoint. Variables are saved flat under their compare_gan names
 import os
 import re
 
+from absl import logging
 import tensorflow as tf
 
 from compare_gan2 import errors
@@ -39,6 +40,28 @@ def make_manager(checkpoint, model_dir, keep_checkpoint_max):
   return tf.train.CheckpointManager(
       checkpoint, model_dir, max_to_keep=keep_checkpoint_max,
       checkpoint_name=CHECKPOINT_NAME)
+
+
+def save(manager, step):
+  """`manager.save(checkpoint_number=step)`; its path.
+
+  A save that fails (a full disk, an interrupt) leaves nothing of itself: its
+  `model.ckpt-<step>_temp/` shard directory and any partial
+  `model.ckpt-<step>.{index,data-*}` are removed (`model_dir.remove_failed_save`),
+  so the newest checkpoint in the directory is again the last complete one, the
+  one the `checkpoint` state file names.
+  """
+  try:
+    return manager.save(checkpoint_number=step)
+  except BaseException:
+    try:
+      removed = model_dir_lib.remove_failed_save(manager.directory, step)
+    except Exception:  # pylint: disable=broad-except
+      removed = []  # Cleaning up must not hide the error of the save.
+    if removed:
+      logging.warning("The save of step %d failed; removed what it left: %s",
+                      step, ", ".join(removed))
+    raise
 
 
 def step_of(path):

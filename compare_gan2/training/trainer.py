@@ -184,7 +184,7 @@ class Trainer:
                    self.max_steps)
       return step
     if self._restored is None:
-      self._manager.save(checkpoint_number=step)
+      checkpoints.save(self._manager, step)
     dist_dataset = strategy.distribute_datasets_from_function(self._dataset_fn(step))
     loop = loop_lib.StepLoop(gan, strategy, iter(dist_dataset),
                              jit_compile=self.run_config.jit_compile)
