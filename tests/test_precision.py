@@ -92,8 +92,19 @@ def test_mixed_float16_trains_and_checkpoints_its_loss_scale(tmp_path):
   initial = {v.name: v.numpy() for v in ctx.gan.generator.trainable_variables}
   runner.schedule_train(ctx)
   values = checkpoints.read_variables(checkpoints.latest_checkpoint(str(tmp_path)))
-  assert values["d_opt/loss_scale"] > 0 and values["g_opt/loss_scale_good_steps"] > 0
-  assert int(values["g_opt/iterations"]) > 0
+  gan = ctx.gan
+  for name, opt, calls in (("g_opt", gan.g_optimizer, int(gan.global_step)),
+                           ("d_opt", gan.d_optimizer, int(gan.global_step_disc))):
+    # The checkpoint holds the trained scale: halved once per skipped (overflowing)
+    # step, never doubled in fewer than 2000 steps; good steps since the last skip.
+    iterations = int(values[f"{name}/iterations"])
+    skipped = calls - iterations
+    assert calls == 4 and iterations > 0, (name, calls, iterations)
+    assert values[f"{name}/loss_scale"] == 2.0 ** (15 - skipped), name
+    assert values[f"{name}/loss_scale"] == float(opt.loss_scale.scale), name
+    good = int(values[f"{name}/loss_scale_good_steps"])
+    assert good == int(opt.loss_scale.good_steps), name
+    assert good <= iterations and (skipped or good == iterations), name
   for var in ctx.gan.generator.trainable_variables:  # Trained.
     assert not np.array_equal(initial[var.name], var.numpy()), var.name
 
