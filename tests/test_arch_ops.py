@@ -320,12 +320,35 @@ def test_spectral_norm_converges_to_svd(singular_value, shape, u_shape):
 
 
 def test_spectral_norm_gradient_stops_at_u_v():
+  """d sum(W / sigma) / dW with u, v constants: 1 / sigma - sum(W) u v^T / sigma^2
+  (Miyato et al.'s implementation); differentiating through the power iteration
+  gives another gradient after one iteration from a random u."""
   store = variable_store.VariableStore()
-  w = tf.Variable(np.random.RandomState(0).randn(5, 3).astype(np.float32))
+  w_np = np.random.RandomState(0).randn(5, 3).astype(np.float32)
+  w = tf.Variable(w_np)
+  with variable_store.using_store(store), variable_store.no_state_updates():
+    weight_ops.spectral_norm(w, name="k")  # Creates u_var ([5, 1], "left").
+  u0 = store["k/u_var"].numpy().astype(np.float64)
   with tf.GradientTape() as tape, variable_store.using_store(store):
     loss = tf.reduce_sum(weight_ops.spectral_norm(w, name="k"))
-  grad = tape.gradient(loss, w)
-  assert grad is not None and np.all(np.isfinite(grad.numpy()))
+  grad = tape.gradient(loss, w).numpy()
+  w64 = w_np.astype(np.float64)
+  v = w64.T @ u0
+  v /= np.linalg.norm(v)
+  u = w64 @ v
+  u /= np.linalg.norm(u)
+  sigma = (u.T @ w64 @ v).item()
+  expected = 1.0 / sigma - w64.sum() / sigma**2 * (u @ v.T)
+  np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
+
+  # The gradient through u and v (no stop_gradient) differs: the test can fail.
+  wt = tf.constant(w64)
+  with tf.GradientTape() as tape:
+    tape.watch(wt)
+    vt = tf.math.l2_normalize(tf.transpose(wt) @ tf.constant(u0), epsilon=1e-12)
+    ut = tf.math.l2_normalize(wt @ vt, epsilon=1e-12)
+    full = tf.reduce_sum(wt / (tf.transpose(ut) @ wt @ vt))
+  assert np.abs(tape.gradient(full, wt).numpy() - expected).max() > 1e-2
 
 
 def test_spectral_norm_no_state_updates_and_ema_override_share_u_var():
@@ -385,6 +408,13 @@ def test_initializers_deterministic_per_seed_and_name():
 def test_random_seed_when_none():
   s1 = initializers.set_initialization_seed(None)
   assert initializers.get_initialization_seed() == s1
+  a = initializers.normal(1.0)([100], name="x").numpy()
+  s2 = initializers.set_initialization_seed(None)
+  assert s1 != s2 and 0 <= min(s1, s2) and max(s1, s2) < 2**31
+  # The drawn seed is the one the initializers use.
+  assert not np.allclose(initializers.normal(1.0)([100], name="x").numpy(), a)
+  initializers.set_initialization_seed(s1)
+  np.testing.assert_array_equal(initializers.normal(1.0)([100], name="x").numpy(), a)
 
 
 def test_weights_independent_of_creation_order():
@@ -537,17 +567,35 @@ def test_conditional_batch_norm_use_bias_and_sn():
 
 def test_self_modulated_batch_norm():
   gin.bind_parameter("self_modulated_batch_norm.num_hidden", 7)
+  rng = np.random.RandomState(4)
+  x = rng.randn(3, 4, 4, 6).astype(np.float32)
+  z = rng.randn(3, 10).astype(np.float32)
   store = variable_store.VariableStore()
   with variable_store.using_store(store):
-    out = normalization.self_modulated_batch_norm(tf.ones([2, 4, 4, 6]),
-                                        z=tf.ones([2, 10]), is_training=True,
-                                        use_sn=False, name="bn")
-  assert out.shape == (2, 4, 4, 6)
+    out = normalization.self_modulated_batch_norm(x, z=z, is_training=True,
+                                                  use_sn=False, name="bn")
   assert [(v.name, v.shape.as_list()) for v in store.trainable_variables] == [
       ("bn/sbn/hidden/kernel:0", [10, 7]), ("bn/sbn/hidden/bias:0", [7]),
       ("bn/sbn/gamma/kernel:0", [7, 6]), ("bn/sbn/gamma/bias:0", [6]),
       ("bn/sbn/beta/kernel:0", [7, 6]), ("bn/sbn/beta/bias:0", [6])]
   np.testing.assert_array_equal(store["bn/sbn/gamma/bias"].numpy(), 1.0)
+  # Biases away from their initial values so every term shows.
+  for name in ("hidden", "gamma", "beta"):
+    bias = store[f"bn/sbn/{name}/bias"]
+    bias.assign(bias.numpy() + rng.uniform(-0.5, 0.5, bias.shape).astype(np.float32))
+  with variable_store.using_store(store):
+    out = normalization.self_modulated_batch_norm(x, z=z, is_training=True,
+                                                  use_sn=False, name="bn")
+  p = {n: store[f"bn/sbn/{n}"].numpy() for n in (
+      "hidden/kernel", "hidden/bias", "gamma/kernel", "gamma/bias", "beta/kernel",
+      "beta/bias")}
+  h = np.maximum(z @ p["hidden/kernel"] + p["hidden/bias"], 0.0)
+  gamma = h @ p["gamma/kernel"] + p["gamma/bias"]
+  beta = h @ p["beta/kernel"] + p["beta/bias"]
+  x_hat = (x - x.mean((0, 1, 2))) / np.sqrt(x.var((0, 1, 2)) + 1e-3)
+  np.testing.assert_allclose(
+      out.numpy(), x_hat * gamma[:, None, None, :] + beta[:, None, None, :],
+      rtol=1e-4, atol=1e-5)
 
 
 def test_layer_norm_matches_numpy():
@@ -580,18 +628,76 @@ def test_non_local_block_variables_and_identity_at_init():
   assert not np.allclose(out.numpy(), x.numpy())
 
 
-def test_linear_conv_deconv_shapes_and_lrelu():
+def _same_padding(size, stride, kernel):
+  """(output size, padding before) of TensorFlow's SAME padding."""
+  out = -(-size // stride)
+  return out, max((out - 1) * stride + kernel - size, 0) // 2
+
+
+def _numpy_conv2d(x, w, stride):
+  """SAME convolution written as loops over the kernel taps."""
+  n, h, wd, _ = x.shape
+  kh, kw, _, c_out = w.shape
+  oh, top = _same_padding(h, stride, kh)
+  ow, left = _same_padding(wd, stride, kw)
+  out = np.zeros((n, oh, ow, c_out))
+  for i in range(oh):
+    for j in range(ow):
+      for a in range(kh):
+        for b in range(kw):
+          r, c = i * stride + a - top, j * stride + b - left
+          if 0 <= r < h and 0 <= c < wd:
+            out[:, i, j] += x[:, r, c] @ w[a, b]
+  return out
+
+
+def _numpy_deconv2d(x, w, out_hw, stride):
+  """SAME transposed convolution: every input pixel scatters kernel * value to
+  the output pixels whose SAME convolution reads it; w is [kh, kw, C_out, C_in]."""
+  n, h, wd, _ = x.shape
+  kh, kw, c_out, _ = w.shape
+  _, top = _same_padding(out_hw[0], stride, kh)
+  _, left = _same_padding(out_hw[1], stride, kw)
+  out = np.zeros((n,) + tuple(out_hw) + (c_out,))
+  for i in range(h):
+    for j in range(wd):
+      for a in range(kh):
+        for b in range(kw):
+          r, c = i * stride + a - top, j * stride + b - left
+          if 0 <= r < out_hw[0] and 0 <= c < out_hw[1]:
+            out[:, r, c] += x[:, i, j] @ w[a, b].T
+  return out
+
+
+def test_linear_conv_deconv_match_numpy_and_lrelu():
+  rng = np.random.RandomState(5)
+  x2 = rng.randn(2, 3).astype(np.float32)
+  x4 = rng.randn(2, 7, 8, 3).astype(np.float32)  # Odd height: uneven padding.
+  x_small = rng.randn(2, 4, 4, 3).astype(np.float32)
   store = variable_store.VariableStore()
+  with variable_store.using_store(store):  # Build; then non-zero biases.
+    layers.linear(x2, 4, scope="l")
+    layers.conv2d(x4, 5, 4, 4, 2, 2, name="c")
+    layers.deconv2d(x_small, [2, 8, 8, 7], 5, 5, 2, 2, name="d")
+  for name in ("l/bias", "c/bias", "d/bias"):
+    store[name].assign(rng.randn(*store[name].shape).astype(np.float32))
   with variable_store.using_store(store):
-    assert layers.linear(tf.ones([2, 3]), 4, scope="l").shape == (2, 4)
-    assert layers.conv2d(tf.ones([2, 8, 8, 3]), 5, 4, 4, 2, 2,
-                      name="c").shape == (2, 4, 4, 5)
-    assert layers.conv1x1(tf.ones([2, 8, 8, 3]), 6, name="c1",
-                       use_bias=False).shape == (2, 8, 8, 6)
-    assert layers.deconv2d(tf.ones([2, 4, 4, 3]), [2, 8, 8, 7], 5, 5, 2, 2,
-                        name="d").shape == (2, 8, 8, 7)
-  assert store["d/kernel"].shape == (5, 5, 7, 3)
+    linear = layers.linear(x2, 4, scope="l").numpy()
+    conv = layers.conv2d(x4, 5, 4, 4, 2, 2, name="c").numpy()
+    conv1x1 = layers.conv1x1(x4, 6, name="c1", use_bias=False).numpy()
+    deconv = layers.deconv2d(x_small, [2, 8, 8, 7], 5, 5, 2, 2, name="d").numpy()
+  v = {name: store[name].numpy().astype(np.float64) for name in store.names()}
+  np.testing.assert_allclose(linear, x2 @ v["l/kernel"] + v["l/bias"], rtol=1e-5,
+                             atol=1e-6)
+  assert conv.shape == (2, 4, 4, 5)
+  np.testing.assert_allclose(conv, _numpy_conv2d(x4, v["c/kernel"], 2) + v["c/bias"],
+                             rtol=1e-4, atol=1e-5)
   assert "c1/bias" not in store
+  np.testing.assert_allclose(conv1x1, x4 @ v["c1/kernel"][0, 0], rtol=1e-4, atol=1e-5)
+  assert store["d/kernel"].shape == (5, 5, 7, 3)
+  np.testing.assert_allclose(
+      deconv, _numpy_deconv2d(x_small, v["d/kernel"], (8, 8), 2) + v["d/bias"],
+      rtol=1e-4, atol=1e-5)
   np.testing.assert_allclose(layers.lrelu(tf.constant([-1.0, 2.0])), [-0.2, 2.0])
 
 
@@ -697,7 +803,11 @@ def test_spectral_norm_u_update_in_mirrored_replicas():
                                                      use_sn=True),
                         None, None, None)))()
   values = [_np(v) for v in store["fc/kernel/u_var"].values]
-  assert not np.allclose(values[0], u0)
+  # One power iteration from u0 ("left": u [5, 1]), the same on both replicas.
+  w = store["fc/kernel"].values[0].numpy().astype(np.float64)
+  v = w.T @ u0
+  u = w @ (v / np.linalg.norm(v))
+  np.testing.assert_allclose(values[0], u / np.linalg.norm(u), rtol=1e-4, atol=1e-6)
   np.testing.assert_allclose(values[0], values[1])
 
 

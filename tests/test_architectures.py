@@ -150,6 +150,18 @@ def test_inference_mode_and_tf_function(architecture, image_shape):
 
   images, logit = run(z)
   assert images.shape == (2,) + image_shape and logit.shape == (2, 1)
+  # The traced step computes what eager execution computes.
+  eager = generator(z, y, is_training=False)
+  np.testing.assert_allclose(images.numpy(), eager.numpy(), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+      logit.numpy(), discriminator(eager, y, is_training=False)[1].numpy(),
+      rtol=1e-4, atol=1e-5)
+  # Inference normalizes with the moving statistics: an example's image does not
+  # depend on the rest of the batch, and differs from the training-mode image.
+  np.testing.assert_allclose(generator(z[:1], y, is_training=False).numpy(),
+                             eager.numpy()[:1], rtol=1e-5, atol=1e-6)
+  training = generator(z, y, is_training=True).numpy()
+  assert np.abs(training - eager.numpy()).max() > 1e-2
 
 
 @pytest.mark.parametrize("architecture,image_shape", UNSUPPORTED)
@@ -229,11 +241,22 @@ def test_conditional_batch_norm_uses_labels(architecture):
                               conditional=True,
                               extra=["G.batch_norm_fn = @conditional_batch_norm"])
   kernels = [v for v in generator.trainable_variables
-             if "/condition/gamma/kernel" in v.name]
+             if "/condition/" in v.name and v.name.endswith("/kernel:0")]
   assert kernels
+  z, y = _inputs(SMALLEST[architecture], conditional=True)
+  other_y = tf.roll(y, 1, axis=1)  # Every example another class.
+  images = generator(z, y, is_training=True).numpy()
+  assert np.abs(generator(z, other_y, is_training=True).numpy() - images).max() > 1e-4
   if architecture in (arch_names.RESNET_BIGGAN_ARCH, arch_names.RESNET_BIGGAN_DEEP_ARCH):
-    return  # Embedded labels (see their own tests).
+    return  # Embedded labels (see their own tests); y also reaches their fc_noise.
   assert all(int(k.shape[0]) == NUM_CLASSES for k in kernels)
+  # The labels reach G only through the conditional batch norms: with their
+  # kernels zero, the images no longer depend on y.
+  zeros = {v.name[:-2]: tf.zeros_like(v) for v in kernels}
+  with generator.store.override(zeros):
+    a = generator(z, y, is_training=True).numpy()
+    b = generator(z, other_y, is_training=True).numpy()
+  np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 # Orthogonal initialisation (weights.initializer = "orthogonal").
@@ -290,9 +313,19 @@ def test_sndcgan_rescales_input_and_ignores_d_norm():
       arch_names.SNDCGAN_ARCH, (32, 32, 3), extra=["D.batch_norm_fn = @batch_norm"])
   assert features.shape == (2, 4 * 4 * 512)
   assert not any("bn" in n for n in _names(discriminator))
-  # D(x) computes on 2x - 1: a zero image and a 0.5 image differ by the shift.
   kernel = discriminator.store["discriminator/d_conv1/kernel"]
   assert kernel.shape == (3, 3, 3, 64)
+  # D computes on 2x - 1: a 0.5 image reaches the first convolution as zeros
+  # (SAME padding adds zeros too), so its logit does not depend on that kernel;
+  # a black image's does.
+  other = {"discriminator/d_conv1/kernel": tf.random.stateless_normal(
+      kernel.shape, seed=[4, 5], stddev=0.1)}
+  for value, depends in ((0.5, False), (0.0, True)):
+    x = tf.fill([2, 32, 32, 3], value)
+    logit = discriminator(x, None, is_training=True)[1].numpy()
+    with discriminator.store.override(other):
+      changed = discriminator(x, None, is_training=True)[1].numpy()
+    assert (np.abs(changed - logit).max() > 1e-4) == depends, value
 
 
 def test_resnet5_blocks_and_sizes():
@@ -352,13 +385,26 @@ def test_resnet_biggan_deep_structure():
 
 
 def test_resnet_biggan_deep_sums_features():
-  _, discriminator, images, (_, logit, features) = _build(
-      arch_names.RESNET_BIGGAN_DEEP_ARCH, (32, 32, 3), conditional=False,
-      extra=["resnet_biggan_deep.Discriminator.project_y = False"])
-  del images, logit
-  # Sum over the 2x2 final map: features can exceed the per-position maximum.
-  assert features.shape == (2, 8 * 2)
+  """Quirk `biggan-deep-d`: the features are the sum (not the mean) of the
+  final ReLU map over its 2x2 positions."""
+  _bind(SMALL[arch_names.RESNET_BIGGAN_DEEP_ARCH] +
+        ["resnet_biggan_deep.Discriminator.project_y = False"])
+  images = np.random.RandomState(6).uniform(size=(2, 32, 32, 3)).astype(np.float32)
+  with tf.Graph().as_default():
+    discriminator = resnet_biggan_deep.Discriminator()
+    _, _, features = discriminator(tf.constant(images), None, is_training=True)
+    pooled = features.op
+    while pooled.type in ("Identity", "Cast"):
+      pooled = pooled.inputs[0].op
+    final_map = pooled.inputs[0]  # The tensor the features pool.
+    with tf.compat.v1.Session() as session:
+      session.run(tf.compat.v1.global_variables_initializer())
+      features, final_map = session.run([features, final_map])
   assert "discriminator/embedding_fc/kernel" not in discriminator.store
+  assert final_map.shape == (2, 2, 2, 8 * 2) and final_map.min() >= 0.0
+  np.testing.assert_allclose(features, final_map.sum(axis=(1, 2)), rtol=1e-5,
+                             atol=1e-6)
+  assert np.abs(features - final_map.mean(axis=(1, 2))).max() > 1e-3
 
 
 @pytest.mark.slow
