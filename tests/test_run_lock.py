@@ -89,3 +89,59 @@ def test_lock_is_held_while_active_and_released_on_errors(tmp_path):
           pass
       raise ValueError("training failed")
   assert run_lock.read_lock(str(tmp_path)) is None
+
+
+def _race_for_a_stale_lock(model_dir, monkeypatch):
+  """Two takers that both judged the same stale lock stale (a barrier holds
+  each until the other has) take it over at once; [(outcome, detail)] each."""
+  import threading  # pylint: disable=g-import-not-at-top
+  barrier = threading.Barrier(2, timeout=10)
+  judged = threading.local()
+  real_is_stale = run_lock._is_stale  # pylint: disable=protected-access
+
+  def is_stale_then_wait(holder):
+    stale = real_is_stale(holder)
+    if stale and not getattr(judged, "done", False):
+      judged.done = True
+      barrier.wait()  # Both have read the stale lock before either acts.
+    return stale
+
+  monkeypatch.setattr(run_lock, "_is_stale", is_stale_then_wait)
+  outcomes, inside = [], []
+  gate = threading.Barrier(2, timeout=10)
+
+  def taker():
+    try:
+      with run_lock.training_lock(model_dir):
+        inside.append(run_lock.read_lock(model_dir))
+        try:
+          gate.wait(timeout=0.5)  # Holds the lock while the other one tries.
+        except threading.BrokenBarrierError:
+          pass
+      outcomes.append(("trained", None))
+    except run_lock.ModelDirLockedError as e:
+      outcomes.append(("refused", str(e)))
+      gate.abort()
+
+  threads = [threading.Thread(target=taker) for _ in range(2)]
+  for thread in threads:
+    thread.start()
+  for thread in threads:
+    thread.join(30)
+  return outcomes, inside
+
+
+def test_two_takers_of_a_stale_lock_exactly_one_wins(tmp_path, monkeypatch):
+  """Two restarts find the same stale TRAINING.lock at once: exactly one
+  trains, the other gets the "is being trained by process" error."""
+  dead = subprocess.Popen([sys.executable, "-c", "pass"])
+  dead.wait()
+  for attempt in range(5):
+    model_dir = str(tmp_path / f"run{attempt}")
+    _write_lock(model_dir, dead.pid)
+    outcomes, inside = _race_for_a_stale_lock(model_dir, monkeypatch)
+    assert sorted(o for o, _ in outcomes) == ["refused", "trained"], outcomes
+    refusal = dict(outcomes)["refused"]
+    assert f"is being trained by process {os.getpid()}" in refusal, refusal
+    assert len(inside) == 1 and inside[0]["pid"] == os.getpid()
+    assert os.listdir(model_dir) == []  # Lock released, no takeover file left.

@@ -5,6 +5,13 @@ files and operative configs. The chief takes `<model_dir>/TRAINING.lock` (JSON:
 pid, host, start time) before it trains and removes it when it stops; a second
 training on the directory is refused with the holder's pid and host. A lock left
 by a killed process (same host, pid no longer running) is stale and taken over.
+
+Taking over is atomic: two restarts that find the same stale lock at once must
+not both proceed. A taker removes the stale file only while it holds the takeover
+mutex (an `flock` on `TRAINING.lock.takeover`, released by the system if the
+process dies, so it is never stale itself) and only if the lock still is the one
+it judged stale; then it creates its own lock exclusively like any starter. The
+other taker finds the winner's live lock and is refused.
 Evaluation and export do not lock: they may run next to the training. Model
 directories on remote file systems (`gs://...`) are not locked.
 """
@@ -65,6 +72,40 @@ def _create(path, record):
 
 
 @contextlib.contextmanager
+def _takeover_mutex(path):
+  """Held by one process (or thread) of this host at a time: an exclusive
+  `flock` on `<lock>.takeover`, removed by its holder when done (a waiter that
+  locked the removed file sees it is no longer the file at that path and
+  retries). Without `fcntl` (not POSIX), no mutex."""
+  try:
+    import fcntl  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    yield
+    return
+  mutex = path + ".takeover"
+  while True:
+    fd = os.open(mutex, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX)
+      try:
+        current = os.path.samestat(os.fstat(fd), os.stat(mutex))
+      except FileNotFoundError:
+        current = False
+    except BaseException:
+      os.close(fd)
+      raise
+    if current:
+      break
+    os.close(fd)  # Removed by the previous holder after we opened it.
+  try:
+    yield
+  finally:
+    with contextlib.suppress(FileNotFoundError):
+      os.remove(mutex)  # Still holding it: waiters on this file retry.
+    os.close(fd)
+
+
+@contextlib.contextmanager
 def training_lock(model_dir):
   """Holds `model_dir`'s training lock while active (ModelDirLockedError if
   another running process holds it)."""
@@ -84,10 +125,13 @@ def training_lock(model_dir):
           f"{holder.get('host', '?')} (since {holder.get('start_time', '?')}; "
           f"{path}). Wait for it, stop it, or train into another --model_dir; "
           "if that process no longer runs, delete the lock file.")
-    logging.warning("Taking over the stale training lock of process %s (no "
-                    "longer running): %s", holder.get("pid"), path)
-    with contextlib.suppress(FileNotFoundError):
-      os.remove(path)
+    with _takeover_mutex(path):
+      # Another taker may have replaced the stale lock by its own meanwhile:
+      # remove only the lock judged stale, then race for the lock as anyone.
+      if read_lock(model_dir) == holder:
+        logging.warning("Taking over the stale training lock of process %s (no "
+                        "longer running): %s", holder.get("pid"), path)
+        os.remove(path)
   try:
     yield
   finally:
