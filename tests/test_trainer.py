@@ -200,17 +200,30 @@ def test_keep_checkpoint_max(tmp_path):
 
 
 def test_ema_shadows_in_checkpoint(tmp_path):
+  """After G step t, shadow = w_t before ema_start_step, then 0.5 shadow + 0.5 w_t:
+  at step 4, w1/8 + w2/8 + w3/4 + w4/2 (the weights from each step's checkpoint)."""
   ctx = _train(tmp_path, "ModularGAN.g_use_ema = True", "ModularGAN.ema_start_step = 2",
-               "ModularGAN.ema_decay = 0.5")
-  values = _weights(tmp_path)
+               "ModularGAN.ema_decay = 0.5", "run_config.save_checkpoints_steps = 1",
+               "run_config.iterations_per_loop = 1")
+  by_step = {checkpoints.step_of(p): checkpoints.read_variables(p)
+             for p in checkpoints.all_checkpoints(str(tmp_path))}
+  assert sorted(by_step) == [0, 1, 2, 3, 4]
+  values = by_step[4]
   trainable = {v.name.split(":")[0] for v in ctx.gan.generator.trainable_variables}
   shadows = {k[:-len("/ExponentialMovingAverage")] for k in values
              if k.endswith("/ExponentialMovingAverage")}
   assert shadows == trainable
   assert "generator/fc1/kernel" in shadows
-  kernel = values["generator/fc1/kernel"]
-  shadow = values["generator/fc1/kernel/ExponentialMovingAverage"]
-  assert not np.allclose(kernel, shadow)  # decay 0.5 after step 2: a real average.
+  for name in shadows:
+    w = [by_step[t][name].astype(np.float64) for t in range(5)]
+    shadow = lambda t, name=name: by_step[t][name + "/ExponentialMovingAverage"]
+    np.testing.assert_array_equal(shadow(0), w[0], err_msg=name)
+    np.testing.assert_array_equal(shadow(1), w[1], err_msg=name)  # Not started.
+    expected = w[1] / 8 + w[2] / 8 + w[3] / 4 + w[4] / 2
+    np.testing.assert_allclose(shadow(4), expected, rtol=1e-5,
+                               atol=1e-6 * np.abs(expected).max(), err_msg=name)
+  assert not np.allclose(values["generator/fc1/kernel"],
+                         values["generator/fc1/kernel/ExponentialMovingAverage"])
 
 
 def test_same_seed_same_weights_and_different_seed_differs(tmp_path):
@@ -274,8 +287,17 @@ def test_two_replica_mirrored_strategy_trains(tmp_path, two_replica_strategy):
   trainer = trainer_lib.Trainer(gan, strategy, str(tmp_path), ctx.run_config, 2)
   assert trainer.train() == 2
   assert int(gan.global_step_disc.numpy()) == 2
-  values = _weights(tmp_path)
-  assert np.all(np.isfinite(values["generator/fc1/kernel"]))
+  by_step = {checkpoints.step_of(p): checkpoints.read_variables(p)
+             for p in checkpoints.all_checkpoints(str(tmp_path))}
+  assert sorted(by_step) == [0, 2]
+  values = by_step[2]
+  assert int(values["g_opt/iterations"]) == 2 and int(values["d_opt/iterations"]) == 2
+  # The checkpoint holds the trained (mirrored) weights.
+  for name, var in gan.variables_to_save().items():
+    np.testing.assert_array_equal(values[name], var.numpy(), err_msg=name)
+  for name in ("generator/fc1/kernel", "discriminator/fc1/kernel"):
+    assert np.all(np.isfinite(values[name]))
+    assert not np.array_equal(values[name], by_step[0][name]), name
 
 
 def test_unknown_dataset_is_a_clear_error(tmp_path):
@@ -297,6 +319,9 @@ def test_restore_gan_and_mismatch_errors(tmp_path):
   checkpoints.restore_gan(other.gan, path)
   np.testing.assert_array_equal(other.gan.generator.trainable_variables[0].numpy(),
                                 ctx.gan.generator.trainable_variables[0].numpy())
+  values = checkpoints.read_variables(path)
+  for name, var in other.gan.variables_to_save().items():  # Every variable.
+    np.testing.assert_array_equal(var.numpy(), values[name], err_msg=name)
   wider = _context(tmp_path / "wider", "options.z_dim = 9")
   with pytest.raises(checkpoints.CheckpointMismatchError, match="shape"):
     checkpoints.restore_gan(wider.gan, path)
@@ -306,12 +331,29 @@ def test_restore_gan_and_mismatch_errors(tmp_path):
     checkpoints.latest_checkpoint(str(tmp_path / "empty"), required=True)
 
 
-@pytest.mark.parametrize("option", ["ModularGAN.experimental_joint_gen_for_disc",
-                                    "ModularGAN.deprecated_split_disc_calls"])
-def test_gan_options_train(tmp_path, option):
-  ctx = _train(tmp_path, f"{option} = True", "options.disc_iters = 2",
-               "options.training_steps = 1")
-  assert int(ctx.gan.global_step_disc.numpy()) == 2
+def test_joint_gen_for_disc_generates_the_d_steps_fakes_in_one_call(tmp_path):
+  """experimental_joint_gen_for_disc: one G call on the z of all disc_iters D
+  parts (G does not change during the D steps) instead of one per D step; with
+  no batch norm in G the fakes, so the losses, are those of separate calls."""
+  results = {}
+  for joint in (False, True):
+    ctx = _context(tmp_path / str(joint), "options.disc_iters = 2",
+                   "G.batch_norm_fn = @no_batch_norm",
+                   f"ModularGAN.experimental_joint_gen_for_disc = {joint}")
+    gan = ctx.gan
+    batch = next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps)))
+    gan.build()
+    sizes, original = [], gan._generate  # pylint: disable=protected-access
+    def recording(features, is_training=True, original=original, sizes=sizes):
+      sizes.append(int(features["z"].shape[0]))
+      return original(features, is_training)
+    gan._generate = recording  # pylint: disable=protected-access
+    metrics = gan.train_step(batch)
+    results[joint] = sizes, {k: float(metrics[k]) for k in ("d_0", "d_1", "g")}
+  assert results[False][0] == [4, 4, 4]  # D step 1, D step 2, G step.
+  assert results[True][0] == [8, 4]
+  for name, value in results[False][1].items():
+    assert results[True][1][name] == pytest.approx(value, rel=1e-5, abs=1e-6), name
 
 
 def test_penalty_seeds_differ_per_step_and_replica(tmp_path, two_replica_strategy):
@@ -358,6 +400,8 @@ def test_soft_labels_pass_through_as_y(tmp_path):
 
 
 def test_generator_regularizer_enters_g_loss(tmp_path):
+  """Same seed, same D step: G's loss differs by beta * sum_W ||W^T W (1 - I)||^2
+  over G's kernels as they were before the G update."""
   losses = {}
   for name, extra in [("plain", []), ("ortho", [
       "G_regularizer.fn = @orthogonal_regularization",
@@ -366,8 +410,18 @@ def test_generator_regularizer_enters_g_loss(tmp_path):
     gan = ctx.gan
     batch = next(iter(gan.input_fn(gan.batch_size * gan.num_sub_steps)))
     gan.build()
+    kernels = [v.numpy().astype(np.float64) for v in gan.generator.trainable_variables
+               if v.name.split(":")[0].endswith("kernel")]
     losses[name] = float(gan.train_step(batch)["g"])
-  assert losses["ortho"] > losses["plain"] + 1e-3
+  assert len(kernels) >= 2
+  expected = 0.0
+  for w in kernels:
+    w = w.reshape(-1, w.shape[-1])
+    expected += np.sum((w.T @ w * (1 - np.eye(w.shape[-1]))) ** 2)
+  expected *= 10.0
+  assert expected > 1e-3
+  assert losses["ortho"] - losses["plain"] == pytest.approx(
+      expected, rel=1e-4, abs=1e-5 * abs(losses["plain"]))
 
 
 def test_create_loss_written_against_compare_gan_drives_both_steps(tmp_path):
