@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tf_test_utils
 
@@ -34,10 +35,32 @@ def test_benchmark_reports_every_figure(tmp_path):
   for key in ("seconds_per_step", "seconds_per_step_with_input",
               "generator_images_per_sec", "discriminator_images_per_sec",
               "achieved_flops_per_sec", "matmul_flops_per_sec", "conv_flops_per_sec",
-              "ratio_to_conv", "peak_memory_mib", "input_wait_seconds_per_step"):
-    assert np.isfinite(result[key]) and result[key] >= 0, key
-  assert result["step_flops_compare_gan"] > 0
+              "ratio_to_conv", "peak_memory_mib"):
+    assert np.isfinite(result[key]) and result[key] > 0, key
+  # The tiny GAN's FLOPs, counted by hand from dummy_arch at batch 4 (z 8, 6
+  # classes, 32x32x3 images): G = fc1 (14 -> 16) + fc2 (16 -> 3072); D = fc1
+  # (3072 -> 16) + fc2 (16 -> 1) + embed_y (6 -> 16); 2 FLOPs per multiply-add.
+  g = 2 * 4 * (14 * 16 + 16 * 3072)
+  d = 2 * 4 * (3072 * 16 + 16 + 6 * 16)
+  assert (result["generator_forward_flops"], result["discriminator_forward_flops"]) == (
+      g, d)
+  # compare_gan's step: one D step (G, D on 2B, D backward = G + 6 D) and the G
+  # step (G forward and backward, D forward and backward on 2B = 3 G + 4 D).
+  assert result["disc_iters"] == 1
+  assert result["step_flops_compare_gan"] == (g + 6 * d) + (3 * g + 4 * d) == 5521152
+  # The rates are those counts over the measured time.
+  seconds = result["seconds_per_step"]
+  assert result["generator_images_per_sec"] == pytest.approx(4 * 2 / seconds)
+  # D sees reals and fakes in its step, then (D per example: the cheap G step)
+  # only the fakes in G's step.
+  assert result["discriminator_images_per_sec"] == pytest.approx((2 * 4 + 4) / seconds)
+  assert result["achieved_flops_per_sec"] == pytest.approx(5521152 / seconds)
+  assert result["ratio_to_conv"] == pytest.approx(
+      result["achieved_flops_per_sec"] / result["conv_flops_per_sec"])
+  assert result["input_wait_seconds_per_step"] == pytest.approx(
+      max(result["seconds_per_step_with_input"] - seconds, 0.0))
   assert set(result["hub_images_per_sec"]) == {"1", "8", "64"}
+  assert all(v > 0 for v in result["hub_images_per_sec"].values())
   assert result["cpu"] and result["batch_size"] == 4
 
 
@@ -53,5 +76,3 @@ def test_fused_resampling_lowers_the_flops_of_biggan():
   direct_g, direct_d = benchmark._forward_flops(gan, 4, fused=False)  # pylint: disable=protected-access
   fused_g, fused_d = benchmark._forward_flops(gan, 4, fused=True)  # pylint: disable=protected-access
   assert fused_g < 0.75 * direct_g and fused_d < direct_d
-  step, g, d = benchmark.step_flops(gan)
-  assert step == gan.disc_iters * (g + 6 * d) + 3 * g + 4 * d
