@@ -40,16 +40,21 @@ def _projection_free_logits(gan, x):
   return gan.discriminator(x, None, is_training=False)[1]
 
 
+def _hard_projection_logits(gan, x, out):
+  """D's logits with the predicted class projected: base + <onehot(argmax) E, h>
+  (spectral norm is off for the dummy D)."""
+  predicted = np.eye(K)[np.argmax(out["aux_logits"], 1)]
+  kernel = gan.discriminator.store.vars["discriminator_projection/kernel"].numpy()
+  return _projection_free_logits(gan, x).numpy() + np.sum(
+      (predicted @ kernel) * out["features"].numpy(), 1, keepdims=True)
+
+
 def test_defaults_are_compare_gans_hard_projection():
   gan = _gan()
   x = _images()
   out = gan.discriminator_outputs(x, _unlabelled_y(6), is_training=False)
-  predicted = tf.one_hot(tf.argmax(out["aux_logits"], 1), K)
-  kernel = gan.discriminator.store.vars["discriminator_projection/kernel"]
-  # Spectral norm is off for the dummy D: the projection is <onehot E, h>.
-  expected = _projection_free_logits(gan, x) + tf.reduce_sum(
-      tf.matmul(predicted, kernel) * out["features"], 1, keepdims=True)
-  np.testing.assert_allclose(out["logits"], expected, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(out["logits"], _hard_projection_logits(gan, x, out),
+                             rtol=1e-5, atol=1e-5)
   assert "discriminator_predictor/ready" not in gan.discriminator.store.vars
 
 
@@ -59,12 +64,20 @@ def test_threshold_gate_projects_unlabelled_reals_only_once_ready():
   base = _projection_free_logits(gan, x)
   gated = gan.discriminator_outputs(x, _unlabelled_y(6), is_training=False)
   np.testing.assert_allclose(gated["logits"], base, rtol=1e-6, atol=1e-6)
-  # A labelled real is still projected with its label.
+  # A labelled real is still projected with its label (on top of the dummy D's
+  # own logit for y).
   y = tf.one_hot([3] * 6, K)
   labelled = gan.discriminator_outputs(x, y, is_training=False)
-  assert np.abs(labelled["logits"] - base).max() > 1e-4
+  kernel = gan.discriminator.store.vars["discriminator_projection/kernel"].numpy()
+  np.testing.assert_allclose(
+      labelled["logits"],
+      gan.discriminator(x, y, is_training=False)[1].numpy() +
+      np.sum(kernel[3] * labelled["features"].numpy(), 1, keepdims=True),
+      rtol=1e-5, atol=1e-5)
   gan.discriminator.store.vars["discriminator_predictor/ready"].assign(1.0)
   opened = gan.discriminator_outputs(x, _unlabelled_y(6), is_training=False)
+  np.testing.assert_allclose(opened["logits"], _hard_projection_logits(gan, x, opened),
+                             rtol=1e-5, atol=1e-5)
   assert np.abs(opened["logits"] - base).max() > 1e-4
 
 

@@ -196,8 +196,9 @@ def _train_tiny(model_dir, *extra):
   return runner.schedule_train(ctx)
 
 
-def test_z_and_penalty_noise_differ_across_replicas_and_steps(tmp_path,
-                                                             two_replica_strategy):
+def test_z_differs_across_replicas_and_steps(tmp_path, two_replica_strategy):
+  """The latents of the input pipeline (the penalty's noise seeds:
+  test_trainer.py::test_penalty_seeds_differ_per_step_and_replica)."""
   ctx = _context(tmp_path, list(tf_test_utils.TINY_GAN_BINDINGS))
   gan = ctx.gan
   strategy = two_replica_strategy
