@@ -617,10 +617,23 @@ def test_large_evaluation_seed(classifier_cache, tmp_path):
   ctx = _context(tmp_path, *_eval_bindings(classifier_cache, 32, ["fid"]),
                  "eval.seed = 123456789")
   ctx.gan.build()
-  ev = evaluator_lib.Evaluator(ctx.gan)
-  ev.prepare_generator()
-  images, labels = ev.sample(0)
+
+  def sample(seed):
+    with gin.unlock_config():
+      gin.bind_parameter("eval.seed", seed)
+    ev = evaluator_lib.Evaluator(ctx.gan)
+    ev.prepare_generator()
+    return ev.sample(0)
+
+  images, labels = sample(123456789)
   assert images.shape[0] == 32 and labels.shape == (32,)
+  # Reproducible, and the seed's every bit counts: neighbouring seeds and one
+  # 2^32 away (what a 32-bit wrap would merge) give other samples.
+  again, again_labels = sample(123456789)
+  np.testing.assert_array_equal(images, again)
+  np.testing.assert_array_equal(labels, again_labels)
+  for other in (123456790, 123456789 + 2**32):
+    assert np.abs(sample(other)[0] - images).max() > 1e-3, other
 
 
 def test_sample_sizes_follow_dataset(classifier_cache, tmp_path):
