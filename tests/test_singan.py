@@ -20,40 +20,43 @@ from compare_gan2.singan import training
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def official_stage_sizes(h, w, train_stages=6, max_size=250, min_size=25,
-                         harmonization=False):
-  """tohinz/ConSinGAN's adjust_scales2image + create_reals_pyramid sizes,
-  written out directly (imresize's output size is ceil(in * scale))."""
-  scale1 = min(max_size / max(h, w), 1)
-  h1, w1 = math.ceil(h * scale1), math.ceil(w * scale1)
-  n = train_stages - 1
-  sf = math.pow(min_size / min(h1, w1), 1 / n)
-  sizes = []
-  for i in range(n):
-    e = (n - i) if harmonization else ((n - 1) / math.log(n)) * math.log(n - i) + 1
-    s = math.pow(sf, e)
-    sizes.append((math.ceil(h1 * s), math.ceil(w1 * s)))
-  return sizes + [(h1, w1)]
-
-
-@pytest.mark.parametrize("h, w", [(188, 250), (250, 188), (32, 32), (48, 64),
-                                  (300, 400), (512, 512), (100, 333), (25, 40)])
-@pytest.mark.parametrize("stages", [3, 6, 8])
-def test_stage_sizes_equal_the_official_formula(h, w, stages):
-  assert schedule.stage_sizes(h, w, stages) == official_stage_sizes(h, w, stages)
-
-
 def test_stage_sizes_golden():
-  # The official code's pyramid for a 250 x 188 photograph (H x W below).
+  # (H, W) of every stage, computed once with tohinz/ConSinGAN's own
+  # adjust_scales2image + create_reals_pyramid arithmetic (imresize's output
+  # size is numpy's ceil(shape * scale)) and written here as numbers.
+  # skimage's rocket (427 x 640) with the paper's settings...
+  assert schedule.stage_sizes(427, 640) == [(25, 38), (31, 47), (41, 61), (60, 89),
+                                            (115, 171), (167, 250)]
+  # ... with gin_configs/consingan_cpu.gin (long side 128) ...
+  assert schedule.stage_sizes(427, 640, 6, 128) == [
+      (25, 38), (29, 43), (35, 51), (44, 66), (68, 100), (86, 128)]
+  # ... and with harmonization's settings (3 stages, min_size 120).
+  assert schedule.stage_sizes(427, 640, 3, min_size=120, geometric=True) == [
+      (120, 180), (142, 212), (167, 250)]
+  # Harmonization keeps SinGAN's geometric schedule: more stages high up.
+  assert schedule.stage_sizes(427, 640, geometric=True) == [
+      (25, 38), (37, 55), (54, 80), (79, 117), (115, 171), (167, 250)]
   assert schedule.stage_sizes(188, 250) == [(25, 34), (32, 42), (42, 56), (63, 84),
                                             (126, 167), (188, 250)]
+  assert schedule.stage_sizes(300, 400, 8) == [
+      (26, 34), (29, 39), (34, 45), (42, 55), (54, 71), (77, 102), (141, 188),
+      (188, 250)]
+  assert schedule.stage_sizes(300, 400, 8, geometric=True) == [
+      (26, 34), (34, 45), (45, 60), (60, 79), (80, 106), (106, 141), (141, 188),
+      (188, 250)]
+  assert schedule.stage_sizes(512, 512, 8) == [
+      (26, 26), (30, 30), (36, 36), (45, 45), (60, 60), (90, 90), (180, 180),
+      (250, 250)]
+  assert schedule.stage_sizes(100, 333, 3) == [(25, 83), (44, 144), (76, 250)]
+  assert schedule.stage_sizes(48, 64, 3) == [(26, 34), (35, 47), (48, 64)]
   assert schedule.stage_sizes(32, 32) == [(25, 25), (26, 26), (27, 27), (28, 28),
                                           (31, 31), (32, 32)]
-  # Harmonization keeps SinGAN's geometric schedule.
-  assert schedule.stage_sizes(188, 250, 3, min_size=120, geometric=True) == [
-      (120, 160), (151, 200), (188, 250)]
-  assert schedule.stage_sizes(188, 250, 3, min_size=120, geometric=True) == \
-      official_stage_sizes(188, 250, 3, min_size=120, harmonization=True)
+  assert schedule.stage_sizes(25, 40) == [(25, 40)] * 6
+  # The coarsest short side is 21, not min_size 20: float rounding before ceil.
+  assert schedule.stage_sizes(40, 48, 4, min_size=20) == [
+      (21, 25), (24, 29), (32, 39), (40, 48)]
+  assert schedule.stage_sizes(40, 48, 4, min_size=20, geometric=True) == [
+      (21, 25), (26, 31), (32, 39), (40, 48)]
   # Two stages: the official formula is 0/0; ours continues e_0 = N.
   assert schedule.stage_sizes(32, 32, 2) == [(25, 25), (32, 32)]
 
@@ -72,9 +75,17 @@ def test_learning_rates_of_the_trained_stages():
   rates = training.learning_rates(1, o)
   assert rates == pytest.approx({"tail": 5e-4, "stage0": 5e-5, "stage1": 5e-4,
                                  "head": 5e-5})
+  rates = training.learning_rates(2, o)
+  assert rates == pytest.approx({"tail": 5e-4, "stage0": 5e-6, "stage1": 5e-5,
+                                 "stage2": 5e-4, "head": 5e-6})
   rates = training.learning_rates(4, o)
   assert rates == pytest.approx({"tail": 5e-4, "stage2": 5e-6, "stage3": 5e-5,
                                  "stage4": 5e-4})  # No head from stage 3 on.
+  o = training.Options(lr_scale=0.5, train_depth=2, lr_g=1e-3)
+  assert training.learning_rates(1, o) == pytest.approx(
+      {"tail": 1e-3, "stage0": 5e-4, "stage1": 1e-3, "head": 5e-4})
+  assert training.learning_rates(5, o) == pytest.approx(
+      {"tail": 1e-3, "stage4": 5e-4, "stage5": 1e-3})
 
 
 def _image(h=32, w=32, seed=0):
@@ -103,10 +114,17 @@ def _weights(gan):
           gan.discriminator.variables}
 
 
-def test_only_the_last_train_depth_stages_train(tmp_path):
+def test_only_the_last_train_depth_stages_train(tmp_path, monkeypatch):
   model_dir = str(tmp_path / "run")
   run = _run(model_dir, stop_at=8)  # Stages 0 and 1 done.
   before = _weights(run.gan)
+  starts = {}
+  start_stage = training.SingleImageGAN.start_stage
+
+  def spy(gan, stage, **kwargs):
+    start_stage(gan, stage, **kwargs)
+    starts[stage] = _weights(gan)
+  monkeypatch.setattr(training.SingleImageGAN, "start_stage", spy)
   run = _run(model_dir)  # Stage 2 (train_depth 2: blocks 1 and 2, tail).
   after = _weights(run.gan)
   changed = {n for n in before if not np.array_equal(before[n], after[n])}
@@ -114,12 +132,18 @@ def test_only_the_last_train_depth_stages_train(tmp_path):
   assert not any(n.startswith("generator/head/") for n in changed)
   for part in ("generator/stage1/", "generator/tail/", "discriminator/"):
     assert any(n.startswith(part) for n in changed), part
-  # Block 2 started as a copy of block 1 (as trained at the end of stage 1).
-  start = before["generator/stage1/conv0/kernel:0"]
-  assert not np.array_equal(after["generator/stage2/conv0/kernel:0"], start)
+  # Block 2 started as a copy of block 1 as trained at the end of stage 1 (the
+  # restored checkpoint), then trained.
+  assert list(starts) == [2]
+  block1 = {n: v for n, v in before.items() if n.startswith("generator/stage1/")}
+  assert len(block1) == 4  # Two convolutions: kernel and bias each.
+  for name, value in block1.items():
+    copy = name.replace("generator/stage1/", "generator/stage2/")
+    np.testing.assert_array_equal(starts[2][copy], value, err_msg=copy)
+    assert not np.array_equal(after[copy], value), copy
   rates = {name: float(opt.learning_rate.numpy())
            for name, (opt, _, _) in run.gan.optimizers.items()}
-  # No decay: 0.8 * niter = 3.2 is no iteration (the official MultiStepLR).
+  # No decay: the milestone 0.8 * niter = 3.2 comes after the last iteration, 3.
   assert rates == pytest.approx({"stage1": 5e-5, "stage2": 5e-4, "tail": 5e-4,
                                  "discriminator": 5e-4})
   assert os.path.exists(os.path.join(model_dir, "TRAIN_DONE"))
@@ -141,21 +165,48 @@ def test_new_stage_copies_the_last_block_and_learning_rates_decay():
   assert float(opt.learning_rate.numpy()) == pytest.approx(5e-5)
 
 
-def test_reconstruction_noise_is_fixed(tmp_path):
+def test_reconstruction_noise_is_fixed_per_seed_and_stage():
   gan = training.SingleImageGAN(_image(), training.Options(**TINY))
+  same = training.SingleImageGAN(_image(), training.Options(**TINY))
+  other = training.SingleImageGAN(_image(), training.Options(**dict(TINY, seed=4)))
+  np.testing.assert_array_equal(gan.fixed_noise(0), gan.reals[0])
+  for stage in (1, 2):
+    z = gan.fixed_noise(stage).numpy()
+    assert z.shape == (1,) + gan.generator.noise_shape(stage, gan.sizes[stage])
+    np.testing.assert_array_equal(z, same.fixed_noise(stage))  # Another model.
+    assert np.abs(z - other.fixed_noise(stage)).min() > 0  # Another seed.
+    assert np.std(z) == pytest.approx(1.0, abs=0.1)
+  # Stage 2's noise is not stage 1's (compared where their shapes overlap).
+  z1, z2 = gan.fixed_noise(1).numpy(), gan.fixed_noise(2).numpy()
+  h, w = min(z1.shape[1], z2.shape[1]), min(z1.shape[2], z2.shape[2])
+  assert not np.allclose(z1[:, :h, :w], z2[:, :h, :w])
+  # Training does not change it; random noise is another draw.
   gan.start_stage(0)
   gan.start_stage(1)
-  np.testing.assert_array_equal(gan.fixed_noise(0), gan.reals[0])
-  np.testing.assert_array_equal(gan.fixed_noise(1), gan.fixed_noise(1))
+  z1 = gan.fixed_noise(1).numpy()
   first = gan.reconstruction(2).numpy()
   gan.train_step(1, tf.constant(0, tf.int64))
-  gan.train_step(1, tf.constant(1, tf.int64))
-  np.testing.assert_array_equal(gan.fixed_noise(1), gan.fixed_noise(1))
+  np.testing.assert_array_equal(gan.fixed_noise(1), z1)
   assert not np.array_equal(first, gan.reconstruction(2).numpy())  # G learnt.
-  random = gan.random_noise(2, [1, 2])
-  assert not np.array_equal(random[1], gan.fixed_noise(1))
-  # The noise amplitude of stage 1 came from the reconstruction error.
-  assert 0 < float(gan.noise_amp[1]) < 0.1 * 2
+  assert not np.allclose(gan.random_noise(2, [1, 2])[1], z1)
+
+
+def test_noise_amplitude_is_a_tenth_of_the_reconstruction_rmse():
+  gan = training.SingleImageGAN(_image(), training.Options(**TINY))
+  gan.start_stage(0)
+  gan.train_step(0, tf.constant(0, tf.int64))
+  for stage in (1, 2):
+    gan.start_stage(stage)
+    # G(z_rec) through stage + 1 stages with stage `stage`'s noise off: its
+    # amplitude multiplies z_stage, so set it to 0 here.
+    amp = gan.noise_amp.numpy().copy()
+    amp[stage:] = 0.0
+    noises = [gan.fixed_noise(k) for k in range(stage + 1)]
+    rec = gan.generator(noises, gan.sizes[:stage + 1], tf.constant(amp)).numpy()
+    rmse = np.sqrt(np.mean((rec.astype(np.float64) - gan.reals[stage].numpy()) ** 2))
+    assert float(gan.noise_amp[stage]) == pytest.approx(0.1 * rmse, rel=1e-5)
+    assert float(gan.noise_amp[stage]) > 0.001
+    gan.train_step(stage, tf.constant(0, tf.int64))
 
 
 def test_resumption_mid_stage_is_exact(tmp_path):
@@ -299,6 +350,61 @@ def test_harmonization_and_editing(tmp_path, mode):
   assert np.abs(result[10:14, 10:14] - naive[10:14, 10:14]).max() > 0.05
   soft = harmonize.soft_mask(np.pad(np.ones((2, 2)), 10), radius=3)
   assert soft.max() == 1.0 and soft.min() == 0.0 and soft[11, 11] == 1.0
+
+
+def test_learning_rates_decay_from_80_percent_of_the_iterations():
+  gan = training.SingleImageGAN(_image(), training.Options(**TINY))
+  gan.start_stage(0)
+  # The official MultiStepLR(milestones=[0.8 * niter]) under its PyTorch 1.1.0
+  # (bisect_right): decayed at every iteration >= 0.8 * niter.
+  for iteration, niter, lr in [(3, 4, 5e-4), (3, 5, 5e-4), (4, 5, 5e-5),
+                               (5, 7, 5e-4), (6, 7, 5e-5), (1599, 2000, 5e-4),
+                               (1600, 2000, 5e-5), (1999, 2000, 5e-5)]:
+    gan.set_learning_rates(iteration, niter=niter)
+    for name, (opt, _, _) in gan.optimizers.items():
+      assert float(opt.learning_rate.numpy()) == pytest.approx(lr), (
+          name, iteration, niter)
+
+
+def test_fine_tuning_keeps_the_noise_amplitude_and_trains_the_last_stage(
+    tmp_path, monkeypatch):
+  from compare_gan2.singan import harmonize  # pylint: disable=g-import-not-at-top
+  model_dir = str(tmp_path / "run")
+  _run(model_dir)
+  gan, _ = runner.load_model(model_dir)
+  amp = gan.noise_amp.numpy().copy()
+  before = _weights(gan)
+  naive_first = tf.constant(_image(*gan.sizes[0], seed=5)[None])
+  inputs = []
+  first_input = harmonize.first_input
+
+  def spy(*args):
+    inputs.append(first_input(*args).numpy())
+    return inputs[-1]
+  monkeypatch.setattr(harmonize, "first_input", spy)
+  harmonize.fine_tune_last_stage(gan, naive_first, 5, noise=0.1, seed=7)
+  # The trained amplitudes are kept (the official fine-tuning loads them).
+  assert amp[1] > 0 and amp[2] > 0
+  np.testing.assert_array_equal(gan.noise_amp.numpy(), amp)
+  # Stage 2's parts train, at its rates x gamma from iteration 4 = 0.8 * 5 on.
+  rates = {name: float(opt.learning_rate.numpy())
+           for name, (opt, _, _) in gan.optimizers.items()}
+  assert rates == pytest.approx({"stage1": 5e-6, "stage2": 5e-5, "tail": 5e-5,
+                                 "discriminator": 5e-5})
+  after = _weights(gan)
+  changed = {n for n in before if not np.array_equal(before[n], after[n])}
+  for part in ("generator/stage1/", "generator/stage2/", "generator/tail/",
+               "discriminator/"):
+    assert any(n.startswith(part) for n in changed), part
+  assert not any(n.startswith(("generator/stage0/", "generator/head/"))
+                 for n in changed)
+  # Editing's noise is redrawn every iteration, reproducibly.
+  assert len(inputs) == 5
+  for iteration, x in enumerate(inputs):
+    np.testing.assert_array_equal(x, first_input(naive_first, iteration, 0.1, 7))
+    assert np.std((x - naive_first.numpy()) / 0.1) == pytest.approx(1, abs=0.25)
+  assert np.abs(inputs[0] - inputs[1]).mean() > 0.05
+  assert first_input(naive_first, 3, 0.0, 7) is naive_first  # Harmonization.
 
 
 class _StandInInception(tf.Module):

@@ -9,9 +9,10 @@ The signature (also `serving_default`) takes the number of images, the scale of
 every stage's size (as `python -m compare_gan2.singan.sample`: each stage is
 int(H_k * scale_h) x int(W_k * scale_w)) and a stateless noise seed [2] int32,
 and returns images in [-1, 1]. The same seed gives the same images as
-`SingleImageGAN.sample`. The module holds G's variables, the noise amplitudes
-and the training sizes; it is written to a temporary directory and renamed into
-place (default: <model_dir>/tfhub/<checkpoint number>).
+`SingleImageGAN.sample` (a batch-norm model, as there, runs G on one image at a
+time). The module holds G's variables, the noise amplitudes and the training
+sizes; it is written to a temporary directory and renamed into place (default:
+<model_dir>/tfhub/<checkpoint number>).
 """
 
 import os
@@ -40,6 +41,7 @@ class ConSinGANModule(tf.Module):
   def __init__(self, gan):
     super().__init__(name="consingan_module")
     self.generator = gan.generator
+    self.batch_norm = gan.options.batch_norm
     self.noise_amp = tf.Variable(gan.noise_amp.numpy(), trainable=False,
                                  name="noise_amp")
     self.sizes = tf.Variable(tf.constant(gan.sizes, tf.float32), trainable=False,
@@ -56,7 +58,13 @@ class ConSinGANModule(tf.Module):
       noises.append(tf.random.stateless_normal(
           tf.stack([num, shape[0], shape[1], shape[2]]),
           tf.stack([seed[0] + k, seed[1]])))
-    return self.generator(noises, sizes, self.noise_amp)
+    if not self.batch_norm:
+      return self.generator(noises, sizes, self.noise_amp)
+    # Batch norm: one image at a time, as SingleImageGAN.sample.
+    return tf.map_fn(
+        lambda i: self.generator([z[i:i + 1] for z in noises], sizes,
+                                 self.noise_amp)[0],
+        tf.range(num), fn_output_signature=tf.float32)
 
 
 def export(model_dir, output=None, checkpoint=None):

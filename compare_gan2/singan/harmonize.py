@@ -9,11 +9,14 @@ As tohinz/ConSinGAN (training_harmonization_editing.py, evaluate_model.py): the
 naive composite (harmonization) or the edited image (editing, plus 0.1 * N(0, 1)
 noise) is resized to the coarsest stage and replaces z_0; every higher stage
 runs on its fixed reconstruction noise. `--fine_tune N` first trains the last
-stage N iterations with that input (D still sees the training image; the
-official default is 2000, in memory here: the model directory is not changed).
-With a mask (white where the image was changed), the mask is dilated (disk of
-radius 7, or 20 for editing), blurred (Gaussian, sigma 5) and normalised to
-[0, 1], and the output is mask * G + (1 - mask) * naive.
+stage N iterations with that input (the official fine-tuning, whose default is
+2000; in memory here: the model directory is not changed): fresh Adam states,
+the trained noise amplitudes kept, the learning rates x gamma from iteration
+0.8 * N on, D still sees the training image, and editing's 0.1 * N(0, 1) noise
+redrawn every iteration (from the seed (seed, 1000 + iteration)). With a mask
+(white where the image was changed), the mask is dilated (disk of radius 7, or
+20 for editing), blurred (Gaussian, sigma 5) and normalised to [0, 1], and the
+output is mask * G + (1 - mask) * naive.
 
 The official code injects only at the coarsest stage; so does this one. It
 trains dedicated models for these tasks (gin consingan.train_mode =
@@ -47,6 +50,36 @@ def soft_mask(mask, radius, sigma=5.0):
   return (blurred - low) / (high - low) if high > low else blurred
 
 
+def first_input(naive_first, iteration, noise, seed):
+  """z_0 of fine-tuning iteration `iteration`: the resized naive image, plus
+  `noise` * N(0, 1) drawn afresh from the stateless seed (seed, 1000 +
+  iteration) (the official fine-tuning redraws it every iteration)."""
+  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  # pylint: enable=g-import-not-at-top
+  if not noise:
+    return naive_first
+  return naive_first + noise * tf.random.stateless_normal(
+      tf.shape(naive_first), [seed, 1000 + iteration])
+
+
+def fine_tune_last_stage(gan, naive_first, iterations, noise=0.0, seed=0):
+  """Trains `gan`'s last stage `iterations` iterations on z_0 = `naive_first`
+  (tohinz/ConSinGAN training_harmonization_editing.py with --fine_tune): fresh
+  Adam states, the trained noise amplitudes kept, learning rates x gamma from
+  iteration 0.8 * `iterations` on; editing's noise redrawn every iteration."""
+  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  # pylint: enable=g-import-not-at-top
+  stage = gan.generator.num_stages - 1
+  gan.start_stage(stage, measure_noise_amp=False)
+  step = tf.function(lambda it, first: gan.train_step(stage, it, first))
+  for iteration in range(iterations):
+    gan.set_learning_rates(iteration, niter=iterations)
+    step(tf.constant(iteration, tf.int64),
+         first_input(naive_first, iteration, noise, seed))
+
+
 def run(model_dir, naive, out, mask=None, fine_tune=0, mode="harmonization",
         seed=0):
   """Writes the harmonized / edited image to `out`; returns its path."""
@@ -59,6 +92,8 @@ def run(model_dir, naive, out, mask=None, fine_tune=0, mode="harmonization",
   # pylint: enable=g-import-not-at-top
   if fine_tune < 0:
     raise errors.ConfigError(f"--fine_tune must be >= 0, got {fine_tune}.")
+  if not -2**31 <= seed < 2**31:
+    raise errors.ConfigError(f"--seed must fit in 32 bits, got {seed}.")
   gan, _ = runner.load_model(model_dir)
   stages = gan.generator.num_stages
   if stages < gan.options.train_stages:
@@ -66,20 +101,17 @@ def run(model_dir, naive, out, mask=None, fine_tune=0, mode="harmonization",
                              f"{gan.options.train_stages} stages: finish its "
                              "training first.")
   size = gan.sizes[stages - 1]
-  full = tf.image.resize(images.load_image(naive)[None], size, "bicubic",
-                         antialias=True)
-  full = tf.clip_by_value(full, -1.0, 1.0)
-  first = tf.image.resize(full, gan.sizes[0], "bicubic", antialias=True)
-  first = tf.clip_by_value(first, -1.0, 1.0)
+  image = images.load_image(naive)[None]
+  full = tf.clip_by_value(tf.image.resize(image, size, "bicubic",
+                                          antialias=True), -1.0, 1.0)
+  naive_first = tf.clip_by_value(tf.image.resize(
+      image, gan.sizes[0], "bicubic", antialias=True), -1.0, 1.0)
   noise = MODES[mode]["noise"]
+  if fine_tune:
+    fine_tune_last_stage(gan, naive_first, fine_tune, noise, seed)
+  first = naive_first
   if noise:
     first += noise * tf.random.stateless_normal(first.shape, [seed, 11])
-  if fine_tune:
-    stage = stages - 1
-    gan.start_stage(stage)  # Fresh Adam states, as the official fine-tuning.
-    step = tf.function(lambda it: gan.train_step(stage, it, first))
-    for iteration in range(fine_tune):
-      step(tf.constant(iteration, tf.int64))
   noises = [first] + [gan.fixed_noise(k) for k in range(1, stages)]
   output = gan.generator(noises, gan.sizes[:stages], gan.noise_amp)[0].numpy()
   if mask is not None:
@@ -98,7 +130,7 @@ def define_flags():
                       "changed.")
   flags.DEFINE_integer("fine_tune", 0, "Fine-tuning iterations of the last stage "
                        "on the naive image (official default 2000; 0: none).")
-  flags.DEFINE_integer("seed", 0, "Seed of the editing noise.")
+  flags.DEFINE_integer("seed", 0, "Seed of the editing noise (32-bit).")
   flags.DEFINE_string("out", None, "PNG file to write.")
   flags.mark_flags_as_required(["model_dir", "naive", "out"])
 

@@ -13,9 +13,9 @@ and tail; stages pass features, not images):
 with resize = bicubic with aligned corners (PyTorch's `interpolate(...,
 align_corners=True)`; TensorFlow's ResizeBicubic with align_corners, the same
 a = -0.75 kernel), L = num_layer, z_0 [H_0, W_0, 3] and z_k [H_k + 2L,
-W_k + 2L, nfc]. A new stage's block starts as a copy of the previous one. The harmonization
-and editing modes use the official padded forward instead (`_call_padded`),
-optionally with batch norm.
+W_k + 2L, nfc]. A new stage's block starts as a copy of the previous one. The
+retarget, harmonization and editing modes use the official padded forward
+instead (`_call_padded`), optionally with batch norm.
 
 Discriminator: head, num_layer blocks, a 1-channel tail; all unpadded, so its
 patch map is (H - 2(num_layer + 2)) x (W - 2(num_layer + 2)). One D serves

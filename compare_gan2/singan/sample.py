@@ -16,18 +16,22 @@ from absl import flags  # noqa: E402
 
 from compare_gan2 import flags_help  # noqa: E402
 
+MAX_NUM = 256  # Samples per grid (G runs on all of them at once).
+MAX_SIDE = 4096  # Pixels per side of a sample.
+
+
 def _define_flags():
   """The command's flags (defined only when run as a program, so importing this
   module next to other entry points defines nothing)."""
   flags.DEFINE_string("model_dir", None, "A ConSinGAN model directory.")
   flags.DEFINE_string("out", None, "PNG file to write the grid to.")
-  flags.DEFINE_integer("num", 8, "Number of samples.")
+  flags.DEFINE_integer("num", 8, f"Number of samples (1 .. {MAX_NUM}).")
   flags.DEFINE_integer("columns", 4, "Samples per row of the grid.")
-  flags.DEFINE_float("scale_h", 1.0, "Height scale of every stage (1: training "
-                     "size).")
-  flags.DEFINE_float("scale_w", 1.0, "Width scale of every stage (1: training "
-                     "size).")
-  flags.DEFINE_integer("seed", 0, "Noise seed.")
+  flags.DEFINE_float("scale_h", 1.0, "Height scale of every stage (> 0; 1: "
+                     f"training size; at most {MAX_SIDE} pixels a side).")
+  flags.DEFINE_float("scale_w", 1.0, "Width scale of every stage (> 0; 1: "
+                     f"training size; at most {MAX_SIDE} pixels a side).")
+  flags.DEFINE_integer("seed", 0, "Noise seed (32-bit).")
   flags.DEFINE_string("checkpoint", None, "Checkpoint (default: the latest).")
   flags.mark_flags_as_required(["model_dir", "out"])
 
@@ -40,13 +44,25 @@ def write_samples(model_dir, out, num=8, scale_h=1.0, scale_w=1.0, seed=0,
   from compare_gan2 import errors
   from compare_gan2.singan import runner
   # pylint: enable=g-import-not-at-top
-  if num < 1 or scale_h <= 0 or scale_w <= 0:
-    raise errors.ConfigError("--num must be >= 1 and --scale_h, --scale_w > 0.")
+  if not 1 <= num <= MAX_NUM:
+    raise errors.ConfigError(f"--num must be in [1, {MAX_NUM}], got {num}.")
+  if columns < 1:
+    raise errors.ConfigError(f"--columns must be >= 1, got {columns}.")
+  if not (scale_h > 0 and scale_w > 0):  # Also refuses nan.
+    raise errors.ConfigError(f"--scale_h and --scale_w must be > 0, got "
+                             f"{scale_h} and {scale_w}.")
+  if not -2**31 <= seed < 2**31:
+    raise errors.ConfigError(f"--seed must fit in 32 bits, got {seed}.")
   gan, _ = runner.load_model(model_dir, checkpoint)
   smallest = min(min(h, w) for h, w in gan.sizes)
   if int(smallest * min(scale_h, scale_w)) < 2 * (gan.options.num_layer + 2) + 1:
     raise errors.ConfigError("--scale_h/--scale_w make the coarsest stage too "
                              "small for the networks; use larger scales.")
+  height, width = gan.sizes[-1]
+  if max(height * scale_h, width * scale_w) > MAX_SIDE:
+    raise errors.ConfigError(
+        f"--scale_h/--scale_w make the samples {int(height * scale_h)}x"
+        f"{int(width * scale_w)}: more than {MAX_SIDE} pixels a side.")
   images = gan.sample(num, [seed, 0], scale_h, scale_w).numpy()
   return runner.write_png(out, images, columns), images.shape[1:]
 

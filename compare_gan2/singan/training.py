@@ -12,18 +12,23 @@ GP is SinGAN's: one mixing weight per image, the gradient's norm over channels
 per pixel. Only the last `train_depth` blocks of G train, block k - j with
 learning rate lr_g * lr_scale^j; G's head trains while k < train_depth (at
 lr_g * lr_scale^k), its tail always (lr_g). Both learning rates drop by `gamma`
-at 80% of the stage. Fresh Adam states at every stage; D carries over.
+from iteration 0.8 * niter on. Fresh Adam states at every stage; D carries over.
 
 The reconstruction input z_rec is fixed: the coarsest image itself at stage 0,
 fixed Gaussian noise above. The noise amplitude of stage k is
 noise_amp * sqrt(MSE(G(z_rec), x_k)) with stage k's noise off, measured when the
-stage starts.
+stage starts (and kept when a trained model is fine-tuned).
 
-Randomness is stateless: every noise and GP weight is a function of (seed,
-stage, iteration), so a run resumed from a checkpoint at any iteration ends
-with the same weights as an uninterrupted one.
+Randomness is stateless, so a run resumed from a checkpoint at any iteration
+ends with the same weights as an uninterrupted one: the noise z_j of pyramid
+level j at iteration i is drawn from the seed (seed * 1000 + 101 + j, i), the
+same at every stage (stage k reuses stage k - 1's draws of levels 0 .. k - 1 at
+the same iteration); the GP mixing weight of D step d from
+(seed * 1000 + 303 + d, i); the fixed noise z_rec of level j from
+(seed, 202 + j) (editing adds 0.1 x noise from (seed, 404) to level 0's); the
+harmonization / editing inputs from (seed, stage, i)
+(compare_gan2/singan/augment.py).
 """
-
 import dataclasses
 import os
 import time
@@ -45,7 +50,9 @@ from compare_gan2.training import summaries
 
 CHECKPOINT_DIR = "checkpoints"
 _SALT_NOISE, _SALT_FIXED, _SALT_GP, _SALT_EDIT = 101, 202, 303, 404
-TRAIN_MODES = ("generation", "harmonization", "editing")
+TRAIN_MODES = ("generation", "retarget", "harmonization", "editing")
+# The largest seed whose derived stateless seeds (seed * 1000 + salt) fit int32.
+MAX_SEED = 2_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,13 +102,16 @@ def consingan_options(train_stages=6, train_depth=3, lr_scale=0.1, niter=2000,
   weight; noise_amp: noise amplitude per unit of reconstruction RMSE; lr_g /
   lr_d / beta1 / beta2: Adam; gamma: learning-rate decay at 80% of a stage;
   d_steps / g_steps: D updates and G steps (on one gradient) per iteration;
-  seed: weights and noise; save_every / sample_every: iterations between
-  checkpoints / sample grids; train_mode: "generation", or "harmonization" /
-  "editing" (the official modes: the padded forward, an augmented first input,
-  harmonization with SinGAN's geometric schedule; the official README trains
-  harmonization with 3 stages, min_size 120, batch_norm, lrelu_slope 0.3 and
-  1000 iterations: gin_configs/consingan_harmonization.gin); batch_norm: batch
-  norm in G; lrelu_slope: LeakyReLU's negative slope.
+  seed: weights and noise (0 .. 2,000,000); save_every / sample_every:
+  iterations between checkpoints / sample grids; train_mode: one of the
+  official modes: "generation"; "retarget" (for samples of other sizes: the
+  padded forward and noise of each stage's own size, otherwise as generation;
+  gin_configs/consingan_retarget.gin); "harmonization" / "editing" (the padded
+  forward, an augmented first input, harmonization with SinGAN's geometric
+  schedule; the official README trains harmonization with 3 stages, min_size
+  120, batch_norm, lrelu_slope 0.3 and 1000 iterations:
+  gin_configs/consingan_harmonization.gin); batch_norm: batch norm in G;
+  lrelu_slope: LeakyReLU's negative slope.
   """
   options = Options(int(train_stages), int(train_depth), float(lr_scale),
                     int(niter), int(max_size), int(min_size), int(nfc),
@@ -110,18 +120,42 @@ def consingan_options(train_stages=6, train_depth=3, lr_scale=0.1, niter=2000,
                     float(beta2), float(gamma), int(d_steps), int(g_steps),
                     int(seed), int(save_every), int(sample_every),
                     str(train_mode), bool(batch_norm), float(lrelu_slope))
+  check_options(options)
+  return options
+
+
+def check_options(options):
+  """ConfigError naming the first `consingan.*` value training cannot use."""
+  def refuse(name, rule):
+    raise errors.ConfigError(f"consingan.{name} must be {rule}, got "
+                             f"{getattr(options, name)!r}.")
   if options.train_mode not in TRAIN_MODES:
-    raise errors.ConfigError(f"consingan.train_mode must be one of {TRAIN_MODES}, "
-                             f"got {options.train_mode!r}.")
+    refuse("train_mode", f"one of {TRAIN_MODES}")
   for name in ("train_depth", "niter", "nfc", "num_layer", "d_steps", "g_steps",
                "save_every", "sample_every", "min_size", "max_size"):
     if getattr(options, name) < 1:
-      raise errors.ConfigError(f"consingan.{name} must be >= 1, got "
-                               f"{getattr(options, name)}.")
+      refuse(name, ">= 1")
   if options.train_stages < 2:
-    raise errors.ConfigError(f"consingan.train_stages must be >= 2, got "
-                             f"{options.train_stages}.")
-  return options
+    refuse("train_stages", ">= 2")
+  if not 0 <= options.seed <= MAX_SEED:
+    refuse("seed", f"in [0, {MAX_SEED}]")
+  for name in ("lr_g", "lr_d"):
+    if not 0 < getattr(options, name) < 1:
+      refuse(name, "in (0, 1)")
+  for name in ("beta1", "beta2"):
+    if not 0 <= getattr(options, name) < 1:
+      refuse(name, "in [0, 1)")
+  if not 0 < options.gamma <= 1:
+    refuse("gamma", "in (0, 1]")
+  for name in ("lr_scale", "lambda_grad", "alpha", "noise_amp", "lrelu_slope"):
+    if not 0 <= getattr(options, name) < 1e6:  # Also refuses nan.
+      refuse(name, "a number >= 0")
+  smallest = 2 * (options.num_layer + 2) + 1
+  if options.min_size < smallest:
+    refuse("min_size", f">= 2 * (num_layer + 2) + 1 = {smallest} (the "
+           "discriminator's receptive field at the coarsest stage)")
+  if options.min_size > options.max_size:
+    refuse("min_size", f"<= consingan.max_size ({options.max_size})")
 
 
 def learning_rates(stage, options):
@@ -189,7 +223,8 @@ class SingleImageGAN(tf.Module):
                           self.sizes[:stages], self.noise_amp)
 
   def random_noise(self, stages, seed, sizes=None, batch=1):
-    """Fresh z_0..z_{stages-1} from the stateless `seed` ([2] int)."""
+    """Fresh z_0..z_{stages-1} from the stateless `seed` ([2] int): z_j from
+    (seed[0] + j, seed[1])."""
     sizes = sizes or self.sizes
     seed = tf.convert_to_tensor(seed, tf.int32)
     return [tf.random.stateless_normal(
@@ -198,18 +233,27 @@ class SingleImageGAN(tf.Module):
 
   def sample(self, num, seed, scale_h=1.0, scale_w=1.0, stages=None):
     """`num` images [num, H, W, 3] in [-1, 1]; other sizes scale every stage's
-    size (int(H_k * scale_h), int(W_k * scale_w)) as the official code does."""
+    size (int(H_k * scale_h), int(W_k * scale_w)) as the official code does.
+
+    With batch norm, G runs on one image at a time (the official code samples
+    one at a time, so no batch statistics are shared): image i is G of the
+    i-th noises alone, the same images a batch of any size holds.
+    """
     stages = stages or self.generator.num_stages
     sizes = [(int(h * scale_h), int(w * scale_w)) for h, w in self.sizes]
     noises = self.random_noise(stages, seed, sizes, batch=num)
-    return self.generator(noises, sizes[:stages], self.noise_amp)
+    if not self.options.batch_norm:
+      return self.generator(noises, sizes[:stages], self.noise_amp)
+    return tf.concat([self.generator([z[i:i + 1] for z in noises],
+                                     sizes[:stages], self.noise_amp)
+                      for i in range(num)], axis=0)
 
   def first_input(self, stage, iteration):
     """The first stage's training input of the harmonization / editing modes
     (an augmented copy of the coarsest image, compare_gan2/singan/augment.py),
-    or None in generation mode (fresh noise)."""
+    or None in the generation and retarget modes (fresh noise)."""
     mode = self.options.train_mode
-    if mode == "generation":
+    if mode not in ("harmonization", "editing"):
       return None
     coarsest = self.reals[0][0].numpy()
     make = (augment.harmonization_input if mode == "harmonization"
@@ -217,12 +261,15 @@ class SingleImageGAN(tf.Module):
     return tf.constant(make(coarsest, self.options.seed, stage, iteration)[None])
 
   # --------------------------------------------------------------- one stage
-  def start_stage(self, stage):
-    """Grows G to `stage` + 1 blocks, measures the stage's noise amplitude
-    (its own noise off) and creates its optimizers (fresh Adam states)."""
+  def start_stage(self, stage, measure_noise_amp=True):
+    """Grows G to `stage` + 1 blocks, creates the stage's optimizers (fresh Adam
+    states) and, with `measure_noise_amp`, measures the stage's noise
+    amplitude (its own noise off). Fine-tuning a trained model keeps the
+    trained amplitude (tohinz/ConSinGAN training_harmonization_editing.py
+    loads noise_amp.pth)."""
     while self.generator.num_stages < stage + 1:
       self.generator.add_stage()
-    if stage > 0:
+    if stage > 0 and measure_noise_amp:
       amp = self.noise_amp.numpy()
       amp[stage] = 0.0
       self.noise_amp.assign(amp)
@@ -249,12 +296,13 @@ class SingleImageGAN(tf.Module):
     self.optimizers["discriminator"] = (opt, o.lr_d,
                                         list(self.discriminator.trainable_variables))
 
-  def set_learning_rates(self, iteration):
-    """Decays every learning rate by gamma from iteration 0.8 * niter on (as
-    the official MultiStepLR: never when 0.8 * niter is not a whole number)."""
-    milestone = 0.8 * self.options.niter
-    decayed = milestone == int(milestone) and iteration >= milestone
-    factor = self.options.gamma if decayed else 1.0
+  def set_learning_rates(self, iteration, niter=None):
+    """Decays every learning rate by gamma from iteration 0.8 * niter on
+    (default niter: the stage's; fine-tuning passes its own). As the official
+    MultiStepLR(milestones=[0.8 * niter]) of the PyTorch it pins (1.1.0:
+    bisect_right, so a fractional milestone decays from the next iteration)."""
+    milestone = 0.8 * (niter or self.options.niter)
+    factor = self.options.gamma if iteration >= milestone else 1.0
     for opt, base, _ in self.optimizers.values():
       opt.learning_rate.assign(base * factor)
 
