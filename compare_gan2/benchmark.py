@@ -27,22 +27,27 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import errors
 from compare_gan2 import gin_setup
 from compare_gan2 import run_info
 from compare_gan2.training import checkpoints
 from compare_gan2.training import loop as loop_lib
 from compare_gan2 import builder
 
-def define_flags():
+def define_flags(flag_values=flags.FLAGS):
   """The command line's flags (defined by the entry point only, so importing this
   module next to compare_gan2.main defines nothing twice)."""
-  flags.DEFINE_multi_string("gin_config", [], "Gin config files (repeatable).")
-  flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings (repeatable).")
+  fv = dict(flag_values=flag_values)
+  flags.DEFINE_multi_string("gin_config", [], "Gin config files (repeatable).", **fv)
+  flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings (repeatable).", **fv)
   flags.DEFINE_integer("steps", 20, "Training steps per timed inner loop (the "
-                       "fastest of 3 loops counts).")
-  flags.DEFINE_integer("warmup_steps", 3, "Steps run before timing (tracing included).")
-  flags.DEFINE_boolean("hub", True, "Also export a TF-Hub module and time generation.")
-  flags.DEFINE_boolean("json", False, "Print the results as one JSON object only.")
+                       "fastest of 3 loops counts).", **fv)
+  flags.DEFINE_integer("warmup_steps", 3, "Steps run before timing (tracing "
+                       "included).", **fv)
+  flags.DEFINE_boolean("hub", True, "Also export a TF-Hub module and time "
+                       "generation.", **fv)
+  flags.DEFINE_boolean("json", False, "Print the results as one JSON object "
+                       "only.", **fv)
 
 
 FLAGS = flags.FLAGS
@@ -275,10 +280,17 @@ def _print_table(result):
     print(f"{key:36s} {value}")
 
 
+# The numeric flags' ranges (errors.check_number's bounds).
+FLAG_RANGES = {"steps": dict(minimum=1), "warmup_steps": dict(minimum=0)}
+
+
 def main(argv):
   del argv
   if not FLAGS.gin_config:
     raise app.UsageError("Give --gin_config (e.g. gin_configs/benchmark_biggan32.gin).")
+  with errors.reported_as_one_line("python -m compare_gan2.benchmark"):
+    for name, bounds in FLAG_RANGES.items():
+      errors.check_number(f"--{name}", FLAGS[name].value, **bounds)
   result = run_benchmark(FLAGS.gin_config, FLAGS.gin_bindings, FLAGS.steps,
                          FLAGS.warmup_steps, FLAGS.hub)
   if FLAGS.json:

@@ -17,6 +17,7 @@ and keeps its traceback.
 
 import contextlib
 import errno
+import math
 import re
 import sys
 
@@ -29,6 +30,49 @@ class UserError(Exception):
 
 class ConfigError(UserError, ValueError):
   """A gin setting or flag value compare_gan2 cannot use."""
+
+
+def check_number(name, value, minimum=None, maximum=None, above=None,
+                 hint=""):
+  """`value` of the flag `name` ("--num") if it is a finite number with
+  `minimum <= value <= maximum` and `value > above` (each bound optional);
+  None passes (an unset optional flag). Otherwise a ConfigError, one line:
+  "--num must be >= 1, got 0." and `hint` if given.
+
+  The commands call it on every numeric flag when they read their flags, so a
+  zero, negative or absurd value is refused before anything is written.
+  """
+  if value is None:
+    return None
+  bounds = []
+  if above is not None:
+    bounds.append(f"> {above}")
+  if minimum is not None:
+    bounds.append(f">= {minimum}")
+  if maximum is not None:
+    bounds.append(f"<= {maximum}")
+  try:
+    ok = ((isinstance(value, int) or math.isfinite(value))
+          and (above is None or value > above)
+          and (minimum is None or value >= minimum)
+          and (maximum is None or value <= maximum))
+  except TypeError:
+    ok = False
+  if not ok:
+    raise ConfigError(f"{name} must be {' and '.join(bounds) or 'a number'}, "
+                      f"got {value!r}.{' ' + hint if hint else ''}")
+  return value
+
+
+def check_arguments(parser, args, ranges):
+  """`check_number` for the argparse commands: every `ranges` entry
+  ({argument: bounds}) of `args`; out of range is `parser.error` (usage, then
+  `<prog>: error: --x must be ...`, exit status 2), before any work."""
+  for name, bounds in ranges.items():
+    try:
+      check_number(f"--{name}", getattr(args, name), **bounds)
+    except ConfigError as e:
+      parser.error(str(e))
 
 
 _GIN_CALL = re.compile(r"In call to configurable '([^']+)'")

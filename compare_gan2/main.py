@@ -72,6 +72,22 @@ def main(argv):
     _run()
 
 
+# The numeric flags' ranges: errors.check_number's bounds by flag.
+FLAG_RANGES = {
+    "data_shuffle_buffer_size": dict(minimum=1, hint="1 means no shuffling."),
+    "num_eval_averaging_runs": dict(minimum=1, maximum=100),
+    "eval_every_steps": dict(minimum=0, hint="0 means every checkpoint."),
+}
+
+
+def check_flags():
+  """ConfigError (one line) for a numeric flag out of its range, before any
+  work (compare_gan2.s2gan takes these flags too)."""
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  for name, bounds in FLAG_RANGES.items():
+    errors.check_number(f"--{name}", FLAGS[name].value, **bounds)
+
+
 def apply_data_flags():
   """--tfds_data_dir and --data_shuffle_buffer_size."""
   from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
@@ -94,6 +110,7 @@ def schedule_flags():
 
 def _run():
   """Applies the flags and runs the schedule."""
+  check_flags()  # Before TensorFlow loads: a bad value is refused at once.
   # pylint: disable=g-import-not-at-top
   from compare_gan2 import gin_setup
   from compare_gan2.training import runner

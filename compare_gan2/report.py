@@ -35,6 +35,7 @@ import re
 import statistics
 import sys
 
+from compare_gan2 import errors
 from compare_gan2 import model_dir as model_dir_lib
 from compare_gan2 import sweep
 
@@ -537,8 +538,7 @@ def main(argv=None):
                       help="write the tables only (no metric plots, no sample "
                       "grids)")
   args = parser.parse_args(argv)
-  if args.top_k is not None and args.top_k < 1:
-    parser.error(f"--top_k must be at least 1, not {args.top_k}")
+  errors.check_arguments(parser, args, {"top_k": dict(minimum=1)})
   try:
     report = write_report(
         args.dir, args.out, args.metrics.split(",") if args.metrics else None,

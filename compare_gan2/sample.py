@@ -67,14 +67,31 @@ def parse_classes(text, num_classes):
   return classes
 
 
+# The numeric flags' ranges (errors.check_number's bounds): the grid is
+# generated in one batch, so --num and --columns are bounded.
+MAX_NUM = 4096
+FLAG_RANGES = {
+    "num": dict(minimum=1, maximum=MAX_NUM),
+    "columns": dict(minimum=1, maximum=MAX_NUM),
+    "truncation": dict(above=0.0, maximum=2.0),
+    "seed": dict(minimum=0, maximum=2**63 - 1),
+}
+
+
+def check_flags(values):
+  """ConfigError (one line) for a numeric flag of `values` ({flag: value})
+  out of its range."""
+  for name, value in values.items():
+    errors.check_number(f"--{name}", value, **FLAG_RANGES[name])
+
+
 def latents(gan, num, seed, truncation=None):
   """(z [num, z_dim], uniform labels [num] or None): evaluation's run-0 draw,
   or the truncated normal times `truncation`."""
   z, labels = inference_generator.evaluation_latents(
       gan, seed, inference_generator.SEED_Z, 0, 0, num)
   if truncation is not None:
-    if not 0.0 < truncation <= 2.0:
-      raise errors.UserError(f"--truncation must be in (0, 2], got {truncation}.")
+    errors.check_number("--truncation", truncation, **FLAG_RANGES["truncation"])
     z = truncation * tf.random.stateless_truncated_normal(
         [num, gan.z_dim], random_ops.derive_seed((seed, _SALT_TRUNCATION), 0))
   return z, labels
@@ -179,6 +196,7 @@ def main(argv):
   logs.setup(f.model_dir)
   with errors.reported_as_one_line("python -m compare_gan2.sample",
                                    model_dir=f.model_dir):
+    check_flags({name: f[name].value for name in FLAG_RANGES})
     path, checkpoint = sample_model_dir(
         f.model_dir, f.out, checkpoint=f.checkpoint, gin_configs=f.gin_config,
         gin_bindings=f.gin_bindings, num=f.num, columns=f.columns,

@@ -51,6 +51,7 @@ import subprocess
 import sys
 import time
 
+from compare_gan2 import errors
 from compare_gan2 import model_dir as model_dir_lib
 
 SWEEP_FILENAME = "sweep.json"
@@ -380,6 +381,8 @@ def main(argv=None):
   parser.add_argument("--python", default=sys.executable,
                       help="the Python interpreter of the runs")
   args = parser.parse_args(argv)
+  errors.check_arguments(parser, args,
+                         {"max_parallel": dict(minimum=1, maximum=1024)})
   try:
     spec = load(args.sweep)
     if args.print_commands:

@@ -337,3 +337,126 @@ def test_one_line_drops_object_reprs_and_gin_context():
   error = ValueError("cannot identify image file <_io.BytesIO object at "
                      "0x7f3a2b1c0d90>\n  In call to configurable 'dataset' (<fn>)")
   assert errors.one_line(error) == "cannot identify image file"
+
+
+# Numeric flags (issue 28, item 9): zero, negative or absurd values are one
+# line at flag-reading time, before anything is written.
+
+
+def test_sample_num_zero_is_one_line_and_writes_nothing(tmp_path):
+  out = tmp_path / "grid.png"
+  result = _run("compare_gan2.sample", f"--model_dir={tmp_path / 'run'}",
+                f"--out={out}", "--num", "0")
+  _assert_one_line_error(result, "python -m compare_gan2.sample", "--num",
+                         ">= 1", "got 0")
+  assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("module, program, flag", [
+    ("compare_gan2.main", "compare-gan2", "--eval_every_steps=-1"),
+    ("compare_gan2.main", "compare-gan2", "--num_eval_averaging_runs=0"),
+    ("compare_gan2.s2gan", "compare-gan2-s2gan", "--data_shuffle_buffer_size=0"),
+])
+def test_main_numeric_flags_are_checked_first(tmp_path, module, program, flag):
+  result = _run(module, f"--model_dir={tmp_path / 'run'}", *TINY,
+                "--schedule=continuous_eval", flag)
+  name, value = flag.split("=")
+  _assert_one_line_error(result, program, name, f"got {value}")
+  assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("module, args, fragment", [
+    ("compare_gan2.sweep", ["experiments/none", "--max_parallel", "0"],
+     "--max_parallel must be >= 1"),
+    ("compare_gan2.report", [".", "--top_k", "-2"], "--top_k must be >= 1"),
+])
+def test_argparse_numeric_arguments_are_checked_first(tmp_path, module, args,
+                                                      fragment):
+  result = _run(module, *[a.replace("ROOT", str(tmp_path)) for a in args],
+                "--root" if module.endswith("sweep") else "--out",
+                str(tmp_path / "out"))
+  assert result.returncode == 2, result.stderr
+  assert "Traceback" not in result.stderr
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith(f"python -m {module}: error: {fragment}"), last
+  assert os.listdir(tmp_path) == []
+
+
+def test_check_number():
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  assert errors.check_number("--n", None, minimum=1) is None
+  assert errors.check_number("--n", 3, minimum=1, maximum=3) == 3
+  with pytest.raises(errors.ConfigError, match=r"^--n must be >= 1 and <= 3, "
+                     r"got 4\.$"):
+    errors.check_number("--n", 4, minimum=1, maximum=3)
+  with pytest.raises(errors.ConfigError, match=r"--lr must be > 0.0, got 0.0\."):
+    errors.check_number("--lr", 0.0, above=0.0)
+  for bad in (float("nan"), float("inf"), "3"):
+    with pytest.raises(errors.ConfigError):
+      errors.check_number("--lr", bad, above=0.0)
+  with pytest.raises(errors.ConfigError, match="got 1267650600228229401496703205376"):
+    errors.check_number("--seed", 2**100, minimum=0, maximum=2**63 - 1)
+
+
+@pytest.mark.parametrize("flag, value", [
+    ("eval_every_steps", -5), ("num_eval_averaging_runs", 0),
+    ("num_eval_averaging_runs", 1000), ("data_shuffle_buffer_size", 0),
+    ("data_shuffle_buffer_size", -1)])
+def test_main_flag_ranges(flag, value):
+  from absl.testing import flagsaver  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import main  # pylint: disable=g-import-not-at-top
+  main.check_flags()  # The defaults pass.
+  with flagsaver.flagsaver(**{flag: value}):
+    with pytest.raises(errors.ConfigError, match=f"--{flag} must be .*got {value}"):
+      main.check_flags()
+
+
+def test_sample_flag_ranges():
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import sample  # pylint: disable=g-import-not-at-top
+  sample.check_flags({"num": 64, "columns": 8, "truncation": None, "seed": None})
+  sample.check_flags({"num": 1, "columns": 1, "truncation": 2.0, "seed": 0})
+  for name, value in [("num", -1), ("num", 10**6), ("columns", 0),
+                      ("columns", 10**6), ("truncation", 0.0),
+                      ("truncation", -0.5), ("truncation", 3.0),
+                      ("truncation", float("nan")), ("seed", -1),
+                      ("seed", 2**64)]:
+    with pytest.raises(errors.ConfigError, match=f"--{name} must be"):
+      sample.check_flags({name: value})
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--steps", "0"], "--steps must be >= 1"),
+    (["--batch_size", "-4"], "--batch_size must be >= 1"),
+    (["--batch_size", "10000000"], "--batch_size must be >= 1 and <= 65536"),
+    (["--learning_rate", "0"], "--learning_rate must be > 0.0"),
+    (["--learning_rate", "nan"], "--learning_rate must be > 0.0"),
+])
+def test_train_classifier_argument_ranges(tmp_path, capsys, args, fragment):
+  from compare_gan2.evaluation import train_classifier  # pylint: disable=g-import-not-at-top
+  with pytest.raises(SystemExit) as exit_info:
+    train_classifier.main(["--output", str(tmp_path / "out"), *args])
+  assert exit_info.value.code == 2
+  assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+      "python -m compare_gan2.evaluation.train_classifier: error: " + fragment)
+  assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("flag", ["--steps=0", "--warmup_steps=-1"])
+def test_benchmark_step_flags(monkeypatch, capsys, flag):
+  """benchmark.main with its own flags (compare_gan2.main's are in FLAGS)."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import benchmark  # pylint: disable=g-import-not-at-top
+  values = flags.FlagValues()
+  benchmark.define_flags(values)
+  values(["benchmark", "--gin_config=gin_configs/benchmark_biggan32.gin", flag])
+  monkeypatch.setattr(benchmark, "FLAGS", values)
+  monkeypatch.setattr(benchmark, "run_benchmark", None)  # Never reached.
+  with pytest.raises(SystemExit) as exit_info:
+    benchmark.main(["benchmark"])
+  assert exit_info.value.code == 1
+  name, value = flag.split("=")
+  assert capsys.readouterr().err.strip() == (
+      f"python -m compare_gan2.benchmark: error: {name} must be >= "
+      f"{int(value) + 1}, got {value}.")

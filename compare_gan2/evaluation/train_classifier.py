@@ -15,6 +15,7 @@ accuracy on the test split, and writes
 import os
 import sys
 
+from compare_gan2 import errors
 from compare_gan2.evaluation import classifier
 
 
@@ -40,6 +41,10 @@ def main(argv=None):
                       help="initial Adam learning rate, cosine-decayed to 5%% "
                       "of it (default: %(default)s)")
   args = parser.parse_args(argv)
+  errors.check_arguments(parser, args, {
+      "steps": dict(minimum=1),
+      "batch_size": dict(minimum=1, maximum=65536),
+      "learning_rate": dict(above=0.0, maximum=1.0)})
   output = args.output or classifier.classifier_dir(args.dataset)
   classifier.train(args.dataset, output, steps=args.steps,
                    batch_size=args.batch_size,

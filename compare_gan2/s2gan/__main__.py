@@ -24,13 +24,16 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top
   from compare_gan2 import errors
-  from compare_gan2 import gin_setup
   from compare_gan2 import logs
-  from compare_gan2.s2gan import pipeline
   # pylint: enable=g-import-not-at-top
   logs.setup(FLAGS.model_dir)
   with errors.reported_as_one_line("compare-gan2-s2gan",
                                    model_dir=FLAGS.model_dir):
+    main_lib.check_flags()  # Before TensorFlow loads.
+    # pylint: disable=g-import-not-at-top
+    from compare_gan2 import gin_setup
+    from compare_gan2.s2gan import pipeline
+    # pylint: enable=g-import-not-at-top
     main_lib.apply_data_flags()
     gin_setup.parse(FLAGS.gin_config, FLAGS.gin_bindings)
     results = pipeline.run(FLAGS.model_dir, main_lib.build_schedules(),
