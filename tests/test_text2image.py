@@ -65,34 +65,254 @@ def trained(trained_model):
   return trained_model[0]
 
 
-def test_generator_truncation_pulls_to_the_caption_mean_style():
-  g = networks.TextConditionalGenerator(16, 8, z_dim=8, channel_base=64,
+# ------------------------------------------------------------------ the math
+# Each test feeds known values through the package's function and compares
+# with a direct NumPy formulation of StyleGAN-T's (autonomousvision/stylegan-t)
+# definition written here.
+
+
+def _run_in_store(fn, scope="t"):
+  """(fn()'s result, the store holding the variables it created)."""
+  store = vs.VariableStore(scope)
+  with vs.using_store(store), vs.variable_scope(scope):
+    return fn(), store
+
+
+def _assign_random(store, rng, **ranges):
+  """Sets every variable whose name ends with a key of `ranges` to uniform
+  values in that (low, high) range; returns {name: value}."""
+  values = {}
+  for name, var in store.vars.items():
+    for suffix, (low, high) in ranges.items():
+      if name.endswith(suffix):
+        values[name] = rng.uniform(low, high, var.shape).astype(np.float32)
+        var.assign(values[name])
+  return values
+
+
+def _np_conv_same(x, weight):
+  """'SAME' correlation of x [N, H, W, C] with per-sample weights
+  [N, k, k, C, O] (k odd), zero padding."""
+  k = weight.shape[1]
+  p = k // 2
+  n, h, w, _ = x.shape
+  padded = np.pad(x, [(0, 0), (p, p), (p, p), (0, 0)])
+  out = np.zeros([n, h, w, weight.shape[-1]])
+  for i in range(k):
+    for j in range(k):
+      out += np.einsum("nhwc,nco->nhwo", padded[:, i:i + h, j:j + w],
+                       weight[:, i, j])
+  return out
+
+
+def _np_modulated_conv(x, weight, styles, demodulate=True):
+  """StyleGAN2/StyleGAN-T modulated_conv2d, fused form: per-sample weights
+  w_n = weight * styles_n (input channels), demodulated by
+  rsqrt(sum_{k, k, c} w_n^2 + 1e-8) per output channel, then the conv."""
+  w = weight[None] * styles[:, None, None, :, None]         # [N, k, k, C, O]
+  if demodulate:
+    w = w / np.sqrt(np.sum(w ** 2, axis=(1, 2, 3), keepdims=True) + 1e-8)
+  return _np_conv_same(x, w)
+
+
+def _np_group_norm(x, groups, gamma, beta, eps=1e-5):
+  n, h, w, c = x.shape
+  g = x.reshape(n, h, w, groups, c // groups)
+  mean = g.mean(axis=(1, 2, 4), keepdims=True)
+  var = g.var(axis=(1, 2, 4), keepdims=True)
+  return ((g - mean) / np.sqrt(var + eps)).reshape(x.shape) * gamma + beta
+
+
+def _np_fc(x, kernel, bias, lr_multiplier=1.0):
+  return (x @ kernel * (lr_multiplier / np.sqrt(x.shape[-1])) +
+          bias * lr_multiplier)
+
+
+def _lrelu(x):
+  return np.where(x >= 0, x, 0.2 * x)
+
+
+@pytest.mark.parametrize("kernel,demodulate", [(3, True), (1, True), (3, False)])
+def test_modulated_conv_equals_the_fused_numpy_formulation(kernel, demodulate):
+  rng = np.random.default_rng(kernel + 2 * demodulate)
+  x = rng.normal(size=(3, 5, 6, 4)).astype(np.float32)
+  styles = rng.uniform(-2, 2, size=(3, 4)).astype(np.float32)
+  out, store = _run_in_store(lambda: networks.modulated_conv(
+      tf.constant(x), tf.constant(styles), 7, kernel, demodulate=demodulate))
+  weight = store.vars["t/weight"].numpy()
+  np.testing.assert_allclose(
+      out.numpy(), _np_modulated_conv(x, weight, styles, demodulate),
+      rtol=1e-4, atol=1e-4)
+  if demodulate:  # Scale-free in the styles of each sample (the point of it).
+    scaled, _ = _run_in_store(lambda: networks.modulated_conv(
+        tf.constant(x), tf.constant(styles * 5.0), 7, kernel))
+    np.testing.assert_allclose(scaled.numpy(), out.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_residual_layer_is_layer_scaled_and_skips_the_normalised_input():
+  """StyleGAN-T's SynthesisLayer(residual=True): x' = GroupNorm(32)(x),
+  y = lrelu(modconv(x', StyleSplit(w)) + b) * sqrt(2) * gain,
+  out = (gamma * y + x') * sqrt(2)."""
+  rng = np.random.default_rng(1)
+  channels, w_dim = 64, 10           # 32 groups of 2 channels
+  x = rng.normal(2.0, 3.0, size=(2, 4, 4, channels)).astype(np.float32)
+  w = rng.normal(size=(2, w_dim)).astype(np.float32)
+  g = networks.TextConditionalGenerator(8, 4, z_dim=6)
+  layer = lambda: g._layer(  # pylint: disable=protected-access
+      tf.constant(x), tf.constant(w), channels, "conv2", residual=True,
+      gain=networks.SQRT_HALF)
+  _, store = _run_in_store(layer)
+  # Layer scale, norm and bias away from their initial values (gamma starts
+  # at 1e-5, which would hide the convolution).
+  _assign_random(store, rng, **{"conv2/gamma": (0.5, 1.5),
+                                 "norm/gamma": (0.5, 1.5),
+                                 "norm/beta": (-1, 1), "conv2/bias": (-1, 1)})
+  with vs.using_store(store), vs.variable_scope("t"):
+    out = layer().numpy()
+  p = {name[len("t/conv2/"):]: var.numpy() for name, var in store.vars.items()}
+  assert set(p) == {"norm/gamma", "norm/beta", "affine/kernel", "affine/bias",
+                    "weight", "bias", "gamma"}
+  xn = _np_group_norm(x, 32, p["norm/gamma"], p["norm/beta"])
+  m1, m2, m3 = np.split(_np_fc(w, p["affine/kernel"], p["affine/bias"]), 3, -1)
+  y = _np_modulated_conv(xn, p["weight"], m1 * m2 + m3) + p["bias"]
+  y = _lrelu(y) * np.sqrt(2) * np.sqrt(0.5)
+  np.testing.assert_allclose(out, (p["gamma"] * y + xn) * np.sqrt(2),
+                             rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [4, 12, 16])
+def test_local_batch_norm_normalises_groups_of_the_batch(n):
+  """StyleGAN-T's BatchNormLocal: ceil(N / 8) groups of consecutive samples
+  (N=12: two of 6, not 8 + 4), per-channel statistics over a group's samples
+  and positions, biased variance, eps 1e-5, learned scale and offset."""
+  rng = np.random.default_rng(n)
+  x = rng.normal(0.0, 1.0, size=(n, 3, 5, 6)) * rng.uniform(0.5, 3, size=(n, 1, 1, 1))
+  x = (x + rng.uniform(-2, 2, size=(n, 1, 1, 6))).astype(np.float32)
+  fn = lambda: networks.local_batch_norm(tf.constant(x), 8, "bn")
+  _, store = _run_in_store(fn)
+  v = _assign_random(store, rng, gamma=(0.5, 2.0), beta=(-1.0, 1.0))
+  with vs.using_store(store), vs.variable_scope("t"):
+    out = fn().numpy()
+  groups = -(-n // 8)
+  g = x.astype(np.float64).reshape(groups, n // groups, 3, 5, 6)
+  mean = g.mean(axis=(1, 2, 3), keepdims=True)
+  var = g.var(axis=(1, 2, 3), keepdims=True)             # biased (ddof 0)
+  expected = ((g - mean) / np.sqrt(var + 1e-5)).reshape(x.shape)
+  expected = expected * v["t/bn/gamma"] + v["t/bn/beta"]
+  np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_truncation_pulls_towards_the_captions_mean_style():
+  """StyleGAN-T's MappingNetwork: x = MLP(normalize_2nd_moment(z)) (linear
+  last layer, lr multiplier 0.01), x' = x_avg + psi (x - x_avg), w = [x', t]
+  with t the normalised text (never truncated); x_avg <- lerp(mean x, x_avg,
+  0.995) while training."""
+  rng = np.random.default_rng(3)
+  g = networks.TextConditionalGenerator(16, 5, z_dim=8, channel_base=64,
                                         channel_max=16)
-  z = tf.random.stateless_normal([4, 8], seed=[1, 2])
-  text = tf.tile(tf.random.stateless_normal([1, 8], seed=[3, 4]), [4, 1])
-  images = g(z, text)
-  assert images.shape == (4, 16, 16, 3)
-  assert np.std(images.numpy(), axis=0).mean() > 1e-4      # z matters
-  # psi = 0: every z gives the caption's mean style, one image per caption.
-  x_avg = g.store.vars["generator/mapping/x_avg"]
-  x_avg.assign(tf.random.stateless_normal([8], seed=[5, 5]))
-  same = g(z, text, truncation=0.0).numpy()
-  np.testing.assert_allclose(same, np.broadcast_to(same[:1], same.shape),
-                             atol=1e-5)
-  other = g(z, text * -1.0, truncation=0.0).numpy()
-  assert np.abs(other - same).max() > 1e-3                # the text matters
-  # The mean style follows the mapping's output during training only.
-  x_avg.assign(tf.zeros([8]))
+  z = rng.normal(size=(4, 8)).astype(np.float32)
+  text = rng.normal(size=(4, 5)).astype(np.float32)
   g(z, text)
-  assert not np.any(x_avg.numpy())
-  g(z, text, update_average=True)
-  mapped = g.mapping(z, text)[:, :8].numpy()
-  np.testing.assert_allclose(x_avg.numpy(), 0.005 * mapped.mean(0), rtol=1e-4,
-                             atol=1e-7)
+  x_avg_var = g.store.vars["generator/mapping/x_avg"]
+  x_avg = rng.normal(size=8).astype(np.float32)
+  x_avg_var.assign(x_avg)
+  p = {n[len("generator/mapping/"):]: v.numpy() for n, v in g.store.vars.items()
+       if n.startswith("generator/mapping/fc")}
+  h = z / np.sqrt(np.mean(z ** 2, axis=1, keepdims=True) + 1e-8)
+  h = _lrelu(_np_fc(h, p["fc0/kernel"], p["fc0/bias"], 0.01)) * np.sqrt(2)
+  x = _np_fc(h, p["fc1/kernel"], p["fc1/bias"], 0.01)
+  t = text / np.linalg.norm(text, axis=1, keepdims=True)
+  for psi in (1.0, 0.7, 0.0):
+    w = g.mapping(z, text, truncation=psi).numpy()
+    np.testing.assert_allclose(w[:, :8], x_avg + psi * (x - x_avg), rtol=1e-4,
+                               atol=1e-5, err_msg=f"psi={psi}")
+    np.testing.assert_allclose(w[:, 8:], t, rtol=1e-5, atol=1e-6)
+  # psi = 0: every z gives the caption's mean style: one image per caption,
+  # another caption another image.
+  same_text = np.tile(text[:1], [4, 1])
+  images = g(z, same_text, truncation=0.0).numpy()
+  np.testing.assert_allclose(images, np.broadcast_to(images[:1], images.shape),
+                             atol=1e-5)
+  assert np.abs(g(z, -same_text, truncation=0.0).numpy() - images).max() > 1e-3
+  assert np.std(g(z, same_text).numpy(), axis=0).mean() > 1e-4   # z matters
+  # The mean follows the mapping's output when asked (training), else not.
+  g(z, text)
   with vs.no_state_updates():
     g(z, text, update_average=True)
-  np.testing.assert_allclose(x_avg.numpy(), 0.005 * mapped.mean(0), rtol=1e-4,
-                             atol=1e-7)
+  np.testing.assert_array_equal(x_avg_var.numpy(), x_avg)
+  g(z, text, update_average=True)
+  np.testing.assert_allclose(x_avg_var.numpy(),
+                             0.995 * x_avg + 0.005 * x.mean(axis=0), rtol=1e-4,
+                             atol=1e-6)
+
+
+class _StubGenerator:
+  """Stands in for G in the loss code: a constant image of value `value`."""
+
+  def __init__(self, z_dim, shape, value):
+    self.z_dim, self.shape, self.value = z_dim, shape, value
+
+  def __call__(self, z, text, truncation=1.0, update_average=False):
+    del truncation, update_average
+    return tf.fill([int(z.shape[0])] + list(self.shape), self.value)
+
+
+def test_hinge_losses_signs_and_per_head_averaging(trained_model, monkeypatch):
+  """D: mean_h mean relu(1 - D_h(real)) + mean_h mean relu(1 + D_h(fake));
+  G: -mean_h mean D_h(fake) + clip_weight * mean arccos(<e_I, e_T>)^2, on
+  known logits of two heads of unequal size (1 and 9 positions) fed through
+  TextToImageGAN's loss code; each head weighs the same."""
+  model = trained_model[1]
+  n, fake_value = 8, 0.25
+  rng = np.random.default_rng(5)
+  real = [rng.uniform(-3, 3, (n, 1)), rng.uniform(-3, 3, (n, 9))]
+  fake = [rng.uniform(-3, 3, (n, 1)), rng.uniform(-3, 3, (n, 9))]
+
+  def stub_discriminator(features, text):
+    del text  # Real images reach D as -1 (zeros in [0, 1]), fakes as 0.25.
+    is_fake = float(features[0, 0, 0, 0]) == fake_value
+    return [tf.constant(l, tf.float32) for l in (fake if is_fake else real)]
+
+  monkeypatch.setattr(model, "generator", _StubGenerator(
+      model.generator.z_dim, (32, 32, 3), fake_value))
+  monkeypatch.setattr(model, "discriminator", stub_discriminator)
+  monkeypatch.setattr(model, "features", lambda x, seed=None, seen=None: x)
+  monkeypatch.setattr(model, "_batch_size_per_replica", n, raising=False)
+  tokens = tf.constant(model.dataset.tokenizer.encode(
+      [p for p, _, _ in cp.prompts()["seen"][:n]]))
+  text = model.text_embeddings(tokens)
+
+  head_mean = lambda f, logits: np.mean([np.mean(f(l)) for l in logits])
+  d_real = head_mean(lambda l: np.maximum(0, 1 - l), real)
+  d_fake = head_mean(lambda l: np.maximum(0, 1 + l), fake)
+  d_loss, d_terms = model.discriminator_loss(tf.zeros([n, 32, 32, 3]), text)
+  assert float(d_terms["d_loss_real"]) == pytest.approx(d_real, rel=1e-5)
+  assert float(d_terms["d_loss_fake"]) == pytest.approx(d_fake, rel=1e-5)
+  assert float(d_loss) == pytest.approx(d_real + d_fake, rel=1e-5)
+  assert float(d_terms["d_real_logits"]) == pytest.approx(
+      head_mean(np.asarray, real), rel=1e-4, abs=1e-6)
+
+  e_image = model.clip.encode_image(tf.fill([n, 32, 32, 3],
+                                            (fake_value + 1) / 2)).numpy()
+  e_text = model.clip.encode_text(tokens).numpy()
+  cosine = np.sum(e_image * e_text, 1) / (np.linalg.norm(e_image, axis=1) *
+                                           np.linalg.norm(e_text, axis=1))
+  guidance = np.mean(np.arccos(cosine) ** 2)
+  g_adversarial = head_mean(np.negative, fake)
+  g_loss, g_terms = model.generator_loss(tokens, text)
+  assert float(g_terms["g_adversarial"]) == pytest.approx(g_adversarial,
+                                                          rel=1e-5)
+  assert float(g_terms["clip_loss"]) == pytest.approx(guidance, rel=1e-3)
+  assert float(g_loss) == pytest.approx(
+      g_adversarial + model.clip_weight * guidance, rel=1e-3)
+  # Pooling every position of the heads together would weigh the 9-position
+  # head 9 times the other; the values above tell the two apart.
+  pooled = np.mean(np.maximum(0, 1 + np.concatenate(fake, axis=1)))
+  assert abs(pooled - d_fake) > 0.05
+  # A confident D (real logits >= 1, fake <= -1) has a zero hinge loss.
+  real = [np.full((n, 1), 1.5), np.full((n, 9), 1.0)]
+  fake = [np.full((n, 1), -1.0), np.full((n, 9), -2.0)]
+  assert float(model.discriminator_loss(tf.zeros([n, 32, 32, 3]), text)[0]) == 0
 
 
 def test_spherical_distance_and_ema_decay():
@@ -134,32 +354,34 @@ def test_diff_augment_is_seeded_and_blur_fades():
   assert float(augment.blur_sigma(50, 2.0, 100)) == 1.0
   assert float(augment.blur_sigma(200, 2.0, 100)) == 0.0
   np.testing.assert_array_equal(augment.blur(x, tf.constant(0.0), 2.0), x)
-  blurred = augment.blur(x, tf.constant(1.0), 2.0).numpy()
-  assert blurred[:, 4:-4, 4:-4].std() < x.numpy()[:, 4:-4, 4:-4].std()
+  # StyleGAN-T's blur: taps 2^(-(t / sigma)^2), |t| <= floor(3 sigma),
+  # normalised, separable, zero padding (upfirdn2d.filter2d).
+  sigma = 1.3
+  taps = np.arange(-3, 4)
+  f = 2.0 ** -np.square(taps / sigma)
+  f /= f.sum()
+  xp = np.pad(x.numpy(), [(0, 0), (3, 3), (3, 3), (0, 0)])
+  rows = sum(f[i] * xp[:, :, i:i + 16] for i in range(7))
+  expected = sum(f[i] * rows[:, i:i + 16] for i in range(7))
+  np.testing.assert_allclose(augment.blur(x, tf.constant(sigma), 2.0).numpy(),
+                             expected, atol=1e-5)
 
 
-def test_guidance_gradient_reaches_the_generator_only(trained_model):
+def test_guidance_gradient_reaches_the_generator_not_the_conditioning(
+    trained_model):
   model = trained_model[1]
   tokens = tf.constant(model.dataset.tokenizer.encode(
       [p for p, _, _ in cp.prompts()["seen"][:8]]))
   model._batch_size_per_replica = 8  # pylint: disable=protected-access
-  pair_vars = model.clip.variables_to_freeze()
   with tf.GradientTape(persistent=True) as tape:
     text = model.text_embeddings(tokens)
     _, terms = model.generator_loss(tokens, text)
+  # The guidance term reaches G's weights through the pair's image encoder.
   g_grads = tape.gradient(terms["clip_loss"], model.generator.trainable_variables)
   assert sum(float(tf.reduce_sum(tf.abs(g))) for g in g_grads if g is not None) > 0
-  # The guidance term does not involve D; the adversarial term does.
+  # The conditioning is a constant: no gradient into the pair's text side.
   assert all(g is None for g in tape.gradient(
-      terms["clip_loss"], model.discriminator.trainable_variables))
-  assert any(g is not None for g in tape.gradient(
-      terms["g_adversarial"], model.discriminator.trainable_variables))
-  # The conditioning is a constant; the pair is never among the updated
-  # variables (gradients pass through it to G's images only).
-  assert all(g is None for g in tape.gradient(text, pair_vars))
-  updated = {id(v) for v in model.generator.trainable_variables +
-             model.discriminator.trainable_variables}
-  assert not updated & {id(v) for v in pair_vars}
+      text, model.clip.variables_to_freeze()))
   del tape
 
 
@@ -206,7 +428,16 @@ def test_prompt_grid_rows_are_prompts(trained, tmp_path):
   images = sample.write_grid(model, prompts, out, columns=3, truncation=0.5)
   assert images.shape == (6, 32, 32, 3)
   assert Image.open(out).size == (3 * 32, 2 * 32)
-  # Column j has the same z in every row; psi = 0 collapses a row.
+  # Row i is prompt i; column j has the same z (seed [0, 0], row j) in every
+  # row.
+  z = tf.random.stateless_normal([3, model.generator.z_dim], seed=[0, 0])
+  text = model.embed_prompts(prompts)
+  for row, column in ((0, 0), (1, 2)):
+    np.testing.assert_allclose(
+        images[row * 3 + column],
+        model.generate(z[column:column + 1], text[row:row + 1], 0.5)[0],
+        atol=1e-4)
+  # psi = 0 collapses a row.
   flat = model.prompt_grid(prompts, columns=3, truncation=0.0)
   np.testing.assert_allclose(flat[0], flat[2], atol=1e-5)
   assert not np.allclose(flat[0], flat[3])
@@ -225,7 +456,6 @@ def test_export_loads_with_hub_and_answers_a_string_prompt(trained, tmp_path):
   z = tf.random.stateless_normal([2, int(module.z_dim.numpy())], seed=[5, 6])
   images = module(tf.constant(prompts), z, tf.constant(0.7))
   assert images.shape == (2, 32, 32, 3)
-  assert float(tf.reduce_min(images)) >= -1 and float(tf.reduce_max(images)) <= 1
   model, _ = loader.load_model(trained)
   np.testing.assert_array_equal(module.tokenize(tf.constant(prompts)).numpy(),
                                 model.dataset.tokenizer.encode(prompts))
