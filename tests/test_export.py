@@ -254,12 +254,17 @@ def test_fixed_batch_tag_sets(biggan, batch_size):
       results[bs] = session.run(outputs["generated"],
                                 {inputs["z"]: z, inputs["labels"]: labels})
   np.testing.assert_allclose(results[batch_size], results[None], atol=1e-5)
-  session, inputs, outputs = _load_tf1(biggan["module"], ["disc", f"bs{batch_size}"])
-  with session:
-    assert inputs["images"].shape.as_list() == [batch_size, 32, 32, 3]
-    prediction = session.run(outputs["prediction"], {inputs["images"]: results[None],
-                                                     inputs["labels"]: labels})
-  assert prediction.shape == (batch_size, 1)
+  predictions = {}
+  for bs in (batch_size, None):
+    session, inputs, outputs = _load_tf1(biggan["module"], ["disc", f"bs{bs}"])
+    with session:
+      assert inputs["images"].shape.as_list() == [bs, 32, 32, 3]
+      predictions[bs] = session.run(outputs["prediction"],
+                                    {inputs["images"]: results[None],
+                                     inputs["labels"]: labels})
+  assert predictions[batch_size].shape == (batch_size, 1)
+  np.testing.assert_allclose(predictions[batch_size], predictions[None], rtol=1e-5,
+                             atol=1e-6)
 
 
 def test_main_wires_the_export_schedule_and_evaluation_action():

@@ -44,10 +44,14 @@ def _load_disc(module):
   return session, inputs, outputs
 
 
-def _reference(model_dir, bindings, ckpt, images, y):
-  """In-process D with heads: raw weights, converged (SVD) spectral norm."""
+def _restored(model_dir, bindings, ckpt):
   gan = etu.context(model_dir, bindings).gan
   checkpoints.restore_gan(gan, ckpt)
+  return gan
+
+
+def _reference(gan, images, y):
+  """In-process D with heads: raw weights, converged (SVD) spectral norm."""
   overrides = etu.svd_spectral_vectors(gan.discriminator.store)
   with variable_store.no_state_updates(), gan.discriminator.store.override(overrides):
     return gan.discriminator_outputs(tf.constant(images),
@@ -66,8 +70,19 @@ def test_s3gan_discriminator_heads(tmp_path_factory):
     got = session.run(outputs, {inputs["images"]: images, inputs["labels"]: labels})
   gin.clear_config()
   y = np.eye(6, dtype=np.float32)[np.maximum(labels, 0)] * (labels >= 0)[:, None]
-  ref = _reference(model_dir, S3GAN_BINDINGS, ckpt, images, y)
+  gan = _restored(model_dir, S3GAN_BINDINGS, ckpt)
+  ref = _reference(gan, images, y)
+  # The generator exports like BigGAN's (default signature and {gen, bsNone}):
+  # the in-process G (raw weights: no EMA here) with the module's statistics.
+  sig = hub.load(module).signatures["default"]
+  z = etu.truncnorm(np.random.default_rng(1), [3, 8])
+  y_gen = np.eye(6, dtype=np.float32)[[0, 1, 2]]
+  out = sig(z=tf.constant(z), y=tf.constant(y_gen),
+            truncation=tf.constant(1.0))["default"].numpy()
+  want = etu.reference_generator(gan, z, y_gen, etu.module_statistics(module),
+                                 row=9)  # Truncation 1.0 of the 10-point grid.
   gin.clear_config()
+  np.testing.assert_allclose(out, want * 2.0 - 1.0, atol=2e-5)
   assert got["rotation_logits"].shape == (5, 4)
   assert got["predictor_logits"].shape == (5, 6)
   np.testing.assert_allclose(got["prediction"], ref["probs"], rtol=1e-4, atol=1e-6)
@@ -75,12 +90,6 @@ def test_s3gan_discriminator_heads(tmp_path_factory):
                              rtol=1e-4, atol=1e-5)
   np.testing.assert_allclose(got["predictor_logits"], ref["aux_logits"],
                              rtol=1e-4, atol=1e-5)
-  # The generator exports like BigGAN's (default signature and {gen, bsNone}).
-  sig = hub.load(module).signatures["default"]
-  z = etu.truncnorm(np.random.default_rng(1), [3, 8])
-  out = sig(z=tf.constant(z), y=tf.constant(np.eye(6, dtype=np.float32)[[0, 1, 2]]),
-            truncation=tf.constant(1.0))["default"].numpy()
-  assert out.shape == (3, 32, 32, 3) and -1.0 <= out.min() and out.max() <= 1.0
 
 
 def test_ssgan_discriminator_heads(tmp_path_factory):
@@ -92,7 +101,7 @@ def test_ssgan_discriminator_heads(tmp_path_factory):
     assert sorted(outputs) == ["prediction", "rotation_logits"]
     got = session.run(outputs, {inputs["images"]: images})
   gin.clear_config()
-  ref = _reference(model_dir, SSGAN_BINDINGS, ckpt, images, None)
+  ref = _reference(_restored(model_dir, SSGAN_BINDINGS, ckpt), images, None)
   gin.clear_config()
   np.testing.assert_allclose(got["rotation_logits"], ref["rotation_logits"],
                              rtol=1e-4, atol=1e-5)
