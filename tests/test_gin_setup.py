@@ -83,10 +83,17 @@ def test_missing_config_file():
     gin_setup.parse(["/nonexistent/config.gin"])
 
 
-def test_derive_seed_differs_per_value():
+def test_derive_seed_folds_in_each_value_of_a_tensor_base():
   base = tf.constant([1, 2])
+  direct = tf.random.experimental.stateless_fold_in(
+      tf.random.experimental.stateless_fold_in(tf.constant([1, 2], tf.int64),
+                                               tf.constant(3, tf.int64)),
+      tf.constant(4, tf.int64))
+  derived = random_ops.derive_seed(base, 3, 4)
+  assert derived.dtype == tf.int32
+  np.testing.assert_array_equal(derived.numpy(), tf.cast(direct, tf.int32).numpy())
   a, b = random_ops.derive_seed(base, 1), random_ops.derive_seed(base, 2)
-  assert a.shape == (2,) and not bool(tf.reduce_all(a == b))
+  assert not np.array_equal(a.numpy(), b.numpy())
 
 
 def test_derive_seed_is_stateless_fold_in_and_takes_large_integers():
