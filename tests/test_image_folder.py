@@ -190,11 +190,24 @@ def test_gin_errors():
 
 
 def test_read_image_keeps_rgb_png_bytes_and_converts_others(tmp_path):
-  _save(str(tmp_path / "a.png"), np.zeros((4, 4, 3), np.uint8))
-  _save(str(tmp_path / "b.png"), np.zeros((4, 4, 4), np.uint8))  # RGBA
-  assert isinstance(image_folder.read_image(str(tmp_path / "a.png")), bytes)
+  rng = np.random.RandomState(1)
+  rgba = rng.randint(0, 256, (4, 5, 4)).astype(np.uint8)
+  gray = rng.randint(0, 256, (4, 5)).astype(np.uint8)
+  _save(str(tmp_path / "a.png"), rgba[..., :3])
+  _save(str(tmp_path / "b.png"), rgba)
+  _save(str(tmp_path / "c.png"), gray)
+  _save(str(tmp_path / "d.bmp"), rgba[..., :3])
+  # An RGB PNG: the file's own bytes, not re-encoded.
+  assert image_folder.read_image(str(tmp_path / "a.png")) == (
+      tmp_path / "a.png").read_bytes()
+  # RGBA drops alpha (no blending); grayscale is repeated; BMP is decoded.
   converted = image_folder.read_image(str(tmp_path / "b.png"))
-  assert converted.shape == (4, 4, 3) and converted.dtype == np.uint8
+  assert converted.dtype == np.uint8
+  np.testing.assert_array_equal(converted, rgba[..., :3])
+  np.testing.assert_array_equal(image_folder.read_image(str(tmp_path / "c.png")),
+                                np.repeat(gray[..., None], 3, axis=-1))
+  np.testing.assert_array_equal(image_folder.read_image(str(tmp_path / "d.bmp")),
+                                rgba[..., :3])
 
 
 def test_trains_a_gan_on_a_folder(tmp_path):
@@ -233,15 +246,22 @@ def test_captioned_folder_yields_token_ids(tmp_path):
   assert spec.num_classes is None and spec.caption_length == 8
   # Most frequent words first, ties alphabetical.
   assert spec.tokenizer.words[:3] == ["a", "picture", "square"]
-  elements = list(spec.load("test").as_numpy_iterator()) + list(
-      spec.load("train").as_numpy_iterator())
-  assert len(elements) == len(files)
-  decoded = sorted(spec.tokenizer.decode(tokens) for _, tokens in elements)
-  expected = sorted(" ".join(spec.tokenizer.decode(
-      spec.tokenizer.encode([t])[0]).split()) for t in captions.values())
-  assert decoded == expected
-  assert all(tokens.shape == (8,) and tokens.dtype == np.int32
-             for _, tokens in elements)
+  assert spec.tokenizer.decode(spec.tokenizer.encode(["A red square, picture 1"])[0]) == (
+      "a red square picture 1")
+  seen = []
+  for split in ("test", "train"):
+    names = [n.decode() for n in spec.record_names(split)]
+    elements = list(spec.load(split).as_numpy_iterator())
+    assert len(elements) == len(names)
+    for name, (image, tokens) in zip(names, elements):
+      # Each image with its own caption's words (lower case, no punctuation).
+      assert tokens.shape == (8,) and tokens.dtype == np.int32
+      assert spec.tokenizer.decode(tokens) == captions[name].lower().replace(",", "")
+      if "gray" not in name:  # Its colour is the class folder the caption names.
+        np.testing.assert_allclose(
+            image[0, 0], np.array(COLOURS[name.split("/")[0]]) / 255.0, atol=0.05)
+    seen += names
+  assert sorted(seen) == files
 
 
 def test_captions_file_errors_name_the_images(tmp_path):
