@@ -209,6 +209,73 @@ def test_noise_amplitude_is_a_tenth_of_the_reconstruction_rmse():
     gan.train_step(stage, tf.constant(0, tf.int64))
 
 
+class _QuadraticCritic(tf.Module):
+  """D(x)[b, i, j] = sum_c w_c x[b, i, j, c]^2 / 2: dD/dx = w * x."""
+
+  def __init__(self, w):
+    super().__init__()
+    self.w = tf.constant(w, tf.float32)
+
+  def __call__(self, x):
+    return tf.reduce_sum(self.w * tf.square(x), -1, keepdims=True) / 2
+
+
+def test_gradient_penalty_equals_a_direct_computation():
+  gan = training.SingleImageGAN(_image(), training.Options(**TINY))
+  w = np.array([0.5, 2.0, 3.0], np.float32)
+  gan.discriminator = _QuadraticCritic(w)
+  rng = np.random.default_rng(0)
+  real, fake = (rng.uniform(-1, 1, (1, 9, 11, 3)).astype(np.float32)
+                for _ in range(2))
+  penalty = float(gan.gradient_penalty(real, fake, [5, 6]))
+  # One mixing weight ~ U(0, 1) per call (the official torch.rand(1, 1)).
+  mix = float(tf.random.stateless_uniform([], [5, 6]))
+  x = mix * real.astype(np.float64) + (1 - mix) * fake
+  norm = np.sqrt(np.sum((w * x) ** 2, axis=-1))  # Over channels, per pixel.
+  assert penalty == pytest.approx(np.mean((norm - 1) ** 2), rel=1e-5)
+  assert penalty != pytest.approx(float(gan.gradient_penalty(real, fake, [5, 7])))
+
+
+def test_one_g_gradient_is_applied_g_steps_times(monkeypatch):
+  o = training.Options(**dict(TINY, g_steps=3))
+  gan = training.SingleImageGAN(_image(), o)
+  gan.start_stage(0)
+  noises = gan.random_noise(1, [9, 9])
+  monkeypatch.setattr(gan, "random_noise", lambda *args, **kwargs: list(noises))
+  parts = {name: variables for name, (_, _, variables) in gan.optimizers.items()
+           if name != "discriminator"}
+  assert sorted(parts) == ["head", "stage0", "tail"]
+  start = {name: [v.numpy() for v in vs] for name, vs in parts.items()}
+  gan.train_step(0, tf.constant(0, tf.int64))
+  end = {name: [v.numpy() for v in vs] for name, vs in parts.items()}
+  # The G loss at G's starting weights and the D the step ended with (D's
+  # updates come first), written directly, and its gradient.
+  for name, vs in parts.items():
+    for v, value in zip(vs, start[name]):
+      v.assign(value)
+  all_vars = [v for vs in parts.values() for v in vs]
+  with tf.GradientTape() as tape:
+    fake = gan.generator(noises, gan.sizes[:1], gan.noise_amp)
+    rec = gan.generator([gan.reals[0]], gan.sizes[:1], gan.noise_amp)
+    loss = (-tf.reduce_mean(gan.discriminator(fake))
+            + o.alpha * tf.reduce_mean(tf.square(rec - gan.reals[0])))
+  grads = dict(zip([v.ref() for v in all_vars], tape.gradient(loss, all_vars)))
+  # TF1 Adam (epsilon hat 1e-8) applied g_steps times with that one gradient.
+  for name, vs in parts.items():
+    lr = training.learning_rates(0, o)[name]
+    for v, w0, w1 in zip(vs, start[name], end[name]):
+      g = grads[v.ref()].numpy().astype(np.float64)
+      w, m, s = w0.astype(np.float64), 0.0, 0.0
+      for t in range(1, o.g_steps + 1):
+        m = o.beta1 * m + (1 - o.beta1) * g
+        s = o.beta2 * s + (1 - o.beta2) * g * g
+        w = w - lr * np.sqrt(1 - o.beta2 ** t) / (1 - o.beta1 ** t) * m / (
+            np.sqrt(s) + 1e-8)
+      np.testing.assert_allclose(w1 - w0, w - w0, rtol=1e-3, atol=1e-7,
+                                 err_msg=v.name)
+      assert np.abs(w1 - w0).max() > 2.5 * lr  # Three steps of ~lr each.
+
+
 def test_resumption_mid_stage_is_exact(tmp_path):
   full = _run(str(tmp_path / "full" / "run"))
   _run(str(tmp_path / "cut" / "run"), stop_at=6)  # Stage 1, iteration 2.
@@ -510,6 +577,114 @@ def test_augmented_inputs_are_deterministic_per_iteration():
   assert sum(not np.allclose(d, image) for d in draws) >= 15
 
 
+def test_harmonization_augmentation_frequencies_match_the_official_pipeline():
+  from compare_gan2.singan import augment  # pylint: disable=g-import-not-at-top
+  n = 20000
+  colours, cutouts = {}, 0
+  for i in range(n):
+    colour, cutout = augment.harmonization_choice(0, i % 3, i)
+    colours[colour] = colours.get(colour, 0) + 1
+    cutouts += cutout
+  # tohinz/ConSinGAN's Augment under albumentations 0.4.3: OneOf(p=0.25) whose
+  # children are weighted by their p: three OneOfs (p 0.5) and the HSV shift
+  # (p 0.1), so 0.5 / 1.6 = 0.3125 and 0.1 / 1.6 = 0.0625; the noise OneOf's
+  # children have p 0.2, 0.5, 0.5 (of 1.2); the others two children of p 0.5.
+  # Then Cutout(p=0.9).
+  group = 0.25 * 0.3125
+  expected = {None: 0.75, "multiplicative_noise": group * 0.2 / 1.2,
+              "iaa_gaussian_noise": group * 0.5 / 1.2,
+              "gaussian_noise": group * 0.5 / 1.2, "invert": group / 2,
+              "sepia": group / 2, "channel_drop": group / 2,
+              "channel_shuffle": group / 2, "hsv_shift": 0.25 * 0.0625}
+  assert sum(expected.values()) == pytest.approx(1.0)
+  assert set(colours) == set(expected)
+  for name, p in list(expected.items()) + [("cutout", 0.9)]:
+    seen = (cutouts if name == "cutout" else colours[name]) / n
+    assert abs(seen - p) < 4 * math.sqrt(p * (1 - p) / n), (name, seen, p)
+
+
+def test_each_harmonization_transform_does_what_its_name_says():
+  from compare_gan2.singan import augment  # pylint: disable=g-import-not-at-top
+  image = _image(30, 36)
+  found = {}
+  for i in range(3000):
+    colour, cutout = augment.harmonization_choice(1, 0, i)
+    if not cutout and colour not in found:
+      found[colour] = augment.harmonization_input(image, 1, 0, i)
+  assert len(found) == 9
+  np.testing.assert_array_equal(found[None], image)
+  np.testing.assert_allclose(found["invert"], -image, atol=1e-6)  # 255 - x.
+  dropped = [c for c in range(3) if np.all(found["channel_drop"][..., c] == -1)]
+  assert len(dropped) == 1
+  kept = [c for c in range(3) if c not in dropped]
+  np.testing.assert_allclose(found["channel_drop"][..., kept], image[..., kept],
+                             atol=1e-6)
+  perm = [[c for c in range(3) if np.allclose(found["channel_shuffle"][..., k],
+                                              image[..., c], atol=1e-6)]
+          for k in range(3)]
+  assert sorted(p[0] for p in perm) == [0, 1, 2]
+  # albumentations 0.4.3 clips these to [0, 1] of the official [0, 255]
+  # float image: (almost) black.
+  for name in ("multiplicative_noise", "gaussian_noise", "sepia", "hsv_shift"):
+    assert found[name].max() <= -1 + 2 / 255 + 1e-6, name
+  # imgaug's noise: integers of 255, one noise value for the three channels.
+  iaa = (found["iaa_gaussian_noise"] + 1) * 127.5
+  np.testing.assert_allclose(iaa, np.round(iaa), atol=1e-3)
+  noise = iaa - np.trunc((image.astype(np.float64) + 1) * 127.5)
+  inside = (iaa > 0.5).all(-1) & (iaa < 254.5).all(-1)  # Unclipped pixels.
+  np.testing.assert_allclose(noise[inside][:, 0], noise[inside][:, 2], atol=1e-3)
+  assert 1.5 < noise[inside].std() < 13
+
+
+def test_cutout_holes_share_a_size_centred_and_clipped_at_the_border():
+  from compare_gan2.singan import augment  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  counts, truncated, colours = {1: 0, 2: 0}, 0, set()
+  for _ in range(2000):
+    boxes, colour, (size_h, size_w) = augment.cutout_holes(rng, 40, 50)
+    counts[len(boxes)] += 1
+    colours.update(int(c) for c in colour)
+    low, high = (30, 60) if len(boxes) == 1 else (15, 30)
+    assert low <= size_h <= high and low <= size_w <= high
+    for top, bottom, left, right in boxes:
+      assert 0 <= top <= bottom <= 40 and 0 <= left <= right <= 50
+      # albumentations 0.4.3: [centre - size // 2, centre + size // 2), clipped.
+      if 0 < top and bottom < 40:
+        assert bottom - top == 2 * (size_h // 2)
+      if 0 < left and right < 50:
+        assert right - left == 2 * (size_w // 2)
+      truncated += top == 0 and 0 < bottom - top < 2 * (size_h // 2)
+  assert abs(counts[1] - 1000) < 4 * math.sqrt(500)
+  assert truncated > 100  # Clipped at the border, not moved inside.
+  assert min(colours) == 0 and max(colours) == 256
+
+
+def test_shuffle_grid_tiles_move_back_or_forward_on_both_axes():
+  from compare_gan2.singan import augment  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  counts, signs = {}, set()
+  for _ in range(2000):
+    tiles = augment.shuffle_tiles(rng, 40, 60)
+    counts[len(tiles)] = counts.get(len(tiles), 0) + 1
+    for x, y, w, h, x_new, y_new in tiles:
+      assert 0 <= x_new and x_new + w <= 40 and 0 <= y_new and y_new + h <= 60
+      assert 0 <= w <= int(40 * 0.5) and 0 <= h <= int(60 * 0.5)
+      dx, dy = x_new - x, y_new - y
+      assert dx * dy >= 0, (dx, dy)  # One sign for both axes.
+      signs.add((np.sign(dx), np.sign(dy)))
+  assert {(1, 1), (-1, -1)} <= signs
+  assert sorted(counts) == [1, 2, 3, 4, 5]
+  assert all(abs(c - 400) < 4 * math.sqrt(320) for c in counts.values())
+  # editing_input copies the tiles from the original image, then adds noise.
+  image = _image(40, 60)
+  edited = augment.editing_input(image, 2, 1, 3, noise=0.0)
+  expected = image.copy()
+  for x, y, w, h, x_new, y_new in augment.shuffle_tiles(
+      augment._rng(2, 1, 3), 40, 60):  # pylint: disable=protected-access
+    expected[x_new:x_new + w, y_new:y_new + h] = image[x:x + w, y:y + h]
+  np.testing.assert_array_equal(edited, expected)
+
+
 def test_generator_batch_norm_uses_batch_statistics():
   from compare_gan2.singan import networks  # pylint: disable=g-import-not-at-top
   conv = networks.Conv(np.random.default_rng(0), 3, 8, "x", activation=False,
@@ -518,6 +693,28 @@ def test_generator_batch_norm_uses_batch_statistics():
   np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), conv.beta.numpy(), atol=1e-4)
   np.testing.assert_allclose(y.std(axis=(0, 1, 2)), np.abs(conv.gamma.numpy()),
                              rtol=1e-3)
+
+
+def test_batch_norm_models_sample_one_image_at_a_time():
+  from compare_gan2.singan import export as export_lib  # pylint: disable=g-import-not-at-top
+  gan = training.SingleImageGAN(_image(), training.Options(
+      **dict(TINY, train_mode="editing", batch_norm=True)))
+  for stage in range(3):
+    gan.start_stage(stage)
+  images = gan.sample(3, [1, 2]).numpy()
+  noises = gan.random_noise(3, [1, 2], batch=3)
+  for i in range(3):  # Image i is G of its noise alone (its own statistics).
+    alone = gan.generator([z[i:i + 1] for z in noises], gan.sizes,
+                          gan.noise_amp).numpy()
+    np.testing.assert_allclose(images[i], alone[0], atol=1e-5)
+  # A batch through G at once would share batch statistics: other images.
+  together = gan.generator(noises, gan.sizes, gan.noise_amp).numpy()
+  assert np.abs(together - images).max() > 1e-2
+  # The Hub module does the same.
+  module = export_lib.ConSinGANModule(gan)
+  served = module(num=tf.constant(3), scale_h=tf.constant(1.0),
+                  scale_w=tf.constant(1.0), seed=tf.constant([1, 2])).numpy()
+  np.testing.assert_allclose(served, images, atol=1e-5)
 
 
 @pytest.mark.parametrize("mode", ["harmonization", "editing"])
@@ -537,6 +734,103 @@ def test_harmonization_and_editing_training_modes(tmp_path, mode):
   out = harmonize.run(model_dir, str(tmp_path / "naive.png"),
                       str(tmp_path / "out.png"), fine_tune=1, mode=mode)
   assert images_lib.load_image(out).shape == (40, 40, 3)
+
+
+def test_retarget_mode(tmp_path):
+  from compare_gan2.singan import networks  # pylint: disable=g-import-not-at-top
+  run = _run(str(tmp_path / "run"), image=_image(40, 48), train_mode="retarget",
+             train_stages=4, niter=2, save_every=2, sample_every=2)
+  gan = run.gan
+  assert os.path.exists(str(tmp_path / "run" / "TRAIN_DONE"))
+  # ConSinGAN's schedule, as generation (harmonization's geometric one has
+  # (26, 31) at stage 1); golden sizes from the official arithmetic.
+  assert gan.sizes == ((21, 25), (24, 29), (32, 39), (40, 48))
+  # Noise of each stage's own size (generation's is 2 * num_layer larger), a
+  # fresh Gaussian z_0 in training, the coarsest image as z_rec's.
+  assert gan.fixed_noise(2).shape == (1, 32, 39, 8)
+  assert gan.first_input(1, 0) is None
+  np.testing.assert_array_equal(gan.fixed_noise(0), gan.reals[0])
+  assert all(float(gan.noise_amp[k]) > 0 for k in (1, 2, 3))
+  # The official forward of this mode (models.py's GrowingGenerator when
+  # train_mode is neither generation nor animation), written directly.
+  def pad(x, p):
+    return tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
+  g, noises = gan.generator, gan.random_noise(4, [3, 4])
+  features = g.body[0](pad(g.head(pad(noises[0], 1)), 2))
+  for k in range(1, 4):
+    upsampled = networks.resize_aligned(features, gan.sizes[k])
+    features = g.body[k](pad(upsampled + gan.noise_amp[k] * noises[k], 2)) + \
+        upsampled
+  np.testing.assert_allclose(g(noises, gan.sizes, gan.noise_amp),
+                             tf.tanh(g.tail(pad(features, 1))), atol=1e-5)
+  assert gan.sample(2, [0, 1], 1.0, 2.0).shape == (2, 40, 96, 3)
+
+
+@pytest.mark.parametrize("config, mode", [
+    ("consingan_paper.gin", "generation"), ("consingan_cpu.gin", "generation"),
+    ("consingan_retarget.gin", "retarget"),
+    ("consingan_harmonization.gin", "harmonization"),
+    ("consingan_editing.gin", "editing")])
+def test_shipped_gin_files(config, mode):
+  import gin  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  try:
+    gin_setup.parse([os.path.join(ROOT, "gin_configs", config)])
+    options = training.consingan_options()
+  finally:
+    gin.clear_config()
+  assert options.train_mode == mode
+  if mode == "retarget":  # The official defaults otherwise.
+    assert options == training.Options(train_mode="retarget")
+
+
+def test_bad_options_and_flags_are_config_errors(tmp_path):
+  from compare_gan2.singan import harmonize  # pylint: disable=g-import-not-at-top
+  for bad in [dict(seed=-1), dict(seed=2_000_001), dict(lr_g=0.0),
+              dict(lr_d=-1e-4), dict(beta1=1.0), dict(gamma=0.0),
+              dict(noise_amp=-0.1), dict(lambda_grad=float("nan")),
+              dict(min_size=10), dict(min_size=300), dict(niter=0),
+              dict(train_stages=1), dict(train_mode="animation")]:
+    name = list(bad)[0]
+    with pytest.raises(errors.ConfigError, match=f"consingan.{name} must be"):
+      training.consingan_options(**bad)
+  model_dir, out = str(tmp_path / "none"), str(tmp_path / "out.png")
+  for kwargs, message in [
+      (dict(num=0), "--num must be in"), (dict(num=257), "--num must be in"),
+      (dict(columns=0), "--columns"), (dict(scale_w=0.0), "must be > 0"),
+      (dict(scale_h=-1.0), "must be > 0"), (dict(scale_h=float("nan")), "> 0"),
+      (dict(seed=2**31), "--seed must fit")]:
+    with pytest.raises(errors.ConfigError, match=message):
+      sample_lib.write_samples(model_dir, out, **kwargs)
+  with pytest.raises(errors.ConfigError, match="--fine_tune must be >= 0"):
+    harmonize.run(model_dir, out, out, fine_tune=-1)
+  with pytest.raises(errors.ConfigError, match="--seed must fit"):
+    harmonize.run(model_dir, out, out, seed=-2**31 - 1)
+  assert not os.path.exists(model_dir) and not os.path.exists(out)
+
+
+def test_command_line_bad_numbers_are_one_line(tmp_path):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  model_dir, out = str(tmp_path / "run"), str(tmp_path / "out.png")
+  commands = {
+      "sample": ["--num=0", f"--out={out}"],
+      "harmonize": [f"--naive={out}", f"--out={out}", "--fine_tune=-1"]}
+  processes = {name: subprocess.Popen(
+      [sys.executable, "-m", f"compare_gan2.singan.{name}",
+       f"--model_dir={model_dir}"] + flags, cwd=ROOT, env=env,
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for name, flags in commands.items()}
+  expected = {"sample": "--num must be in [1, 256], got 0.",
+              "harmonize": "--fine_tune must be >= 0, got -1."}
+  for name, process in processes.items():
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1, stderr[-2000:]
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last == (f"python -m compare_gan2.singan.{name}: error: "
+                    f"{expected[name]}"), last
+  assert not os.path.exists(out)
 
 
 def _cli_train(image, model_dir, bindings):
