@@ -201,6 +201,15 @@ def test_command_line(tf1_run, tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   assert result.stdout.strip() == str(model_dir / "model.ckpt-2")
   assert (model_dir / "operative_config-2.gin").exists()
+  # The written checkpoint holds compare_gan's values (a copy: bit for bit).
+  imported = checkpoints.read_variables(str(model_dir / "model.ckpt-2"))
+  reader = tf.train.load_checkpoint(tf1_run["checkpoint"])
+  names = [n for n in imported if reader.has_tensor(n)]
+  assert {"global_step", "generator/fc1/kernel", "discriminator/fc2/bias"} <= set(names)
+  for name in names:
+    np.testing.assert_array_equal(imported[name], reader.get_tensor(name), err_msg=name)
+  np.testing.assert_array_equal(imported["generator/fc1/kernel/Adam"],
+                                reader.get_tensor("generator/fc1/kernel/g_opt"))
   # Importing again into the same directory is refused; nothing is overwritten.
   again = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env,
                          timeout=300, check=False)
