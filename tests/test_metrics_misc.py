@@ -25,6 +25,7 @@ def test_fractal_dimension_is_seeded_and_flattens_images():
   a = metrics.fractal_dimension(images, seed=3)
   assert a == metrics.fractal_dimension(images.reshape(500, 4), seed=3)
   assert a == metrics.fractal_dimension(images, seed=3)
+  assert a != metrics.fractal_dimension(images, seed=4)  # The seed is used.
 
 
 @pytest.mark.parametrize("points, kwargs", [

@@ -119,14 +119,25 @@ def test_train_examples_deterministic_resumable_and_epoch_permuted():
   assert any(not np.array_equal(a[1], b[1]) for a, b in zip(first, other_seed))
 
 
+def _multiset(images):
+  """The images (uint8, or float in [0, 1]) as a sorted list of their bytes."""
+  images = np.asarray(images)
+  if images.dtype != np.uint8:
+    images = np.round(images * 255).astype(np.uint8)
+  return sorted(x.tobytes() for x in images)
+
+
 def test_sharded_pipelines_split_the_train_set():
+  """Each of 2 pipelines reads its own half: the halves' first epochs (and their
+  test shares) together are the split, each image once."""
   spec = _spec()
   contexts = [tf.distribute.InputContext(2, i, 2) for i in range(2)]
-  seen = [np.array([e[2] for e in spec.train_examples(0, c).take(2250)
-                    .as_numpy_iterator()]) for c in contexts]
-  assert all(len(s) == 2250 for s in seen)
-  tests = [len(list(spec.load("test", c))) for c in contexts]
-  assert tests == [250, 250]
+  train = [[e[1] for e in spec.train_examples(0, c).take(2250).as_numpy_iterator()]
+           for c in contexts]
+  assert _multiset(train[0] + train[1]) == _multiset(spec.split_arrays("train")[0])
+  tests = [[x for x, _ in spec.load("test", c).as_numpy_iterator()] for c in contexts]
+  assert [len(t) for t in tests] == [250, 250]
+  assert _multiset(tests[0] + tests[1]) == _multiset(spec.split_arrays("test")[0])
 
 
 def test_labeled_fraction_hides_labels_by_example():
