@@ -803,6 +803,10 @@ def test_bad_options_and_flags_are_config_errors(tmp_path):
       (dict(seed=2**31), "--seed must fit")]:
     with pytest.raises(errors.ConfigError, match=message):
       sample_lib.write_samples(model_dir, out, **kwargs)
+  from compare_gan2.singan import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
+  for num in (1, 1001):
+    with pytest.raises(errors.ConfigError, match="--num must be in"):
+      evaluate_lib.evaluate(model_dir, num=num)
   with pytest.raises(errors.ConfigError, match="--fine_tune must be >= 0"):
     harmonize.run(model_dir, out, out, fine_tune=-1)
   with pytest.raises(errors.ConfigError, match="--seed must fit"):

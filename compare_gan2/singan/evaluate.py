@@ -23,6 +23,7 @@ from absl import flags  # noqa: E402
 from compare_gan2 import flags_help  # noqa: E402
 
 SCORES_FILE = "scores.json"
+MAX_NUM = 1000  # The samples are held in memory.
 
 
 def evaluate(model_dir, num=50, checkpoint=None, batch=10, inception_handle=None):
@@ -36,9 +37,9 @@ def evaluate(model_dir, num=50, checkpoint=None, batch=10, inception_handle=None
   from compare_gan2.metrics import single_image
   from compare_gan2.singan import runner
   # pylint: enable=g-import-not-at-top
-  if num < 2:
-    raise errors.ConfigError(f"--num must be >= 2 (diversity compares samples), "
-                             f"got {num}.")
+  if not 2 <= num <= MAX_NUM:
+    raise errors.ConfigError(f"--num must be in [2, {MAX_NUM}] (diversity "
+                             f"compares samples), got {num}.")
   gan, path = runner.load_model(model_dir, checkpoint)
   image = gan.reals[gan.generator.num_stages - 1][0].numpy()
   scores = {"checkpoint": path, "num_samples": int(num)}
@@ -64,7 +65,8 @@ def evaluate(model_dir, num=50, checkpoint=None, batch=10, inception_handle=None
 
 def _define_flags():
   flags.DEFINE_string("model_dir", None, "A trained ConSinGAN model directory.")
-  flags.DEFINE_integer("num", 50, "Samples to measure (the papers use 50).")
+  flags.DEFINE_integer("num", 50, f"Samples to measure (2 .. {MAX_NUM}; the "
+                       "papers use 50).")
   flags.DEFINE_string("checkpoint", None, "Checkpoint (default: the latest).")
   flags.DEFINE_bool("sifid", False, "Also SIFID, on the Inception network of "
                     "gin `eval.inception_handle` (needs that network).")
