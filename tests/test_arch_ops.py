@@ -628,6 +628,31 @@ def test_non_local_block_variables_and_identity_at_init():
   assert not np.allclose(out.numpy(), x.numpy())
 
 
+def test_non_local_block_matches_numpy():
+  """x + sigma * conv_o(softmax(theta phi^T) g), phi and g max-pooled 2x2."""
+  x = np.random.RandomState(7).randn(2, 8, 8, 16).astype(np.float32)
+  store = variable_store.VariableStore()
+  with variable_store.using_store(store):
+    attention.non_local_block(tf.constant(x), "nl", use_sn=False)
+  store["nl/sigma"].assign(0.7)
+  with variable_store.using_store(store):
+    out = attention.non_local_block(tf.constant(x), "nl", use_sn=False).numpy()
+  w = {n: store[f"nl/conv2d_{n}/kernel"].numpy()[0, 0].astype(np.float64)
+       for n in ("theta", "phi", "g", "attn_g")}
+
+  def pool(t):  # 2x2 max pooling, stride 2, then positions flattened.
+    n, h, wd, c = t.shape
+    return t.reshape(n, h // 2, 2, wd // 2, 2, c).max((2, 4)).reshape(n, -1, c)
+
+  theta = (x @ w["theta"]).reshape(2, 64, 2)
+  phi, g = pool(x @ w["phi"]), pool(x @ w["g"])
+  logits = theta @ phi.transpose(0, 2, 1)
+  attn = np.exp(logits - logits.max(-1, keepdims=True))
+  attn /= attn.sum(-1, keepdims=True)
+  o = (attn @ g).reshape(2, 8, 8, 8) @ w["attn_g"]
+  np.testing.assert_allclose(out, x + 0.7 * o, rtol=1e-4, atol=1e-5)
+
+
 def _same_padding(size, stride, kernel):
   """(output size, padding before) of TensorFlow's SAME padding."""
   out = -(-size // stride)
