@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -112,6 +113,21 @@ def _run(model_dir, stop_at=None, image=None, **overrides):
 def _weights(gan):
   return {v.name: v.numpy() for v in gan.generator.variables +
           gan.discriminator.variables}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  """(model directory, final weights, noise amplitudes) of _run() with TINY,
+  trained once for the tests that only read it (copy it to write into it)."""
+  model_dir = str(tmp_path_factory.mktemp("trained") / "run")
+  run = _run(model_dir)
+  return model_dir, _weights(run.gan), run.gan.noise_amp.numpy()
+
+
+def _copy_of(trained, tmp_path):
+  model_dir = str(tmp_path / "run")
+  shutil.copytree(trained[0], model_dir)
+  return model_dir
 
 
 def test_only_the_last_train_depth_stages_train(tmp_path, monkeypatch):
@@ -276,16 +292,15 @@ def test_one_g_gradient_is_applied_g_steps_times(monkeypatch):
       assert np.abs(w1 - w0).max() > 2.5 * lr  # Three steps of ~lr each.
 
 
-def test_resumption_mid_stage_is_exact(tmp_path):
-  full = _run(str(tmp_path / "full" / "run"))
+def test_resumption_mid_stage_is_exact(tmp_path, trained):
+  _, expected, noise_amp = trained  # An uninterrupted run.
   _run(str(tmp_path / "cut" / "run"), stop_at=6)  # Stage 1, iteration 2.
   resumed = _run(str(tmp_path / "cut" / "run"))
-  expected, got = _weights(full.gan), _weights(resumed.gan)
+  got = _weights(resumed.gan)
   assert expected.keys() == got.keys()
   for name in expected:
     np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
-  np.testing.assert_array_equal(full.gan.noise_amp.numpy(),
-                                resumed.gan.noise_amp.numpy())
+  np.testing.assert_array_equal(resumed.gan.noise_amp.numpy(), noise_amp)
 
 
 def test_samples_at_another_aspect_ratio(tmp_path):
@@ -380,10 +395,9 @@ def test_diversity_and_patch_fid_equal_direct_formulations():
   assert shifted > 0.01
 
 
-def test_evaluate_writes_scores(tmp_path):
+def test_evaluate_writes_scores(tmp_path, trained):
   from compare_gan2.singan import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
-  model_dir = str(tmp_path / "run")
-  _run(model_dir)
+  model_dir = _copy_of(trained, tmp_path)
   scores = evaluate_lib.evaluate(model_dir, num=4, batch=3)
   assert set(scores) == {"checkpoint", "num_samples", "diversity", "patch_fid",
                          "diversity_wide", "patch_fid_wide"}
@@ -394,10 +408,9 @@ def test_evaluate_writes_scores(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["harmonization", "editing"])
-def test_harmonization_and_editing(tmp_path, mode):
+def test_harmonization_and_editing(tmp_path, mode, trained):
   from compare_gan2.singan import harmonize  # pylint: disable=g-import-not-at-top
-  model_dir = str(tmp_path / "run")
-  _run(model_dir)
+  model_dir = trained[0]  # Read only.
   image = _image()
   naive = image.copy()
   naive[8:16, 8:16] = [1.0, -1.0, -1.0]  # A red square pasted in.
@@ -434,11 +447,9 @@ def test_learning_rates_decay_from_80_percent_of_the_iterations():
 
 
 def test_fine_tuning_keeps_the_noise_amplitude_and_trains_the_last_stage(
-    tmp_path, monkeypatch):
+    monkeypatch, trained):
   from compare_gan2.singan import harmonize  # pylint: disable=g-import-not-at-top
-  model_dir = str(tmp_path / "run")
-  _run(model_dir)
-  gan, _ = runner.load_model(model_dir)
+  gan, _ = runner.load_model(trained[0])
   amp = gan.noise_amp.numpy().copy()
   before = _weights(gan)
   naive_first = tf.constant(_image(*gan.sizes[0], seed=5)[None])
@@ -501,7 +512,8 @@ class _StandInInception(tf.Module):
             "logits": tf.zeros([n, 1008])}
 
 
-def test_sifid_on_the_first_pooling_maps_of_eval_inception_handle(tmp_path):
+def test_sifid_on_the_first_pooling_maps_of_eval_inception_handle(tmp_path,
+                                                                 trained):
   from compare_gan2.evaluation import feature_extractors as fe  # pylint: disable=g-import-not-at-top
   from compare_gan2.metrics import fid  # pylint: disable=g-import-not-at-top
   from compare_gan2.metrics import single_image  # pylint: disable=g-import-not-at-top
@@ -517,8 +529,7 @@ def test_sifid_on_the_first_pooling_maps_of_eval_inception_handle(tmp_path):
   assert direct.shape == (3, 74, 74, 4)
   np.testing.assert_allclose(maps(images), direct, atol=1e-5)
 
-  model_dir = str(tmp_path / "run")
-  _run(model_dir)
+  model_dir = _copy_of(trained, tmp_path)
   scores = evaluate_lib.evaluate(model_dir, num=3, inception_handle=handle)
   gan, _ = runner.load_model(model_dir)
   image = (gan.reals[-1][0].numpy() + 1) / 2

@@ -83,17 +83,17 @@ def fine_tune_last_stage(gan, naive_first, iterations, noise=0.0, seed=0):
 def run(model_dir, naive, out, mask=None, fine_tune=0, mode="harmonization",
         seed=0):
   """Writes the harmonized / edited image to `out`; returns its path."""
-  # pylint: disable=g-import-not-at-top
-  import numpy as np
-  import tensorflow as tf
-  from compare_gan2 import errors
-  from compare_gan2.singan import images
-  from compare_gan2.singan import runner
-  # pylint: enable=g-import-not-at-top
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
   if fine_tune < 0:
     raise errors.ConfigError(f"--fine_tune must be >= 0, got {fine_tune}.")
   if not -2**31 <= seed < 2**31:
     raise errors.ConfigError(f"--seed must fit in 32 bits, got {seed}.")
+  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  import tensorflow as tf
+  from compare_gan2.singan import images
+  from compare_gan2.singan import runner
+  # pylint: enable=g-import-not-at-top
   gan, _ = runner.load_model(model_dir)
   stages = gan.generator.num_stages
   if stages < gan.options.train_stages:

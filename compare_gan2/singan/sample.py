@@ -40,10 +40,7 @@ def write_samples(model_dir, out, num=8, scale_h=1.0, scale_w=1.0, seed=0,
                   columns=4, checkpoint=None):
   """Writes `num` samples of `model_dir` at the scaled size to `out`; returns
   (path, image shape)."""
-  # pylint: disable=g-import-not-at-top
-  from compare_gan2 import errors
-  from compare_gan2.singan import runner
-  # pylint: enable=g-import-not-at-top
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
   if not 1 <= num <= MAX_NUM:
     raise errors.ConfigError(f"--num must be in [1, {MAX_NUM}], got {num}.")
   if columns < 1:
@@ -53,6 +50,7 @@ def write_samples(model_dir, out, num=8, scale_h=1.0, scale_w=1.0, seed=0,
                              f"{scale_h} and {scale_w}.")
   if not -2**31 <= seed < 2**31:
     raise errors.ConfigError(f"--seed must fit in 32 bits, got {seed}.")
+  from compare_gan2.singan import runner  # pylint: disable=g-import-not-at-top
   gan, _ = runner.load_model(model_dir, checkpoint)
   smallest = min(min(h, w) for h, w in gan.sizes)
   if int(smallest * min(scale_h, scale_w)) < 2 * (gan.options.num_layer + 2) + 1:
