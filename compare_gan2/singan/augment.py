@@ -151,7 +151,8 @@ def cutout_holes(rng, height, width):
   ([(top, bottom, left, right)], colour [3] in 0..256, (size_h, size_w))."""
   holes = int(rng.integers(1, 3))
   low, high = (30, 60) if holes == 1 else (15, 30)
-  size_h, size_w = int(rng.integers(low, high + 1)), int(rng.integers(low, high + 1))
+  size_h = int(rng.integers(low, high + 1))
+  size_w = int(rng.integers(low, high + 1))
   colour = rng.integers(0, 257, 3)
   boxes = []
   for _ in range(holes):

@@ -29,6 +29,7 @@ the same iteration); the GP mixing weight of D step d from
 harmonization / editing inputs from (seed, stage, i)
 (compare_gan2/singan/augment.py).
 """
+
 import dataclasses
 import os
 import time
@@ -237,7 +238,7 @@ class SingleImageGAN(tf.Module):
 
     With batch norm, G runs on one image at a time (the official code samples
     one at a time, so no batch statistics are shared): image i is G of the
-    i-th noises alone, the same images a batch of any size holds.
+    i-th noises alone.
     """
     stages = stages or self.generator.num_stages
     sizes = [(int(h * scale_h), int(w * scale_w)) for h, w in self.sizes]
