@@ -2,6 +2,9 @@
 
 import json
 import os
+import re
+import subprocess
+import sys
 
 import gin
 import numpy as np
@@ -162,5 +165,31 @@ def test_an_external_text_encoder_loads_through_the_same_interface(tmp_path, tra
 def test_pretraining_needs_captions():
   with pytest.raises(errors.ConfigError, match="needs captions"):
     pretraining.ClipPretraining(dataset=datasets.get_dataset("polygons_32"))
+  captioned = datasets.get_dataset("captioned_polygons_32")
+  for setting, fragment in [
+      ({"batch_size": 1}, "batch_size must be an integer >= 2"),
+      ({"training_steps": -5}, "training_steps must be an integer >= 0"),
+      ({"learning_rate": 0.0}, "learning_rate must be a number > 0"),
+      ({"beta2": 1.0}, "beta2 must be a number in [0, 1)"),
+      ({"epsilon": -1e-6}, "epsilon must be a number > 0")]:
+    with pytest.raises(errors.ConfigError, match=re.escape(fragment)):
+      pretraining.ClipPretraining(dataset=captioned, **setting)
   with pytest.raises(errors.ConfigError, match="not a pre-trained"):
     model_lib.TextImageModel.load("/no/such/dir")
+
+
+def test_a_bad_number_is_refused_in_one_line_before_the_model_dir(tmp_path):
+  model_dir = str(tmp_path / "clip")
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  result = subprocess.run(
+      [sys.executable, "-m", "compare_gan2.clip", f"--model_dir={model_dir}",
+       "--gin_config=gin_configs/clip_captioned_polygons_32.gin",
+       "--gin_bindings=clip_pretraining.learning_rate = -0.001"],
+      capture_output=True, text=True, cwd=root, timeout=600, check=False,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  assert result.returncode == 1 and "Traceback" not in result.stderr, (
+      result.stderr[-3000:])
+  assert result.stderr.strip().splitlines()[-1] == (
+      "python -m compare_gan2.clip: error: clip_pretraining.learning_rate must "
+      "be a number > 0, got -0.001.")
+  assert not os.path.exists(model_dir)

@@ -2,6 +2,9 @@
 training, sampling, export, evaluation, on a tiny pair and generator."""
 
 import os
+import re
+import subprocess
+import sys
 
 import gin
 import numpy as np
@@ -200,6 +203,10 @@ def test_local_batch_norm_normalises_groups_of_the_batch(n):
   expected = ((g - mean) / np.sqrt(var + 1e-5)).reshape(x.shape)
   expected = expected * v["t/bn/gamma"] + v["t/bn/beta"]
   np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+  # A batch that does not split into equal groups (9: 5 + 4) is refused.
+  with pytest.raises(errors.ConfigError, match="virtual_batch"):
+    _run_in_store(lambda: networks.local_batch_norm(tf.zeros([9, 2, 2, 3]), 8,
+                                                    "bn"))
 
 
 def test_truncation_pulls_towards_the_captions_mean_style():
@@ -484,7 +491,7 @@ def test_evaluation_scores_seen_and_held_out(trained, pair_dir, tmp_path):
   from compare_gan2.text2image import evaluate  # pylint: disable=g-import-not-at-top
   import shutil  # pylint: disable=g-import-not-at-top
   with pytest.raises(errors.ConfigError, match="trained against"):
-    evaluate.evaluate(trained, pair_dir, num=10)
+    evaluate.evaluate(trained, pair_dir, num=100)
   evaluator_dir = str(tmp_path / "evaluator")   # (a copy stands in for a
   shutil.copytree(pair_dir, evaluator_dir)       # second seed's pair)
   cache = tmp_path / "classifiers"
@@ -568,3 +575,129 @@ def test_shipped_configs_parse_to_their_sizes(config, resolution, channels, bloc
     assert gin.query_parameter("text_to_image_gan.beta2") == 0.99
   finally:
     gin.clear_config()
+
+
+# ------------------------------------------------ the commands: bad input
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _command(module, *args):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  return subprocess.run([sys.executable, "-m", module, *args],
+                        capture_output=True, text=True, cwd=ROOT, env=env,
+                        timeout=600, check=False)
+
+
+def _assert_one_line_error(result, program, *fragments):
+  assert result.returncode == 1, result.stderr[-3000:]
+  assert "Traceback" not in result.stderr, result.stderr[-3000:]
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith(f"{program}: error: "), last
+  for fragment in fragments:
+    assert fragment in last, last
+
+
+def _files(model_dir):
+  return sorted(os.path.relpath(os.path.join(d, f), model_dir)
+                for d, _, files in os.walk(model_dir) for f in files)
+
+
+SAMPLE = "compare_gan2.text2image.sample"
+EVALUATE = "compare_gan2.text2image.evaluate"
+
+
+@pytest.mark.parametrize("module,args,fragment", [
+    (SAMPLE, ["--prompt="], "--prompt #1 is empty"),
+    (SAMPLE, ["--prompt=a red square", "--prompt=   "],
+     "--prompt #2 ('   ') is blank"),
+    (SAMPLE, ["--prompt=?!"], "--prompt #1 ('?!') has no words"),
+    (SAMPLE, ["--columns=0"], "--columns must be an integer in [1, 256], got 0"),
+    (SAMPLE, ["--columns=-2"], "--columns must be"),
+    (SAMPLE, ["--columns=100000"], "--columns must be"),
+    (SAMPLE, ["--truncation=-0.5"], "--truncation must be a number in [0, 1]"),
+    (SAMPLE, ["--truncation=1.5"], "--truncation must be"),
+    (SAMPLE, ["--truncation=nan"], "--truncation must be"),
+    (SAMPLE, ["--seed=-1"], "--seed must be an integer in [0, 2147483647]"),
+    (EVALUATE, ["--num=0"], "--num must be an integer in [100, 10000], got 0"),
+    (EVALUATE, ["--num=-5"], "--num must be"),
+    (EVALUATE, ["--num=1000000"], "--num must be"),
+    (EVALUATE, ["--curve_num=1"], "--curve_num must be an integer >= 2"),
+    (EVALUATE, ["--truncation=-1"], "--truncation must be"),
+    (EVALUATE, ["--curve=1.0,-0.2"], "--curve must be a number in [0, 1]"),
+    (EVALUATE, ["--curve=1.0,x"], "--curve must be comma-separated numbers"),
+    (EVALUATE, ["--seed=-3"], "--seed must be"),
+])
+def test_bad_prompts_and_numbers_are_refused_in_one_line(trained, tmp_path,
+                                                         module, args, fragment):
+  """Before the model is loaded (so the model directory is left as it was)."""
+  before = _files(trained)
+  out = str(tmp_path / "grid.png")
+  common = ([f"--out={out}"] if module == SAMPLE else
+            [f"--evaluator_dir={tmp_path}"])
+  result = _command(module, f"--model_dir={trained}", *common, *args)
+  _assert_one_line_error(result, f"python -m {module}", fragment)
+  assert _files(trained) == before
+  assert not os.path.exists(out)
+
+
+def test_eval_num_bound_is_the_test_split():
+  from compare_gan2.datasets import polygons  # pylint: disable=g-import-not-at-top
+  from compare_gan2.text2image import checks  # pylint: disable=g-import-not-at-top
+  assert checks.MAX_EVAL_NUM == polygons.TEST_SIZE
+  assert cp.CaptionedPolygonsDataset.eval_test_samples == polygons.TEST_SIZE
+
+
+def test_sample_warns_of_words_outside_the_vocabulary(trained, tmp_path):
+  """Console and the model directory's log: the unknown words, what they
+  became, the words past the caption length; known prompts: no warning."""
+  out = str(tmp_path / "grid.png")
+  long_prompt = ("a large red triangle on a white background in the centre "
+                 "with three sides and more words")
+  result = _command(SAMPLE, f"--model_dir={trained}", f"--out={out}",
+                    "--prompt=a purple dodecahedron flying over zebras",
+                    "--prompt=A Red triangle, on a white background!",
+                    f"--prompt={long_prompt}", "--columns=2")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert os.path.exists(out)
+  unknown = ("Prompt 1 'a purple dodecahedron flying over zebras': 4 word(s) "
+             "not in the vocabulary of captioned_polygons_32 (34 words) are "
+             "mapped to <unk>: dodecahedron, flying, over, zebras. The model "
+             "reads 'a purple <unk> <unk> <unk> <unk>'.")
+  dropped = ("Prompt 3 '" + long_prompt + "': 1 word(s) not in the "
+             "vocabulary of captioned_polygons_32 (34 words) are mapped to "
+             "<unk>: and; 2 word(s) past the caption length (15 words) are "
+             "dropped: more, words. The model reads 'a large red triangle on a "
+             "white background in the centre with three sides <unk>'.")
+  with open(os.path.join(trained, "compare_gan2.log"), encoding="utf-8") as f:
+    log = f.read()
+  for text in (result.stderr, log):
+    warnings = [l for l in text.splitlines() if "Prompt " in l]
+    assert len(warnings) == 2, text[-3000:]
+    # Warning level: absl's console "W1207 ...", the log file's "... W ...".
+    assert all(re.match(r"(W\d{4} |\S+ \S+ W )", w) for w in warnings), warnings
+    assert warnings[0].endswith(unknown) and warnings[1].endswith(dropped)
+
+
+def test_numbers_of_the_gan_are_refused_before_training(pair_dir, tmp_path):
+  model_dir = str(tmp_path / "run")
+  result = _command(
+      "compare_gan2.text2image", f"--model_dir={model_dir}",
+      "--gin_config=gin_configs/stylegan_t_captioned_polygons_32.gin",
+      f"--gin_bindings=text_to_image_gan.clip_dir = '{pair_dir}'",
+      "--gin_bindings=text_to_image_gan.batch_size = 0")
+  _assert_one_line_error(result, "python -m compare_gan2.text2image",
+                         "text_to_image_gan.batch_size must be an integer >= 1")
+  assert not os.path.exists(model_dir)
+  from compare_gan2 import datasets  # pylint: disable=g-import-not-at-top
+  dataset = datasets.get_dataset("captioned_polygons_32")
+  for setting, fragment in [
+      ({"g_lr": -0.002}, "text_to_image_gan.g_lr must be a number > 0"),
+      ({"beta2": 1.0}, "text_to_image_gan.beta2 must be a number in [0, 1)"),
+      ({"clip_weight": -1.0}, "clip_weight must be a number >= 0"),
+      ({"training_steps": -1}, "training_steps must be an integer >= 0")]:
+    with pytest.raises(errors.ConfigError, match=re.escape(fragment)):
+      gan_lib.TextToImageGAN(dataset=dataset, clip_dir=pair_dir, **setting)
+  with pytest.raises(errors.ConfigError, match="t2i_generator.z_dim must be"):
+    networks.TextConditionalGenerator(32, 8, z_dim=0)
+  with pytest.raises(errors.ConfigError, match="virtual_batch must be"):
+    networks.ProjectedDiscriminator(8, virtual_batch=0)

@@ -8,6 +8,8 @@ training is resumable, shows progress and writes TensorBoard scalars: `loss`,
 image has the largest logit in its row / column of the batch) and `scale`.
 """
 
+import math
+
 import gin
 import tensorflow as tf
 
@@ -38,6 +40,30 @@ def log_scale_variable(image_encoder):
                            initializers.constant(loss_lib.INITIAL_LOG_SCALE))
 
 
+def _check_settings(**values):
+  """ConfigError for a `clip_pretraining.*` number that cannot train."""
+  def refuse(key, wanted):
+    raise errors.ConfigError(f"clip_pretraining.{key} must be {wanted}, got "
+                             f"{values[key]!r}.")
+  def is_integer(value):
+    return (not isinstance(value, bool) and isinstance(value, (int, float)) and
+            float(value).is_integer())
+  def is_number(value):
+    return (not isinstance(value, bool) and isinstance(value, (int, float)) and
+            math.isfinite(value))
+  if not is_integer(values["batch_size"]) or values["batch_size"] < 2:
+    refuse("batch_size", "an integer >= 2 (the contrastive loss contrasts "
+           "the pairs of a batch)")
+  if not is_integer(values["training_steps"]) or values["training_steps"] < 0:
+    refuse("training_steps", "an integer >= 0")
+  for key in ("learning_rate", "epsilon"):
+    if not is_number(values[key]) or values[key] <= 0:
+      refuse(key, "a number > 0")
+  for key in ("beta1", "beta2"):
+    if not is_number(values[key]) or not 0 <= values[key] < 1:
+      refuse(key, "a number in [0, 1)")
+
+
 @gin.configurable("clip_pretraining", denylist=["dataset"])
 class ClipPretraining:
   """The text and image encoders and their contrastive training step."""
@@ -49,6 +75,9 @@ class ClipPretraining:
           f"CLIP pre-training needs captions, but {dataset.name!r} has none. "
           "Choose a captioned dataset (captioned_polygons_32, "
           "captioned_polygons_64, or image_folder with image_folder.captions).")
+    _check_settings(batch_size=batch_size, training_steps=training_steps,
+                    learning_rate=learning_rate, beta1=beta1, beta2=beta2,
+                    epsilon=epsilon)
     self._dataset = dataset
     self._batch_size = int(batch_size)
     self.training_steps = int(training_steps)

@@ -6,13 +6,14 @@ than a-z and 0-9 becomes one space, the words are looked up (unknown words ->
 <unk>), cut to `length - 1`, followed by <eos> and padded with <pad> to
 `length` (CLIP's text encoder reads the <eos> position). `encode` (NumPy) and
 `tf_encode` (TensorFlow ops only, so it can live in an exported graph) give the
-same ids; tests check it.
+same ids; tests check it. `unmapped_words` names what a caption loses (unknown
+words, words past the length), for warnings. TensorFlow is imported by the
+graph methods only, so the commands can check prompts before importing it.
 """
 
 import re
 
 import numpy as np
-import tensorflow as tf
 
 PAD, EOS, UNK = 0, 1, 2
 SPECIAL = ("<pad>", "<eos>", "<unk>")
@@ -64,6 +65,13 @@ class Tokenizer:
       out[row, :len(ids)] = ids
     return out
 
+  def unmapped_words(self, caption):
+    """(words of `caption` outside the vocabulary, each becoming <unk>; words
+    past the first `length - 1`, dropped), in order."""
+    words = split_words(caption)
+    kept, dropped = words[:self.length - 1], words[self.length - 1:]
+    return [w for w in kept if w not in self._ids], dropped
+
   def decode(self, ids):
     """int [length] -> the words before <eos> (<pad> dropped), joined by
     spaces."""
@@ -78,6 +86,7 @@ class Tokenizer:
   def tf_table(self):
     """The word -> id lookup table (a TF resource; keep it alive with the
     module that uses it)."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
     return tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(
             tf.constant(self.words), tf.range(3, 3 + len(self.words),
@@ -85,6 +94,7 @@ class Tokenizer:
 
   def tf_encode(self, captions, table=None):
     """string [B] tensor -> int32 [B, length], equal to `encode`."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
     table = table if table is not None else self.tf_table()
     text = tf.strings.regex_replace(tf.strings.lower(captions), _SEPARATORS, " ")
     words = tf.strings.split(tf.strings.strip(text))          # ragged [B, None]
@@ -97,6 +107,7 @@ class Tokenizer:
   def tf_decode(self, ids):
     """int [B, length] -> string [B]: the words before <eos>, space-joined
     (<pad> dropped, <unk> kept as "<unk>"), as `decode`."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
     ids = tf.convert_to_tensor(ids, tf.int32)
     before_eos = tf.equal(tf.cumsum(tf.cast(tf.equal(ids, EOS), tf.int32),
                                     axis=1), 0)

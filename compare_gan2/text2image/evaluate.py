@@ -19,6 +19,10 @@ scored against those images, apart for the captions of seen and of held-out
 And the variation–alignment curve: FID against CLIP score over truncation psi
 (StyleGAN-T, Figure 5), on the first `curve_num` captions; plotted to
 `truncation_curve.png`. Everything goes to `<model_dir>/t2i_scores.json`.
+
+Refused in one line, before anything is loaded: --num outside [100, 10000]
+(seen and held-out captions each need samples; the test split), --curve_num
+below 2, a --truncation or --curve value outside [0, 1], a negative --seed.
 """
 
 import os
@@ -136,11 +140,40 @@ class Scorer:
     return result
 
 
+def check_options(num, truncation, curve, curve_num, seed):
+  """ConfigError for a value of --num, --truncation, --curve, --curve_num or
+  --seed that cannot be evaluated (the test split's size is checked once the
+  model is loaded)."""
+  from compare_gan2.text2image import checks  # pylint: disable=g-import-not-at-top
+  checks.integer("--num", num, checks.MIN_EVAL_NUM, checks.MAX_EVAL_NUM,
+                 why="one sample per test caption (captioned_polygons has "
+                 f"{checks.MAX_EVAL_NUM}); the seen and the held-out captions "
+                 "each need samples")
+  checks.truncation("--truncation", truncation)
+  for psi in curve:
+    checks.truncation("--curve", psi)
+  checks.integer("--curve_num", curve_num, 2,
+                 why="FID needs at least 2 samples")
+  checks.seed("--seed", seed)
+
+
+def parse_curve(values):
+  """The --curve list as floats; ConfigError for a value that is not one."""
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  try:
+    return tuple(float(c) for c in values)
+  except ValueError:
+    raise errors.ConfigError(
+        f"--curve must be comma-separated numbers in [0, 1], got "
+        f"{','.join(values)!r}.") from None
+
+
 def evaluate(model_dir, evaluator_dir, num=1800, truncation=1.0,
              curve=(1.0, 0.8, 0.6, 0.4, 0.2, 0.0), curve_num=600, seed=0,
              gin_bindings=()):
   """The scores dict (also written to <model_dir>/t2i_scores.json).
   `gin_bindings` may set the classifier's `polygons_classifier.*`."""
+  check_options(num, truncation, curve, curve_num, seed)
   # pylint: disable=g-import-not-at-top
   import gin
   from compare_gan2 import errors
@@ -150,7 +183,13 @@ def evaluate(model_dir, evaluator_dir, num=1800, truncation=1.0,
   from compare_gan2.clip import model as clip_model
   from compare_gan2.text2image import loader
   # pylint: enable=g-import-not-at-top
+  from compare_gan2 import logs  # pylint: disable=g-import-not-at-top
   model, path = loader.load_model(model_dir)
+  test_size = model.dataset.eval_test_samples
+  if test_size and num > test_size:
+    raise errors.ConfigError(
+        f"--num={num} is more than the {test_size} test images of "
+        f"{model.dataset.name}.")
   if os.path.realpath(evaluator_dir) == os.path.realpath(model.clip_dir):
     raise errors.ConfigError(
         f"--evaluator_dir={evaluator_dir} is the pair the GAN was trained "
@@ -161,6 +200,7 @@ def evaluate(model_dir, evaluator_dir, num=1800, truncation=1.0,
         f"evaluate measures attributes of captioned_polygons samples; "
         f"{model_dir} was trained on {model.dataset.name}.")
   evaluator = clip_model.TextImageModel.load(evaluator_dir)
+  logs.start()
   gin_setup.parse(bindings=gin_bindings)   # After the model's own config.
   try:
     classifier_options = evaluator_lib.polygons_classifier_options()
@@ -217,12 +257,15 @@ def _define_flags():
   flags.DEFINE_string("model_dir", None, "A trained text-to-image model.")
   flags.DEFINE_string("evaluator_dir", None, "The evaluator text–image pair "
                       "(python -m compare_gan2.clip with another seed).")
-  flags.DEFINE_integer("num", 1800, "Test captions (one sample each).")
-  flags.DEFINE_float("truncation", 1.0, "Truncation psi of the main scores.")
+  flags.DEFINE_integer("num", 1800, "Test captions (one sample each), at "
+                       "least 100.")
+  flags.DEFINE_float("truncation", 1.0, "Truncation psi of the main scores, 0 "
+                     "to 1.")
   flags.DEFINE_list("curve", ["1.0", "0.8", "0.6", "0.4", "0.2", "0.0"],
                     "Truncation values of the variation–alignment curve.")
-  flags.DEFINE_integer("curve_num", 600, "Captions per point of the curve.")
-  flags.DEFINE_integer("seed", 0, "Seed of the samples' z.")
+  flags.DEFINE_integer("curve_num", 600, "Captions per point of the curve "
+                       "(at least 2).")
+  flags.DEFINE_integer("seed", 0, "Seed of the samples' z (0 to 2^31-1).")
   flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. "
                             "'polygons_classifier.cache_dir = \"/tmp/c\"'.")
   flags.mark_flags_as_required(["model_dir", "evaluator_dir"])
@@ -237,12 +280,11 @@ def main(argv):
   from compare_gan2 import logs
   # pylint: enable=g-import-not-at-top
   f = flags.FLAGS
-  logs.setup(None)
+  logs.setup(f.model_dir)
   with errors.reported_as_one_line("python -m compare_gan2.text2image.evaluate",
                                    model_dir=f.model_dir):
     scores = evaluate(f.model_dir, f.evaluator_dir, f.num, f.truncation,
-                      tuple(float(c) for c in f.curve), f.curve_num, f.seed,
-                      f.gin_bindings)
+                      parse_curve(f.curve), f.curve_num, f.seed, f.gin_bindings)
   print(json.dumps(scores, indent=1))
 
 

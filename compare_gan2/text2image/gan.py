@@ -37,6 +37,7 @@ from compare_gan2.clip import loss as clip_loss_lib
 from compare_gan2.clip import model as clip_model
 from compare_gan2.gans import ema as ema_lib
 from compare_gan2.text2image import augment
+from compare_gan2.text2image import checks
 from compare_gan2.text2image import networks
 
 _SALT_D, _SALT_G, _SALT_AUG_REAL, _SALT_AUG_FAKE, _SALT_AUG_G = range(1, 6)
@@ -62,6 +63,20 @@ def ema_decay(step, batch_size, half_life_images, rampup):
   return tf.pow(0.5, batch_size / tf.maximum(half_life, 1e-8))
 
 
+def _check_settings(**values):
+  """ConfigError for a `text_to_image_gan.*` number that cannot train."""
+  name = lambda key: f"text_to_image_gan.{key}"
+  checks.integer(name("batch_size"), values["batch_size"], 1)
+  checks.integer(name("training_steps"), values["training_steps"], 0)
+  for key in ("g_lr", "d_lr"):
+    checks.real(name(key), values[key], 0.0, low_open=True)
+  for key in ("beta1", "beta2"):
+    checks.real(name(key), values[key], 0.0, 1.0, high_open=True)
+  for key in ("clip_weight", "blur_init_sigma", "ema_rampup"):
+    checks.real(name(key), values[key], 0.0)
+  checks.integer(name("blur_fade_images"), values["blur_fade_images"], 0)
+
+
 @gin.configurable("text_to_image_gan", denylist=["dataset"])
 class TextToImageGAN:
   """The generator, the discriminator heads, the frozen pair, their step."""
@@ -76,6 +91,10 @@ class TextToImageGAN:
           f"A text-to-image GAN trains on captions, but {dataset.name!r} has "
           "none. Choose captioned_polygons_32 / _64 or image_folder with "
           "image_folder.captions.")
+    _check_settings(batch_size=batch_size, training_steps=training_steps,
+                    g_lr=g_lr, d_lr=d_lr, beta1=beta1, beta2=beta2,
+                    clip_weight=clip_weight, blur_init_sigma=blur_init_sigma,
+                    blur_fade_images=blur_fade_images, ema_rampup=ema_rampup)
     self._dataset = dataset
     self.clip = clip_model.TextImageModel.load(clip_dir, clip_checkpoint)
     if self.clip.tokenizer.words != dataset.tokenizer.words:

@@ -40,6 +40,7 @@ import math
 import gin
 import tensorflow as tf
 
+from compare_gan2 import errors
 from compare_gan2.architectures import abstract_arch
 from compare_gan2.architectures import initializers
 from compare_gan2.architectures import variable_store as vs
@@ -47,6 +48,15 @@ from compare_gan2.architectures import weight_ops
 
 SQRT2 = math.sqrt(2.0)
 SQRT_HALF = math.sqrt(0.5)
+
+
+def _check_sizes(configurable, minimum=1, **sizes):
+  """ConfigError unless every size is an integer >= minimum."""
+  for key, value in sizes.items():
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or
+        not float(value).is_integer() or value < minimum):
+      raise errors.ConfigError(f"{configurable}.{key} must be an integer >= "
+                               f"{minimum}, got {value!r}.")
 
 
 def normalize_2nd_moment(x, epsilon=1e-8):
@@ -122,6 +132,15 @@ class TextConditionalGenerator(abstract_arch.Network):
                channel_base=4096, channel_max=128, num_res_blocks=1,
                lr_multiplier=0.01, average_decay=0.995, name="generator"):
     super().__init__(name=name, batch_norm_fn=None, spectral_norm=False)
+    _check_sizes("t2i_generator", z_dim=z_dim, mapping_layers=mapping_layers,
+                 channel_base=channel_base, channel_max=channel_max)
+    _check_sizes("t2i_generator", 0, num_res_blocks=num_res_blocks)
+    if not lr_multiplier > 0:
+      raise errors.ConfigError(f"t2i_generator.lr_multiplier must be > 0, got "
+                               f"{lr_multiplier!r}.")
+    if not 0 <= average_decay <= 1:
+      raise errors.ConfigError(f"t2i_generator.average_decay must be in [0, 1], "
+                               f"got {average_decay!r}.")
     log2 = int(round(math.log2(resolution)))
     if 2 ** log2 != resolution or resolution < 8:
       raise ValueError(f"t2i_generator: resolution {resolution} must be a "
@@ -209,6 +228,14 @@ def local_batch_norm(x, virtual_batch, name, epsilon=1e-5):
   `virtual_batch` samples and all positions, learned scale and offset; the
   same in training and inference (no running statistics)."""
   channels = int(x.shape[-1])
+  n = x.shape[0]
+  if n is not None and n % -(-n // virtual_batch):
+    raise errors.ConfigError(
+        f"A batch of {n} (per replica) does not split into {-(-n // virtual_batch)}"
+        f" equal groups of at most t2i_discriminator.virtual_batch = "
+        f"{virtual_batch} (StyleGAN-T's BatchNormLocal); choose "
+        "text_to_image_gan.batch_size so that each replica's batch does (e.g. "
+        "a multiple of the virtual batch).")
   with vs.variable_scope(name):
     shape = tf.shape(x)
     groups = (shape[0] + virtual_batch - 1) // virtual_batch   # ceil(N / vb)
@@ -227,6 +254,8 @@ class ProjectedDiscriminator(abstract_arch.Network):
   def __init__(self, text_dim, channels=64, cmap_dim=64, virtual_batch=8,
                name="discriminator"):
     super().__init__(name=name, batch_norm_fn=None, spectral_norm=True)
+    _check_sizes("t2i_discriminator", channels=channels, cmap_dim=cmap_dim,
+                 virtual_batch=virtual_batch)
     self.text_dim, self.channels = int(text_dim), int(channels)
     self.cmap_dim, self.virtual_batch = int(cmap_dim), int(virtual_batch)
 

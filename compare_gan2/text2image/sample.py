@@ -6,9 +6,15 @@
       [--no_ema] --out=grid.png
 
 Rows are prompts (in order), columns samples; column j uses the same z in
-every row. Truncation psi pulls each sample towards its caption's mean style
-(StyleGAN-T: psi < 1 trades variation for text alignment). Without prompts,
-the held-out and some seen prompts of captioned_polygons.
+every row. Truncation psi (0 to 1) pulls each sample towards its caption's
+mean style (StyleGAN-T: psi < 1 trades variation for text alignment). Without
+prompts, the held-out and some seen prompts of captioned_polygons.
+
+An empty or blank prompt (or one without a word of a-z0-9) is refused, as are
+--columns outside [1, 256], --truncation outside [0, 1] and a negative --seed.
+Words outside the model's vocabulary (they become <unk>) and words past the
+caption length (dropped) are named in a warning, on the console and in the
+model directory's compare_gan2.log.
 """
 
 import os
@@ -21,23 +27,55 @@ from compare_gan2 import flags_help  # noqa: E402
 
 
 def read_prompts(prompts, prompts_file):
-  """The prompts of the flags (the file: one per non-empty line)."""
+  """The prompts of the flags (the file: one per non-blank line); an empty or
+  blank prompt, or a file without prompts, is a ConfigError."""
   # pylint: disable=g-import-not-at-top
   from compare_gan2 import errors
+  from compare_gan2.text2image import checks
   # pylint: enable=g-import-not-at-top
-  result = list(prompts or [])
+  result = [checks.prompt(p, f"--prompt #{i}")
+            for i, p in enumerate(prompts or [], 1)]
   if prompts_file:
     if not os.path.exists(prompts_file):
       raise errors.ConfigError(f"--prompts_file={prompts_file}: no such file.")
     with open(prompts_file, encoding="utf-8") as f:
-      result += [line.strip() for line in f if line.strip()]
+      lines = [(n, line.strip()) for n, line in enumerate(f, 1) if line.strip()]
+    if not lines:
+      raise errors.ConfigError(f"--prompts_file={prompts_file} has no prompts "
+                               "(one per line).")
+    result += [checks.prompt(line, f"--prompts_file={prompts_file} line {n}")
+               for n, line in lines]
   return result
+
+
+def check_options(columns, truncation, seed):
+  """ConfigError for a value of --columns, --truncation or --seed that
+  cannot make a grid."""
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2.text2image import checks
+  # pylint: enable=g-import-not-at-top
+  checks.integer("--columns", columns, 1, checks.MAX_COLUMNS,
+                 why="the samples of every prompt are one batch")
+  checks.truncation("--truncation", truncation)
+  checks.seed("--seed", seed)
+
+
+def warn_of_unmapped_words(model, prompts):
+  """Logs a warning per prompt with words the model does not read."""
+  # pylint: disable=g-import-not-at-top
+  from absl import logging
+  from compare_gan2.text2image import checks
+  # pylint: enable=g-import-not-at-top
+  for message in checks.prompt_warnings(prompts, model.dataset.tokenizer,
+                                        model.dataset.name):
+    logging.warning("%s", message)
 
 
 def write_grid(model, prompts, out, columns=8, truncation=1.0, seed=0,
                use_ema=True):
   """Writes the grid PNG atomically; returns the images [rows*columns, ...]."""
   from compare_gan2.training import summaries  # pylint: disable=g-import-not-at-top
+  check_options(columns, truncation, seed)
   images = model.prompt_grid(prompts, columns, truncation, seed, use_ema)
   summaries.save_png(images, out, columns)
   return images
@@ -47,9 +85,10 @@ def _define_flags():
   flags.DEFINE_string("model_dir", None, "A trained text-to-image model.")
   flags.DEFINE_multi_string("prompt", [], "A prompt (repeatable): one row each.")
   flags.DEFINE_string("prompts_file", None, "A file of prompts, one per line.")
-  flags.DEFINE_integer("columns", 8, "Samples per prompt.")
-  flags.DEFINE_float("truncation", 1.0, "Truncation psi (1: none).")
-  flags.DEFINE_integer("seed", 0, "Seed of the z of the columns.")
+  flags.DEFINE_integer("columns", 8, "Samples per prompt (1 to 256).")
+  flags.DEFINE_float("truncation", 1.0, "Truncation psi, 0 (the caption's mean "
+                     "style) to 1 (none).")
+  flags.DEFINE_integer("seed", 0, "Seed of the z of the columns (0 to 2^31-1).")
   flags.DEFINE_bool("ema", True, "Sample with the EMA generator.")
   flags.DEFINE_string("checkpoint", None, "Checkpoint (default: the latest).")
   flags.DEFINE_string("out", None, "PNG file to write.")
@@ -62,16 +101,20 @@ def main(argv):
   # pylint: disable=g-import-not-at-top
   from compare_gan2 import errors
   from compare_gan2 import logs
-  from compare_gan2.text2image import loader
   # pylint: enable=g-import-not-at-top
   f = flags.FLAGS
-  logs.setup(None)
-  with errors.reported_as_one_line("python -m compare_gan2.text2image.sample"):
+  logs.setup(f.model_dir)
+  with errors.reported_as_one_line("python -m compare_gan2.text2image.sample",
+                                   model_dir=f.model_dir):
+    check_options(f.columns, f.truncation, f.seed)
     prompts = read_prompts(f.prompt, f.prompts_file)
+    from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
     model, path = loader.load_model(f.model_dir, f.checkpoint)
+    logs.start()
     prompts = prompts or model.summary_prompts()
     if not prompts:
       raise errors.ConfigError("Give prompts: --prompt or --prompts_file.")
+    warn_of_unmapped_words(model, prompts)
     write_grid(model, prompts, f.out, f.columns, f.truncation, f.seed, f.ema)
   print(f"Wrote {f.out}: {len(prompts)} prompts x {f.columns} samples "
         f"(truncation {f.truncation}, {path}).")
