@@ -344,6 +344,20 @@ def test_diff_augment_is_seeded_and_blur_fades():
   np.testing.assert_array_equal(a.numpy(),
                                 augment.diff_augment(x, tf.constant([1, 2])))
   assert not np.allclose(a, augment.diff_augment(x, tf.constant([1, 3])))
+  # DiffAugment's colour ops with the seed's draws b, s, c per sample:
+  # x + b (brightness), the deviation from the pixel's channel mean times s
+  # (saturation), the deviation from the image mean times c (contrast).
+  seed = tf.constant([1, 2])
+  b, s, c = (augment._uniform(seed, i, 4, low, high).numpy()  # pylint: disable=protected-access
+             for i, (low, high) in enumerate(((-0.5, 0.5), (0.0, 2.0),
+                                              (0.5, 1.5)), 1))
+  y = x.numpy() + b
+  y = (y - y.mean(3, keepdims=True)) * s + y.mean(3, keepdims=True)
+  y = (y - y.mean((1, 2, 3), keepdims=True)) * c + y.mean((1, 2, 3),
+                                                          keepdims=True)
+  np.testing.assert_allclose(
+      augment.diff_augment(x, seed, translation=0.0, cutout_ratio=0.0), y,
+      atol=1e-5)
   # DiffAugment's cutout: a hole of side round(0.2 * 32) = 6, clipped at the
   # border; translation: shifts of at most round(0.125 * 32) = 4.
   ones = tf.ones([64, 32, 32, 1])
