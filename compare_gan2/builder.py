@@ -229,6 +229,9 @@ def build_context(model_dir, use_tpu=None, tpu=None, require_data=True,
   gan = build_gan(model_dir, strategy, options, dataset)
   if require_data:
     gan.dataset.check_available()
+    check_label_files = getattr(gan.dataset, "check_label_files", None)
+    if check_label_files is not None:
+      check_label_files()  # Labels out of range: refused before any write.
   check_model_dir(model_dir)
   return Context(model_dir, options, run_config, strategy, gan.dataset, gan, flags)
 

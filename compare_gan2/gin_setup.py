@@ -9,13 +9,13 @@ optimizers and stateless random functions.
 
 import importlib
 import os
+import tokenize
 
 from absl import logging
 import gin
+from gin import config_parser
 
 from compare_gan2 import errors
-from compare_gan2 import optimizers
-from compare_gan2 import random_ops
 
 # Modules whose import registers gin configurables.
 _CONFIGURABLE_MODULES = (
@@ -34,20 +34,18 @@ _CONFIGURABLE_MODULES = (
     "compare_gan2.text2image.networks",
 )
 
-_TF_OPTIMIZERS = {
-    "AdamOptimizer": optimizers.AdamOptimizer,
-    "GradientDescentOptimizer": optimizers.GradientDescentOptimizer,
-    "MomentumOptimizer": optimizers.MomentumOptimizer,
-    "RMSPropOptimizer": optimizers.RMSPropOptimizer,
-}
+# Names in compare_gan2.optimizers / compare_gan2.random_ops (imported when
+# registered, so that importing this module does not load TensorFlow).
+_TF_OPTIMIZERS = ("AdamOptimizer", "GradientDescentOptimizer",
+                  "MomentumOptimizer", "RMSPropOptimizer")
 
 _TF_RANDOM = {
-    ("tf.random", "normal"): random_ops.normal,
-    ("tf.random", "uniform"): random_ops.uniform,
-    ("tf.random", "truncated_normal"): random_ops.truncated_normal,
-    ("tf", "random_normal"): random_ops.normal,
-    ("tf", "random_uniform"): random_ops.uniform,
-    ("tf", "truncated_normal"): random_ops.truncated_normal,
+    ("tf.random", "normal"): "normal",
+    ("tf.random", "uniform"): "uniform",
+    ("tf.random", "truncated_normal"): "truncated_normal",
+    ("tf", "random_normal"): "normal",
+    ("tf", "random_uniform"): "uniform",
+    ("tf", "truncated_normal"): "truncated_normal",
 }
 
 _registered = False
@@ -58,11 +56,15 @@ def register_tf_configurables():
   global _registered
   if _registered:
     return
+  from compare_gan2 import optimizers  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import random_ops  # pylint: disable=g-import-not-at-top
   for module in ("tf.train", "tf.compat.v1.train"):
-    for name, cls in _TF_OPTIMIZERS.items():
-      gin.external_configurable(cls, name=name, module=module)
-  for (module, name), fn in _TF_RANDOM.items():
-    gin.external_configurable(fn, name=name, module=module)
+    for name in _TF_OPTIMIZERS:
+      gin.external_configurable(getattr(optimizers, name), name=name,
+                                module=module)
+  for (module, name), fn_name in _TF_RANDOM.items():
+    gin.external_configurable(getattr(random_ops, fn_name), name=name,
+                              module=module)
   _registered = True
 
 
@@ -98,12 +100,49 @@ def parse(config_files=(), bindings=(), finalize=True):
       raise GinConfigError(
           f"Gin config file not found: {path!r}. Pass an existing file to "
           "--gin_config (the shipped ones are in gin_configs/).")
+  check_binding_syntax(bindings)
   try:
     gin.parse_config_files_and_bindings(
         list(config_files), list(bindings), skip_unknown=False,
         finalize_config=finalize)
-  except (ValueError, KeyError, SyntaxError, TypeError) as e:
+  except (ValueError, KeyError, SyntaxError, TypeError, tokenize.TokenError) as e:
     raise GinConfigError(_describe_parse_error(e, config_files)) from e
+
+
+class _SyntaxOnly(config_parser.ParserDelegate):
+  """Parses references and macros without resolving them (syntax only)."""
+
+  def configurable_reference(self, scoped_name, evaluate):
+    return None
+
+  def macro(self, name):
+    return None
+
+
+def check_binding_syntax(bindings):
+  """GinConfigError naming the binding, for a `--gin_bindings` value gin
+  cannot parse (`options.batch_size = (4`, an unclosed string, ...): gin
+  would report it as an error of the gin files parsed before it."""
+  for binding in bindings:
+    try:
+      for _ in config_parser.ConfigParser(binding, _SyntaxOnly()):
+        pass
+    except (SyntaxError, tokenize.TokenError, ValueError) as e:
+      raise GinConfigError(
+          f"Gin binding `{binding.strip()}` (--gin_bindings) cannot be parsed: "
+          f"{_syntax_reason(e)}. {_SYNTAX_HINT}") from e
+
+
+_SYNTAX_HINT = ("A binding is `configurable.parameter = value`, the value a "
+                "Python literal (numbers, \"quoted text\", [lists], (tuples), "
+                "True/None), an @configurable reference or a %MACRO.")
+
+
+def _syntax_reason(error):
+  """gin's reason of a syntax error, without its location."""
+  reason = (error.msg if isinstance(error, SyntaxError) else
+            error.args[0] if error.args else type(error).__name__)
+  return str(reason).rstrip(".")
 
 
 def _describe_parse_error(error, config_files):
@@ -111,7 +150,13 @@ def _describe_parse_error(error, config_files):
   import re  # pylint: disable=g-import-not-at-top
   lines = [line for line in str(error).splitlines() if line.strip()]
   reason = lines[0].strip() if lines else type(error).__name__
+  syntax = isinstance(error, (SyntaxError, tokenize.TokenError))
+  if syntax:
+    reason = f"cannot be parsed: {_syntax_reason(error)}."
   binding, where = None, None
+  if isinstance(error, SyntaxError) and error.filename:  # A gin file's syntax.
+    lines = [f'In file "{error.filename}", line {error.lineno}',
+             (error.text or "").strip()] + lines
   for k, line in enumerate(lines):
     in_file = re.search(r'In file "(.+)", line (\d+)', line)
     in_bindings = re.search(r"In bindings string line (\d+)", line)
@@ -127,6 +172,8 @@ def _describe_parse_error(error, config_files):
   if known:  # The configurable exists: list its parameters.
     listing += " " + known.group(1).split("/")[-1]
   subject = f"Gin binding `{binding}`" if binding else "The gin configuration"
+  if syntax:
+    return f"{subject} ({where}) {reason} {_SYNTAX_HINT}"
   return (f"{subject} ({where}): {reason} Check the spelling of the "
           f"configurable and parameter names; `{listing}` lists what exists.")
 

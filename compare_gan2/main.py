@@ -81,11 +81,16 @@ FLAG_RANGES = {
 
 
 def check_flags():
-  """ConfigError (one line) for a numeric flag out of its range, before any
-  work (compare_gan2.s2gan takes these flags too)."""
-  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  """ConfigError (one line) for a numeric flag out of its range or a
+  --gin_bindings value gin cannot parse, before any work and before TensorFlow
+  loads (compare_gan2.s2gan takes these flags too)."""
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors
+  from compare_gan2 import gin_setup
+  # pylint: enable=g-import-not-at-top
   for name, bounds in FLAG_RANGES.items():
     errors.check_number(f"--{name}", FLAGS[name].value, **bounds)
+  gin_setup.check_binding_syntax(FLAGS["gin_bindings"].value)
 
 
 def apply_data_flags():

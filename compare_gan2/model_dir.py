@@ -6,7 +6,10 @@ writes them with `atomic_write_text` / `atomic_write_bytes` / `atomic_write_json
 so that a crash, a kill -9 or a full disk never leaves a truncated file behind:
 the content goes to a temporary file in the same directory, is flushed to disk and
 renamed over the target (POSIX `rename` is atomic). A write that fails removes its
-temporary file and leaves the previous version of the target untouched.
+temporary file and leaves the previous version of the target untouched; one
+killed mid-write leaves it, and training and evaluation remove such leftovers
+when they start (`remove_stale_temp_files`: the rule there keeps the live
+temporary files of a process writing next to them).
 
 TensorFlow-free: local paths use `os`; remote paths (`gs://...`, any `scheme://`)
 go through `tf.io.gfile`, imported only then (a rename there is a copy, the best
@@ -206,6 +209,83 @@ def latest_operative_config(model_dir, max_step=None):
   return operative_config_path(model_dir, steps[-1]) if steps else None
 
 
+# An atomic write's temporary file: `.<target name>.tmp-<8 hex digits>`, next to
+# its target (atomic_write_bytes).
+_ATOMIC_TEMP = re.compile(r"^\.(.+)\.tmp-[0-9a-f]{8}$")
+# Older temporary files belong to no live writer: an atomic write lives for one
+# write and flush (seconds), so after an hour its process has crashed.
+STALE_TEMP_SECONDS = 3600
+
+
+def _atomic_temp_name(path):
+  return join(os.path.dirname(path),
+              f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}")
+
+
+def written_by_training(relative_path):
+  """True for the files of the model directory only a training writes (under
+  its TRAINING.lock): run_info.json, TRAIN_DONE, operative_config-<step>.gin,
+  samples/step_<step>.png."""
+  name = os.path.basename(relative_path)
+  if os.path.dirname(relative_path) == SAMPLES_DIR:
+    return re.fullmatch(r"step_\d+\.png", name) is not None
+  return (not os.path.dirname(relative_path)
+          and (name in (RUN_INFO, TRAIN_DONE)
+               or _OPERATIVE_CONFIG.match(name) is not None))
+
+
+def remove_stale_temp_files(model_dir, owned=None, min_age=STALE_TEMP_SECONDS,
+                            now=None):
+  """Removes the temporary files of atomic writes that a crash or a kill left
+  in `model_dir` and its `samples/`; returns their paths.
+
+  Only names of the atomic-write pattern (`.<name>.tmp-<8 hex>`) are touched,
+  and only if no live writer can own them:
+  - its target is a file only the caller writes (`owned(relative path)`, e.g.
+    `written_by_training` for a training holding the TRAINING.lock: no other
+    process writes those files, so a temporary file of one is a leftover), or
+  - it was last modified `min_age` seconds ago or earlier (STALE_TEMP_SECONDS).
+  A younger temporary file of another file may be a write in progress of a
+  process running next to the caller (an evaluation writing scores.jsonl while
+  the training starts, a second evaluation, compare_gan2.sample writing its
+  grid into the directory) and is left alone. Remote directories are skipped.
+  """
+  if is_remote(model_dir):
+    return []
+  import time  # pylint: disable=g-import-not-at-top
+  now = time.time() if now is None else now
+  removed = []
+  for sub in ("", SAMPLES_DIR):
+    for name in listdir(join(model_dir, sub) if sub else model_dir):
+      match = _ATOMIC_TEMP.match(name)
+      if not match:
+        continue
+      path = join(model_dir, sub, name) if sub else join(model_dir, name)
+      target = join(sub, match.group(1)) if sub else match.group(1)
+      try:
+        stale = ((owned is not None and owned(target))
+                 or now - os.stat(path).st_mtime >= min_age)
+        if stale and os.path.isfile(path):
+          os.remove(path)
+          removed.append(path)
+      except FileNotFoundError:
+        pass  # Renamed into place or removed by its writer meanwhile.
+  return removed
+
+
+def check_writable(directory):
+  """Raises the system's OSError (read-only file system, no permission) unless
+  a file can be created in `directory`: creates and removes a temporary file
+  named like an atomic write's (so a crash in between leaves nothing that
+  `remove_stale_temp_files` does not remove). Remote directories: no check."""
+  if is_remote(directory):
+    return
+  probe = _atomic_temp_name(join(directory, "write_check"))
+  fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+  os.close(fd)
+  os.remove(probe)
+
+
 def atomic_write_bytes(path, data):
   """Writes `data` to `path` via a temporary file and a rename; returns `path`.
 
@@ -213,8 +293,7 @@ def atomic_write_bytes(path, data):
   content (or stays absent).
   """
   path = str(path)
-  directory = os.path.dirname(path)
-  tmp = join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}")
+  tmp = _atomic_temp_name(path)
   if is_remote(path):
     gfile = _gfile()
     try:

@@ -290,27 +290,6 @@ def test_disk_full_names_the_checkpoint_of_the_state_file(tmp_path):
   assert "Nothing was kept" in message
 
 
-def test_remove_failed_save_keeps_complete_checkpoints(tmp_path):
-  from compare_gan2 import model_dir as model_dir_lib  # pylint: disable=g-import-not-at-top
-  for name in ("model.ckpt-10.index", "model.ckpt-10.data-00000-of-00001",
-               "model.ckpt-20.index", "model.ckpt-20.data-00000-of-00001",
-               "model.ckpt-200.index"):
-    (tmp_path / name).write_bytes(b"x")
-  (tmp_path / "model.ckpt-20_temp").mkdir()
-  (tmp_path / "model.ckpt-20_temp" / "part-00000-of-00001.index").write_bytes(b"")
-  (tmp_path / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-10"\n'
-                                       'all_model_checkpoint_paths: "model.ckpt-10"\n')
-  model_dir_lib.remove_failed_save(str(tmp_path), 20)
-  assert sorted(os.listdir(tmp_path)) == [
-      "checkpoint", "model.ckpt-10.data-00000-of-00001", "model.ckpt-10.index",
-      "model.ckpt-200.index"]
-  # A step the state file lists is complete: only a temp directory goes.
-  (tmp_path / "model.ckpt-10_temp").mkdir()
-  model_dir_lib.remove_failed_save(str(tmp_path), 10)
-  assert "model.ckpt-10.index" in os.listdir(tmp_path)
-  assert "model.ckpt-10_temp" not in os.listdir(tmp_path)
-
-
 def test_read_only_model_dir_is_one_line(tmp_path):
   model_dir = str(tmp_path / "run")
   result = _main_with_fault(_READ_ONLY_SAMPLES, f"--model_dir={model_dir}",
@@ -460,3 +439,93 @@ def test_benchmark_step_flags(monkeypatch, capsys, flag):
   assert capsys.readouterr().err.strip() == (
       f"python -m compare_gan2.benchmark: error: {name} must be >= "
       f"{int(value) + 1}, got {value}.")
+
+
+# Issue 28, item 11.
+
+
+def test_stale_temp_files_are_removed_when_training_starts(trained, tmp_path):
+  """Leftovers of interrupted atomic writes: the training (holding the lock)
+  removes its own at once and others once they are old; a young temporary
+  file of scores.jsonl may be a running evaluation's write and stays."""
+  model_dir = _copy(trained, tmp_path)
+  hour = 3600
+
+  def temp(name, age):
+    path = os.path.join(model_dir, name)
+    with open(path, "w") as f:
+      f.write("partial")
+    os.utime(path, (os.path.getmtime(path) - age,) * 2)
+    return path
+  gone = [temp(".scores.jsonl.tmp-0123abcd", hour + 60),
+          temp(".scores.csv.tmp-0123abcd", hour + 60),
+          temp(".run_info.json.tmp-4567abcd", 1),
+          temp(".operative_config-4.gin.tmp-89abcdef", 1),
+          temp("samples/.step_4.png.tmp-01234567", 1)]
+  kept = [temp(".scores.jsonl.tmp-fedcba98", 1),
+          temp("notes.tmp-0123abcd", hour + 60)]
+  result = _main(f"--model_dir={model_dir}", *TINY)  # Done: nothing to train.
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert [p for p in gone if os.path.exists(p)] == []
+  assert all(os.path.exists(p) for p in kept)
+  with open(os.path.join(model_dir, LOG)) as f:
+    assert f"Removed {gone[0]}, left by an interrupted write." in f.read()
+
+
+_READ_ONLY_DIR = """
+import builtins, errno, os
+_DIR = os.path.abspath({model_dir!r}) + os.sep
+_os_open, _open = os.open, builtins.open
+def _refuse(path):
+  if os.path.abspath(os.fsdecode(path)).startswith(_DIR):
+    raise OSError(errno.EROFS, "Read-only file system", os.fsdecode(path))
+def _os_open_ro(path, flags, *args, **kwargs):
+  if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+    _refuse(path)
+  return _os_open(path, flags, *args, **kwargs)
+def _open_ro(file, mode="r", *args, **kwargs):
+  if not isinstance(file, int) and any(c in mode for c in "wax+"):
+    _refuse(file)
+  return _open(file, mode, *args, **kwargs)
+os.open, builtins.open = _os_open_ro, _open_ro
+"""
+
+
+def test_evaluation_into_a_read_only_model_dir_fails_before_any_work(
+    trained, tmp_path):
+  model_dir = _copy(trained, tmp_path)
+  before = _snapshot(model_dir)
+  result = _main_with_fault(_READ_ONLY_DIR.format(model_dir=model_dir),
+                            f"--model_dir={model_dir}", *TINY,
+                            "--schedule=continuous_eval")
+  _assert_one_line_error(result, "compare-gan2", f"Cannot write to {model_dir}",
+                         "Read-only file system", "scores.jsonl", "writable")
+  assert "Evaluating" not in result.stderr
+  assert _snapshot(model_dir) == before
+
+
+def test_label_files_out_of_range_are_refused_before_the_model_dir_changes(
+    tmp_path):
+  from compare_gan2.datasets import label_files  # pylint: disable=g-import-not-at-top
+  names = [f"train/{k}".encode() for k in range(8)]
+  label_files.write_label_files(str(tmp_path / "labels_train"), names,
+                                [0, 1, 2, 99, 0, 1, 2, -1])
+  model_dir = tmp_path / "run"
+  result = _main(f"--model_dir={model_dir}", *TINY,
+                 "--gin_bindings=replace_labels.file_pattern = "
+                 f"'{tmp_path}/labels_{{split}}*'")
+  _assert_one_line_error(result, "compare-gan2", "labels_train*", "record 3",
+                         "label 99", "[-1, ")
+  assert not os.path.exists(model_dir)
+
+
+def test_syntax_error_in_a_binding_names_the_binding(tmp_path):
+  result = _main(f"--model_dir={tmp_path / 'run'}",
+                 "--gin_config=gin_configs/biggan_polygons32.gin",
+                 "--gin_bindings=options.training_steps = 4",
+                 "--gin_bindings=options.batch_size = (4")
+  _assert_one_line_error(result, "compare-gan2",
+                         "Gin binding `options.batch_size = (4` (--gin_bindings) "
+                         "cannot be parsed")
+  assert "biggan_polygons32.gin" not in result.stderr.strip().splitlines()[-1]
+  assert not os.path.exists(tmp_path / "run")

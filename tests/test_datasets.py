@@ -278,6 +278,7 @@ def test_replace_labels(data_dir, tmp_path):
   gin.parse_config("replace_labels.file_pattern = %r" %
                    str(tmp_path / "hard-{split}.tfrecord"))
   spec = datasets.get_dataset(name="labeled_only_imagenet_128")
+  spec.check_label_files()
   assert [int(l) for _, l in _first(spec.load("train"), 10)] == [5, 7]
   first = next(iter(spec.train_examples()))
   assert int(first[2]) in (5, 7)
@@ -304,6 +305,12 @@ def test_replace_labels(data_dir, tmp_path):
                      str(tmp_path / "range-{split}.tfrecord"))
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
       _first(datasets.get_dataset(name="imagenet_128").load("train"), 4)
+    # Found before any pipeline runs (builder.build_context: before training
+    # writes anything).
+    with pytest.raises(label_files.LabelFileError,
+                       match=rf"record 1 has label {bad}; labels must be in "
+                       r"\[-1, 1000\)"):
+      datasets.get_dataset(name="imagenet_128").check_label_files()
 
 
 def test_tfds_train_examples_resume_and_shards(data_dir):

@@ -115,3 +115,26 @@ def test_describe_lists_configurables(capsys):
   out = capsys.readouterr().out
   assert "    run_config.log_every_seconds = 60.0" in out
   assert "ModularGAN" not in out
+
+
+@pytest.mark.parametrize("binding, reason", [
+    ("options.batch_size = (4", "EOF in multi-line statement"),
+    ('options.architecture = "resnet', "Unable to parse value"),
+    ("options.batch_size = 4 5", "Expected newline"),
+])
+def test_syntax_errors_name_the_binding_or_the_file(tmp_path, binding, reason):
+  """A binding gin cannot parse is an error of that binding, not of the gin
+  file parsed before it; a file's own syntax error names the file and line."""
+  config = tmp_path / "ok.gin"
+  config.write_text("options.z_dim = 8\n")
+  with pytest.raises(gin_setup.GinConfigError) as error:
+    gin_setup.parse([str(config)], ["options.training_steps = 1", binding])
+  assert str(error.value).startswith(
+      f"Gin binding `{binding}` (--gin_bindings) cannot be parsed: {reason}.")
+  assert "ok.gin" not in str(error.value)
+  bad = tmp_path / "bad.gin"
+  bad.write_text("options.z_dim = 8\n" + binding + "\n")
+  gin.clear_config()
+  with pytest.raises(gin_setup.GinConfigError) as error:
+    gin_setup.parse([str(bad)], [])
+  assert f"({bad}" in str(error.value) and reason in str(error.value)

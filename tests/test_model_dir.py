@@ -1,6 +1,7 @@
 """compare_gan2/model_dir.py: names of a run's files and atomic writes."""
 
 import os
+import time
 
 import pytest
 
@@ -86,3 +87,80 @@ def test_model_dir_module_needs_no_tensorflow():
   code = ("import sys; import compare_gan2.model_dir; "
           "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
   subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_remove_failed_save_keeps_complete_checkpoints(tmp_path):
+  for name in ("model.ckpt-10.index", "model.ckpt-10.data-00000-of-00001",
+               "model.ckpt-20.index", "model.ckpt-20.data-00000-of-00001",
+               "model.ckpt-200.index"):
+    (tmp_path / name).write_bytes(b"x")
+  (tmp_path / "model.ckpt-20_temp").mkdir()
+  (tmp_path / "model.ckpt-20_temp" / "part-00000-of-00001.index").write_bytes(b"")
+  (tmp_path / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-10"\n'
+                                       'all_model_checkpoint_paths: "model.ckpt-10"\n')
+  model_dir_lib.remove_failed_save(str(tmp_path), 20)
+  assert sorted(os.listdir(tmp_path)) == [
+      "checkpoint", "model.ckpt-10.data-00000-of-00001", "model.ckpt-10.index",
+      "model.ckpt-200.index"]
+  # A step the state file lists is complete: only a temp directory goes.
+  (tmp_path / "model.ckpt-10_temp").mkdir()
+  model_dir_lib.remove_failed_save(str(tmp_path), 10)
+  assert "model.ckpt-10.index" in os.listdir(tmp_path)
+  assert "model.ckpt-10_temp" not in os.listdir(tmp_path)
+
+
+def _temp(path, age=0.0):
+  """An atomic write's temporary file at `path`, last modified `age` s ago."""
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, "w") as f:
+    f.write("partial")
+  mtime = time.time() - age
+  os.utime(path, (mtime, mtime))
+  return path
+
+
+def test_remove_stale_temp_files(tmp_path):
+  """Old temporary files go; young ones only if the caller alone writes their
+  target (the training under its lock); other names are never touched."""
+  d = str(tmp_path)
+  hour = model_dir_lib.STALE_TEMP_SECONDS
+  old_scores = _temp(f"{d}/.scores.jsonl.tmp-0123abcd", age=hour + 1)
+  live_scores = _temp(f"{d}/.scores.jsonl.tmp-4567abcd", age=5)
+  live_run_info = _temp(f"{d}/.run_info.json.tmp-89abcdef", age=5)
+  live_grid = _temp(f"{d}/samples/.step_4.png.tmp-01234567", age=5)
+  live_grid_png = _temp(f"{d}/samples/.grid.png.tmp-01234567", age=5)
+  others = [_temp(f"{d}/{name}", age=hour + 1) for name in (
+      ".scores.jsonl.tmp-xyz", "scores.jsonl", "notes.tmp-0123abcd",
+      ".model.ckpt-4.index.tmp")]
+  # An evaluation (no lock): old temporary files only.
+  assert model_dir_lib.remove_stale_temp_files(d) == [old_scores]
+  # A training holding the lock: also the young ones of its own files.
+  assert sorted(model_dir_lib.remove_stale_temp_files(
+      d, owned=model_dir_lib.written_by_training)) == sorted(
+          [live_run_info, live_grid])
+  for path in [live_scores, live_grid_png] + others:
+    assert os.path.exists(path), path
+
+
+def test_written_by_training():
+  for name in ("run_info.json", "TRAIN_DONE", "operative_config-40.gin",
+               "samples/step_4.png"):
+    assert model_dir_lib.written_by_training(name), name
+  for name in ("scores.jsonl", "scores.csv", "my_scores.csv", "grid.png",
+               "samples/grid.png", "eval/run_info.json", "compare_gan2.log"):
+    assert not model_dir_lib.written_by_training(name), name
+
+
+def test_check_writable(tmp_path, monkeypatch):
+  model_dir_lib.check_writable(str(tmp_path))
+  assert os.listdir(tmp_path) == []
+  import errno  # pylint: disable=g-import-not-at-top
+  real_open = os.open
+
+  def read_only(path, flags, *args):
+    if flags & os.O_CREAT:
+      raise OSError(errno.EROFS, "Read-only file system", path)
+    return real_open(path, flags, *args)
+  monkeypatch.setattr(os, "open", read_only)
+  with pytest.raises(OSError, match="Read-only"):
+    model_dir_lib.check_writable(str(tmp_path))

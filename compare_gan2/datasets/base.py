@@ -252,6 +252,13 @@ class ImageDatasetSpec:
   def check_available(self):
     """Raises DatasetNotAvailableError if the data is not available locally."""
 
+  def check_label_files(self):
+    """Reads the label files replacing this dataset's labels (gin
+    `replace_labels.file_pattern`, `with_label_files`), if any, and raises
+    `label_files.LabelFileError` if they are missing or do not fit (a label
+    out of range, ...); `builder.build_context` calls it, so a bad file is
+    refused before training writes anything. Without label files: nothing."""
+
   def load(self, split, input_context=None):
     raise NotImplementedError
 

@@ -194,6 +194,21 @@ class TFDSDataset(base.RecordDatasetSpec):
     """Raises DatasetNotAvailableError unless the data is prepared locally."""
     return self.builder
 
+  def check_label_files(self):
+    """Reads both splits' label files, if any: LabelFileError for missing
+    files or a label out of range (record names are checked while the
+    pipeline reads, see `_replace_labels`)."""
+    for kind in (base.TRAIN, base.EVAL):  # The eval split's only if it has some.
+      pattern = label_files.pattern_for_split(
+          self.tfds_split(kind), required=(kind == base.TRAIN),
+          file_pattern=self.label_file_pattern)
+      if pattern is None:
+        continue
+      _, labels = label_files.read_labels(
+          pattern, num_soft_classes=self._num_soft_classes())
+      if not self.soft_labels:
+        label_files.check_hard_labels(labels, self.num_classes, pattern)
+
   def _num_records(self, kind):
     return int(self.builder.info.splits[self.tfds_split(kind)].num_examples)
 

@@ -18,7 +18,9 @@ from absl import logging
 import gin
 import tensorflow as tf
 
+from compare_gan2 import errors as errors_lib
 from compare_gan2 import logs
+from compare_gan2 import model_dir as model_dir_lib
 from compare_gan2.evaluation import evaluator as evaluator_lib
 from compare_gan2.evaluation import scores as scores_lib
 from compare_gan2.training import checkpoints
@@ -102,6 +104,28 @@ class _EvalLoop:
     return records
 
 
+def check_writable(ctx):
+  """A UserError, before an evaluation does any work, if the model directory
+  cannot be written (its scores could not be saved)."""
+  try:
+    model_dir_lib.check_writable(ctx.model_dir)
+  except OSError as e:
+    raise errors_lib.UserError(
+        f"Cannot write to {ctx.model_dir} ({e.strerror or e}): evaluation "
+        f"writes its scores there ({model_dir_lib.SCORES_JSONL}, "
+        f"{ctx.flags.score_filename}, {model_dir_lib.EVAL_RUN}/). Make the "
+        "directory writable, or copy the model directory somewhere writable "
+        "and evaluate the copy.") from e
+
+
+def remove_stale_temp_files(ctx):
+  """Removes the temporary files interrupted writes left in the model
+  directory: old ones only, since another evaluation or the training may be
+  writing next to this one (model_dir.remove_stale_temp_files)."""
+  for path in model_dir_lib.remove_stale_temp_files(ctx.model_dir):
+    logging.info("Removed %s, left by an interrupted write.", path)
+
+
 def continuous_eval(ctx, sleep_fn=time.sleep, evaluator=None,
                     after_evaluation=()):
   """Evaluates new checkpoints as they appear; stops after TRAIN_DONE.
@@ -112,7 +136,9 @@ def continuous_eval(ctx, sleep_fn=time.sleep, evaluator=None,
   Returns the list of records written.
   """
   poll, timeout = continuous_eval_options()
+  check_writable(ctx)
   logs.start()
+  remove_stale_temp_files(ctx)
   loop = _EvalLoop(ctx, evaluator, after_evaluation)
   records, last_activity = [], time.time()
   while True:
@@ -151,6 +177,7 @@ def steps_deleted_before_evaluation(ctx):
 
 def eval_after_train(ctx, evaluator=None, after_evaluation=()):
   """Trains (runner.schedule_train), then evaluates every wanted checkpoint."""
+  check_writable(ctx)  # The training's start removes stale temporary files.
   lost = steps_deleted_before_evaluation(ctx)
   if lost:
     logging.warning(

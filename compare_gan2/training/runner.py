@@ -41,6 +41,10 @@ def schedule_train(ctx, on_checkpoint=None):
           else contextlib.nullcontext())
   with lock:
     logs.start()
+    if chief:  # Holding the lock: the training's own leftovers go at once.
+      for path in model_dir_lib.remove_stale_temp_files(
+          ctx.model_dir, owned=model_dir_lib.written_by_training):
+        logging.info("Removed %s, left by an interrupted write.", path)
     start = trainer.restore()
     if chief:  # The checkpoint (if any) matched the configuration: record the run.
       logging.info("Operative config: %s",
