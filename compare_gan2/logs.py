@@ -17,6 +17,7 @@ Every entry point that works on a model directory calls `setup(model_dir)` first
 import json
 import logging as std_logging
 import os
+import sys
 import warnings
 
 from absl import logging
@@ -39,9 +40,12 @@ class ModelDirLogHandler(std_logging.Handler):
     self._max_buffered = max_buffered
     self._file = None
     self.started = False
+    self._failed = False
     self.setFormatter(std_logging.Formatter(_FORMAT))
 
   def emit(self, record):
+    if self._failed:
+      return
     try:
       line = self.format(record) + "\n"
       if self._file is None:
@@ -54,8 +58,24 @@ class ModelDirLogHandler(std_logging.Handler):
         self._buffer = []
       self._file.write(line)
       self._file.flush()
-    except OSError:
-      self.handleError(record)
+    except OSError as e:
+      self._give_up(e)
+
+  def _give_up(self, error):
+    """A model directory that cannot take the log (read-only, full) does not
+    stop a command that only reads it (sample, export): one line on stderr,
+    then the console alone."""
+    self._failed = True
+    self._buffer = []
+    if self._file is not None:
+      try:
+        self._file.close()
+      except OSError:
+        pass
+      self._file = None
+    sys.stderr.write(f"compare_gan2: cannot write the log file {self.path} "
+                     f"({error.strerror or error}); logging to the console "
+                     "only.\n")
 
   def close(self):
     if self._file is not None:

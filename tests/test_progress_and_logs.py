@@ -129,6 +129,26 @@ def test_a_started_log_never_creates_the_model_dir(tmp_path):
     handler.close()
 
 
+def test_an_unwritable_log_file_is_one_line_then_the_console(tmp_path, capsys):
+  """A model directory that cannot take the log (read-only for sample or
+  export) costs one stderr line, not a logging traceback per record."""
+  model_dir = tmp_path / "run"
+  (model_dir / "compare_gan2.log").mkdir(parents=True)  # open() fails, as root too.
+  handler = logs.setup(str(model_dir))
+  try:
+    logs.start()
+    logging.info("first")
+    logging.info("second")
+    logs.start()
+    logging.info("third")
+    err = capsys.readouterr().err
+    assert err.count("cannot write the log file") == 1
+    assert "Logging error" not in err and "Traceback" not in err
+  finally:
+    logging.get_absl_logger().removeHandler(handler)
+    handler.close()
+
+
 def test_log_file_only_on_the_chief(tmp_path, monkeypatch):
   monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["a", "b"]}, '
                      '"task": {"type": "worker", "index": 1}}')
