@@ -1,0 +1,12 @@
+"""Augmentations of what the discriminator sees, for data-efficient GAN training.
+
+Pure, stateless TensorFlow functions: images [N, H, W, C] in [-1, 1] and a [2]
+stateless seed in, augmented images out; differentiable w.r.t. the images (the
+generator's gradient passes through them), in float32 whatever the caller's
+precision. Nothing here is wired into a GAN; the GANs call these functions.
+
+diffaugment.py  DiffAugment (Zhao et al., NeurIPS 2020): the policies color,
+                translation, cutout (`diff_augment`, `parse_policy`)
+
+docs/data_efficient.md says what each follows and where it differs.
+"""
