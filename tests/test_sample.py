@@ -81,7 +81,12 @@ def test_classes_truncation_and_interpolation(model_dir):
   assert images.shape == (8, 32, 32, 3)
   np.testing.assert_array_equal(labels, [2, 2, 2, 2, 5, 5, 5, 5])
   z, _ = sample.latents(gan, 6, seed=1, truncation=0.5)
-  assert np.abs(z.numpy()).max() <= 1.0 + 1e-6
+  unit, _ = sample.latents(gan, 6, seed=1, truncation=1.0)
+  # One truncated-normal draw (|z| < 2, so some beyond 1) scaled by truncation.
+  np.testing.assert_allclose(z.numpy(), 0.5 * unit.numpy(), rtol=1e-6)
+  assert 1.0 < np.abs(unit.numpy()).max() <= 2.0
+  untruncated, _ = sample.latents(gan, 6, seed=1)
+  assert not np.allclose(untruncated.numpy(), unit.numpy())
   line = sample.interpolated(z, rows=1, columns=5).numpy()
   np.testing.assert_allclose(line[0], z[0], atol=1e-6)
   np.testing.assert_allclose(line[-1], z[1], atol=1e-6)
@@ -104,7 +109,16 @@ def test_command_line(model_dir, tmp_path):
        "--gin_bindings=eval.standing_stats_examples = 64"],
       capture_output=True, text=True, timeout=600, env=env)
   assert done.returncode == 0, done.stderr[-2000:]
-  assert np.asarray(Image.open(out)).shape == (3 * 34 + 2, 4 * 34 + 2, 3)
+  in_process = str(tmp_path / "in_process.png")
+  gin.clear_config()
+  sample.sample_model_dir(
+      model_dir, in_process, gin_bindings=["eval.standing_stats_examples = 64"],
+      classes="0,1,2", columns=4, truncation=0.7)
+  gin.clear_config()
+  grid = np.asarray(Image.open(out)).astype(np.int32)
+  assert grid.shape == (3 * 34 + 2, 4 * 34 + 2, 3)
+  # The same grid as the function (8-bit rounding of float noise: at most 1).
+  assert np.abs(grid - np.asarray(Image.open(in_process))).max() <= 1
   bad = subprocess.run(
       [sys.executable, "-m", "compare_gan2.sample", f"--model_dir={tmp_path}/none",
        f"--out={tmp_path}/x.png"], capture_output=True, text=True, timeout=600,
