@@ -1,4 +1,4 @@
-"""Augmentations of what the discriminator sees, for data-efficient GAN training.
+"""Augmentations of what the discriminator sees (data-efficient GAN training).
 
 Pure, stateless TensorFlow functions: images [N, H, W, C] in [-1, 1] and a [2]
 stateless seed in, augmented images out; differentiable w.r.t. the images (the
