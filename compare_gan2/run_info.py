@@ -13,8 +13,10 @@ machine and the configuration that made it:
    "gin_config": [files], "gin_bindings": [command-line bindings],
    "gin": {"[scope/]configurable.parameter": value string} (every binding in effect),
    "dataset": {"name", "label_file_pattern", "labeled_fraction",
-               "labels_are_classes"} (the spec trained on; the S2GAN pipeline
-               gives its GAN stage a spec with its label files, not a binding)}
+               "labels_are_classes", "train_subset"} (the spec trained on; the
+               S2GAN pipeline gives its GAN stage a spec with its label files,
+               not a binding; "train_subset": None, or the limited-data option
+               and the training examples it keeps, spec.train_subset_info())}
 
 A re-run (resume) rewrites it, keeping the earlier invocations' start times in
 "previous_starts".
@@ -73,7 +75,9 @@ def describe_dataset(spec):
     return None
   return {"name": spec.name, "label_file_pattern": spec.label_file_pattern,
           "labeled_fraction": spec.labeled_fraction,
-          "labels_are_classes": spec.labels_are_classes}
+          "labels_are_classes": spec.labels_are_classes,
+          "train_subset": (spec.train_subset_info()
+                           if hasattr(spec, "train_subset_info") else None)}
 
 
 def collect(schedule, seed, strategy=None, gin_config=(), gin_bindings=(),

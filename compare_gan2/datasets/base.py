@@ -16,6 +16,10 @@ seed) and builds its `tf.data` pipelines:
 With a `tf.distribute.InputContext` every input pipeline reads its own shard and uses
 the seed `seed + input_pipeline_id` (compare_gan's per-host seed).
 
+Limited data (`train_fraction` / `num_train_examples`, see ImageDatasetSpec and
+subset.py): the train split of both pipelines is a fixed, class-balanced subset;
+the eval split is untouched.
+
 `RecordDatasetSpec` implements both pipelines for datasets read from record files
 (TFDS): shuffling is a stateless block permutation (`shuffle_buffer_size` records per
 block, seeded by `(seed, epoch, block)`) so it does not depend on TF's global seed, and
@@ -34,6 +38,7 @@ import tensorflow as tf
 
 from compare_gan2 import errors
 from compare_gan2 import random_ops
+from compare_gan2.datasets import subset as subset_lib
 
 TRAIN = "train"
 EVAL = "eval"
@@ -93,6 +98,25 @@ def example_seed(seed, index, *salt):
   return random_ops.derive_seed((seed, index), *salt, dtype=tf.int64)
 
 
+def permuted_epochs(keys, start_index, seed, salt):
+  """(index, key) pairs from `start_index` on: epoch e is a stateless
+  permutation of `keys` (int64 [n], n >= 1) seeded by (seed, e, salt); index i
+  is element i mod n of epoch i // n, so resuming at any index is exact and
+  cheap."""
+  keys = tf.constant(keys, tf.int64)
+  size = int(keys.shape[0])
+
+  def epoch_keys(epoch):
+    perm = tf.random.experimental.stateless_shuffle(
+        tf.range(size, dtype=tf.int64), seed=example_seed(seed, epoch, salt))
+    return tf.data.Dataset.from_tensor_slices(tf.gather(keys, perm))
+
+  first_epoch, skip = divmod(int(start_index), size)
+  stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_keys)
+  return tf.data.Dataset.zip((tf.data.Dataset.range(start_index, 2**62),
+                              stream.skip(skip)))
+
+
 # Label variants every labelled dataset has (compare_gan had them for ImageNet).
 LABEL_VARIANTS = ("single_class", "random_class", "labeled_only", "soft_labeled")
 _SALT_LABELED = 0x1ABE1ED  # hash stream of the labeled_fraction subset
@@ -115,6 +139,30 @@ class ImageDatasetSpec:
     LABEL), "labeled_only" (the train split keeps labelled examples only) or
     "soft_labeled" (float [num_classes] labels: softmax of the logits in the
     label files of gin `replace_labels.file_pattern`, which it requires).
+
+  Limited data (gin `dataset.train_fraction` f or `dataset.num_train_examples`
+  m, at most one; subset.py): the train split of `load` and `train_examples`
+  is a subset chosen once, the same for every seed; the eval split is
+  untouched. Stratified (class-balanced): each example's hash is
+  hash_uniform(fixed salt, key) (ties broken by the full 32-bit hash, so
+  there are none), `key` its position in the unshuffled split or its image
+  id (polygons); class c with n_c training examples keeps its floor(f * n_c +
+  1/2) examples with the smallest hashes (f * n_c rounded half up), so every
+  class keeps the fraction f and the subset of 0.1 lies inside the one of 0.2.
+  m keeps the m examples of smallest (hash rank in class + 1/2) / n_c (per
+  class about m * n_c / n, exactly m in all; nested too). Unlabelled datasets
+  are one class. The classes are the dataset's OWN labels, before label
+  variants, labeled_fraction and label files: the data a run may see must not
+  depend on the labels attached to it, so runs that compare label sources
+  (label files, S2GAN's inferred labels, labeled_fraction) at one fraction see
+  the same images (label files also mark examples -1). Label files still set
+  how many records the split has (polygons, mnist_5k: their first N).
+  polygons_* without label files (2**31 generated images, classes equally
+  likely) take `num_train_examples` only: class c keeps floor(m / 6) (+1 for
+  the first m mod 6 classes) of its images with the smallest hashes; their
+  shapes, hence the subset, are functions of dataset.seed like the images.
+  A class left without examples, a count above the split size or an empty
+  subset is a ConfigError naming what would work.
   """
 
   name = None
@@ -132,6 +180,10 @@ class ImageDatasetSpec:
   # Label files replacing the labels ("{split}" = split name; "" = none); None
   # defers to gin `replace_labels.file_pattern` (see `with_label_files`).
   label_file_pattern = None
+  # Limited data (see the class doc): at most one of them.
+  train_fraction = None
+  num_train_examples = None
+  _train_subset = None      # The chosen subset.TrainSubset, once computed.
 
   def __init__(self, seed=547):
     self.seed = int(seed)
@@ -189,7 +241,47 @@ class ImageDatasetSpec:
     """Reads labels from `file_pattern` ("" or None: the dataset's own labels),
     whatever gin `replace_labels.file_pattern` says; returns self."""
     self.label_file_pattern = file_pattern or ""
+    self._train_subset = None  # Label files may change the split's records.
     return self
+
+  def set_train_subset(self, fraction=None, count=None):
+    """Trains on a subset: `fraction` f of the train split, or `count`
+    examples (see the class doc); both None: the whole split. Returns self.
+    ConfigError for both set, f outside (0, 1] or a count < 1; the subset
+    itself is chosen when first used (or by `check_label_files`)."""
+    fraction, count = subset_lib.check_option(fraction, count)
+    self.train_fraction, self.num_train_examples = fraction, count
+    self._train_subset = None
+    return self
+
+  def has_train_subset(self):
+    return self.train_fraction is not None or self.num_train_examples is not None
+
+  def train_subset(self):
+    """The subset.TrainSubset the train split is limited to, or None (no
+    option). Chosen once per spec (reading the train labels once)."""
+    if not self.has_train_subset():
+      return None
+    if self._train_subset is None:
+      self._train_subset = self._choose_train_subset()
+    return self._train_subset
+
+  def _choose_train_subset(self):
+    keys, labels = self._subset_population()
+    return subset_lib.choose(self.name, keys, labels, self.train_fraction,
+                             self.num_train_examples)
+
+  def _subset_population(self):
+    """(keys int64 [n], own class labels [n] or None) of the train split."""
+    raise errors.ConfigError(
+        f"Dataset {self.name!r} does not support dataset.train_fraction / "
+        "num_train_examples.")
+
+  def train_subset_info(self):
+    """run_info.json's record of the limited-data option (None without one):
+    the fraction or count and the number of training examples it keeps."""
+    subset = self.train_subset()
+    return None if subset is None else subset.info()
 
   def labelled_subset(self):
     """A copy of this spec whose train split is its labelled examples only (the
@@ -257,7 +349,13 @@ class ImageDatasetSpec:
     `replace_labels.file_pattern`, `with_label_files`), if any, and raises
     `label_files.LabelFileError` if they are missing or do not fit (a label
     out of range, ...); `builder.build_context` calls it, so a bad file is
-    refused before training writes anything. Without label files: nothing."""
+    refused before training writes anything. With a limited-data option it
+    then chooses the training subset (ConfigError if it cannot be chosen)."""
+    self._check_label_files()
+    self.train_subset()
+
+  def _check_label_files(self):
+    """The label-file check of `check_label_files` (none by default)."""
 
   def load(self, split, input_context=None):
     raise NotImplementedError
@@ -314,12 +412,24 @@ class RecordDatasetSpec(ImageDatasetSpec):
     return self._train_filter is not None or self.label_variant == "labeled_only"
 
   def _sharded_records(self, split_kind, input_context):
-    """(key, record) pairs of this pipeline's shard; key = position in the split."""
+    """(key, record) pairs of this pipeline's shard; key = position in the split.
+
+    With a training subset the train split is filtered by a bool table of the
+    subset's keys (the records are read, not decoded) before it is sharded,
+    so pipeline p of P reads subset keys p, p + P, ... (in key order).
+    """
     num, pid = pipeline_info(input_context)
     ds = self._records(split_kind).enumerate()
+    subset = self.train_subset() if split_kind == TRAIN else None
+    if subset is not None:
+      last = int(subset.keys[-1])       # No record after it is read.
+      keep = tf.constant(subset.mask(last + 1))
+      ds = ds.take(last + 1).filter(lambda key, record: tf.gather(keep, key))
     if num > 1:
       ds = ds.shard(num, pid)
-    if split_kind == TRAIN and self._train_filter is not None:
+    # The subset is chosen among the records the train filter keeps.
+    if (split_kind == TRAIN and self._train_filter is not None and
+        subset is None):
       ds = ds.filter(lambda key, record: self._train_filter(record))
     if split_kind == TRAIN and self.label_variant == "labeled_only":
       ds = ds.filter(lambda key, record: self.keeps_train_example(
@@ -344,12 +454,17 @@ class RecordDatasetSpec(ImageDatasetSpec):
 
   def _epoch_size(self, input_context):
     """Records per epoch of this pipeline, or None if unknown (train filter)."""
+    num, pid = pipeline_info(input_context)
+    subset = self.train_subset()
+    if subset is not None:
+      if self.label_variant == "labeled_only":
+        return None
+      return len(range(pid, subset.size, num))
     if self._has_train_filter():
       return None
     n = self._num_records(TRAIN)
     if n is None:
       return None
-    num, pid = pipeline_info(input_context)
     return len(range(pid, n, num))
 
   def train_examples(self, start_index=0, input_context=None):

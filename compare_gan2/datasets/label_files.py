@@ -169,10 +169,10 @@ class UnnamedRecordLabels:
     return unnamed_label_table(self, self._split_name(kind), kind == "train",
                                self._tables, self._label_record_limit(kind))
 
-  def check_label_files(self):
+  def _check_label_files(self):
     """Reads (and caches) the label tables of the train split and of the eval
     split if it has files: LabelFileError for missing train files or labels
-    out of range (ImageDatasetSpec's method). A missing eval table is the
+    out of range (ImageDatasetSpec.check_label_files). A missing eval table is the
     evaluation's concern (training never reads it)."""
     self._label_table("train")
     if pattern_for_split(self._split_name("eval"), required=False,

@@ -21,6 +21,9 @@ self-supervision (SSGAN, S3GAN) has something to learn.
   images (the split is then those N).
 - `train_examples`: epoch e is a stateless permutation of the split seeded by
   `(seed + input_pipeline_id, e)`, so resuming at any index is exact and cheap.
+- Limited data (`dataset.train_fraction` / `num_train_examples`, see
+  base.ImageDatasetSpec): the subset is chosen from the digits' own labels (in
+  memory); `load("train")` and the epochs are the subset's keys.
 """
 
 import functools
@@ -154,10 +157,23 @@ class Mnist5kDataset(label_files.UnnamedRecordLabels,
       return (index,) + self._check_element(image, label)
     return element
 
+  def _subset_population(self):
+    """Keys and own labels of the train split (the first N with label files)."""
+    n = self.split_size(base.TRAIN)
+    _, labels = read_digits()
+    return np.arange(n, dtype=np.int64), labels[split_rows()[base.TRAIN]][:n]
+
+  def _split_keys(self, kind):
+    """int64 [n]: the keys of split `kind` (the training subset's, if any)."""
+    subset = self.train_subset() if kind == base.TRAIN else None
+    if subset is not None:
+      return subset.keys
+    return np.arange(self.split_size(kind), dtype=np.int64)
+
   def _train_keys(self, input_context):
     """int64 [n]: this pipeline's train keys (labelled ones for labeled_only)."""
     num, pid = base.pipeline_info(input_context)
-    keys = np.arange(pid, self.split_size(base.TRAIN), num, dtype=np.int64)
+    keys = self._split_keys(base.TRAIN)[pid::num]
     if self.label_variant == "labeled_only":
       keep = self.is_labeled(tf.constant(keys)).numpy()
       table = self._label_table(base.TRAIN)
@@ -173,9 +189,7 @@ class Mnist5kDataset(label_files.UnnamedRecordLabels,
   def load(self, split, input_context=None):
     kind = self.resolve_split(split)
     num, pid = base.pipeline_info(input_context)
-    keys = tf.data.Dataset.range(self.split_size(kind))
-    if num > 1:
-      keys = keys.shard(num, pid)
+    keys = tf.data.Dataset.from_tensor_slices(self._split_keys(kind)[pid::num])
     element = self._element_fn(kind, self.seed + pid)
     return keys.enumerate().map(element, num_parallel_calls=tf.data.AUTOTUNE,
                                 deterministic=True).map(lambda i, x, y: (x, y))
@@ -186,18 +200,7 @@ class Mnist5kDataset(label_files.UnnamedRecordLabels,
       raise ValueError("start_index must be >= 0, got %d" % start_index)
     _, pid = base.pipeline_info(input_context)
     seed = self.seed + pid
-    keys = tf.constant(self._train_keys(input_context))
-    size = int(keys.shape[0])
-
-    def epoch_keys(epoch):
-      perm = tf.random.experimental.stateless_shuffle(
-          tf.range(size, dtype=tf.int64),
-          seed=base.example_seed(seed, epoch, _SALT_EPOCH))
-      return tf.data.Dataset.from_tensor_slices(tf.gather(keys, perm))
-
-    first_epoch, skip = divmod(start_index, size)
-    stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_keys)
-    indexed = tf.data.Dataset.zip((tf.data.Dataset.range(start_index, 2**62),
-                                   stream.skip(skip)))
+    indexed = base.permuted_epochs(self._train_keys(input_context), start_index,
+                                   seed, _SALT_EPOCH)
     return indexed.map(self._element_fn(base.TRAIN, seed),
                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

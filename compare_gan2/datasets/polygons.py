@@ -21,6 +21,16 @@ train labels are hash-random (balanced in expectation).
 hash(seed + input_pipeline_id, i) mod 2**31 (sampling with replacement from 2**31
 images is equivalent to shuffling), so no shuffle buffer is needed and resuming at any
 index costs nothing.
+
+Limited data (base.ImageDatasetSpec): `dataset.num_train_examples = m` trains on
+m fixed train images, class-balanced by their shapes (without label files the
+split is 2**31 images and `dataset.train_fraction` is refused: a fraction of it
+is no limited data; with label files the split is their first N images and both
+options work). The shapes are read from `polygon_params` (the label is one hash
+of the image id; nothing is rendered). The subset's images are then seen in
+epochs, as mnist_5k's: epoch e is a stateless permutation of this pipeline's
+share of the subset (subset ids p, p + P, ... of P pipelines), seeded by
+`(seed + input_pipeline_id, e)`, so resuming is exact and cheap.
 """
 
 import math
@@ -28,9 +38,11 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import errors
 from compare_gan2 import random_ops
 from compare_gan2.datasets import base
 from compare_gan2.datasets import label_files
+from compare_gan2.datasets import subset as subset_lib
 
 NUM_CLASSES = 6
 MIN_VERTICES = 3
@@ -41,6 +53,7 @@ RESOLUTIONS = (32, 64, 128, 256)
 
 _SPLIT_IDS = {base.TRAIN: 1, base.EVAL: 2}
 _SAMPLE_SPLIT_ID = 3  # Stream used by train_examples to pick image ids.
+_SALT_EPOCH = 0x9017E  # Epoch permutations of a training subset.
 
 
 def render_batch_size(resolution):
@@ -252,6 +265,41 @@ class PolygonsDataset(label_files.UnnamedRecordLabels,
       return len(table)
     return TRAIN_SIZE if kind == base.TRAIN else TEST_SIZE
 
+  def train_shapes(self, ids):
+    """int64 [n]: the shape classes (vertices - 3) of train images `ids`, from
+    their parameters (nothing rendered): the dataset's own labels."""
+    ids = np.asarray(ids, np.int64)
+    out = [polygon_params(self.seed, _SPLIT_IDS[base.TRAIN],
+                          tf.constant(ids[i:i + 65536]))["label"].numpy()
+           for i in range(0, len(ids), 65536)]
+    return np.concatenate(out).astype(np.int64) if out else np.zeros([0], np.int64)
+
+  def _choose_train_subset(self):
+    if self._label_table(base.TRAIN) is not None:
+      return super()._choose_train_subset()  # A finite split: the common rule.
+    if self.train_fraction is not None:
+      raise errors.ConfigError(
+          f"{self.name}'s train split is {TRAIN_SIZE} generated images: a "
+          "fraction of it is no limited data. Set dataset.num_train_examples "
+          "(e.g. 4500) instead, or make the split finite with label files.")
+    return subset_lib.choose_uniform_classes(
+        self.name, TRAIN_SIZE, self.train_shapes, NUM_CLASSES,
+        self.num_train_examples)
+
+  def _subset_population(self):
+    n = self.split_size(base.TRAIN)
+    keys = np.arange(n, dtype=np.int64)
+    return keys, self.train_shapes(keys)
+
+  def _split_ids(self, kind, input_context):
+    """This pipeline's image ids of split `kind` (a dataset)."""
+    num, pid = base.pipeline_info(input_context)
+    subset = self.train_subset() if kind == base.TRAIN else None
+    if subset is not None:
+      return tf.data.Dataset.from_tensor_slices(subset.keys[pid::num])
+    ids = tf.data.Dataset.range(self.split_size(kind))
+    return ids.shard(num, pid) if num > 1 else ids
+
   def render(self, split, index):
     """Images and labels of `index` (int or [B]) of `split`, as numpy arrays.
 
@@ -302,10 +350,8 @@ class PolygonsDataset(label_files.UnnamedRecordLabels,
 
   def load(self, split, input_context=None):
     kind = self.resolve_split(split)
-    num, pid = base.pipeline_info(input_context)
-    ids = tf.data.Dataset.range(self.split_size(kind))
-    if num > 1:
-      ids = ids.shard(num, pid)
+    _, pid = base.pipeline_info(input_context)
+    ids = self._split_ids(kind, input_context)
     ds = self._rendered(ids.enumerate(), kind, self.seed + pid)
     return ds.map(lambda index, image, label: (image, label))
 
@@ -317,6 +363,21 @@ class PolygonsDataset(label_files.UnnamedRecordLabels,
     sample_seed = self.seed + pid
     size = self.split_size(base.TRAIN)
     table = self._label_table(base.TRAIN)
+    subset = self.train_subset()
+    if subset is not None:  # Epochs of this pipeline's share of the subset.
+      num, _ = base.pipeline_info(input_context)
+      keys = subset.keys[pid::num]
+      if self.label_variant == "labeled_only":
+        keys = keys[self._keep_fn(None if table is None else tf.constant(table))(
+            tf.constant(keys)).numpy()]
+      if not len(keys):
+        raise base.DatasetNotAvailableError(
+            f"{self.name}: this input pipeline's share of the training subset "
+            "is empty (labeled fraction too small, or more pipelines than "
+            "images).")
+      return self._rendered(base.permuted_epochs(keys, start_index, sample_seed,
+                                                 _SALT_EPOCH),
+                            base.TRAIN, sample_seed)
 
     def pick(counters):
       u = _hash_keys(sample_seed, _SAMPLE_SPLIT_ID, counters)

@@ -30,7 +30,10 @@ reads that way when labels are replaced; `record_names` lists the names to
 write); a mismatching `file_name` fails the pipeline. Soft-labelled datasets
 read float [num_classes] logits and apply softmax.
 
-Label variants and `labeled_fraction`: see base.ImageDatasetSpec.
+Label variants, `labeled_fraction` and limited data (`train_fraction`,
+`num_train_examples`): see base.ImageDatasetSpec. The training subset is chosen
+from the records' own "label" feature, read once without decoding images
+(`_subset_population`), and the train split is filtered by key.
 """
 
 import glob
@@ -194,7 +197,7 @@ class TFDSDataset(base.RecordDatasetSpec):
     """Raises DatasetNotAvailableError unless the data is prepared locally."""
     return self.builder
 
-  def check_label_files(self):
+  def _check_label_files(self):
     """Reads both splits' label files, if any: LabelFileError for missing
     files or a label out of range (record names are checked while the
     pipeline reads, see `_replace_labels`)."""
@@ -212,25 +215,79 @@ class TFDSDataset(base.RecordDatasetSpec):
   def _num_records(self, kind):
     return int(self.builder.info.splits[self.tfds_split(kind)].num_examples)
 
-  def _records(self, kind):
-    split = self.tfds_split(kind)
+  def _label_pattern(self, kind):
+    """The label-file pattern of split `kind`, or None."""
     pattern = label_files.pattern_for_split(
-        split, required=(kind == TRAIN or self.soft_labels),
+        self.tfds_split(kind), required=(kind == TRAIN or self.soft_labels),
         file_pattern=self.label_file_pattern)
     if self.soft_labels and not pattern:
       raise label_files.LabelFileError(
           f"Dataset {self.name!r} needs soft labels: set gin "
           "replace_labels.file_pattern to label files of float "
           f"[{self.num_classes}] logits.")
+    return pattern
+
+  def _raw_records(self, kind, pattern, decoders=None):
+    """The split's TFDS records in the order `_records` reads them (with label
+    files one file at a time, the order label files follow); images not
+    decoded."""
     read_config = tfds.ReadConfig(
         interleave_cycle_length=1 if pattern else tfds.ReadConfig().
         interleave_cycle_length)
-    ds = self.builder.as_dataset(
-        split=split, shuffle_files=False, read_config=read_config,
-        decoders={self.image_feature: tfds.decode.SkipDecoding()})
+    return self.builder.as_dataset(
+        split=self.tfds_split(kind), shuffle_files=False,
+        read_config=read_config,
+        decoders=decoders or {self.image_feature: tfds.decode.SkipDecoding()})
+
+  def _records(self, kind):
+    pattern = self._label_pattern(kind)
+    ds = self._raw_records(kind, pattern)
     if pattern:
-      ds = self._replace_labels(split, ds, pattern)
+      ds = self._replace_labels(self.tfds_split(kind), ds, pattern)
     return ds
+
+  def _own_class_labels(self):
+    """Whether the records have the dataset's own class labels (a ClassLabel
+    "label" feature; an image folder without classes has one class)."""
+    builder = self.builder
+    if builder is None:  # celeb_a_hq_128 read from a folder: unlabelled.
+      return False
+    features = builder.info.features
+    return "label" in features and isinstance(features["label"],
+                                              tfds.features.ClassLabel)
+
+  def _subset_population(self):
+    """The train split's keys (those the train filter keeps) and own labels,
+    in one pass over the records that decodes no image: the "label" feature
+    only (tfds PartialDecoding), or every record if a train filter reads the
+    image bytes. Label files only bound the split (records past their end are
+    never read); their labels are not the classes (see ImageDatasetSpec)."""
+    n = self._num_records(TRAIN)
+    pattern = self._label_pattern(TRAIN)
+    if pattern:
+      _, replaced = label_files.read_labels(
+          pattern, num_soft_classes=self._num_soft_classes())
+      n = min(n, len(replaced))
+    labelled = self._own_class_labels()
+    if self._train_filter is None and not labelled:
+      return np.arange(n, dtype=np.int64), None  # Nothing to read.
+    if self._train_filter is None:
+      ds = self._raw_records(TRAIN, pattern, decoders=tfds.decode.PartialDecoding(
+          {"label": True}))
+    else:
+      ds = self._raw_records(TRAIN, pattern)
+    ds = ds.take(n).enumerate()
+    if self._train_filter is not None:
+      ds = ds.filter(lambda key, record: self._train_filter(record))
+    ds = ds.map(lambda key, record: (key, record["label"] if labelled else
+                                     tf.zeros([], tf.int64)))
+    keys, labels = [], []
+    for k, y in ds.batch(65536).prefetch(2).as_numpy_iterator():
+      keys.append(k)
+      labels.append(y)
+    keys = np.concatenate(keys) if keys else np.zeros([0], np.int64)
+    labels = np.concatenate(labels) if labels else np.zeros([0], np.int64)
+    return keys.astype(np.int64), (labels.astype(np.int64) if labelled else None)
 
   def _num_soft_classes(self):
     return self.num_classes if self.soft_labels else None
