@@ -30,6 +30,7 @@ from compare_gan2.architectures import precision
 from compare_gan2.architectures import variable_store
 from compare_gan2.architectures import get_architecture
 from compare_gan2.gans import create_loss_route
+from compare_gan2.gans import data_efficient
 from compare_gan2.gans import ema as ema_lib
 from compare_gan2.gans import inputs
 from compare_gan2.gans import loss_lib
@@ -45,6 +46,8 @@ _PRECISION_DTYPES = {"float32": tf.float32, "mixed_bfloat16": tf.bfloat16,
 
 # Folded into the penalties' stateless seeds (z and labels use 1, 2: inputs.py).
 _SEED_PENALTY = 3
+# Folded into the G step's seeds (data-efficient components only).
+_SEED_GENERATOR_STEP = 4
 
 
 def _prefixed(role, terms):
@@ -121,6 +124,14 @@ class ModularGAN:
       self.d_optimizer.use_loss_scaling()
     self.global_step = None
     self.global_step_disc = None
+    # Data-efficient components (gin r1.*, lecam.*, ...; all off by default).
+    self.data_efficient = data_efficient.DataEfficient()
+    if (self.data_efficient.enabled and
+        isinstance(self, create_loss_route.CreateLossRoute)):
+      raise errors.ConfigError(
+          f"{type(self).__name__} trains through create_loss (compare_gan's "
+          "route), which the data-efficient components do not reach; unset "
+          f"{sorted(self.data_efficient.describe())}.")
 
   # ---------------------------------------------------------------- properties
   @property
@@ -201,6 +212,7 @@ class ModularGAN:
     self.d_optimizer.build(self.discriminator.trainable_variables)
     if self.ema is not None:
       self.ema.build(self.generator.trainable_variables)
+    self.data_efficient.build()
 
   def call_networks(self, z, y):
     """G(z, y) and D with all its heads on the result, without state updates
@@ -220,6 +232,7 @@ class ModularGAN:
     result.update(self.d_optimizer.variables_to_save())
     if self.ema is not None:
       result.update(self.ema.variables_to_save())
+    result.update(self.data_efficient.variables_to_save())
     return result
 
   # ------------------------------------------------- the step's three parts
@@ -231,8 +244,12 @@ class ModularGAN:
     """One-hot (or soft) labels of the real images, or None."""
     return self._one_hot(labels)
 
-  def discriminator_slices(self, features, labels, generated):
-    """{name: Slice} D sees in one step, in batch order: "real", "fake"."""
+  def discriminator_slices(self, features, labels, generated, seed=None):
+    """{name: Slice} D sees in one step, in batch order: "real", "fake".
+
+    `seed`: the step's [2] seed (D's input augmentation draws from it).
+    """
+    del seed  # No augmentation yet.
     return {
         "real": step_parts.Slice(features["images"], self.real_labels(labels)),
         "fake": step_parts.Slice(
@@ -365,11 +382,38 @@ class ModularGAN:
 
   def discriminator_loss(self, features, labels, generated, seed=None):
     """(d_loss, summaries) of D's step on one batch: compare_gan's `create_loss`
-    d_loss (D on every slice, then D's loss terms)."""
+    d_loss (D on every slice, then D's loss terms), plus the data-efficient
+    components' slices and terms when any is on."""
+    components = self.data_efficient
     slices = self.discriminator_slices(features, labels, generated)
+    if components.enabled:
+      slices = components.consistency_slices(
+          slices, features["images"], generated,
+          lambda: self._perturbed_fakes(features, seed), seed, self._augment)
     outputs = self.run_discriminator(slices, is_training=True)
     terms = self.discriminator_loss_terms(outputs, slices, True, seed)
+    if components.enabled:
+      components.discriminator_terms(
+          terms, outputs, slices, real_images=features["images"],
+          fake_images=generated, seed=seed, step=self.global_step,
+          disc_step=self.global_step_disc,
+          logits_fn=lambda x, y: self.discriminator_fn(x, y, True)[1],
+          augment=self._augment, adversarial_weight=self.adversarial_weight,
+          lazy_with_cond=self._d_sees_examples_independently())
     return terms.total, _prefixed("d", terms)
+
+  def _augment(self, images, stream):
+    """D's input augmentation of `stream`'s images (identity: none yet)."""
+    del stream
+    return images
+
+  def _perturbed_fakes(self, features, seed, stop_gradient=True):
+    """G(z + dz, y) of the fakes' latents (zCR), without G state updates."""
+    z = self.data_efficient.perturbed_latents(features["z"], seed)
+    with variable_store.no_state_updates():
+      images = self.generator(z, self._one_hot(features.get("sampled_labels")),
+                              is_training=True)
+    return tf.stop_gradient(images) if stop_gradient else images
 
   def discriminator_gradients(self, features, labels, generated, seed=None):
     """(gradients for D's trainable variables, d_loss, summaries) on one batch:
@@ -403,12 +447,13 @@ class ModularGAN:
             and self._d_sees_examples_independently()
             and not self._deprecated_split_disc_calls)
 
-  def generator_loss(self, features, labels, generated):
+  def generator_loss(self, features, labels, generated, seed=None):
     """(g_loss, summaries) of G's step: compare_gan's `create_loss` g_loss.
 
     With the cheap step D sees only the slices `generator_reads` names (for a
     hinge-like loss the fakes, and e.g. their rotations): half the D work of
     compare_gan's generator step, and every G term is still computed.
+    `seed`: the G step's [2] seed (used by the data-efficient components only).
     """
     slices = self.discriminator_slices(features, labels, generated)
     if self.uses_cheap_generator_step():
@@ -416,17 +461,34 @@ class ModularGAN:
       slices = {name: part for name, part in slices.items() if name in reads}
     outputs = self.run_discriminator(slices, is_training=True)
     terms = self.generator_loss_terms(outputs)
+    if self.data_efficient.uses_generator_step:
+      self.data_efficient.generator_terms(
+          terms, generated,
+          self._perturbed_fakes(features, seed, stop_gradient=False),
+          self.adversarial_weight)
     return terms.total, _prefixed("g", terms)
 
-  def generator_gradients(self, features, labels):
+  def generator_gradients(self, features, labels, seed=None):
     """(gradients for G's trainable variables, g_loss, summaries): G(z, y) on
     `features`, then `generator_loss` plus G's regularizer."""
     variables = self.generator.trainable_variables
     with tf.GradientTape() as tape:
       generated = self._generate(features)
-      g_loss, summaries = self.generator_loss(features, labels, generated)
+      if seed is None:
+        g_loss, summaries = self.generator_loss(features, labels, generated)
+      else:
+        g_loss, summaries = self.generator_loss(features, labels, generated, seed)
       g_loss += regularizers.generator_regularization(self.generator)
     return self.g_optimizer.gradients(tape, g_loss, variables), g_loss, summaries
+
+  def _generator_step_seed(self, micro_batch):
+    """The G step's [2] seed, or None when no component draws in G's step."""
+    if not self.data_efficient.uses_generator_step:
+      return None
+    replica = tf.distribute.get_replica_context()
+    replica_id = 0 if replica is None else replica.replica_id_in_sync_group
+    return random_ops.derive_seed((_SEED_GENERATOR_STEP, micro_batch),
+                                  self.global_step, replica_id)
 
   # ------------------------------------------------------------ training step
   @property
@@ -488,7 +550,9 @@ class ModularGAN:
 
   def _train_generator(self, features, labels):
     grads, g_loss, summaries = self._accumulated(
-        lambda f, l, _: self.generator_gradients(f, l), features, labels)
+        lambda f, l, m: self.generator_gradients(f, l,
+                                                 self._generator_step_seed(m)),
+        features, labels)
     self.g_optimizer.apply(grads, self.generator.trainable_variables)
     self.global_step.assign_add(1)
     if self.ema is not None:

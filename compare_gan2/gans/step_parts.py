@@ -72,15 +72,24 @@ class LossTerms:
   def __init__(self):
     self._terms = {}
     self._metrics = {}
+    self._active = {}
 
-  def add(self, name, value, weight=1.0):
+  def add(self, name, value, weight=1.0, active=None):
     """Adds `weight * value` to the loss as term `name` (unique); `weight` is a
-    number or a scalar tensor (e.g. a ramp over training steps)."""
+    number or a scalar tensor (e.g. a ramp over training steps).
+
+    `active`: for a term computed on some steps only (lazy regularization), a
+    scalar that is 1 on the steps that compute it (`value` is 0 on the others).
+    Its summary is then a ratio metric, the mean over the steps that computed
+    it, instead of a value that is 0 on the other steps.
+    """
     if name in self._terms:
       raise ValueError(f"Loss term {name!r} is already set.")
     if not tf.is_tensor(weight):
       weight = float(weight)
     self._terms[name] = (weight, tf.convert_to_tensor(value, tf.float32))
+    if active is not None:
+      self._active[name] = tf.cast(active, tf.float32)
 
   def add_metric(self, name, value):
     """A scalar summary that is not part of the loss (e.g. an accuracy)."""
@@ -113,7 +122,14 @@ class LossTerms:
     return tf.add_n(parts) if parts else tf.constant(0.0)
 
   def summaries(self):
-    """{name: scalar}: unweighted terms and metrics."""
-    result = {name: v for name, (_, v) in self._terms.items()}
+    """{name: scalar}: unweighted terms and metrics (a term added with
+    `active` as the ratio pair "<name>@sum" / "<name>@count")."""
+    result = {}
+    for name, (_, v) in self._terms.items():
+      if name in self._active:
+        result[name + "@sum"] = v * self._active[name]
+        result[name + "@count"] = self._active[name]
+      else:
+        result[name] = v
     result.update(self._metrics)
     return result
