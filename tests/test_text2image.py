@@ -467,11 +467,16 @@ def test_prompt_grid_rows_are_prompts(trained, tmp_path):
     sample.read_prompts([], str(tmp_path / "missing.txt"))
 
 
-def test_export_loads_with_hub_and_answers_a_string_prompt(trained, tmp_path):
-  import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
   from compare_gan2.text2image import export  # pylint: disable=g-import-not-at-top
+  return export.export(trained, str(tmp_path_factory.mktemp("t2i_hub") / "hub"))
+
+
+def test_export_loads_with_hub_and_answers_a_string_prompt(trained, exported):
+  import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
   from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
-  out = export.export(trained, str(tmp_path / "hub"))
+  out = exported
   module = hub.load(out)
   prompts = ["A red Triangle, on a white background!", "zebra blue hexagon"]
   z = tf.random.stateless_normal([2, int(module.z_dim.numpy())], seed=[5, 6])
@@ -497,6 +502,89 @@ def test_export_loads_with_hub_and_answers_a_string_prompt(trained, tmp_path):
   namespace = {}
   exec(compile(code, "text2image_interpolation.ipynb", "exec"), namespace)  # pylint: disable=exec-used
   assert namespace["grid"].shape == (7 * 32, 4 * 32, 3)
+
+
+def _saved_model_cli(*args):
+  cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+  done = subprocess.run([cli, *args], capture_output=True, text=True,
+                        timeout=300,
+                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  assert done.returncode == 0, done.stderr[-3000:]
+  return done.stdout
+
+
+def test_export_serving_signatures_through_saved_model_cli(exported, tmp_path):
+  """serving_default, embed and generate_from_embedding with their dtypes and
+  shapes; `saved_model_cli run` with string prompts writes what the module
+  returns when called."""
+  import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
+  module = hub.load(exported)
+  z_dim = int(module.z_dim.numpy())
+  text_dim = int(module.embed(tf.constant(["a red triangle"])).shape[-1])
+  shown = _saved_model_cli("show", "--dir", exported, "--all")
+  blocks = {}
+  for block in shown.split("signature_def['")[1:]:
+    blocks[block.split("']")[0]] = block
+  assert {"serving_default", "embed", "generate_from_embedding"} <= set(blocks)
+
+  def has(key, direction, name, dtype, shape):
+    part = blocks[key].split("output(s):")[0 if direction == "in" else 1]
+    entry = part.split(f"['{name}'] tensor_info:")[1]
+    assert f"dtype: {dtype}" in entry.split("name:")[0], (key, name)
+    assert f"shape: {shape}" in entry.split("name:")[0], (key, name)
+  has("serving_default", "in", "prompts", "DT_STRING", "(-1)")
+  has("serving_default", "in", "z", "DT_FLOAT", f"(-1, {z_dim})")
+  has("serving_default", "in", "truncation", "DT_FLOAT", "()")
+  has("serving_default", "out", "images", "DT_FLOAT", "(-1, 32, 32, 3)")
+  has("embed", "in", "prompts", "DT_STRING", "(-1)")
+  has("embed", "out", "embeddings", "DT_FLOAT", f"(-1, {text_dim})")
+  has("generate_from_embedding", "in", "embeddings", "DT_FLOAT",
+      f"(-1, {text_dim})")
+  has("generate_from_embedding", "out", "images", "DT_FLOAT",
+      "(-1, 32, 32, 3)")
+
+  z = tf.random.stateless_normal([2, z_dim], seed=[3, 4]).numpy()
+  np.save(tmp_path / "z.npy", z)
+  prompts = ["a red triangle on a white background", "a small blue hexagon"]
+  _saved_model_cli(
+      "run", "--dir", exported, "--tag_set", "serve", "--signature_def",
+      "serving_default", "--inputs", f"z={tmp_path / 'z.npy'}",
+      "--input_exprs", f"prompts={prompts!r};truncation=0.7",
+      "--outdir", str(tmp_path / "out"))
+  written = np.load(tmp_path / "out" / "images.npy")
+  called = module(tf.constant(prompts), tf.constant(z), tf.constant(0.7))
+  np.testing.assert_allclose(written, called.numpy(), atol=1e-5)
+  # The in-process signatures equal the methods of their names.
+  text = module.signatures["embed"](prompts=tf.constant(prompts))["embeddings"]
+  np.testing.assert_allclose(text, module.embed(tf.constant(prompts)), atol=1e-6)
+  from_text = module.signatures["generate_from_embedding"](
+      embeddings=text, z=tf.constant(z), truncation=tf.constant(0.7))["images"]
+  np.testing.assert_allclose(from_text, called, atol=1e-5)
+
+
+def test_export_keras_layer_and_empty_prompts(exported):
+  import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
+  import tf_keras  # pylint: disable=g-import-not-at-top
+  module = hub.load(exported)
+  z_dim = int(module.z_dim.numpy())
+  layer = hub.KerasLayer(exported, signature="serving_default",
+                         signature_outputs_as_dict=True)
+  prompts = tf_keras.Input([], dtype=tf.string, name="prompts")
+  z = tf_keras.Input([z_dim], name="z")
+  images = layer({"prompts": prompts, "z": z,
+                  "truncation": tf.constant(0.5)})["images"]
+  keras_model = tf_keras.Model([prompts, z], images)
+  some_z = tf.random.stateless_normal([2, z_dim], seed=[7, 8])
+  words = tf.constant(["a green pentagon", "a purple octagon on black"])
+  np.testing.assert_allclose(keras_model([words, some_z]).numpy(),
+                             module(words, some_z, tf.constant(0.5)).numpy(),
+                             atol=1e-5)
+  for bad in (["a red triangle", ""], ["   "], ["?!"]):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="has no word.*give every prompt"):
+      module(tf.constant(bad), tf.zeros([len(bad), z_dim]), tf.constant(1.0))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="has no word"):
+      module.signatures["embed"](prompts=tf.constant(bad))
 
 
 @pytest.mark.slow  # A classifier and 280 samples scored (~40 s).

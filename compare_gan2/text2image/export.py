@@ -16,7 +16,17 @@ encoder and its vocabulary:
 
 Prompts are tokenised inside the graph (lower-cased, split on characters other
 than a-z0-9, a fixed vocabulary; text/tokenizer.py), exactly as in training.
-Truncation psi pulls each sample towards its caption's mean style.
+Truncation psi pulls each sample towards its caption's mean style. A prompt with
+no word (empty, blank, punctuation only) is refused by the graph
+(InvalidArgumentError naming it), as the sample command refuses it.
+
+Serving signatures (saved_model_cli, TensorFlow Serving, the converters,
+`hub.KerasLayer(..., signature=...)`), each equal to the method of its name:
+
+  serving_default          prompts string [N], z float32 [N, z_dim],
+                           truncation float32 [] -> images [N, R, R, 3]
+  embed                    prompts string [N] -> embeddings [N, T]
+  generate_from_embedding  embeddings [N, T], z, truncation -> images
 """
 
 import os
@@ -27,11 +37,17 @@ from absl import flags  # noqa: E402
 
 from compare_gan2 import flags_help  # noqa: E402
 
+from compare_gan2.text import tokenizer as tokenizer_lib  # noqa: E402
+
 DEFAULT_DIR = "hub_module"
+EMPTY_PROMPT_ERROR = ("compare_gan2 text-to-image module: a prompt has no word "
+                      "(empty, blank or punctuation only); give every prompt "
+                      "at least one word. Prompts refused:")
 
 
 def build_module(model):
-  """The tf.Module exported for `model` (a restored TextToImageGAN)."""
+  """(tf.Module, {signature key: concrete-function source}) exported for
+  `model` (a restored TextToImageGAN)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
   if model.text_encoder is not model.clip:
@@ -40,6 +56,7 @@ def build_module(model):
         f"external encoder ({model.text_encoder_handle}) is not exported.")
   z_dim = model.generator.z_dim
   text_dim = model.generator.text_dim
+  resolution = model.generator.resolution
 
   class TextToImageModule(tf.Module):
     """prompts, z, truncation -> images (see the module docstring)."""
@@ -59,13 +76,19 @@ def build_module(model):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def embed(self, prompts):
-      return model.text_embeddings(self.clip.tokenize(prompts))
+      tokens = self.clip.tokenize(prompts)
+      # A prompt without words tokenises to <eos> first: refuse it.
+      empty = tf.equal(tokens[:, 0], tokenizer_lib.EOS)
+      tf.debugging.Assert(tf.logical_not(tf.reduce_any(empty)), [
+          EMPTY_PROMPT_ERROR, tf.boolean_mask(prompts, empty)])
+      return model.text_embeddings(tokens)
 
     @tf.function(input_signature=[tf.TensorSpec([None, text_dim], tf.float32),
                                   tf.TensorSpec([None, z_dim], tf.float32),
                                   tf.TensorSpec([], tf.float32)])
     def generate_from_embedding(self, text, z, truncation):
-      return model.generate(z, text, truncation) * 2.0 - 1.0
+      images = model.generate(z, text, truncation) * 2.0 - 1.0
+      return tf.ensure_shape(images, [None, resolution, resolution, 3])
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
                                   tf.TensorSpec([None, z_dim], tf.float32),
@@ -73,7 +96,27 @@ def build_module(model):
     def __call__(self, prompts, z, truncation):
       return self.generate_from_embedding(self.embed(prompts), z, truncation)
 
-  return TextToImageModule()
+  module = TextToImageModule()
+  text = tf.TensorSpec([None], tf.string, name="prompts")
+  latents = tf.TensorSpec([None, z_dim], tf.float32, name="z")
+  psi = tf.TensorSpec([], tf.float32, name="truncation")
+  embeddings = tf.TensorSpec([None, text_dim], tf.float32, name="embeddings")
+
+  @tf.function(input_signature=[text, latents, psi])
+  def serving_default(prompts, z, truncation):
+    return {"images": module(prompts, z, truncation)}
+
+  @tf.function(input_signature=[text])
+  def embed(prompts):
+    return {"embeddings": module.embed(prompts)}
+
+  @tf.function(input_signature=[embeddings, latents, psi])
+  def generate_from_embedding(embeddings, z, truncation):
+    return {"images": module.generate_from_embedding(embeddings, z, truncation)}
+
+  signatures = {"serving_default": serving_default, "embed": embed,
+                "generate_from_embedding": generate_from_embedding}
+  return module, signatures
 
 
 def export(model_dir, out=None, checkpoint=None):
@@ -85,11 +128,11 @@ def export(model_dir, out=None, checkpoint=None):
   # pylint: enable=g-import-not-at-top
   model, _ = loader.load_model(model_dir, checkpoint)
   out = out or os.path.join(model_dir, DEFAULT_DIR)
-  module = build_module(model)
+  module, signatures = build_module(model)
   staging = out.rstrip("/") + ".partial"
   if os.path.exists(staging):
     shutil.rmtree(staging)
-  tf.saved_model.save(module, staging)
+  tf.saved_model.save(module, staging, signatures=signatures)
   if os.path.exists(out):
     shutil.rmtree(out)
   os.replace(staging, out)
