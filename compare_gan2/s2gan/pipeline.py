@@ -145,6 +145,11 @@ def labelled_dataset_spec(file_pattern=None, name=None):
         "The S2GAN pipeline selects the labelled fraction itself: set "
         "s2gan.labeled_fraction instead of dataset.labeled_fraction.")
   spec = datasets.get_dataset(name=name) if name else datasets.get_dataset()
+  if spec.has_train_subset():  # Label files name the whole split's records.
+    raise errors.ConfigError(
+        "The S2GAN pipeline chooses its training images itself: set "
+        "s2gan.num_train_images instead of dataset.train_fraction / "
+        "dataset.num_train_examples.")
   return spec.with_label_files(file_pattern)
 
 
