@@ -35,7 +35,7 @@ What differs from the official code (docs/data_efficient.md):
   take). Where the official margin suffices the outputs are equal to float
   tolerance; a strongly shrunk sample whose filter footprint leaves the
   official margin reads reflected pixels where the official code reads zeros
-  (its outermost output pixels only), and no sample depends on the others.
+  (near its edges), and no sample depends on the others.
 - A sample whose geometric matrix is exactly the identity keeps its pixels
   (the official resampling reproduces them to float tolerance: the filter is
   orthogonal), and the resampling is skipped when no sample of the batch
@@ -43,6 +43,9 @@ What differs from the official code (docs/data_efficient.md):
   colour matrix.
 - The pipeline's `imgfilter`, `noise` and `cutout` (not in bgc) are not
   implemented.
+- Reproduced, not a difference: the Symlet-6 filter is not symmetric, so an
+  x-flip or quarter turn is the exact one shifted by ~0.1 pixel (an identity
+  or a translation cancels the filter's delay, a mirrored grid doubles it).
 - Gradients w.r.t. the images are exact (the bilinear sampling is written
   with gathers; TensorFlow's image transform op has an approximate gradient).
 """
@@ -448,6 +451,9 @@ def _apply_where_changed(fn, images, matrices):
       lambda: images)
 
 
+# Only static Python control flow: autograph has nothing to convert (and
+# converting it made tracing 3x slower).
+@tf.autograph.experimental.do_not_convert
 def ada_augment(images, seed, p, transforms=BGC, strengths=None):
   """ADA's augmentation of images [N, H, W, C] in [-1, 1] with a [2] seed and
   the probability p (a scalar, tensor or float); `transforms`: a dict of
