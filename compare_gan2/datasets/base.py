@@ -489,6 +489,10 @@ class RecordDatasetSpec(ImageDatasetSpec):
       return permuted_blocks(epoch, records.batch(block).enumerate())
 
     epoch_size = self._epoch_size(input_context)
+    if epoch_size == 0 and self.has_train_subset():
+      raise DatasetNotAvailableError(
+          f"{self.name}: this input pipeline's share of the training subset is "
+          "empty (more input pipelines than training examples).")
     if epoch_size is not None and epoch_size > 0:
       # Jump to the epoch, skip whole blocks before they are permuted (their
       # records are only read), then the rest of the block.

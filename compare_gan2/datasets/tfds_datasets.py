@@ -247,14 +247,15 @@ class TFDSDataset(base.RecordDatasetSpec):
     return ds
 
   def _own_class_labels(self):
-    """Whether the records have the dataset's own class labels (a ClassLabel
-    "label" feature; an image folder without classes has one class)."""
+    """Whether the records have the dataset's own class labels: a ClassLabel
+    "label" feature of 2+ classes (an image folder without classes has one)."""
     builder = self.builder
     if builder is None:  # celeb_a_hq_128 read from a folder: unlabelled.
       return False
     features = builder.info.features
-    return "label" in features and isinstance(features["label"],
-                                              tfds.features.ClassLabel)
+    return ("label" in features and
+            isinstance(features["label"], tfds.features.ClassLabel) and
+            features["label"].num_classes > 1)
 
   def _subset_population(self):
     """The train split's keys (those the train filter keeps) and own labels,
