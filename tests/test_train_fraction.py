@@ -187,6 +187,20 @@ def test_mnist_with_labeled_fraction_and_label_files(tmp_path):
   assert {int(y) for _, _, y in _stream(relabelled, 50)} == {0}
 
 
+def test_evaluation_reads_the_hidden_labels_of_the_subset():
+  """The D readout's unlabelled training images are the subset's examples whose
+  label labeled_fraction hides, with their true labels."""
+  from compare_gan2.evaluation import evaluator  # pylint: disable=g-import-not-at-top
+  spec = _mnist(train_fraction=0.1, labeled_fraction=0.5)
+  keys = spec.train_subset().keys
+  images, labels = _train_labels_and_images()
+  hidden = keys[~spec.is_labeled(tf.constant(keys)).numpy()]
+  batches, got = evaluator._unlabelled_train_images(spec, 1000, 64)  # pylint: disable=protected-access
+  np.testing.assert_array_equal(got, labels[hidden])
+  np.testing.assert_allclose(np.concatenate(batches)[..., 0],
+                             images[hidden][..., 0] / 255.0, atol=1e-6)
+
+
 # ------------------------------------------------------------------ polygons
 def test_polygons_count_balanced_stream_and_shards():
   spec = datasets.get_dataset(name="polygons_32", num_train_examples=62)

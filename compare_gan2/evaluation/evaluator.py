@@ -166,8 +166,12 @@ def _unlabelled_train_images(dataset, max_examples, batch_size):
     return None
   plain = copy.copy(dataset)
   plain.labeled_fraction = None  # The true labels.
-  ds = plain.load(plain.train_split).enumerate().filter(
-      lambda key, example: tf.logical_not(dataset.is_labeled(key)))
+  ds = plain.load(plain.train_split).enumerate()
+  subset = dataset.train_subset()
+  if subset is not None:  # load() yields the subset's examples in key order.
+    keys = tf.constant(subset.keys, tf.int64)
+    ds = ds.map(lambda position, example: (tf.gather(keys, position), example))
+  ds = ds.filter(lambda key, example: tf.logical_not(dataset.is_labeled(key)))
   ds = ds.map(lambda key, example: example).take(max_examples).batch(batch_size)
   batches = list(ds.as_numpy_iterator())
   if not batches:
