@@ -12,7 +12,9 @@ import tf_test_utils
 from compare_gan2 import builder
 from compare_gan2 import errors
 from compare_gan2 import gin_setup
+from compare_gan2.augmentation import diffaugment
 from compare_gan2.gans import data_efficient as de
+from compare_gan2.gans import self_supervision as ss_lib
 from compare_gan2.gans import step_parts
 
 SSGAN_BINDINGS = ("options.gan_class = @SSGAN", "SSGAN.rotated_batch_size = 8")
@@ -31,10 +33,12 @@ COMPONENTS = {
     "zcr": ('consistency.mode = "zcr"',),
     "icr": ('consistency.mode = "icr"',),
     "overfitting": ("overfitting.metrics = True",),
+    "diffaugment": ('augment.method = "diffaugment"',),
+    "ada": ('augment.method = "ada"', "ada.initial_p = 0.5", "ada.interval = 1"),
 }
 ALL_ON = ("r1.gamma = 10.0", "r1.interval = 2", "r2.gamma = 1.0",
           "lecam.weight = 0.3", "lecam.start_step = 0", 'consistency.mode = "icr"',
-          "overfitting.metrics = True")
+          "overfitting.metrics = True", 'augment.method = "diffaugment"')
 
 
 def _gan(model_dir, *bindings, build=True, **parameters):
@@ -206,32 +210,6 @@ def test_lecam_anchors_follow_their_ema_and_the_term_is_the_formula():
         anchor_real, rel=1e-5)
 
 
-def test_lecam_anchors_are_checkpointed_and_resume_exactly(tmp_path):
-  """The anchors are saved with the trainer's checkpoint; 2 steps, save,
-  restore into a new GAN, 2 steps = 4 steps."""
-  from compare_gan2.training import checkpoints  # pylint: disable=g-import-not-at-top
-  bindings = ("lecam.weight = 0.3", "lecam.start_step = 1", "lecam.decay = 0.5")
-  whole = _gan(tmp_path, *bindings)
-  batches = [_batch(whole)] * 4
-  for batch in batches[:2]:
-    whole.train_step(batch)
-  checkpoint = checkpoints.make_checkpoint(whole.variables_to_save())
-  path = checkpoint.save(str(tmp_path / "ckpt"))
-  assert {"lecam/anchor_real", "lecam/anchor_fake"} <= set(
-      checkpoints.read_variables(path))
-  for batch in batches[2:]:
-    whole.train_step(batch)
-  resumed = _gan(tmp_path, *bindings)
-  checkpoints.make_checkpoint(resumed.variables_to_save()).restore(path)
-  assert float(resumed.global_step.numpy()) == 2
-  for batch in batches[2:]:
-    resumed.train_step(batch)
-  a, b = _state(whole), _state(resumed)
-  assert a.keys() == b.keys()
-  for name in a:
-    np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-
-
 # --------------------------------------------------------------- consistency
 def test_cr_transform_flips_and_translates_with_reflection():
   """Each output is its image, maybe flipped, shifted by (dy, dx) in [-r, r]
@@ -352,6 +330,8 @@ _EXPECTED_SUMMARIES = {
     "icr": {"d_consistency_real", "d_consistency_fake", "d_consistency_latent",
             "g_consistency_latent"},
     "overfitting": {"overfitting/rt@sum", "overfitting/accuracy_fake@count"},
+    "diffaugment": {"d_adversarial"},
+    "ada": {"augment/p", "overfitting/rt@sum"},
 }
 
 
@@ -377,10 +357,9 @@ def test_each_component_trains_with_each_gan_class(tmp_path, gan_class, componen
 
 @pytest.mark.parametrize("gan_class", list(GAN_CLASSES))
 def test_all_components_together_train_with_each_gan_class(tmp_path, gan_class):
-  """Every component at once (ModularGAN's step traced: the lazy R1's tf.cond);
-  SSGAN / S3GAN keep their rotation terms."""
+  """Every component at once; SSGAN / S3GAN keep their rotation terms."""
   gan = _gan(tmp_path, *GAN_CLASSES[gan_class], *ALL_ON)
-  metrics = _train_steps(gan, graph=gan_class == "ModularGAN")
+  metrics = _train_steps(gan)
   expected = set().union(*(_EXPECTED_SUMMARIES[c] for c in
                            ("r1_lazy", "r2", "lecam", "icr", "overfitting")))
   if gan_class != "ModularGAN":
@@ -418,15 +397,21 @@ def test_off_by_default_nothing_changes(tmp_path):
   for name in state_a:
     np.testing.assert_array_equal(state_a[name], state_b[name], err_msg=name)
   assert not any(name.startswith(("lecam", "ada", "augment")) for name in state_a)
-  assert not any(k.startswith(("overfitting", "lecam")) or "consistency" in k or
-                 "r1" in k or "r2" in k for k in metrics_a)
+  assert not any(k.startswith(("overfitting", "lecam", "augment")) or
+                 "consistency" in k or "r1" in k or "r2" in k for k in metrics_a)
 
 
 def test_bad_values_are_config_errors(tmp_path):
   for binding, match in [("r1.interval = 0", "r1.interval"),
                          ("lecam.decay = 1.0", "lecam.decay"),
                          ('consistency.mode = "xcr"', "consistency.mode"),
-                         ("r2.gamma = -1.0", "r2.gamma")]:
+                         ("r2.gamma = -1.0", "r2.gamma"),
+                         ('augment.method = "mixup"', "augment.method"),
+                         ('augment.method = "diffaugment"\naugment.policy = "blur"',
+                          "blur"),
+                         ("ada.target = 0.5", "augment.method"),
+                         ('augment.method = "ada"\nada.transforms = "bgcfn"',
+                          "bgcfn")]:
     with pytest.raises(errors.ConfigError, match=match):
       _gan(tmp_path, binding, build=False)
 
@@ -534,6 +519,218 @@ def test_components_train_with_accumulation_and_mixed_precision(tmp_path):
   gan = _gan(tmp_path, *ALL_ON, "options.batch_size = 8",
              gradient_accumulation_steps=2, precision="mixed_float16")
   assert gan.gradient_accumulation_steps == 2
-  metrics = _train_steps(gan, graph=True)
+  metrics = _train_steps(gan)
   assert {"d_r1_penalty@count", "d_lecam", "g_consistency_latent"} <= set(metrics)
   assert metrics["overfitting/rt@count"] == 4  # The mean of 2 micro-batches of 4.
+
+
+# -------------------------------------------------------------- augmentation
+def _seeded_slices(gan, seed=(3, 4)):
+  features, labels = _batch(gan)
+  parts, label_parts = gan._split(features, labels)  # pylint: disable=protected-access
+  fakes = tf.random.stateless_uniform([4, 32, 32, 3], seed=[9, 9])
+  seed = tf.constant(seed)
+  return parts[0], label_parts[0], fakes, seed, gan.discriminator_slices(
+      parts[0], label_parts[0], fakes, seed=seed)
+
+
+def _diff_augmented(images, seed, stream, policy="color,translation,cutout"):
+  """The library's DiffAugment in [0, 1] with the step's stream seed."""
+  x = diffaugment.diff_augment(images * 2.0 - 1.0, de.stream_seed(seed, stream),
+                               policy)
+  return (x + 1.0) * 0.5
+
+
+def test_diffaugment_slices_then_rotations(tmp_path):
+  """SSGAN: the real and fake slices are the library's DiffAugment (own stream
+  each, in [0, 1]); the rotated slices are rotations of the augmented images."""
+  gan = _gan(tmp_path, *SSGAN_BINDINGS, 'augment.method = "diffaugment"')
+  features, _, fakes, seed, slices = _seeded_slices(gan)
+  real = _diff_augmented(features["images"], seed, "augment/real")
+  fake = _diff_augmented(fakes, seed, "augment/fake")
+  np.testing.assert_allclose(slices["real"].images, real, atol=1e-6)
+  np.testing.assert_allclose(slices["fake"].images, fake, atol=1e-6)
+  assert not np.allclose(slices["real"].images, features["images"], atol=1e-3)
+  np.testing.assert_array_equal(
+      slices["real_rotated"].images,
+      ss_lib.rotate_images(slices["real"].images[-2:], rotations=(1, 2, 3)))
+  np.testing.assert_array_equal(
+      slices["fake_rotated"].images,
+      ss_lib.rotate_images(slices["fake"].images[-2:], rotations=(1, 2, 3)))
+  other = gan.discriminator_slices(features, None, fakes, seed=tf.constant([3, 5]))
+  assert not np.allclose(other["real"].images, slices["real"].images, atol=1e-3)
+
+
+def test_s3gan_augments_its_labelled_reals(tmp_path):
+  gan = _gan(tmp_path, *S3GAN_BINDINGS, "S3GAN.labelled_batch_size = 4",
+             'augment.method = "diffaugment"', 'augment.policy = "translation"',
+             'dataset.name = "mnist_5k_32"', "replace_labels.file_pattern = None")
+  features, _, _, seed, slices = _seeded_slices(gan)
+  np.testing.assert_allclose(
+      slices["labelled"].images,
+      _diff_augmented(features["labelled_images"], seed, "augment/labelled",
+                      "translation"), atol=1e-6)
+
+
+def test_generator_loss_goes_through_the_augmentation(tmp_path):
+  """G's loss is the loss of D on the augmented fakes (G step's seed), its
+  gradient reaches G through the augmentation, and the cheap G step (D on the
+  fakes only) equals the full one."""
+  gan = _gan(tmp_path, 'augment.method = "diffaugment"', "loss.fn = @hinge",
+             "ModularGAN.conditional = False")
+  features, labels = _batch(gan)
+  parts, label_parts = gan._split(features, labels)  # pylint: disable=protected-access
+  seed = gan._generator_step_seed(0)  # pylint: disable=protected-access
+  with tf.GradientTape() as tape:
+    generated = gan._generate(parts[-1])  # pylint: disable=protected-access
+    g_loss, _ = gan.generator_loss(parts[-1], label_parts[-1], generated, seed)
+    seen = _diff_augmented(generated, seed, "augment/fake")
+    expected = -tf.reduce_mean(gan.discriminator(seen, None, is_training=True)[1])
+  grads = tape.gradient(g_loss, gan.generator.trainable_variables)
+  assert float(g_loss) == pytest.approx(float(expected), rel=1e-5)
+  assert all(float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+  assert gan.uses_cheap_generator_step()
+  gan._cheap_generator_step = False  # pylint: disable=protected-access
+  full, _ = gan.generator_loss(parts[-1], label_parts[-1], generated, seed)
+  assert float(full) == pytest.approx(float(g_loss), rel=1e-6)
+
+
+def test_generator_step_seeds_differ_per_step_replica_and_micro_batch(
+    tmp_path, two_replica_strategy):
+  strategy = two_replica_strategy
+  gin.clear_config()
+  gin_setup.parse(bindings=list(tf_test_utils.TINY_GAN_BINDINGS) +
+                  ['augment.method = "diffaugment"'])
+  ctx = builder.build_context(str(tmp_path))
+  with strategy.scope():
+    gan = type(ctx.gan)(dataset=ctx.dataset, parameters=ctx.options, model_dir=None)
+    gan.build()
+
+  @tf.function
+  def seeds(micro_batch):
+    return strategy.run(lambda: tf.stack([
+        gan._generator_step_seed(micro_batch),  # pylint: disable=protected-access
+        gan._step_seed(gan.global_step_disc)]))  # pylint: disable=protected-access
+  def local(micro_batch):
+    return [t.numpy().tolist() for t in
+            strategy.experimental_local_results(seeds(micro_batch))]
+  a, b = local(0), local(1)
+  gan.global_step.assign_add(1)
+  c = local(0)
+  all_seeds = [tuple(s) for group in (a, b, c) for replica in group for s in
+               replica[:1]]
+  assert len(set(all_seeds)) == 6  # 3 (step, micro-batch) x 2 replicas.
+  assert a[0][0] != a[0][1]  # G's seed is not D's.
+
+
+def test_r1_is_taken_through_the_augmentation(tmp_path):
+  """R1 = E ||d D(A(x)) / d x'||^2 with the real slice's draws of A."""
+  gan = _gan(tmp_path, "r1.gamma = 1.0", 'augment.method = "diffaugment"',
+             'augment.policy = "color,translation"', "penalty.fn = @no_penalty")
+  features, labels = _batch(gan)
+  parts, label_parts = gan._split(features, labels)  # pylint: disable=protected-access
+  seed = tf.constant([5, 6])
+  _, summaries = gan.discriminator_loss(parts[0], label_parts[0],
+                                        gan._generate(parts[0]), seed)  # pylint: disable=protected-access
+  y = gan.real_labels(label_parts[0])
+  expected = de.gradient_penalty(
+      lambda x: gan.discriminator_fn(x, y, True)[1], parts[0]["images"],
+      lambda x: _diff_augmented(x, seed, "augment/real", "color,translation"))
+  assert float(summaries["d_r1_penalty"]) == pytest.approx(float(expected), rel=1e-5)
+
+
+_ADA = ('augment.method = "ada"', "ada.initial_p = 0.3", "ada.interval = 2",
+        "ada.speed_kimg = 0.1", "overfitting.metrics = True")
+
+
+def test_ada_p_moves_by_the_interval_r_t_at_the_paper_rate(tmp_path):
+  """Over interval 2 the accumulators hold the D steps' sign sums; then p +=
+  sign(r_t - 0.6) * reals * interval / (speed_kimg * 1000), 4 * 2 / 100 here,
+  and the sums restart; "augment/p" is p after the step."""
+  gan = _gan(tmp_path, *_ADA)
+  batch = _batch(gan)
+  state = gan.data_efficient.variables_to_save()
+  assert set(state) == {"ada/p", "ada/rt_sum", "ada/rt_count"}
+  p, interval_sum, moves = 0.3, 0.0, set()
+  for step in range(4):
+    metrics = gan.train_step(batch)
+    interval_sum += float(metrics["overfitting/rt@sum"])  # The step's D step.
+    if step % 2 == 0:
+      assert float(state["ada/rt_sum"]) == interval_sum
+      assert float(state["ada/rt_count"]) == 4
+    else:
+      move = np.sign(interval_sum / 8 - 0.6) * 4 * 2 / 100.0
+      moves.add(move)
+      p = max(0.0, p + move)
+      interval_sum = 0.0
+      assert float(state["ada/rt_sum"]) == 0 and float(state["ada/rt_count"]) == 0
+    assert float(state["ada/p"]) == pytest.approx(p, abs=1e-6)
+    assert float(metrics["augment/p"]) == pytest.approx(p, abs=1e-6)
+  assert moves  # (Which direction depends on D.)
+
+
+def test_ada_sums_r_t_over_replicas(two_replica_strategy):
+  """Each replica's D step adds the sum over all replicas (identical state)."""
+  from compare_gan2.gans import discriminator_augmentation as da  # pylint: disable=g-import-not-at-top
+  strategy = two_replica_strategy
+  with strategy.scope():
+    augmentation = da.DiscriminatorAugmentation(
+        da.AugmentOptions("ada"), da.AdaOptions(), reals_per_step=8)
+    augmentation.build()
+
+  @tf.function
+  def add():
+    def replica_fn():
+      r = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group,
+                  tf.float32)
+      augmentation.after_discriminator_step(
+          {"overfitting/rt@sum": 1.0 + r, "overfitting/rt@count": 4.0},
+          de.replica_sum, scale=2.0)
+    strategy.run(replica_fn)
+  add()
+  state = augmentation.variables_to_save()
+  for name, expected in (("ada/rt_sum", 2.0 * (1 + 2)), ("ada/rt_count", 16.0)):
+    values = [float(v) for v in strategy.experimental_local_results(state[name])]
+    assert values == [expected, expected], name
+
+
+def test_ada_counts_the_reals_of_every_d_sub_step(tmp_path):
+  gan = _gan(tmp_path, *_ADA, "options.disc_iters = 2")
+  gan.train_step(_batch(gan))
+  assert float(gan.data_efficient.variables_to_save()["ada/rt_count"]) == 8
+
+
+def test_ada_fixed_p_has_no_state(tmp_path):
+  """ada.target = None: p stays ada.initial_p, no variables, no r_t sums."""
+  gan = _gan(tmp_path, 'augment.method = "ada"', "ada.initial_p = 0.4",
+             "ada.target = None")
+  assert gan.data_efficient.variables_to_save() == {}
+  metrics = gan.train_step(_batch(gan))
+  assert float(metrics["augment/p"]) == pytest.approx(0.4)
+  assert "overfitting/rt@sum" not in metrics
+
+
+def test_ada_and_lecam_resume_exactly(tmp_path):
+  """p, the interval's sums and LeCam's anchors are checkpointed: 1 step, save
+  (mid-interval), restore into a new GAN, 2 steps = 3 steps."""
+  from compare_gan2.training import checkpoints  # pylint: disable=g-import-not-at-top
+  bindings = _ADA + ("ada.initial_p = 0.5", "lecam.weight = 0.3",
+                     "lecam.start_step = 1")
+  whole = _gan(tmp_path, *bindings)
+  batch = _batch(whole)
+  whole.train_step(batch)
+  path = checkpoints.make_checkpoint(whole.variables_to_save()).save(
+      str(tmp_path / "ckpt"))
+  saved = checkpoints.read_variables(path)
+  assert {"ada/p", "ada/rt_sum", "ada/rt_count", "lecam/anchor_real"} <= set(saved)
+  assert saved["ada/rt_count"] == 4  # Mid-interval.
+  for _ in range(2):
+    whole.train_step(batch)
+  resumed = _gan(tmp_path, *bindings)
+  checkpoints.make_checkpoint(resumed.variables_to_save()).restore(path)
+  for _ in range(2):
+    resumed.train_step(batch)
+  a, b = _state(whole), _state(resumed)
+  assert a["ada/p"] != 0.5 and a["lecam/anchor_real"] != 0
+  for name in a:
+    np.testing.assert_array_equal(a[name], b[name], err_msg=name)

@@ -24,6 +24,8 @@ mean what they mean there (x' = 2x - 1).
 |                          |         |   mean over pixels (G(z) - G(z + dz))^2       |
 | overfitting.metrics      | False   | ratio metrics "overfitting/*": D's mean logit |
 |                          |         | and sign accuracy on reals and fakes, r_t     |
+| augment.method, ada.*    | "none"  | D's input augmentation, DiffAugment or ADA    |
+|                          |         | (gans/discriminator_augmentation.py)          |
 
 Sources: R1 / R2, Mescheder et al., "Which Training Methods for GANs do
 actually Converge?" (ICML 2018); lazy regularization, Karras et al., StyleGAN2
@@ -56,6 +58,7 @@ import tensorflow as tf
 from compare_gan2 import errors
 from compare_gan2 import random_ops
 from compare_gan2.architectures import variable_store
+from compare_gan2.gans import discriminator_augmentation
 from compare_gan2.gans import step_parts
 
 # Images are in [0, 1]; the papers' formulas are for x' = 2x - 1 in [-1, 1].
@@ -63,6 +66,9 @@ IMAGE_SCALE = 2.0
 
 CONSISTENCY_MODES = ("none", "cr", "bcr", "zcr", "icr")
 CONSISTENCY_TRANSFORMS = ("cr",)
+
+# The slices D's input augmentation applies to (S3GAN adds "labelled").
+AUGMENTED_SLICES = ("real", "fake", "labelled")
 
 # The slices the consistency terms add to D's batch.
 REAL_CONSISTENCY = "real_consistency"
@@ -283,31 +289,48 @@ def _state_variable(name):
 class DataEfficient:
   """The data-efficient components of a GAN's step, as configured in gin.
 
-  The GAN calls: `build` / `variables_to_save`; `consistency_slices` and
-  `discriminator_terms` in D's loss; `perturbed_latents` and
-  `generator_terms` in G's loss. Everything is a no-op when off.
+  The GAN calls: `build` / `variables_to_save`; `augment_slices` in its
+  `discriminator_slices`; `consistency_slices` and `discriminator_terms` in D's
+  loss; `perturbed_latents` and `generator_terms` in G's loss;
+  `after_discriminator_step` and `after_step`. Everything is a no-op when off.
+
+  Args (each None: as gin configures it):
+    r1, r2, lecam, consistency, overfitting_metrics: the components' options.
+    augmentation: a `DiscriminatorAugmentation`, or False for none.
+    reals_per_step: reals D sees per training step, all replicas (ADA's speed).
   """
 
   def __init__(self, r1=None, r2=None, lecam=None, consistency=None,
-               overfitting_metrics=None):
+               overfitting_metrics=None, augmentation=None, reals_per_step=None):
     self.r1 = r1_options() if r1 is None else r1
     self.r2 = r2_options() if r2 is None else r2
     self.lecam = lecam_options() if lecam is None else lecam
     self.consistency = consistency_options() if consistency is None else consistency
     self.overfitting_metrics = (overfitting_options() if overfitting_metrics is None
                                 else bool(overfitting_metrics))
+    if augmentation is None:
+      augmentation = discriminator_augmentation.DiscriminatorAugmentation.from_gin(
+          reals_per_step)
+    self.augmentation = augmentation or None
     self._anchors = None
 
   @property
   def enabled(self):
     """Whether any component is on."""
     return (self.r1.enabled or self.r2.enabled or self.lecam.enabled or
-            self.consistency.enabled or self.overfitting_metrics)
+            self.consistency.enabled or self.overfitting_metrics or
+            self.augments)
+
+  @property
+  def augments(self):
+    """Whether D's inputs are augmented (then the slices need the step's seed)."""
+    return self.augmentation is not None
 
   @property
   def uses_generator_step(self):
-    """Whether G's loss gets a term (zCR), which needs the G step's seed."""
-    return self.consistency.latent
+    """Whether G's step draws random numbers (zCR, augmentation), which needs
+    the G step's seed."""
+    return self.consistency.latent or self.augments
 
   def describe(self):
     """{component: options} of the components that are on (for errors, logs)."""
@@ -316,6 +339,8 @@ class DataEfficient:
     result = {k: v for k, v in parts.items() if v.enabled}
     if self.overfitting_metrics:
       result["overfitting"] = "metrics"
+    if self.augments:
+      result["augment"] = self.augmentation.options
     return result
 
   # --------------------------------------------------------------- variables
@@ -324,6 +349,8 @@ class DataEfficient:
     if self.lecam.enabled and self._anchors is None:
       self._anchors = {"real": _state_variable("lecam/anchor_real"),
                        "fake": _state_variable("lecam/anchor_fake")}
+    if self.augments:
+      self.augmentation.build()
 
   def variables_to_save(self):
     """{checkpoint name: variable} of the components' state ({} when none)."""
@@ -331,7 +358,27 @@ class DataEfficient:
     if self._anchors is not None:
       result["lecam/anchor_real"] = self._anchors["real"]
       result["lecam/anchor_fake"] = self._anchors["fake"]
+    if self.augments:
+      result.update(self.augmentation.variables_to_save())
     return result
+
+  # ------------------------------------------------------------ augmentation
+  def augment(self, images, seed, stream):
+    """`images` of slice `stream` as D sees them in the step of `seed`: the
+    augmentation's draws are those of (seed, stream); identity when off."""
+    if not self.augments:
+      return images
+    return self.augmentation.augment(
+        images, stream_seed(seed, "augment/" + stream))
+
+  def augment_slices(self, slices, seed):
+    """`slices` with the AUGMENTED_SLICES among them augmented (the same dict
+    when augmentation is off)."""
+    if not self.augments:
+      return slices
+    return {name: (step_parts.Slice(self.augment(part.images, seed, name), part.y)
+                   if name in AUGMENTED_SLICES else part)
+            for name, part in slices.items()}
 
   # ---------------------------------------------------------------- D's step
   def consistency_slices(self, slices, real_images, fake_images,
@@ -412,6 +459,8 @@ class DataEfficient:
                    weight * adversarial_weight)
     if self.overfitting_metrics:
       add_overfitting_metrics(losses, real_logits, fake_logits)
+    elif self.augments and self.augmentation.adaptive:  # ADA's r_t.
+      add_overfitting_metrics(losses, real_logits, fake_logits, rt_only=True)
 
   def _add_gradient_penalty(self, losses, options, images, y, transform,
                             disc_step, logits_fn, adversarial_weight,
@@ -459,6 +508,20 @@ class DataEfficient:
     losses.add_metric("lecam/anchor_real", anchor_real)
     losses.add_metric("lecam/anchor_fake", anchor_fake)
 
+  def after_discriminator_step(self, summaries, micro_batches=1):
+    """After a D step (its summaries, averaged over `micro_batches`): ADA's
+    r_t sums."""
+    if self.augments:
+      self.augmentation.after_discriminator_step(summaries, replica_sum,
+                                                 float(micro_batches))
+
+  def after_step(self, global_step):
+    """After a training step (`global_step` after it): ADA's p update; returns
+    metrics to add to the step's ({} when none)."""
+    if not self.augments:
+      return {}
+    return self.augmentation.after_step(global_step)
+
   # ---------------------------------------------------------------- G's step
   def generator_terms(self, losses, generated, perturbed, adversarial_weight=1.0):
     """zCR's G term: -z_gen_weight * mean over pixels of (G(z) - G(z + dz))^2
@@ -471,7 +534,7 @@ class DataEfficient:
                -self.consistency.z_gen_weight * adversarial_weight)
 
 
-def add_overfitting_metrics(losses, real_logits, fake_logits):
+def add_overfitting_metrics(losses, real_logits, fake_logits, rt_only=False):
   """Ratio metrics (summed over replicas and steps by the loop) of D's outputs
   on the reals and fakes of its step: mean logit, sign accuracy (real: logit >
   0, fake: logit < 0) and r_t = E[sign(D(real))] (Karras et al., 2020)."""
@@ -479,6 +542,10 @@ def add_overfitting_metrics(losses, real_logits, fake_logits):
   fake_logits = tf.reshape(tf.cast(fake_logits, tf.float32), [-1])
   n_real = tf.cast(tf.size(real_logits), tf.float32)
   n_fake = tf.cast(tf.size(fake_logits), tf.float32)
+  losses.add_ratio_metric(discriminator_augmentation.RT_METRIC,
+                          tf.reduce_sum(tf.sign(real_logits)), n_real)
+  if rt_only:
+    return
   losses.add_ratio_metric("overfitting/logit_real", tf.reduce_sum(real_logits),
                           n_real)
   losses.add_ratio_metric("overfitting/logit_fake", tf.reduce_sum(fake_logits),
@@ -487,6 +554,4 @@ def add_overfitting_metrics(losses, real_logits, fake_logits):
       tf.cast(real_logits > 0, tf.float32)), n_real)
   losses.add_ratio_metric("overfitting/accuracy_fake", tf.reduce_sum(
       tf.cast(fake_logits < 0, tf.float32)), n_fake)
-  losses.add_ratio_metric("overfitting/rt", tf.reduce_sum(tf.sign(real_logits)),
-                          n_real)
 

@@ -124,8 +124,10 @@ class ModularGAN:
       self.d_optimizer.use_loss_scaling()
     self.global_step = None
     self.global_step_disc = None
-    # Data-efficient components (gin r1.*, lecam.*, ...; all off by default).
-    self.data_efficient = data_efficient.DataEfficient()
+    # Data-efficient components (gin r1.*, lecam.*, augment.*, ...; all off by
+    # default). ADA's speed counts the reals D sees per training step.
+    self.data_efficient = data_efficient.DataEfficient(
+        reals_per_step=self.disc_iters * self.batch_size)
     if (self.data_efficient.enabled and
         isinstance(self, create_loss_route.CreateLossRoute)):
       raise errors.ConfigError(
@@ -247,14 +249,22 @@ class ModularGAN:
   def discriminator_slices(self, features, labels, generated, seed=None):
     """{name: Slice} D sees in one step, in batch order: "real", "fake".
 
-    `seed`: the step's [2] seed (D's input augmentation draws from it).
+    `seed`: the step's [2] seed, which D's input augmentation (gin
+    `augment.*`) draws from; the GAN passes it only when augmentation is on.
     """
-    del seed  # No augmentation yet.
-    return {
+    slices = {
         "real": step_parts.Slice(features["images"], self.real_labels(labels)),
         "fake": step_parts.Slice(
             generated, self._one_hot(features.get("sampled_labels"))),
     }
+    return self.data_efficient.augment_slices(slices, seed)
+
+  def _slices(self, features, labels, generated, seed):
+    """`discriminator_slices`, given the step's seed when D's inputs are
+    augmented (so a subclass without the `seed` argument still works)."""
+    if self.data_efficient.augments:
+      return self.discriminator_slices(features, labels, generated, seed=seed)
+    return self.discriminator_slices(features, labels, generated)
 
   def discriminator_outputs(self, x, y, is_training):
     """D and its heads on one batch: {"probs", "logits", "features", ...}."""
@@ -340,7 +350,7 @@ class ModularGAN:
     Returns:
       (d_loss, g_loss, {summary name: scalar}) with "d_*" and "g_*" summaries.
     """
-    slices = self.discriminator_slices(features, labels, generated)
+    slices = self._slices(features, labels, generated, seed)
     outputs = self.run_discriminator(slices, is_training)
     d_terms = self.discriminator_loss_terms(outputs, slices, is_training, seed,
                                             compute_penalty)
@@ -385,11 +395,12 @@ class ModularGAN:
     d_loss (D on every slice, then D's loss terms), plus the data-efficient
     components' slices and terms when any is on."""
     components = self.data_efficient
-    slices = self.discriminator_slices(features, labels, generated)
+    slices = self._slices(features, labels, generated, seed)
+    augment = lambda images, stream: components.augment(images, seed, stream)
     if components.enabled:
       slices = components.consistency_slices(
           slices, features["images"], generated,
-          lambda: self._perturbed_fakes(features, seed), seed, self._augment)
+          lambda: self._perturbed_fakes(features, seed), seed, augment)
     outputs = self.run_discriminator(slices, is_training=True)
     terms = self.discriminator_loss_terms(outputs, slices, True, seed)
     if components.enabled:
@@ -398,14 +409,9 @@ class ModularGAN:
           fake_images=generated, seed=seed, step=self.global_step,
           disc_step=self.global_step_disc,
           logits_fn=lambda x, y: self.discriminator_fn(x, y, True)[1],
-          augment=self._augment, adversarial_weight=self.adversarial_weight,
+          augment=augment, adversarial_weight=self.adversarial_weight,
           lazy_with_cond=self._d_sees_examples_independently())
     return terms.total, _prefixed("d", terms)
-
-  def _augment(self, images, stream):
-    """D's input augmentation of `stream`'s images (identity: none yet)."""
-    del stream
-    return images
 
   def _perturbed_fakes(self, features, seed, stop_gradient=True):
     """G(z + dz, y) of the fakes' latents (zCR), without G state updates."""
@@ -455,7 +461,7 @@ class ModularGAN:
     compare_gan's generator step, and every G term is still computed.
     `seed`: the G step's [2] seed (used by the data-efficient components only).
     """
-    slices = self.discriminator_slices(features, labels, generated)
+    slices = self._slices(features, labels, generated, seed)
     if self.uses_cheap_generator_step():
       reads = set(self.generator_reads())
       slices = {name: part for name, part in slices.items() if name in reads}
@@ -546,6 +552,8 @@ class ModularGAN:
     grads, d_loss, summaries = self._accumulated(compute, features, labels)
     self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
     self.global_step_disc.assign_add(1)
+    self.data_efficient.after_discriminator_step(
+        summaries, self.gradient_accumulation_steps)
     return d_loss, summaries
 
   def _train_generator(self, features, labels):
@@ -596,6 +604,7 @@ class ModularGAN:
         metrics.update(summaries)
     metrics["g"], summaries = self._train_generator(parts[-1], label_parts[-1])
     metrics.update(summaries)
+    metrics.update(self.data_efficient.after_step(self.global_step))
     return metrics
 
   # ------------------------------------------------------------------ sampling

@@ -161,12 +161,13 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     return tf.data.Dataset.zip((ds, labelled)).map(merge).prefetch(
         tf.data.AUTOTUNE)
 
-  def discriminator_slices(self, features, labels, generated):
-    slices = super().discriminator_slices(features, labels, generated)
+  def discriminator_slices(self, features, labels, generated, seed=None):
+    slices = super().discriminator_slices(features, labels, generated, seed)
     if "labelled_images" in features:
-      slices["labelled"] = step_parts.Slice(
-          features["labelled_images"],
-          self.real_labels(features["labelled_labels"]))
+      slices.update(self.data_efficient.augment_slices({
+          "labelled": step_parts.Slice(
+              features["labelled_images"],
+              self.real_labels(features["labelled_labels"]))}, seed))
     return slices
 
   # -------------------------------------------------------- co-training state

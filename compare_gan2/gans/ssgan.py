@@ -50,8 +50,9 @@ class SelfSupervisedGAN(modular_gan.ModularGAN):
   def adversarial_weight(self):
     return self.task.adversarial_weight
 
-  def discriminator_slices(self, features, labels, generated):
-    slices = super().discriminator_slices(features, labels, generated)
+  def discriminator_slices(self, features, labels, generated, seed=None):
+    # The task rotates the images as D sees them (after any augmentation).
+    slices = super().discriminator_slices(features, labels, generated, seed)
     if not self.task.adds_slices:
       return slices
     n = self.num_self_supervised_examples(slices["real"].size)
