@@ -31,6 +31,6 @@ setup(
         "test": ["pytest>=7", "pytest-xdist>=3"],
     },
     entry_points={
-        "console_scripts": ["compare-gan2=compare_gan2.main:run"],
+        "console_scripts": ["compare-gan2=compare_gan2.cli:run"],
     },
 )

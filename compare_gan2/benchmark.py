@@ -20,6 +20,10 @@ import resource
 import tempfile
 import time
 
+from compare_gan2 import console
+
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
+
 from absl import app
 from absl import flags
 from absl import logging

@@ -28,10 +28,11 @@ only those whose name contains NAME_PART.
 
 import argparse
 import json
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from compare_gan2 import console
+
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 import gin  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -143,7 +144,7 @@ def format_text(result, gan):
 
 def _parse_args(argv):
   parser = argparse.ArgumentParser(
-      prog="python -m compare_gan2.describe",
+      prog=errors.program_name("python -m compare_gan2.describe"),
       description="Build the configured G and D (no training) and print their "
                   "parameters.")
   parser.add_argument("--gin_config", action="append", default=[],

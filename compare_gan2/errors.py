@@ -141,10 +141,29 @@ def fault_message(what, error, model_dir=None):
           "evaluation resume from what was kept.")
 
 
+# The console command this process runs ("compare-gan2 singan sample"), set by
+# compare_gan2/cli.py; None under `python -m`.
+_program_name = None
+
+
+def set_program_name(name):
+  global _program_name  # pylint: disable=global-statement
+  _program_name = name
+
+
+def program_name(default):
+  """The name error lines and usage give the program: the console command
+  this process runs (compare_gan2/cli.py), else `default` (the entry point's
+  own, e.g. "python -m compare_gan2.describe")."""
+  return _program_name or default
+
+
 @contextlib.contextmanager
 def reported_as_one_line(program, model_dir=None):
   """Turns a UserError or an environment fault raised inside into
-  `program: error: ...` and exit 1; `model_dir` names what was kept."""
+  `program: error: ...` and exit 1 (`program`: see program_name);
+  `model_dir` names what was kept."""
+  program = program_name(program)
   try:
     yield
   except UserError as e:

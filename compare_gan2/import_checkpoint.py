@@ -28,10 +28,11 @@ checkpoint lacks, is an error listing them (usually: another gin config).
 """
 
 import math
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from compare_gan2 import console
+
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -199,7 +200,7 @@ def main(argv=None):
   """`python -m compare_gan2.import_checkpoint`; returns the exit status."""
   import argparse  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(
-      prog="python -m compare_gan2.import_checkpoint",
+      prog=errors.program_name("python -m compare_gan2.import_checkpoint"),
       description="Convert a compare_gan (TF1) checkpoint to compare_gan2.")
   parser.add_argument("--checkpoint", required=True,
                       help="compare_gan checkpoint prefix (model.ckpt-<step>)")

@@ -22,6 +22,7 @@ import warnings
 
 from absl import logging
 
+from compare_gan2 import console
 from compare_gan2 import model_dir as model_dir_lib
 
 _FORMAT = "%(asctime)s %(levelname).1s %(filename)s:%(lineno)d] %(message)s"
@@ -106,7 +107,10 @@ def _is_chief_process():
 
 
 def quiet_tensorflow():
-  """Hides TensorFlow's deprecation warnings from the console."""
+  """Hides TensorFlow's deprecation warnings from the console, unless the user
+  asked for them (compare_gan2/console.py: COMPARE_GAN2_VERBOSE=1, ...)."""
+  if console.verbose():
+    return
   std_logging.getLogger("tensorflow").addFilter(_DropDeprecations())
   warnings.filterwarnings("ignore", category=DeprecationWarning,
                           module=r"tensorflow.*")

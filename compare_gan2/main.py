@@ -1,18 +1,18 @@
-"""Command line: `compare-gan2` / `python -m compare_gan2.main`.
+"""Command line: `compare-gan2 train` / `python -m compare_gan2.main`.
 
-Flags follow compare_gan's main.py. Example:
+Flags follow compare_gan's main.py (`compare-gan2 --model_dir=...` without
+`train` works too). Example:
 
-  compare-gan2 --model_dir=/tmp/run --gin_config=gin_configs/biggan_polygons32.gin \\
+  compare-gan2 train --model_dir=/tmp/run --gin_config=gin_configs/biggan_polygons32.gin \\
       --gin_bindings="options.training_steps = 100"
 """
 
 import functools
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app
+from absl import flags
 
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
+from compare_gan2 import console
 
 FLAGS = flags.FLAGS
 
@@ -130,6 +130,7 @@ def _run():
 
 def run():
   """Console-script entry point (`--help` lists this module's flags, exit 0)."""
+  console.quiet()  # Before TensorFlow loads (in main).
   from compare_gan2 import flags_help  # pylint: disable=g-import-not-at-top
   flags_help.run(main, __doc__, modules=("compare_gan2.main",))
 

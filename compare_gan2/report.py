@@ -511,7 +511,7 @@ def write_report(root, out=None, metrics=None, best_metric="fid_score",
 
 def main(argv=None):
   parser = argparse.ArgumentParser(
-      prog="python -m compare_gan2.report",
+      prog=errors.program_name("python -m compare_gan2.report"),
       description="Collects the scores of every run under DIR into one table "
       "(markdown, CSV) and plots.")
   parser.add_argument("dir", help="a sweep root or any directory of model directories")

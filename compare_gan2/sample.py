@@ -27,7 +27,9 @@ config lacks evaluation settings such as `eval_z`), else D's latest
 import io
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow loads.
+from compare_gan2 import console
+
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402

@@ -367,7 +367,7 @@ def run_sweep(spec, root, max_parallel=None, python=sys.executable,
 
 def main(argv=None):
   parser = argparse.ArgumentParser(
-      prog="python -m compare_gan2.sweep",
+      prog=errors.program_name("python -m compare_gan2.sweep"),
       description="Runs a sweep: one model directory and process per run.")
   parser.add_argument("sweep", help="sweep JSON file, or a directory holding "
                       f"{SWEEP_FILENAME}")

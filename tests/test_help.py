@@ -24,7 +24,9 @@ CONSOLE_SCRIPT = os.path.join(os.path.dirname(sys.executable), "compare-gan2")
 # Entry point -> (command after the interpreter, files defining its flags).
 ENTRY_POINTS = {
     "compare_gan2.main": (["-m", "compare_gan2.main"], ["main.py"]),
-    "compare-gan2": ([CONSOLE_SCRIPT], ["main.py"]),
+    # `compare-gan2 --help` lists the commands (tests/test_front_door.py);
+    # the training's flags are `compare-gan2 train --help`.
+    "compare-gan2": ([CONSOLE_SCRIPT, "train"], ["main.py"]),
     "compare_gan2.sample": (["-m", "compare_gan2.sample"], ["sample.py"]),
     "compare_gan2.export": (["-m", "compare_gan2.export"], ["export/__main__.py"]),
     "compare_gan2.s2gan": (["-m", "compare_gan2.s2gan"],

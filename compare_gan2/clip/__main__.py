@@ -13,9 +13,9 @@ evaluator pair of a GAN (its CLIP score) with another seed:
 --gin_bindings='run_config.tf_random_seed = 2' and another --model_dir.
 """
 
-import os
+from compare_gan2 import console
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 from absl import flags  # noqa: E402
 

@@ -12,17 +12,21 @@ accuracy on the test split, and writes
 `classifier.train` (compare_gan2/evaluation/classifier.py).
 """
 
-import os
 import sys
 
+from compare_gan2 import console
 from compare_gan2 import errors
-from compare_gan2.evaluation import classifier
+
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
+
+from compare_gan2.evaluation import classifier  # noqa: E402
 
 
 def main(argv=None):
   import argparse  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(
-      prog="python -m compare_gan2.evaluation.train_classifier",
+      prog=errors.program_name(
+          "python -m compare_gan2.evaluation.train_classifier"),
       description="Train and cache an embedded dataset's classifier for "
       "evaluation.")
   parser.add_argument("--dataset", default="polygons_32",
@@ -54,5 +58,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   sys.exit(main())

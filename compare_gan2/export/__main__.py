@@ -7,9 +7,9 @@ training writes), so a trained model directory is all it needs; `--gin_bindings`
 apply on top (e.g. `hub_export.stats_num_batches = 16`). See docs/hub_export.md.
 """
 
-import os
+from compare_gan2 import console
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402

@@ -43,5 +43,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  from compare_gan2 import console  # pylint: disable=g-import-not-at-top
+  console.quiet()  # Before TensorFlow loads (in main).
   from compare_gan2 import flags_help  # pylint: disable=g-import-not-at-top
   flags_help.run(main, __doc__, modules=("compare_gan2.main",))

@@ -11,9 +11,9 @@ gin `consingan.*` (the official defaults; `python -m compare_gan2.describe
 --list_configurables consingan`). Samples: `python -m compare_gan2.singan.sample`.
 """
 
-import os
+from compare_gan2 import console
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 from absl import flags  # noqa: E402
 

@@ -7,9 +7,9 @@ The edited image (plus 0.1 * N(0, 1) noise) replaces z_0 at the coarsest stage;
 see compare_gan2/singan/harmonize.py for the details.
 """
 
-import os
+from compare_gan2 import console
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 from compare_gan2 import flags_help  # noqa: E402
 from compare_gan2.singan import harmonize  # noqa: E402

@@ -16,7 +16,9 @@ See docs/evaluation.md ("Single-image GANs").
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from compare_gan2 import console
+
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 from absl import flags  # noqa: E402
 

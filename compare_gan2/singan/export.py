@@ -18,7 +18,9 @@ sizes; it is written to a temporary directory and renamed into place (default:
 import os
 import shutil
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from compare_gan2 import console
+
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 from absl import flags  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -24,9 +24,9 @@ trains dedicated models for these tasks (gin consingan.train_mode =
 consingan_editing.gin); a model trained for generation works too, less well.
 """
 
-import os
+from compare_gan2 import console
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 from absl import flags  # noqa: E402
 

@@ -8,9 +8,9 @@ official code generates other sizes and aspect ratios (retargeting): the output
 is int(H * scale_h) x int(W * scale_w).
 """
 
-import os
+from compare_gan2 import console
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 from absl import flags  # noqa: E402
 

@@ -14,9 +14,9 @@ pair and dataset the model needs) and `operative_config.gin`. Then:
 `python -m compare_gan2.text2image.sample`, `.evaluate`, `.export`.
 """
 
-import os
+from compare_gan2 import console
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 from absl import flags  # noqa: E402
 

@@ -27,7 +27,9 @@ below 2, a --truncation or --curve value outside [0, 1], a negative --seed.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from compare_gan2 import console
+
+console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
 from absl import flags  # noqa: E402
 
