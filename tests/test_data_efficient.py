@@ -700,6 +700,20 @@ def test_ada_counts_the_reals_of_every_d_sub_step(tmp_path):
   assert float(gan.data_efficient.variables_to_save()["ada/rt_count"]) == 8
 
 
+def test_ada_rotations_with_a_rotation_task_are_warned_about(tmp_path):
+  from absl import logging  # pylint: disable=g-import-not-at-top
+  seen = []
+  original = logging.warning
+  logging.warning = lambda message, *args: seen.append(message % args)
+  try:
+    _gan(tmp_path, *SSGAN_BINDINGS, 'augment.method = "ada"', build=False)
+    _gan(tmp_path, *SSGAN_BINDINGS, 'augment.method = "ada"',
+         'ada.transforms = "color"', build=False)
+  finally:
+    logging.warning = original
+  assert len(seen) == 1 and "['rotate', 'rotate90', 'xflip']" in seen[0]
+
+
 def test_ada_fixed_p_has_no_state(tmp_path):
   """ada.target = None: p stays ada.initial_p, no variables, no r_t sums."""
   gan = _gan(tmp_path, 'augment.method = "ada"', "ada.initial_p = 0.4",

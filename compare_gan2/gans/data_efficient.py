@@ -371,6 +371,16 @@ class DataEfficient:
     return self.augmentation.augment(
         images, stream_seed(seed, "augment/" + stream))
 
+  def augmentation_rotations(self):
+    """ADA's transforms on (multiplier > 0) that rotate or flip images."""
+    settings = self.augmentation and self.augmentation.ada_settings
+    if not settings:
+      return []
+    transforms = discriminator_augmentation.ada.resolve_transforms(
+        settings.transforms)
+    return sorted(k for k in ("rotate90", "rotate", "xflip")
+                  if transforms.get(k, 0.0) > 0)
+
   def augment_slices(self, slices, seed):
     """`slices` with the AUGMENTED_SLICES among them augmented (the same dict
     when augmentation is off)."""

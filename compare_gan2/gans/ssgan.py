@@ -16,6 +16,7 @@ rotated fakes of a conditional SSGAN carry the fakes' sampled labels
 (`ssgan-unknown-task`).
 """
 
+from absl import logging
 import gin
 import tensorflow as tf
 
@@ -41,6 +42,13 @@ class SelfSupervisedGAN(modular_gan.ModularGAN):
       raise errors.ConfigError(
           f"{type(self).__name__} makes one D call per step; unset "
           "ModularGAN.deprecated_split_disc_calls.")
+    rotating = self.data_efficient.augmentation_rotations()
+    if rotating and self.task.adds_slices:
+      logging.warning(
+          "ADA's transforms %s rotate or flip D's images before the %r task "
+          "rotates them, which makes its rotation labels ambiguous for augmented "
+          "images; consider ada.transforms without them (docs/data_efficient.md).",
+          rotating, self.task.name)
 
   def num_self_supervised_examples(self, batch_size):
     """Reals (and fakes) per replica the task uses, given the per-replica batch."""
