@@ -19,7 +19,7 @@ from compare_gan2 import datasets
 from compare_gan2 import errors
 from compare_gan2 import gans
 from compare_gan2.architectures import initializers
-from compare_gan2.training import strategy as strategy_lib
+from compare_gan2 import strategy as strategy_lib
 
 
 def _check_at_least(name, value, minimum):

@@ -147,3 +147,16 @@ def test_tensorflow_free_modules():
           "import compare_gan2.sweep, compare_gan2.report\n"
           "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\n")
   subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_builder_sits_below_training_and_the_strategy_below_both():
+  """The run-from-Gin glue (training.runner) builds through `builder`, which
+  builds the strategy: one order, no upward import (issue 30, item 5)."""
+  layers = read_layers()
+  assert (layer_of("compare_gan2.strategy", layers) <
+          layer_of("compare_gan2.builder", layers) <
+          layer_of("compare_gan2.training.runner", layers))
+  graph = import_graph(package_modules())
+  assert "compare_gan2.builder" in graph["compare_gan2.training.runner"]
+  assert not any(t.startswith("compare_gan2.training")
+                 for t in graph["compare_gan2.builder"])

@@ -5,7 +5,7 @@ import json
 import pytest
 import tensorflow as tf
 
-from compare_gan2.training import strategy as strategy_lib
+from compare_gan2 import strategy as strategy_lib
 
 
 def test_use_tpu_flag_follows_tpu_name(monkeypatch):

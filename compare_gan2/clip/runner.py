@@ -16,7 +16,7 @@ def train(model_dir):
   from compare_gan2.clip import evaluation
   from compare_gan2.clip import model as model_lib
   from compare_gan2.clip import pretraining
-  from compare_gan2.training import strategy as strategy_lib
+  from compare_gan2 import strategy as strategy_lib
   from compare_gan2.training import trainer as trainer_lib
   # pylint: enable=g-import-not-at-top
   dataset = datasets.get_dataset()

@@ -34,7 +34,7 @@ from compare_gan2.s2gan import pretraining
 from compare_gan2.training import checkpoints
 from compare_gan2 import builder
 from compare_gan2.training import runner
-from compare_gan2.training import strategy as strategy_lib
+from compare_gan2 import strategy as strategy_lib
 from compare_gan2.training import trainer as trainer_lib
 
 STAGES = ("partial_labels", "pretrain", "infer_labels", "cluster", "gan")

@@ -39,7 +39,7 @@ def train(model_dir):
   """Trains (or resumes) the model of the parsed gin config; returns it."""
   # pylint: disable=g-import-not-at-top
   from compare_gan2 import builder
-  from compare_gan2.training import strategy as strategy_lib
+  from compare_gan2 import strategy as strategy_lib
   from compare_gan2.training import trainer as trainer_lib
   # pylint: enable=g-import-not-at-top
   run_config = builder.get_run_config()
