@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import tf_test_utils
+from tf_test_utils import assert_one_line_error as _assert_one_line_error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = [f"--gin_bindings={b}" for b in tf_test_utils.TINY_GAN_BINDINGS]
@@ -23,15 +24,6 @@ def _run(module, *args):
 
 def _main(*args):
   return _run("compare_gan2.main", *args)
-
-
-def _assert_one_line_error(result, program, *fragments):
-  assert result.returncode == 1, result.stderr[-3000:]
-  assert "Traceback" not in result.stderr, result.stderr[-3000:]
-  last = result.stderr.strip().splitlines()[-1]
-  assert last.startswith(f"{program}: error: "), last
-  for fragment in fragments:
-    assert fragment in last, last
 
 
 LOG = "compare_gan2.log"

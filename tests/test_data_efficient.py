@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_test_utils
+from tf_test_utils import replica_batches as _replica_batches
 
 from compare_gan2 import builder
 from compare_gan2 import errors
@@ -417,13 +418,6 @@ def test_bad_values_are_config_errors(tmp_path):
 
 
 # ----------------------------------------------------------- distribution
-def _replica_batches(gan, batch, num_replicas):
-  features, labels = batch
-  def share(t, r):
-    parts = tf.split(t, gan.num_sub_steps)
-    return tf.concat([tf.split(p, num_replicas)[r] for p in parts], 0)
-  return [({k: share(v, r) for k, v in features.items()}, share(labels, r))
-          for r in range(num_replicas)]
 
 
 def _reduced(strategy, per_replica):

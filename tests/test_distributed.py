@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_test_utils
+from tf_test_utils import replica_batches as _replica_batches
 import export_test_utils as etu
 
 from compare_gan2.training import checkpoints
@@ -66,16 +67,6 @@ def _global_batch(gan):
   """One training step's batch of the whole job: [num_sub_steps * batch_size]."""
   ds = gan.input_fn(gan.batch_size * gan.num_sub_steps)
   return next(iter(ds))
-
-
-def _replica_batches(gan, batch, num_replicas):
-  """Replica r's share of every sub-step of `batch`, as the replica's batch."""
-  features, labels = batch
-  def share(t, r):
-    parts = tf.split(t, gan.num_sub_steps)
-    return tf.concat([tf.split(p, num_replicas)[r] for p in parts], 0)
-  return [({k: share(v, r) for k, v in features.items()}, share(labels, r))
-          for r in range(num_replicas)]
 
 
 def _state(gan):

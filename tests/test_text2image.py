@@ -10,6 +10,8 @@ import gin
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_test_utils
+from tf_test_utils import assert_one_line_error as _assert_one_line_error
 
 from compare_gan2 import errors
 from compare_gan2 import gin_setup
@@ -688,15 +690,6 @@ def _command(module, *args):
   return subprocess.run([sys.executable, "-m", module, *args],
                         capture_output=True, text=True, cwd=ROOT, env=env,
                         timeout=600, check=False)
-
-
-def _assert_one_line_error(result, program, *fragments):
-  assert result.returncode == 1, result.stderr[-3000:]
-  assert "Traceback" not in result.stderr, result.stderr[-3000:]
-  last = result.stderr.strip().splitlines()[-1]
-  assert last.startswith(f"{program}: error: "), last
-  for fragment in fragments:
-    assert fragment in last, last
 
 
 def _files(model_dir):

@@ -34,3 +34,24 @@ TINY_GAN_BINDINGS = (
     "G.batch_norm_fn = @batch_norm",
     "penalty.fn = @wgangp_penalty",
 )
+
+
+def replica_batches(gan, batch, num_replicas):
+  """Replica r's share of every sub-step of `batch`, as the replica's batch."""
+  features, labels = batch
+  def share(t, r):
+    parts = tf.split(t, gan.num_sub_steps)
+    return tf.concat([tf.split(p, num_replicas)[r] for p in parts], 0)
+  return [({k: share(v, r) for k, v in features.items()}, share(labels, r))
+          for r in range(num_replicas)]
+
+
+def assert_one_line_error(result, program, *fragments):
+  """A finished command failed with exit 1 and one `<program>: error: ...`
+  line (no traceback) holding every fragment."""
+  assert result.returncode == 1, result.stderr[-3000:]
+  assert "Traceback" not in result.stderr, result.stderr[-3000:]
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith(f"{program}: error: "), last
+  for fragment in fragments:
+    assert fragment in last, last

@@ -58,6 +58,7 @@ import tensorflow as tf
 
 from compare_gan2 import errors
 from compare_gan2 import random_ops
+from compare_gan2.augmentation import diffaugment
 
 GEOMETRIC = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac")
 COLOR = ("brightness", "contrast", "lumaflip", "hue", "saturation")
@@ -460,12 +461,7 @@ def ada_augment(images, seed, p, transforms=BGC, strengths=None):
   probability multipliers (BGC) or a PIPELINES name; `strengths`: overrides
   of DEFAULT_STRENGTHS. Computes in float32; returns the input's dtype when
   that is a floating tensor, else float32."""
-  if tf.is_tensor(images) and images.dtype.is_floating:
-    dtype = images.dtype
-    x = tf.cast(images, tf.float32)
-  else:
-    dtype = tf.float32
-    x = tf.convert_to_tensor(images, tf.float32)
+  x, dtype = diffaugment.as_float32(images)
   if x.shape.rank != 4 or None in x.shape[1:]:
     raise ValueError(f"ADA needs images [N, H, W, C] with static H, W, C, "
                      f"got shape {x.shape}.")

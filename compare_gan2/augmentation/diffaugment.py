@@ -47,6 +47,14 @@ _SALTS = {"brightness": 1, "saturation": 2, "contrast": 3, "translation": 4,
           "cutout": 5}
 
 
+def as_float32(images):
+  """(images as float32, the dtype to return): the input's dtype when it is a
+  floating tensor (float16 / bfloat16 under mixed precision), else float32."""
+  if tf.is_tensor(images) and images.dtype.is_floating:
+    return tf.cast(images, tf.float32), images.dtype
+  return tf.convert_to_tensor(images, tf.float32), tf.float32
+
+
 def parse_policy(policy):
   """The policy names of "color,translation,cutout" as a tuple, in order.
 
@@ -238,12 +246,7 @@ def diff_augment(images, seed, policy="color,translation,cutout",
   names = parse_policy(policy)
   _check_ratio("translation_ratio", translation_ratio)
   _check_ratio("cutout_ratio", cutout_ratio)
-  if tf.is_tensor(images) and images.dtype.is_floating:
-    dtype = images.dtype
-    x = tf.cast(images, tf.float32)
-  else:
-    dtype = tf.float32
-    x = tf.convert_to_tensor(images, tf.float32)
+  x, dtype = as_float32(images)
   if not names:
     return tf.cast(x, dtype)
   _shape(x)
