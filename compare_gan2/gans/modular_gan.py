@@ -271,6 +271,16 @@ class ModularGAN:
     probs, logits, features = self.discriminator(x, y, is_training=is_training)
     return {"probs": probs, "logits": logits, "features": features}
 
+  def discriminator_logits(self, images, labels=None):
+    """D's adversarial logits [N] on unaugmented `images` (with their dataset
+    `labels` when D is conditional), in inference mode without state updates:
+    what evaluation's `d_overfitting` task compares on training reals, held-out
+    reals and fakes (Karras et al. 2020, Figure 1)."""
+    with variable_store.no_state_updates():
+      outputs = self.discriminator_outputs(images, self.real_labels(labels),
+                                           is_training=False)
+    return tf.reshape(outputs["logits"], [-1])
+
   def discriminator_fn(self, x, y, is_training):
     """(probs, logits, features) of D with its heads (what penalties call)."""
     outputs = self.discriminator_outputs(x, y, is_training)
