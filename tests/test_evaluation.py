@@ -194,8 +194,11 @@ def test_all_tasks_on_synthetic_data():
   ctx = tasks_lib.TaskContext(conditional=True, class_aligned=True, seed=1)
   scores, errors = tasks_lib.run_tasks(tasks, real, fake, ctx)
   assert not errors
-  # Every sample-based task (d_classifier reads the discriminator, not samples).
-  expected_keys = {k for t in tasks if not t.reads_discriminator for k in t.keys}
+  # Every sample-based task (d_classifier and d_overfitting read the
+  # discriminator, not samples).
+  expected_keys = {k for t in tasks if not (t.reads_discriminator or
+                                            t.reads_discriminator_logits)
+                   for k in t.keys}
   assert set(scores) == expected_keys
   assert scores["fid_score"] == pytest.approx(
       metrics.frechet_distance_from_activations(real.pool, fake.pool))

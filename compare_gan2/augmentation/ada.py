@@ -249,6 +249,13 @@ def _matrices(rows):
   return tf.stack([tf.stack(row, axis=-1) for row in entries], axis=-2)
 
 
+def compose(a, b):
+  """a @ b for batches of small matrices [..., k, k], as a broadcast multiply
+  and sum: oneDNN's batch matmul costs ~0.2 ms per call on 3 x 3 matrices,
+  which made ADA's ~40 compositions per training step cost 10 ms at p = 0."""
+  return tf.reduce_sum(a[..., :, :, None] * b[..., None, :, :], axis=-2)
+
+
 def translate2d(tx, ty):
   return _matrices([[1, 0, tx], [0, 1, ty], [0, 0, 1]])
 
@@ -288,24 +295,24 @@ def geometric_matrix(params, n, height, width):
   to the input's, composed in the official order."""
   g = tf.eye(3, batch_shape=[n])
   if "xflip" in params:
-    g = g @ scale2d(1.0 / (1.0 - 2.0 * params["xflip"]), 1.0)
+    g = compose(g, scale2d(1.0 / (1.0 - 2.0 * params["xflip"]), 1.0))
   if "rotate90" in params:
-    g = g @ rotate2d(math.pi / 2 * params["rotate90"])
+    g = compose(g, rotate2d(math.pi / 2 * params["rotate90"]))
   if "xint" in params:
     t = params["xint"]
-    g = g @ translate2d(-tf.round(t[:, 0] * width),
-                        -tf.round(t[:, 1] * height))
+    g = compose(g, translate2d(-tf.round(t[:, 0] * width),
+                               -tf.round(t[:, 1] * height)))
   if "scale" in params:
-    g = g @ scale2d(1.0 / params["scale"], 1.0 / params["scale"])
+    g = compose(g, scale2d(1.0 / params["scale"], 1.0 / params["scale"]))
   if "rotate" in params:
-    g = g @ rotate2d(params["rotate"])
+    g = compose(g, rotate2d(params["rotate"]))
   if "aniso" in params:
-    g = g @ scale2d(1.0 / params["aniso"], params["aniso"])
+    g = compose(g, scale2d(1.0 / params["aniso"], params["aniso"]))
   if "rotate_post" in params:
-    g = g @ rotate2d(params["rotate_post"])
+    g = compose(g, rotate2d(params["rotate_post"]))
   if "xfrac" in params:
     t = params["xfrac"]
-    g = g @ translate2d(-t[:, 0] * width, -t[:, 1] * height)
+    g = compose(g, translate2d(-t[:, 0] * width, -t[:, 1] * height))
   return g
 
 
@@ -315,16 +322,16 @@ def color_matrix(params, n):
   c = tf.eye(4, batch_shape=[n])
   vv = tf.constant(np.outer(_LUMA, _LUMA), tf.float32)
   if "brightness" in params:
-    c = translate3d(params["brightness"]) @ c
+    c = compose(translate3d(params["brightness"]), c)
   if "contrast" in params:
-    c = scale3d(params["contrast"]) @ c
+    c = compose(scale3d(params["contrast"]), c)
   if "lumaflip" in params:
-    c = (tf.eye(4) - 2.0 * vv * params["lumaflip"][:, None, None]) @ c
+    c = compose(tf.eye(4) - 2.0 * vv * params["lumaflip"][:, None, None], c)
   if "hue" in params:
-    c = rotate3d(_LUMA, params["hue"]) @ c
+    c = compose(rotate3d(_LUMA, params["hue"]), c)
   if "saturation" in params:
     s = params["saturation"][:, None, None]
-    c = (vv + (tf.eye(4) - vv) * s) @ c
+    c = compose(vv + (tf.eye(4) - vv) * s, c)
   return c
 
 
@@ -407,7 +414,7 @@ def apply_geometric(images, g_inv):
   # -> input index (the padding is symmetric, so no padding offset).
   to_up = tf.constant([[2.0, 0.0, -0.5], [0.0, 2.0, -0.5], [0.0, 0.0, 1.0]])
   from_up = tf.constant([[0.5, 0.0, 0.25], [0.0, 0.5, 0.25], [0.0, 0.0, 1.0]])
-  m = to_up @ g_inv @ from_up                                      # [N, 3, 3]
+  m = compose(compose(to_up, g_inv), from_up)                      # [N, 3, 3]
   oy, ox = tf.meshgrid(tf.range(out_h, dtype=tf.float32) - (out_h - 1) / 2,
                        tf.range(out_w, dtype=tf.float32) - (out_w - 1) / 2,
                        indexing="ij")
