@@ -9,7 +9,6 @@ export, sample, s2gan, describe, benchmark and import_checkpoint.
 
 import contextlib
 import dataclasses
-import typing
 
 import gin
 import numpy as np
@@ -129,10 +128,10 @@ class ScheduleFlags:
   score_filename: str = "scores.csv"
   num_eval_averaging_runs: int = 3
   eval_every_steps: int = 0
-  checkpoint: typing.Optional[str] = None
-  export_output: typing.Optional[str] = None
-  gin_config: typing.Tuple[str, ...] = ()
-  gin_bindings: typing.Tuple[str, ...] = ()
+  checkpoint: str | None = None
+  export_output: str | None = None
+  gin_config: tuple[str, ...] = ()
+  gin_bindings: tuple[str, ...] = ()
 
   def __post_init__(self):
     # Lists from absl's multi-string flags become tuples (the class is frozen).

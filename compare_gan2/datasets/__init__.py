@@ -26,7 +26,8 @@ from compare_gan2.datasets.base import set_shuffle_buffer_size
 from compare_gan2.datasets.base import set_tfds_data_dir
 
 __all__ = [
-    "DATASETS", "LABELLED", "VARIANTS", "dataset_names", "DatasetNotAvailableError", "ImageDatasetSpec", "get_dataset",
+    "DATASETS", "LABELLED", "VARIANTS", "dataset_names", "DatasetNotAvailableError",
+    "ImageDatasetSpec", "get_dataset",
     "get_shuffle_buffer_size", "get_tfds_data_dir", "set_shuffle_buffer_size",
     "set_tfds_data_dir",
 ]

@@ -18,7 +18,6 @@ and `runner_lib._run_eval`):
 """
 
 import dataclasses
-import typing
 
 from absl import logging
 import gin
@@ -41,7 +40,7 @@ class SampleSet:
     logits: [N, K] classifier logits.
   """
   images: np.ndarray
-  labels: typing.Optional[np.ndarray]
+  labels: np.ndarray | None
   pool: np.ndarray
   logits: np.ndarray
 
@@ -61,10 +60,10 @@ class DiscriminatorReadout:
       90, 180, 270 degrees (rotation-major), or None.
   """
   test_labels: np.ndarray
-  test_predictor_logits: typing.Optional[np.ndarray] = None
-  unlabelled_labels: typing.Optional[np.ndarray] = None
-  unlabelled_predictor_logits: typing.Optional[np.ndarray] = None
-  rotation_logits: typing.Optional[np.ndarray] = None
+  test_predictor_logits: np.ndarray | None = None
+  unlabelled_labels: np.ndarray | None = None
+  unlabelled_predictor_logits: np.ndarray | None = None
+  rotation_logits: np.ndarray | None = None
 
 
 @dataclasses.dataclass
@@ -77,7 +76,7 @@ class TaskContext:
   # or cluster ids), so per-class comparisons with real images mean something.
   labels_are_classes: bool = True
   # The discriminator's heads on real images (tasks with reads_discriminator).
-  discriminator: typing.Optional[DiscriminatorReadout] = None
+  discriminator: DiscriminatorReadout | None = None
 
 
 class Task:
@@ -296,7 +295,8 @@ def make_tasks(names):
   return [TASKS[n]() for n in names]
 
 
-class NaNInSamples(ValueError):
+# N818 (no Error suffix) ignored: the evaluator raises and catches this name.
+class NaNInSamples(ValueError):  # noqa: N818
   """Generated images contain NaN or inf (raised by the evaluator's streaming)."""
 
 

@@ -59,7 +59,8 @@ def _prefixed(role, terms):
 
 @gin.configurable(denylist=["dataset", "parameters", "model_dir"])
 class ModularGAN:
-  """GAN assembled from an architecture, a loss and a penalty (compare_gan's `gans/modular_gan.py`)."""
+  """GAN assembled from an architecture, a loss and a penalty (compare_gan's
+  `gans/modular_gan.py`)."""
 
   def __init_subclass__(cls, **kwargs):
     """Refuses a `create_loss` override that training would not use."""
@@ -396,7 +397,8 @@ class ModularGAN:
     components' slices and terms when any is on."""
     components = self.data_efficient
     slices = self._slices(features, labels, generated, seed)
-    augment = lambda images, stream: components.augment(images, seed, stream)
+    def augment(images, stream):
+      return components.augment(images, seed, stream)
     if components.enabled:
       slices = components.consistency_slices(
           slices, features["images"], generated,
@@ -558,7 +560,7 @@ class ModularGAN:
 
   def _train_generator(self, features, labels):
     grads, g_loss, summaries = self._accumulated(
-        lambda f, l, m: self.generator_gradients(f, l,
+        lambda f, y, m: self.generator_gradients(f, y,
                                                  self._generator_step_seed(m)),
         features, labels)
     self.g_optimizer.apply(grads, self.generator.trainable_variables)

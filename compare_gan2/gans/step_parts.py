@@ -12,7 +12,6 @@ A step is described once per GAN class, in three parts:
 """
 
 import dataclasses
-import typing
 
 import tensorflow as tf
 
@@ -21,7 +20,7 @@ import tensorflow as tf
 class Slice:
   """Images [n, H, W, C] and their one-hot labels [n, K] (or None) for D."""
   images: tf.Tensor
-  y: typing.Optional[tf.Tensor] = None
+  y: tf.Tensor | None = None
 
   @property
   def size(self):

@@ -13,7 +13,7 @@ pipeline resumes; the training stages also resume from their checkpoints).
 Accuracies against the held-out true labels (linear probe on the unlabelled
 training images; clustering with the best one-to-one matching of clusters to
 classes) go to each stage's DONE.json and TensorBoard.
-"""
+"""  # noqa: E501 (a Markdown table)
 
 import dataclasses
 import json

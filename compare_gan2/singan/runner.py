@@ -13,7 +13,6 @@ A model directory holds (compare_gan2/model_dir.py writes each file atomically):
 
 import dataclasses
 import io
-import json
 import os
 import time
 

@@ -31,23 +31,15 @@ harmonization / editing inputs from (seed, stage, i)
 """
 
 import dataclasses
-import os
-import time
 
-from absl import logging
 import gin
-import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import errors
-from compare_gan2 import logs
-from compare_gan2 import model_dir as model_dir_lib
 from compare_gan2 import optimizers
 from compare_gan2.singan import augment
 from compare_gan2.singan import networks
 from compare_gan2.singan import schedule
-from compare_gan2.training import progress
-from compare_gan2.training import summaries
 
 CHECKPOINT_DIR = "checkpoints"
 _SALT_NOISE, _SALT_FIXED, _SALT_GP, _SALT_EDIT = 101, 202, 303, 404

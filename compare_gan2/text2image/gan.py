@@ -45,7 +45,7 @@ _SALT_D, _SALT_G, _SALT_AUG_REAL, _SALT_AUG_FAKE, _SALT_AUG_G = range(1, 6)
 
 def head_mean(fn, logits):
   """Mean over heads of the mean of fn(logits) of each head."""
-  return tf.add_n([tf.reduce_mean(fn(l)) for l in logits]) / len(logits)
+  return tf.add_n([tf.reduce_mean(fn(head)) for head in logits]) / len(logits)
 
 
 def spherical_distance(a, b):
@@ -65,7 +65,8 @@ def ema_decay(step, batch_size, half_life_images, rampup):
 
 def _check_settings(**values):
   """ConfigError for a `text_to_image_gan.*` number that cannot train."""
-  name = lambda key: f"text_to_image_gan.{key}"
+  def name(key):
+    return f"text_to_image_gan.{key}"
   checks.integer(name("batch_size"), values["batch_size"], 1)
   checks.integer(name("training_steps"), values["training_steps"], 0)
   for key in ("g_lr", "d_lr"):
@@ -218,8 +219,8 @@ class TextToImageGAN:
     fake_logits = self.discriminator(
         self.features(tf.stop_gradient(fake), self._step_seed(_SALT_AUG_FAKE),
                       seen), text)
-    loss_real = head_mean(lambda l: tf.nn.relu(1.0 - l), real_logits)
-    loss_fake = head_mean(lambda l: tf.nn.relu(1.0 + l), fake_logits)
+    loss_real = head_mean(lambda logit: tf.nn.relu(1.0 - logit), real_logits)
+    loss_fake = head_mean(lambda logit: tf.nn.relu(1.0 + logit), fake_logits)
     return loss_real + loss_fake, {
         "d_loss_real": loss_real, "d_loss_fake": loss_fake,
         "d_real_logits": head_mean(tf.identity, real_logits),
