@@ -66,7 +66,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-  tf_random_seed: int = None
+  tf_random_seed: int | None = None
   single_core: bool = False
   iterations_per_loop: int = 1000
   save_checkpoints_steps: int = 5000
@@ -146,8 +146,8 @@ class Context:
   options: dict
   run_config: RunConfig
   strategy: tf.distribute.Strategy
-  dataset: object
-  gan: object
+  dataset: datasets.ImageDatasetSpec
+  gan: gans.ModularGAN
   flags: ScheduleFlags
 
 

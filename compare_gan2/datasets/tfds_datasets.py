@@ -176,7 +176,7 @@ def open_tfds_builder(dataset_name, tfds_name, data_dir=None, splits=()):
 class TFDSDataset(base.RecordDatasetSpec):
   """A dataset read from a prepared TFDS dataset (encoded images, decoded lazily)."""
 
-  tfds_name = None
+  tfds_name: str | None = None
   image_feature = "image"
 
   def __init__(self, seed=547):

@@ -22,6 +22,8 @@ A task is a `SelfSupervision` subclass; `register_self_supervision` adds one
 under a new name without touching the GAN classes.
 """
 
+import typing
+
 import numpy as np
 import tensorflow as tf
 
@@ -80,7 +82,7 @@ class SelfSupervision:
   name = "none"
   # Weight of the adversarial (and penalty) terms; 0 for a task on its own.
   adversarial_weight = 1.0
-  generator_reads = ()
+  generator_reads: typing.ClassVar[tuple[str, ...]] = ()
   # Whether `add_slices` uses examples (the GAN then checks how many it may use).
   adds_slices = False
 
