@@ -557,10 +557,39 @@ class RecordDatasetSpec(ImageDatasetSpec):
     return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-class CaptionedDataset(typing.Protocol):
-  """What a captioned dataset (captioned_polygons_*, image_folder with
-  `image_folder.captions`) has besides the ImageDatasetSpec interface: its
-  labels are caption ids, int32 [caption_length] in `tokenizer`'s vocabulary."""
+class NamedRecords(typing.Protocol):
+  """A dataset whose records label files name (label_files.py): the TFDS
+  datasets and image_folder, polygons_*, mnist_5k_*."""
 
-  caption_length: int
-  tokenizer: tokenizer_lib.Tokenizer
+  def record_names(self, split: str, num: int | None = None) -> np.ndarray:
+    """[N] bytes: the names of the split's records in order (the first `num`)."""
+
+
+class CaptionedDatasetSpec(typing.Protocol):
+  """A captioned dataset (captioned_polygons_*, image_folder with
+  `image_folder.captions`) as the text-to-image models read it: an
+  ImageDatasetSpec whose labels are caption ids, int32 [caption_length] in
+  `tokenizer`'s vocabulary."""
+
+  @property
+  def name(self) -> str: ...
+
+  @property
+  def image_shape(self) -> tuple[int, int, int]: ...
+
+  @property
+  def eval_test_samples(self) -> int | None: ...
+
+  @property
+  def caption_length(self) -> int: ...
+
+  @property
+  def tokenizer(self) -> tokenizer_lib.Tokenizer: ...
+
+  def train_examples(self, start_index: int = 0,
+                     input_context: tf.distribute.InputContext | None = None
+                     ) -> tf.data.Dataset: ...
+
+  def train_batches(self, batch_size: int, start_index: int = 0,
+                    input_context: tf.distribute.InputContext | None = None
+                    ) -> tf.data.Dataset: ...
