@@ -20,9 +20,6 @@ from compare_gan2.training import checkpoints
 from compare_gan2.training import progress
 from compare_gan2.training import summaries
 
-if typing.TYPE_CHECKING:
-  from compare_gan2.training import trainer
-
 # {metric name: scalar} of the last step of a loop (training/loop.py).
 Metrics = Mapping[str, typing.Any]
 
@@ -35,6 +32,12 @@ class Action(typing.Protocol):
 
   def __call__(self, step: int, metrics: Metrics) -> object:
     """Runs the action; the result is not used by the controller."""
+
+
+class SampleGridSource(typing.Protocol):
+  """What WriteSampleGrids needs of a model (a trainer.TrainableModel has it)."""
+
+  def summary_images(self) -> tuple[dict[str, np.ndarray], np.ndarray | None]: ...
 
 
 class EveryNSteps:
@@ -108,7 +111,7 @@ class WriteSampleGrids:
   `model.summary_images()` returns ({grid name: images}, sample sheet or None).
   """
 
-  def __init__(self, model: trainer.TrainableModel, model_dir: str,
+  def __init__(self, model: SampleGridSource, model_dir: str,
                due: Callable[[int], bool]):
     self._model, self._model_dir, self.due = model, model_dir, due
 

@@ -20,9 +20,6 @@ import typing
 
 import tensorflow as tf
 
-if typing.TYPE_CHECKING:
-  from compare_gan2.training import trainer
-
 SUM_SUFFIX = "@sum"
 COUNT_SUFFIX = "@count"
 
@@ -35,10 +32,19 @@ def ratio_names(metrics: Iterable[str]) -> list[str]:
   return sorted(k[:-len(SUM_SUFFIX)] for k in metrics if k.endswith(SUM_SUFFIX))
 
 
+class SteppedModel(typing.Protocol):
+  """What the loop needs of a model (a trainer.TrainableModel has it)."""
+
+  @property
+  def global_step(self) -> tf.Variable: ...
+
+  def train_step(self, inputs: typing.Any) -> dict[str, tf.Tensor]: ...
+
+
 class StepLoop:
   """Runs steps; knows nothing about files, summaries or schedules."""
 
-  def __init__(self, model: trainer.TrainableModel, strategy: tf.distribute.Strategy,
+  def __init__(self, model: SteppedModel, strategy: tf.distribute.Strategy,
                iterator: Iterator[typing.Any], jit_compile: bool = False):
     self._model = model
     self._strategy = strategy
