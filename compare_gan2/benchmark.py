@@ -90,11 +90,29 @@ def _static(shape):
   return [int(d) if d is not None else 0 for d in shape]
 
 
+def einsum_flops(equation, shapes):
+  """FLOPs (2 per multiply-add) of a two-operand einsum: 2 x the product of
+  the sizes of every index it names ("nchw,uw->nchu": 2 n c h w u)."""
+  inputs = equation.replace(" ", "").split("->")[0].split(",")
+  if len(inputs) != 2 or "." in equation:
+    raise ValueError(f"einsum_flops counts two-operand einsums without "
+                     f"ellipsis, got {equation!r}.")
+  sizes = {}
+  for letters, shape in zip(inputs, shapes):
+    sizes.update(zip(letters, shape))
+  return 2 * int(np.prod(list(sizes.values())))
+
+
 def graph_flops(graph):
   """FLOPs (2 per multiply-add) of the Conv2D, Conv2DBackpropInput (transposed
-  conv), MatMul and BatchMatMul ops of a graph, from their static shapes."""
+  conv), MatMul, BatchMatMul and two-operand Einsum ops of a graph, from their
+  static shapes."""
   total = 0
   for op in graph.get_operations():
+    if op.type == "Einsum" and len(op.inputs) == 2:
+      total += einsum_flops(op.get_attr("equation").decode(),
+                            [_static(t.shape) for t in op.inputs])
+      continue
     if op.type == "Conv2D":
       out = _static(op.outputs[0].shape)
       kh, kw, cin, _ = _static(op.inputs[1].shape)

@@ -39,6 +39,7 @@ U_VAR_SUFFIX = "/u_var"
 # Salts so evaluation's streams of latents, labels and standing-statistics
 # latents differ.
 SEED_Z, SEED_Y, SEED_STANDING = 101, 102, 103
+SEED_D_FAKES = 104  # The fakes evaluation's d_overfitting task shows D.
 
 
 def evaluation_latents(gan, seed, salt, run, batch, size):

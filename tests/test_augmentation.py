@@ -304,6 +304,23 @@ def test_ada_each_transform_at_p0_is_the_identity(channels):
   np.testing.assert_array_equal(g, w)
 
 
+def test_ada_untransformed_samples_keep_their_pixels_inside_tf_function():
+  """In a tf.function (as in training), grappler's rewrites leave composed
+  identity matrices ~1e-7 off the identity; samples that drew no transform
+  must still keep their exact pixels, and p = 0 must be the identity."""
+  x = _images([64, 12, 12, 3])
+  augment = tf.function(lambda v, p: ada.ada_augment(v, SEED, p))
+  np.testing.assert_array_equal(augment(x, tf.constant(0.0)), x)
+  out = augment(x, tf.constant(0.1)).numpy()
+  params = ada.draw_parameters(SEED, 64, 0.1)
+  untouched = ~(ada.transformed_samples(params, ada.GEOMETRIC + ("rotate_post",)) |
+                ada.transformed_samples(params, ada.COLOR)).numpy()
+  assert 5 <= untouched.sum() <= 40  # P(no transform) = 0.9^12 ~ 0.28.
+  np.testing.assert_array_equal(out[untouched], x.numpy()[untouched])
+  assert np.all(np.abs(out[~untouched] - x.numpy()[~untouched]).max(axis=(1, 2, 3))
+                > 1e-4)
+
+
 def test_ada_each_transform_at_p1_always_applies():
   n = 32
   for name in ada.TRANSFORMS:

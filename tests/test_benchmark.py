@@ -27,6 +27,16 @@ def test_graph_flops_counts_conv_transposed_conv_and_matmul():
   assert benchmark.graph_flops(graph) == expected
 
 
+def test_graph_flops_counts_einsum_as_its_indices():
+  x, m = tf.zeros([2, 3, 5, 7]), tf.zeros([11, 7])
+  graph = tf.function(lambda: tf.einsum("nchw,uw->nchu", x, m)
+                      ).get_concrete_function().graph
+  assert benchmark.graph_flops(graph) == 2 * 2 * 3 * 5 * 7 * 11
+  assert benchmark.einsum_flops("ij,jk->ik", [[4, 6], [6, 7]]) == 2 * 4 * 6 * 7
+  with pytest.raises(ValueError, match="two-operand"):
+    benchmark.einsum_flops("i,i,i->", [[2], [2], [2]])
+
+
 def test_benchmark_reports_every_figure(tmp_path):
   bindings = list(tf_test_utils.TINY_GAN_BINDINGS) + ["penalty.fn = @no_penalty"]
   result = benchmark.run_benchmark([], bindings, steps=2, warmup_steps=1, hub=True,

@@ -36,11 +36,12 @@ What differs from the official code (docs/data_efficient.md):
   tolerance; a strongly shrunk sample whose filter footprint leaves the
   official margin reads reflected pixels where the official code reads zeros
   (near its edges), and no sample depends on the others.
-- A sample whose geometric matrix is exactly the identity keeps its pixels
-  (the official resampling reproduces them to float tolerance: the filter is
-  orthogonal), and the resampling is skipped when no sample of the batch
-  drew a geometric transform (p = 0 is exactly the identity); likewise for the
-  colour matrix.
+- A sample that drew no geometric transform (every geometric draw at its
+  identity value) keeps its pixels (the official resampling reproduces them to
+  float tolerance: the filter is orthogonal), and the resampling is skipped
+  when no sample of the batch drew one (p = 0 is exactly the identity and
+  costs only the draws, also inside tf.function); likewise for the colour
+  matrix.
 - The pipeline's `imgfilter`, `noise` and `cutout` (not in bgc) are not
   implemented.
 - Reproduced, not a difference: the Symlet-6 filter is not symmetric, so an
@@ -437,17 +438,32 @@ def apply_color(images, c):
                    f"channel) images, got {channels} channels.")
 
 
-def _changed(matrices):
-  """[N] whether each matrix differs from the identity."""
-  eye = tf.eye(int(matrices.shape[-1]))
-  return tf.reduce_any(tf.not_equal(matrices, eye), axis=[1, 2])
+# Each draw's value when it does not apply (draw_parameters' `disabled`).
+IDENTITY_VALUES = dict(xflip=0.0, rotate90=0.0, xint=0.0, scale=1.0, rotate=0.0,
+                       rotate_post=0.0, aniso=1.0, xfrac=0.0, brightness=0.0,
+                       contrast=1.0, lumaflip=0.0, hue=0.0, saturation=1.0)
 
 
-def _apply_where_changed(fn, images, matrices):
-  changed = _changed(matrices)
+def transformed_samples(params, names):
+  """[N] whether a sample drew a non-identity value for any draw of `names`.
+
+  Decided on the parameters, where a closed gate leaves exactly the identity
+  value, not on the composed matrix: inside a tf.function, grappler's rewrites
+  of the matrix arithmetic (e.g. 1 / 1 as a reciprocal) leave identity
+  matrices off by ~1e-7, which would resample every sample even at p = 0.
+  """
+  flags = [tf.not_equal(tf.reshape(params[name], [tf.shape(params[name])[0], -1]),
+                        IDENTITY_VALUES[name])
+           for name in names if name in params]
+  return tf.reduce_any(tf.concat(flags, axis=1), axis=1)
+
+
+def _apply_where_transformed(fn, images, matrices, transformed):
+  """fn(images, matrices) for the transformed samples, the others' pixels
+  unchanged; nothing computed when no sample is transformed."""
   return tf.cond(
-      tf.reduce_any(changed),
-      lambda: tf.where(changed[:, None, None, None], fn(images, matrices),
+      tf.reduce_any(transformed),
+      lambda: tf.where(transformed[:, None, None, None], fn(images, matrices),
                        images),
       lambda: images)
 
@@ -477,10 +493,12 @@ def ada_augment(images, seed, p, transforms=BGC, strengths=None):
     if min(height, width) < 2:
       raise ValueError(f"ADA's geometric transforms need images of at least "
                        f"2 x 2 pixels, got {height} x {width}.")
-    x = _apply_where_changed(apply_geometric, x,
-                             geometric_matrix(params, n, height, width))
+    x = _apply_where_transformed(
+        apply_geometric, x, geometric_matrix(params, n, height, width),
+        transformed_samples(params, GEOMETRIC + ("rotate_post",)))
   if any(name in params for name in COLOR):
-    x = _apply_where_changed(apply_color, x, color_matrix(params, n))
+    x = _apply_where_transformed(apply_color, x, color_matrix(params, n),
+                                 transformed_samples(params, COLOR))
   return tf.cast(x, dtype)
 
 

@@ -159,6 +159,39 @@ def discriminator_readout(gan, dataset, num_test, max_unlabelled, batch_size):
   return readout
 
 
+def _integer_labels(labels):
+  """Dataset labels as integers (soft labels: their argmax)."""
+  if labels.dtype.is_floating and labels.shape.rank == 2:
+    return tf.argmax(labels, axis=1, output_type=tf.int32)
+  return labels
+
+
+def overfitting_readout(gan, dataset, num_examples, options):
+  """The `tasks.OverfittingReadout` of the GAN's current D: its logits on the
+  first `num_examples` training reals (the GAN's `train_fraction` subset, if
+  any) and eval-split reals, unaugmented, and on `num_examples` images of the
+  trained generator (not EMA, batch norm in training mode, no state updates:
+  the fakes D trains against) at the evaluation latents of salt SEED_D_FAKES.
+  """
+  logits = tf.function(gan.discriminator_logits, reduce_retracing=True)
+
+  def reals(split):
+    ds = dataset.load(split).take(num_examples).batch(options.batch_size)
+    return np.concatenate([logits(x, _integer_labels(y)).numpy() for x, y in ds])
+
+  @tf.function(reduce_retracing=True)
+  def fake_logits(z, labels):
+    images = gan.generate(z, labels, use_ema=False, is_training=True)
+    return gan.discriminator_logits(images, labels)
+
+  fakes = [fake_logits(z, y).numpy() for z, y in inference_generator.latent_batches(
+      gan, options, inference_generator.SEED_D_FAKES, 0, num_examples)]
+  return tasks_lib.OverfittingReadout(
+      train_real_logits=reals(dataset.train_split),
+      test_real_logits=reals(dataset.eval_split),
+      fake_logits=np.concatenate(fakes))
+
+
 def _unlabelled_train_images(dataset, max_examples, batch_size):
   """([image batches], true labels [M]) of the first train images whose label
   `dataset.labeled_fraction` hides, or None without a labeled_fraction."""
@@ -340,6 +373,12 @@ class Evaluator:
           self.gan, self.dataset, self.num_samples,
           max(t.max_unlabelled_examples for t in d_tasks),
           self.options.batch_size)
+    logit_tasks = tasks_lib.reads_discriminator_logits(self.tasks)
+    if logit_tasks:
+      tctx.overfitting = overfitting_readout(
+          self.gan, self.dataset,
+          min(t.max_examples or self.num_samples for t in logit_tasks),
+          self.options)
     self.prepare_generator()
     runs, errors = [], {}
     for run in range(self.num_averaging_runs):

@@ -71,6 +71,23 @@ class DiscriminatorReadout:
 
 
 @dataclasses.dataclass
+class OverfittingReadout:
+  """The evaluated discriminator's adversarial logits (`discriminator_logits`)
+  on unaugmented images.
+
+  Attributes:
+    train_real_logits: [M] on the first training reals the GAN trains on (its
+      `dataset.train_fraction` subset, if any).
+    test_real_logits: [N] on the first held-out reals (the eval split).
+    fake_logits: [K] on images of the trained (not EMA) generator in training
+      mode, as D sees them during training.
+  """
+  train_real_logits: np.ndarray
+  test_real_logits: np.ndarray
+  fake_logits: np.ndarray
+
+
+@dataclasses.dataclass
 class TaskContext:
   """What tasks may need to know besides the samples."""
   conditional: bool = False
@@ -81,6 +98,9 @@ class TaskContext:
   labels_are_classes: bool = True
   # The discriminator's heads on real images (tasks with reads_discriminator).
   discriminator: DiscriminatorReadout | None = None
+  # D's adversarial logits on training reals, held-out reals and fakes (tasks
+  # with reads_discriminator_logits).
+  overfitting: OverfittingReadout | None = None
 
 
 # {result key: value} of one task or run.
@@ -93,6 +113,7 @@ class Task:
   keys: typing.ClassVar[tuple[str, ...]] = ()
   images_needed = 0  # Images (not only features) this task reads.
   reads_discriminator = False  # Needs TaskContext.discriminator.
+  reads_discriminator_logits = False  # Needs TaskContext.overfitting.
 
   def applies(self, ctx: TaskContext) -> bool:  # pylint: disable=unused-argument
     return True
@@ -295,11 +316,71 @@ class DiscriminatorClassifierTask(Task):
     return result
 
 
+@gin.configurable("d_overfitting_task")
+class DiscriminatorOverfittingTask(Task):
+  """How much D overfits its training reals (Karras et al. 2020, "Training GANs
+  with limited data", Figure 1): D's mean logit and sign accuracy on training
+  reals, on held-out reals and on fakes, and the training/held-out gap.
+
+  Keys:
+  - `d_logit_train_real`, `d_logit_test_real`, `d_logit_fake`: mean logits;
+  - `d_accuracy_train_real`, `d_accuracy_test_real`: fraction with logit > 0;
+    `d_accuracy_fake`: fraction with logit < 0;
+  - `d_logit_gap`: `d_logit_train_real - d_logit_test_real` (grows as D
+    memorises its training set); `d_accuracy_gap`: the same for accuracies;
+  - `d_rt_train_real`: E[sign D(x)] on unaugmented training reals (ADA's r_t is
+    the same on the augmented reals D trains on).
+  The evaluator reads `max_examples` images of each set (default: eval.num_samples).
+  """
+  name = "d_overfitting"
+  keys = ("d_logit_train_real", "d_logit_test_real", "d_logit_fake",
+          "d_accuracy_train_real", "d_accuracy_test_real", "d_accuracy_fake",
+          "d_logit_gap", "d_accuracy_gap", "d_rt_train_real")
+  reads_discriminator_logits = True
+
+  def __init__(self, max_examples: int | None = None):
+    if max_examples is not None and int(max_examples) < 1:
+      raise ValueError(f"d_overfitting_task.max_examples must be >= 1 or None, "
+                       f"got {max_examples!r}.")
+    self.max_examples = None if max_examples is None else int(max_examples)
+
+  def applies(self, ctx: TaskContext) -> bool:
+    return ctx.overfitting is not None
+
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
+    # Not None: the task `applies`.
+    return overfitting_scores(typing.cast(OverfittingReadout, ctx.overfitting))
+
+
+def overfitting_scores(readout: OverfittingReadout) -> dict[str, float]:
+  """`DiscriminatorOverfittingTask`'s keys from an `OverfittingReadout`."""
+  train = np.asarray(readout.train_real_logits, np.float64)
+  test = np.asarray(readout.test_real_logits, np.float64)
+  fake = np.asarray(readout.fake_logits, np.float64)
+  if not (len(train) and len(test) and len(fake)):
+    raise ValueError(
+        f"d_overfitting needs D's logits on every set; got {len(train)} "
+        f"training reals, {len(test)} held-out reals, {len(fake)} fakes.")
+  result = {
+      "d_logit_train_real": train.mean(), "d_logit_test_real": test.mean(),
+      "d_logit_fake": fake.mean(),
+      "d_accuracy_train_real": (train > 0).mean(),
+      "d_accuracy_test_real": (test > 0).mean(),
+      "d_accuracy_fake": (fake < 0).mean(),
+      "d_rt_train_real": np.sign(train).mean(),
+  }
+  result["d_logit_gap"] = result["d_logit_train_real"] - result["d_logit_test_real"]
+  result["d_accuracy_gap"] = (result["d_accuracy_train_real"] -
+                              result["d_accuracy_test_real"])
+  return result
+
+
 TASKS: dict[str, type[Task]] = {
     cls.name: cls for cls in (
         FIDTask, KIDTask, InceptionScoreTask, PrecisionRecallTask, PRDTask,
         MSSSIMTask, FractalDimensionTask, IntraClassFIDTask, ClassAccuracyTask,
-        DiscriminatorClassifierTask)
+        DiscriminatorClassifierTask, DiscriminatorOverfittingTask)
 }
 DEFAULT_TASKS = ("fid", "kid", "inception_score", "precision_recall",
                  "class_accuracy", "intra_class_fid")
@@ -354,6 +435,11 @@ def nan_scores(tasks: Iterable[Task], ctx: TaskContext) -> Scores:
 def reads_discriminator(tasks: Iterable[Task]) -> list[Task]:
   """The tasks that need the discriminator's readout (or [])."""
   return [t for t in tasks if t.reads_discriminator]
+
+
+def reads_discriminator_logits(tasks: Iterable[Task]) -> list[Task]:
+  """The tasks that need `TaskContext.overfitting` (or [])."""
+  return [t for t in tasks if t.reads_discriminator_logits]
 
 
 def aggregate(runs: Sequence[Mapping[str, float]]) -> dict[str, float | str]:

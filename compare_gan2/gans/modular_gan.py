@@ -260,7 +260,7 @@ class ModularGAN:
   # Subclasses (SSGAN, S3GAN) override these; the D and G steps, the cheap G
   # step and `create_loss` are all built from them.
 
-  def real_labels(self, labels: tf.Tensor) -> tf.Tensor | None:
+  def real_labels(self, labels: tf.Tensor | None) -> tf.Tensor | None:
     """One-hot (or soft) labels of the real images, or None."""
     return self._one_hot(labels)
 
@@ -292,6 +292,17 @@ class ModularGAN:
     """D and its heads on one batch: {"probs", "logits", "features", ...}."""
     probs, logits, features = self.discriminator(x, y, is_training=is_training)
     return {"probs": probs, "logits": logits, "features": features}
+
+  def discriminator_logits(self, images: tf.Tensor, labels: tf.Tensor | None = None
+                           ) -> tf.Tensor:
+    """D's adversarial logits [N] on unaugmented `images` (with their dataset
+    `labels` when D is conditional), in inference mode without state updates:
+    what evaluation's `d_overfitting` task compares on training reals, held-out
+    reals and fakes (Karras et al. 2020, Figure 1)."""
+    with variable_store.no_state_updates():
+      outputs = self.discriminator_outputs(images, self.real_labels(labels),
+                                           is_training=False)
+    return tf.reshape(outputs["logits"], [-1])
 
   def discriminator_fn(self, x: tf.Tensor, y: tf.Tensor | None, is_training: bool
                        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
