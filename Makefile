@@ -1,5 +1,5 @@
-# compare_gan2: `make demo` and `make test` each set everything up on a fresh machine
-# (a .venv with the package and its test extras) and then run.
+# compare_gan2: `make demo`, `make test` and `make lint` each set everything up on a
+# fresh machine (a .venv with the package and its test and lint extras) and then run.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,12 +9,12 @@ DEMO_DIR ?= runs/demo_polygons32
 DEMO_INTRAOP_THREADS ?= 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup demo test test-slow test-variants clean-demo
+.PHONY: setup demo test test-slow test-variants lint clean-demo
 
 $(STAMP): setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,lint]"
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -37,6 +37,11 @@ test-variants: $(STAMP)
 	TF_ENABLE_ONEDNN_OPTS=0 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
 	TF_NUM_INTRAOP_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
 	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
+
+## The linter (ruff.toml) and the type checker (mypy.ini) on the package.
+lint: $(STAMP)
+	$(PY) -m ruff check compare_gan2
+	$(PY) -m mypy
 
 ## Only the slow tests.
 test-slow: $(STAMP)

@@ -29,6 +29,9 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3"],
+        # `make lint`: ruff.toml and mypy.ini (pinned to a minor version: new
+        # releases add rules and checks).
+        "lint": ["ruff>=0.17,<0.18", "mypy>=2.4,<2.5"],
     },
     entry_points={
         "console_scripts": ["compare-gan2=compare_gan2.cli:run"],

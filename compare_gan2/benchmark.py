@@ -235,7 +235,7 @@ def hub_generation(gan, repeats=5):
     result = {}
     for batch_size in HUB_BATCH_SIZES:
       inputs = _hub_inputs(signature, batch_size, gan)
-      seconds = _time_call(lambda: signature(**inputs), repeats)  # pylint: disable=cell-var-from-loop
+      seconds = _time_call(lambda inputs=inputs: signature(**inputs), repeats)
       result[str(batch_size)] = batch_size / seconds
   return result
 

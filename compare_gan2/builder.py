@@ -9,7 +9,6 @@ export, sample, s2gan, describe, benchmark and import_checkpoint.
 
 import contextlib
 import dataclasses
-import typing
 
 import gin
 import numpy as np
@@ -67,7 +66,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-  tf_random_seed: int = None
+  tf_random_seed: int | None = None
   single_core: bool = False
   iterations_per_loop: int = 1000
   save_checkpoints_steps: int = 5000
@@ -129,10 +128,10 @@ class ScheduleFlags:
   score_filename: str = "scores.csv"
   num_eval_averaging_runs: int = 3
   eval_every_steps: int = 0
-  checkpoint: typing.Optional[str] = None
-  export_output: typing.Optional[str] = None
-  gin_config: typing.Tuple[str, ...] = ()
-  gin_bindings: typing.Tuple[str, ...] = ()
+  checkpoint: str | None = None
+  export_output: str | None = None
+  gin_config: tuple[str, ...] = ()
+  gin_bindings: tuple[str, ...] = ()
 
   def __post_init__(self):
     # Lists from absl's multi-string flags become tuples (the class is frozen).
@@ -147,8 +146,8 @@ class Context:
   options: dict
   run_config: RunConfig
   strategy: tf.distribute.Strategy
-  dataset: object
-  gan: object
+  dataset: datasets.ImageDatasetSpec
+  gan: gans.ModularGAN
   flags: ScheduleFlags
 
 

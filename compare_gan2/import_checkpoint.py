@@ -25,7 +25,7 @@ Their variables map to compare_gan2's like this (`tf1_to_compare_gan2_names`):
 
 A checkpoint variable that maps to nothing, or a model variable the
 checkpoint lacks, is an error listing them (usually: another gin config).
-"""
+"""  # noqa: E501 (a Markdown table)
 
 import math
 import sys

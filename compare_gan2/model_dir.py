@@ -16,11 +16,18 @@ go through `tf.io.gfile`, imported only then (a rename there is a copy, the best
 those file systems offer).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
 import json
 import os
 import re
 import shutil
+import typing
 import uuid
+
+# A path: a string, or anything whose str() is one (pathlib.Path).
+Path = str | os.PathLike[str]
 
 # Checkpoints (training/checkpoints.py): model.ckpt-<step>.{index,data-*}, and
 # TensorFlow's `checkpoint` state file.
@@ -55,44 +62,44 @@ _STATE_PATH = re.compile(
     re.MULTILINE)
 
 
-def operative_config_name(step):
+def operative_config_name(step: int) -> str:
   """`operative_config-<step>.gin`: gin's operative config at `step`."""
   return f"operative_config-{int(step)}.gin"
 
 
-def operative_config_path(model_dir, step):
+def operative_config_path(model_dir: Path, step: int) -> str:
   return join(model_dir, operative_config_name(step))
 
 
-def sample_grid_path(model_dir, step):
+def sample_grid_path(model_dir: Path, step: int) -> str:
   """`samples/step_<step>.png`: the trainer's sample grid at `step`."""
   return join(model_dir, SAMPLES_DIR, f"step_{int(step)}.png")
 
 
-def export_path(model_dir, step):
+def export_path(model_dir: Path, step: int) -> str:
   """`tfhub/<step>`: the default TF Hub export of the checkpoint at `step`."""
   return join(model_dir, EXPORT_DIR, str(int(step)))
 
 
-def is_remote(path):
+def is_remote(path: Path) -> bool:
   """True for paths of file systems other than the local one (`gs://...`)."""
   return "://" in str(path)
 
 
-def join(*parts):
+def join(*parts: Path) -> str:
   return os.path.join(*[str(p) for p in parts])
 
 
-def _gfile():
+def _gfile() -> typing.Any:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return tf.io.gfile
 
 
-def exists(path):
+def exists(path: Path) -> bool:
   return _gfile().exists(path) if is_remote(path) else os.path.exists(path)
 
 
-def listdir(path):
+def listdir(path: Path) -> list[str]:
   """Names in directory `path`; [] if it does not exist."""
   if is_remote(path):
     gfile = _gfile()
@@ -103,14 +110,14 @@ def listdir(path):
     return []
 
 
-def makedirs(path):
+def makedirs(path: Path) -> None:
   if is_remote(path):
     _gfile().makedirs(path)
   else:
     os.makedirs(path, exist_ok=True)
 
 
-def read_text(path):
+def read_text(path: Path) -> str | None:
   """The text of `path`, or None if it does not exist."""
   if is_remote(path):
     gfile = _gfile()
@@ -125,13 +132,13 @@ def read_text(path):
     return None
 
 
-def read_json(path):
+def read_json(path: Path) -> typing.Any:
   """The JSON value in `path`, or None if it is missing."""
   text = read_text(path)
   return None if text is None else json.loads(text)
 
 
-def operative_config_steps(model_dir):
+def operative_config_steps(model_dir: Path) -> list[int]:
   """Sorted steps of the `operative_config-<step>.gin` files in `model_dir`."""
   steps = []
   for name in listdir(model_dir):
@@ -141,13 +148,13 @@ def operative_config_steps(model_dir):
   return sorted(steps)
 
 
-def checkpoint_steps(model_dir):
+def checkpoint_steps(model_dir: Path) -> list[int]:
   """Sorted steps of the complete checkpoints (`model.ckpt-<step>.index`)."""
   return sorted(int(m.group(1)) for m in map(_CHECKPOINT_INDEX.match,
                                              listdir(model_dir)) if m)
 
 
-def saved_checkpoint_steps(model_dir):
+def saved_checkpoint_steps(model_dir: Path) -> list[int]:
   """Sorted steps of the checkpoints the `checkpoint` state file lists and whose
   `.index` exists: the checkpoints a resume restores from.
 
@@ -165,13 +172,13 @@ def saved_checkpoint_steps(model_dir):
   return sorted(steps)
 
 
-def checkpoint_temp_dir(directory, step):
+def checkpoint_temp_dir(directory: Path, step: int) -> str:
   """`model.ckpt-<step>_temp`: where TensorFlow writes a checkpoint's shards
   before it merges them into `model.ckpt-<step>.{index,data-*}`."""
   return join(directory, f"{CHECKPOINT_PREFIX}-{int(step)}_temp")
 
 
-def remove_failed_save(directory, step):
+def remove_failed_save(directory: Path, step: int) -> list[str]:
   """Removes what a failed save of `model.ckpt-<step>` left in `directory`: its
   temporary shard directory, and its `.index` / `.data-*` files unless the state
   file lists that checkpoint (then it is complete and kept). Returns the removed
@@ -202,7 +209,8 @@ def remove_failed_save(directory, step):
   return removed
 
 
-def latest_operative_config(model_dir, max_step=None):
+def latest_operative_config(model_dir: Path, max_step: int | None = None
+                            ) -> str | None:
   """Path of the operative config with the largest step (<= max_step), or None."""
   steps = [s for s in operative_config_steps(model_dir)
            if max_step is None or s <= max_step]
@@ -217,12 +225,12 @@ _ATOMIC_TEMP = re.compile(r"^\.(.+)\.tmp-[0-9a-f]{8}$")
 STALE_TEMP_SECONDS = 3600
 
 
-def _atomic_temp_name(path):
+def _atomic_temp_name(path: Path) -> str:
   return join(os.path.dirname(path),
               f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}")
 
 
-def written_by_training(relative_path):
+def written_by_training(relative_path: str) -> bool:
   """True for the files of the model directory only a training writes (under
   its TRAINING.lock): run_info.json, TRAIN_DONE, operative_config-<step>.gin,
   samples/step_<step>.png."""
@@ -234,8 +242,10 @@ def written_by_training(relative_path):
                or _OPERATIVE_CONFIG.match(name) is not None))
 
 
-def remove_stale_temp_files(model_dir, owned=None, min_age=STALE_TEMP_SECONDS,
-                            now=None):
+def remove_stale_temp_files(model_dir: Path,
+                            owned: Callable[[str], bool] | None = None,
+                            min_age: float = STALE_TEMP_SECONDS,
+                            now: float | None = None) -> list[str]:
   """Removes the temporary files of atomic writes that a crash or a kill left
   in `model_dir` and its `samples/`; returns their paths.
 
@@ -273,7 +283,7 @@ def remove_stale_temp_files(model_dir, owned=None, min_age=STALE_TEMP_SECONDS,
   return removed
 
 
-def check_writable(directory):
+def check_writable(directory: Path) -> None:
   """Raises the system's OSError (read-only file system, no permission) unless
   a file can be created in `directory`: creates and removes a temporary file
   named like an atomic write's (so a crash in between leaves nothing that
@@ -286,7 +296,7 @@ def check_writable(directory):
   os.remove(probe)
 
 
-def atomic_write_bytes(path, data):
+def atomic_write_bytes(path: Path, data: bytes) -> str:
   """Writes `data` to `path` via a temporary file and a rename; returns `path`.
 
   On any error the temporary file is removed and `path` keeps its previous
@@ -320,11 +330,11 @@ def atomic_write_bytes(path, data):
   return path
 
 
-def atomic_write_text(path, text):
+def atomic_write_text(path: Path, text: str) -> str:
   """`atomic_write_bytes` of `text` in UTF-8."""
   return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_json(path, value):
+def atomic_write_json(path: Path, value: object) -> str:
   """`value` as indented, key-sorted JSON, written atomically."""
   return atomic_write_text(path, json.dumps(value, indent=1, sort_keys=True) + "\n")

@@ -11,6 +11,8 @@ Slot variables are named like TF1's: `<var>/Adam`, `<var>/Adam_1`, `<var>/Moment
 `<var>/RMSProp`, so checkpoints stay readable.
 """
 
+import typing
+
 import tensorflow as tf
 
 
@@ -21,7 +23,7 @@ def _var_name(var):
 class Optimizer(tf.Module):
   """Base class: slot bookkeeping and the distributed apply."""
 
-  _SLOT_NAMES = ()
+  _SLOT_NAMES: typing.ClassVar[tuple[str, ...]] = ()
 
   def __init__(self, learning_rate, name):
     super().__init__(name=name)

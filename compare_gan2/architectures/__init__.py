@@ -11,17 +11,29 @@ architecture's `Generator` / `Discriminator`) are therefore registered as soon
 as the package is imported, before any gin file is parsed.
 """
 
+from __future__ import annotations
+
+import typing
+
 from compare_gan2 import errors
 
-ARCHITECTURES = {}
+if typing.TYPE_CHECKING:
+  from compare_gan2.architectures import abstract_arch
+
+# name -> (generator class, discriminator class).
+ARCHITECTURES: dict[str, tuple[type[abstract_arch.AbstractGenerator],
+                               type[abstract_arch.AbstractDiscriminator]]] = {}
 
 
-def register_architecture(name, generator_cls, discriminator_cls):
+def register_architecture(
+    name: str, generator_cls: type[abstract_arch.AbstractGenerator],
+    discriminator_cls: type[abstract_arch.AbstractDiscriminator]) -> None:
   """Registers (or replaces) an architecture under `name`."""
   ARCHITECTURES[name] = (generator_cls, discriminator_cls)
 
 
-def get_architecture(name):
+def get_architecture(name: str) -> tuple[
+    type[abstract_arch.AbstractGenerator], type[abstract_arch.AbstractDiscriminator]]:
   """Returns (GeneratorCls, DiscriminatorCls) registered as `name`."""
   if name not in ARCHITECTURES:
     raise errors.ConfigError(
@@ -30,7 +42,7 @@ def get_architecture(name):
   return ARCHITECTURES[name]
 
 
-def _register_all():
+def _register_all() -> None:
   """Loads the layer modules (gin configurables) and registers every
   architecture."""
   # pylint: disable=g-import-not-at-top,unused-import

@@ -6,8 +6,12 @@ network's compute dtype (`precision.network_precision`), then runs the
 subclass's `apply`. Variables are created on the first call.
 """
 
+from __future__ import annotations
+
 import abc
+from collections.abc import Callable, Iterator, Sequence
 import contextlib
+import typing
 
 import gin
 
@@ -22,7 +26,8 @@ class Network(tf.Module, metaclass=abc.ABCMeta):
   """A tf.Module whose variables live in `self.store` under scope `name`
   (generators, discriminators, the S2GAN feature extractor)."""
 
-  def __init__(self, name, batch_norm_fn, spectral_norm):
+  def __init__(self, name: str, batch_norm_fn: Callable[..., tf.Tensor] | None,
+               spectral_norm: bool):
     super().__init__(name=name)
     self._scope_name = name
     self._batch_norm_fn = batch_norm_fn
@@ -30,24 +35,24 @@ class Network(tf.Module, metaclass=abc.ABCMeta):
     self.store = vs.VariableStore(name=name + "_store")
 
   @property
-  def scope_name(self):
+  def scope_name(self) -> str:
     """Top-level variable scope of the network (e.g. "generator")."""
     return self._scope_name
 
   @property
-  def variables(self):
+  def variables(self) -> list[tf.Variable]:
     return self.store.variables
 
   @property
-  def trainable_variables(self):
+  def trainable_variables(self) -> list[tf.Variable]:
     return self.store.trainable_variables
 
   @property
-  def non_trainable_variables(self):
+  def non_trainable_variables(self) -> list[tf.Variable]:
     return self.store.non_trainable_variables
 
   @contextlib.contextmanager
-  def in_store(self, scope=None):
+  def in_store(self, scope: str | None = None) -> Iterator[None]:
     """Creates / reuses variables in this network's store under `scope`.
 
     `scope` is a top-level scope, by default the network's own name. SSGAN and
@@ -60,16 +65,16 @@ class Network(tf.Module, metaclass=abc.ABCMeta):
       yield
 
   @property
-  def spectral_norm(self):
+  def spectral_norm(self) -> bool:
     """True if the network's weights are spectrally normalized (heads follow)."""
     return bool(self._spectral_norm)
 
   @property
-  def batch_norm_fn(self):
+  def batch_norm_fn(self) -> Callable[..., tf.Tensor] | None:
     """The normalization function (None: no normalization)."""
     return self._batch_norm_fn
 
-  def batch_norm(self, inputs, **kwargs):
+  def batch_norm(self, inputs: tf.Tensor, **kwargs: typing.Any) -> tf.Tensor:
     """Applies `batch_norm_fn` (identity if None) via call_with_accepted_args.
 
     Candidates: inputs, z, y, is_training, name and use_sn (defaults to the
@@ -83,14 +88,14 @@ class Network(tf.Module, metaclass=abc.ABCMeta):
     return utils.call_with_accepted_args(self._batch_norm_fn, **args)
 
 
-def _compute_inputs(*inputs):
+def _compute_inputs(*inputs: tf.Tensor | None) -> tuple[tf.Tensor | None, ...]:
   """Floating inputs in the compute dtype (unchanged in float32)."""
   return tuple(
       None if t is None else precision.compute_cast(tf.convert_to_tensor(t))
       for t in inputs)
 
 
-def _float32_outputs(outputs):
+def _float32_outputs(outputs: typing.Any) -> typing.Any:
   """A network's outputs (a tensor or a tuple of them) in float32."""
   if precision.compute_dtype() == tf.float32:
     return outputs
@@ -102,8 +107,10 @@ def _float32_outputs(outputs):
 class AbstractGenerator(Network):
   """Interface for generators: `G(z, y, is_training) -> images in [0, 1]`."""
 
-  def __init__(self, name="generator", image_shape=None, batch_norm_fn=None,
-               spectral_norm=False):
+  def __init__(self, name: str = "generator",
+               image_shape: Sequence[int] | None = None,
+               batch_norm_fn: Callable[..., tf.Tensor] | None = None,
+               spectral_norm: bool = False):
     """Args:
       name: top-level variable scope.
       image_shape: [height, width, colors] of the generated images.
@@ -117,10 +124,11 @@ class AbstractGenerator(Network):
         int(d) for d in image_shape)
 
   @property
-  def image_shape(self):
+  def image_shape(self) -> tuple[int, ...] | None:
     return self._image_shape
 
-  def __call__(self, z, y, is_training):
+  def __call__(self, z: tf.Tensor, y: tf.Tensor | None, is_training: bool
+               ) -> tf.Tensor:
     """Returns generated images [batch_size] + image_shape in [0, 1] (float32)."""
     with vs.using_store(self.store), \
         vs.root_scope(self._scope_name), precision.network_precision():
@@ -128,7 +136,8 @@ class AbstractGenerator(Network):
       return _float32_outputs(self.apply(z=z, y=y, is_training=is_training))
 
   @abc.abstractmethod
-  def apply(self, z, y, is_training):
+  def apply(self, z: tf.Tensor, y: tf.Tensor | None, is_training: bool
+            ) -> tf.Tensor:
     """Builds the generator; z [bs, z_dim], y [bs, num_classes] or None."""
 
 
@@ -136,8 +145,9 @@ class AbstractGenerator(Network):
 class AbstractDiscriminator(Network):
   """Interface for discriminators: `D(x, y, is_training) -> (prob, logit, h)`."""
 
-  def __init__(self, name="discriminator", batch_norm_fn=None,
-               layer_norm=False, spectral_norm=False):
+  def __init__(self, name: str = "discriminator",
+               batch_norm_fn: Callable[..., tf.Tensor] | None = None,
+               layer_norm: bool = False, spectral_norm: bool = False):
     """Args:
       name: top-level variable scope.
       batch_norm_fn: normalization function or None.
@@ -148,7 +158,8 @@ class AbstractDiscriminator(Network):
                      spectral_norm=spectral_norm)
     self._layer_norm = layer_norm
 
-  def __call__(self, x, y, is_training):
+  def __call__(self, x: tf.Tensor, y: tf.Tensor | None, is_training: bool
+               ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Returns (sigmoid(logit) [bs, 1], logit [bs, 1], features), float32."""
     with vs.using_store(self.store), \
         vs.root_scope(self._scope_name), precision.network_precision():
@@ -156,5 +167,6 @@ class AbstractDiscriminator(Network):
       return _float32_outputs(self.apply(x=x, y=y, is_training=is_training))
 
   @abc.abstractmethod
-  def apply(self, x, y, is_training):
+  def apply(self, x: tf.Tensor, y: tf.Tensor | None, is_training: bool
+            ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Builds the discriminator on images x [bs, H, W, C] and labels y."""

@@ -89,7 +89,7 @@ def _fans(shape):
   return shape[-2] * receptive_field, shape[-1] * receptive_field
 
 
-class Initializer(object):
+class Initializer:
   """Base class: `init(shape, dtype=tf.float32, name=None) -> Tensor`."""
 
   def __call__(self, shape, dtype=tf.float32, name=None):

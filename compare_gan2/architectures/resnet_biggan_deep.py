@@ -69,7 +69,7 @@ _ATTENTION_RESOLUTION = 64
 
 
 @gin.configurable("BigGanDeepResNetBlock", module="resnet_biggan_deep")
-class BigGanDeepResNetBlock(object):
+class BigGanDeepResNetBlock:
   """Bottleneck residual block with an identity-preserving skip connection.
 
   conv1: bn -> relu -> 1x1 to the bottleneck (max(in, out) // 4);

@@ -203,7 +203,7 @@ def check_image_shape(architecture, image_shape, supported):
         architecture, tuple(image_shape)))
 
 
-class ResNetBlock(object):
+class ResNetBlock:
   """Pre-activation ResNet block (SN-GAN, Miyato et al., 2018, Tables 4-6).
 
   shortcut = conv3x3(x) (with up/down); main = bn1 -> [ln1] -> relu -> conv1

@@ -135,8 +135,9 @@ class ClipPretraining:
     image = self.image_encoder(images)["embedding"]
     loss, logits = loss_lib.contrastive_loss(image, text, self.log_scale)
     target = tf.range(tf.shape(logits)[0], dtype=tf.int64)
-    hits = lambda l: tf.reduce_mean(tf.cast(tf.equal(tf.argmax(l, 1), target),
-                                            tf.float32))
+    def hits(logits):
+      return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), target),
+                                    tf.float32))
     return {"loss": loss, "accuracy/image_to_text": hits(logits),
             "accuracy/text_to_image": hits(tf.transpose(logits)),
             "scale": tf.minimum(tf.exp(self.log_scale), loss_lib.MAX_SCALE)}

@@ -6,6 +6,7 @@ embedded `polygons_{32,64,128,256}` datasets need no files at all; `image_folder
 reads a folder of your images (image_folder.py).
 """
 
+from collections.abc import Callable
 import functools
 
 import gin
@@ -26,7 +27,8 @@ from compare_gan2.datasets.base import set_shuffle_buffer_size
 from compare_gan2.datasets.base import set_tfds_data_dir
 
 __all__ = [
-    "DATASETS", "LABELLED", "VARIANTS", "dataset_names", "DatasetNotAvailableError", "ImageDatasetSpec", "get_dataset",
+    "DATASETS", "LABELLED", "VARIANTS", "dataset_names", "DatasetNotAvailableError",
+    "ImageDatasetSpec", "get_dataset",
     "get_shuffle_buffer_size", "get_tfds_data_dir", "set_shuffle_buffer_size",
     "set_tfds_data_dir",
 ]
@@ -34,7 +36,7 @@ __all__ = [
 _t = tfds_datasets
 
 # name -> callable(seed=...) returning the spec.
-DATASETS = {
+DATASETS: dict[str, Callable[..., ImageDatasetSpec]] = {
     "celeb_a": _t.CelebaDataset,
     "celeb_a_hq_128": _t.CelebaHQDataset,
     "cifar10": _t.Cifar10Dataset,
@@ -68,21 +70,24 @@ LABELLED = ("mnist", "fashion-mnist", "cifar10", "imagenet_64", "imagenet_128",
             "imagenet_256", "imagenet_512") + tuple(
                 "polygons_%d" % r for r in polygons.RESOLUTIONS) + tuple(
                     "mnist_5k_%d" % r for r in mnist_5k.RESOLUTIONS)
-VARIANTS = {}
+# label variant's dataset name -> (dataset name, variant).
+VARIANTS: dict[str, tuple[str, str]] = {}
 for _name in LABELLED:
   for _variant in LABEL_VARIANTS:
     VARIANTS["%s_%s" % (_variant, _name)] = (_name, _variant)
 
 
-def dataset_names():
+def dataset_names() -> list[str]:
   """Every name `dataset.name` accepts (datasets and their label variants)."""
   return sorted(set(DATASETS) | set(VARIANTS))
 
 
 @gin.configurable("dataset")
-def get_dataset(name=gin.REQUIRED, seed=547, labeled_fraction=None,
-                labels_are_classes=True, train_fraction=None,
-                num_train_examples=None):
+def get_dataset(name: str = gin.REQUIRED, seed: int = 547,
+                labeled_fraction: float | None = None,
+                labels_are_classes: bool = True,
+                train_fraction: float | None = None,
+                num_train_examples: int | None = None) -> ImageDatasetSpec:
   """The dataset spec called `name` (gin `dataset.name`), seeded with `seed`.
 
   `labeled_fraction` (e.g. 0.1): only that fraction of the train split keeps

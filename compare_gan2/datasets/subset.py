@@ -77,8 +77,8 @@ class TrainSubset:
   keys: np.ndarray
   split_size: int
   classes: dict
-  fraction: float = None
-  count: int = None
+  fraction: float | None = None
+  count: int | None = None
 
   @property
   def size(self):

@@ -34,7 +34,7 @@ Label variants, `labeled_fraction` and limited data (`train_fraction`,
 `num_train_examples`): see base.ImageDatasetSpec. The training subset is chosen
 from the records' own "label" feature, read once without decoding images
 (`_subset_population`), and the train split is filtered by key.
-"""
+"""  # noqa: E501 (a Markdown table)
 
 import glob
 import os
@@ -44,7 +44,6 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from compare_gan2 import random_ops
 from compare_gan2.datasets import base
 from compare_gan2.datasets import label_files
 from compare_gan2.datasets.base import DatasetNotAvailableError
@@ -164,7 +163,8 @@ def open_tfds_builder(dataset_name, tfds_name, data_dir=None, splits=()):
          os.path.join(str(root), tfds_name, version), root, _OFFLINE_HINT))
   for split in splits:
     try:
-      builder.info.splits[split].num_examples  # pylint: disable=pointless-statement
+      # Reading it raises if the split is missing.
+      builder.info.splits[split].num_examples  # noqa: B018  # pylint: disable=pointless-statement
     except Exception as e:  # pylint: disable=broad-except
       raise DatasetNotAvailableError(
           "Dataset %r: the prepared TFDS dataset %r %s in %r has no split %r "
@@ -176,7 +176,7 @@ def open_tfds_builder(dataset_name, tfds_name, data_dir=None, splits=()):
 class TFDSDataset(base.RecordDatasetSpec):
   """A dataset read from a prepared TFDS dataset (encoded images, decoded lazily)."""
 
-  tfds_name = None
+  tfds_name: str | None = None
   image_feature = "image"
 
   def __init__(self, seed=547):

@@ -52,7 +52,7 @@ STANDING_STATS_EXAMPLES = 204800
 
 @dataclasses.dataclass
 class EvalOptions:
-  num_samples: int = None
+  num_samples: int | None = None
   batch_size: int = 64
   tasks: tuple = tasks_lib.DEFAULT_TASKS
   feature_extractor: str = "auto"

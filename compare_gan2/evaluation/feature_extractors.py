@@ -128,7 +128,8 @@ class InceptionExtractor(FeatureExtractor):
         raise FeatureExtractorError(
             f"The module at {handle!r} does not return a dict with 'pool_3' "
             "and 'logits' (the tfgan Inception module's outputs).")
-      flat = lambda t: tf.reshape(t, [tf.shape(t)[0], -1])
+      def flat(t):
+        return tf.reshape(t, [tf.shape(t)[0], -1])
       return {"pool": flat(out["pool_3"]), "logits": flat(out["logits"])}
     self._forward_fn = forward
 

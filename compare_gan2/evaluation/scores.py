@@ -27,10 +27,14 @@ written atomically (compare_gan2/model_dir.py), so a reader (or a crash) never
 sees a partial file.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 import csv
 import io
 import json
 import math
+import typing
 
 import gin
 
@@ -40,8 +44,11 @@ from compare_gan2 import model_dir as model_dir_lib
 SCHEMA_VERSION = 1
 _FIXED_COLUMNS = ("checkpoint_path", "step")
 
+# One line of scores.jsonl (see the module docstring).
+Record = dict[str, typing.Any]
 
-def operative_gin_settings(model_dir, step):
+
+def operative_gin_settings(model_dir: str, step: int) -> dict[str, str]:
   """Gin settings for a checkpoint at `step` (scopes kept): those of the
   operative config with the largest step <= `step`, else the current config."""
   path = model_dir_lib.latest_operative_config(model_dir, max_step=step)
@@ -50,19 +57,19 @@ def operative_gin_settings(model_dir, step):
   return gin_setup.parse_gin_config(gin.config_str())
 
 
-def _format(value):
+def _format(value: object) -> str:
   if isinstance(value, float):
     return "nan" if math.isnan(value) else repr(value)
   return str(value)
 
 
-def _json_safe(value):
+def _json_safe(value: object) -> object:
   if isinstance(value, float) and not math.isfinite(value):
     return None
   return value
 
 
-def _csv_row(record):
+def _csv_row(record: Mapping[str, typing.Any]) -> dict[str, str]:
   """The CSV row (column -> text) of one JSON record."""
   row = {"checkpoint_path": record["checkpoint_path"],
          "step": str(int(record["step"]))}
@@ -74,10 +81,11 @@ def _csv_row(record):
   return row
 
 
-def _csv_text(rows):
+def _csv_text(rows: Sequence[Mapping[str, str]]) -> str:
   """CSV text of `rows` with the union of their columns: the fixed ones, the
   sorted metrics, `eval_errors`, the sorted gin settings (names with a dot)."""
-  metric_cols, gin_cols = set(), set()
+  metric_cols: set[str] = set()
+  gin_cols: set[str] = set()
   for row in rows:
     for key in row:
       if key in _FIXED_COLUMNS or key == "eval_errors":
@@ -96,25 +104,26 @@ def _csv_text(rows):
 class ScoreFiles:
   """The score files of one model_dir: `scores.jsonl` and the derived CSV."""
 
-  def __init__(self, model_dir, score_filename=model_dir_lib.DEFAULT_SCORES_CSV):
+  def __init__(self, model_dir: str,
+               score_filename: str = model_dir_lib.DEFAULT_SCORES_CSV):
     self.model_dir = model_dir
     self.csv_path = model_dir_lib.join(model_dir, score_filename)
     self.jsonl_path = model_dir_lib.join(model_dir, model_dir_lib.SCORES_JSONL)
 
-  def read_records(self):
+  def read_records(self) -> list[Record]:
     """JSON records, one per evaluated checkpoint (in file order)."""
     text = model_dir_lib.read_text(self.jsonl_path) or ""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
-  def read_csv_rows(self):
+  def read_csv_rows(self) -> list[dict[str, str]]:
     text = model_dir_lib.read_text(self.csv_path)
     return list(csv.DictReader(io.StringIO(text))) if text else []
 
-  def evaluated_steps(self):
+  def evaluated_steps(self) -> set[int]:
     """Steps with a record in `scores.jsonl` (the source of truth)."""
     return {int(r["step"]) for r in self.read_records()}
 
-  def _write_csv(self, records):
+  def _write_csv(self, records: Sequence[Record]) -> None:
     """Rewrites the CSV from `records`, keeping rows of steps they lack."""
     steps = {int(r["step"]) for r in records}
     foreign = [row for row in self.read_csv_rows()
@@ -122,7 +131,7 @@ class ScoreFiles:
     rows = foreign + [_csv_row(r) for r in records]
     model_dir_lib.atomic_write_text(self.csv_path, _csv_text(rows))
 
-  def repair(self):
+  def repair(self) -> list[int]:
     """Rebuilds the CSV if it misses a record of `scores.jsonl` (a crash came
     between the two writes); returns the steps it added."""
     records = self.read_records()
@@ -133,7 +142,9 @@ class ScoreFiles:
       self._write_csv(records)
     return missing
 
-  def add(self, checkpoint_path, step, scores, errors=None, gin_settings=None):
+  def add(self, checkpoint_path: str, step: int, scores: Mapping[str, float | str],
+          errors: Mapping[str, str] | None = None,
+          gin_settings: Mapping[str, str] | None = None) -> Record:
     """Adds the results of one checkpoint: `scores.jsonl` first (the source of
     truth), then the CSV derived from it; each write is atomic."""
     if gin_settings is None:

@@ -17,6 +17,9 @@ and `runner_lib._run_eval`):
   are skipped and produce no keys.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
 import dataclasses
 import typing
 
@@ -41,7 +44,7 @@ class SampleSet:
     logits: [N, K] classifier logits.
   """
   images: np.ndarray
-  labels: typing.Optional[np.ndarray]
+  labels: np.ndarray | None
   pool: np.ndarray
   logits: np.ndarray
 
@@ -61,10 +64,10 @@ class DiscriminatorReadout:
       90, 180, 270 degrees (rotation-major), or None.
   """
   test_labels: np.ndarray
-  test_predictor_logits: typing.Optional[np.ndarray] = None
-  unlabelled_labels: typing.Optional[np.ndarray] = None
-  unlabelled_predictor_logits: typing.Optional[np.ndarray] = None
-  rotation_logits: typing.Optional[np.ndarray] = None
+  test_predictor_logits: np.ndarray | None = None
+  unlabelled_labels: np.ndarray | None = None
+  unlabelled_predictor_logits: np.ndarray | None = None
+  rotation_logits: np.ndarray | None = None
 
 
 @dataclasses.dataclass
@@ -94,23 +97,29 @@ class TaskContext:
   # or cluster ids), so per-class comparisons with real images mean something.
   labels_are_classes: bool = True
   # The discriminator's heads on real images (tasks with reads_discriminator).
-  discriminator: typing.Optional[DiscriminatorReadout] = None
+  discriminator: DiscriminatorReadout | None = None
   # D's adversarial logits on training reals, held-out reals and fakes (tasks
   # with reads_discriminator_logits).
-  overfitting: typing.Optional[OverfittingReadout] = None
+  overfitting: OverfittingReadout | None = None
+
+
+# {result key: value} of one task or run.
+Scores = dict[str, float]
 
 
 class Task:
-  name = None
-  keys = ()
+  """A metric: `run(real, fake, ctx)` gives {key: value} for its `keys`."""
+  name: typing.ClassVar[str]  # Every task sets its name.
+  keys: typing.ClassVar[tuple[str, ...]] = ()
   images_needed = 0  # Images (not only features) this task reads.
   reads_discriminator = False  # Needs TaskContext.discriminator.
   reads_discriminator_logits = False  # Needs TaskContext.overfitting.
 
-  def applies(self, ctx):  # pylint: disable=unused-argument
+  def applies(self, ctx: TaskContext) -> bool:  # pylint: disable=unused-argument
     return True
 
-  def run(self, real, fake, ctx):
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
     raise NotImplementedError
 
 
@@ -119,7 +128,8 @@ class FIDTask(Task):
   """Frechet distance between real and fake pool features (`fid_score`)."""
   name, keys = "fid", ("fid_score",)
 
-  def run(self, real, fake, ctx):
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
     return {"fid_score": metrics.frechet_distance_from_activations(
         real.pool, fake.pool)}
 
@@ -129,10 +139,11 @@ class KIDTask(Task):
   """Unbiased KID on pool features (`kid_score`, `kid_stderr`)."""
   name, keys = "kid", ("kid_score", "kid_stderr")
 
-  def __init__(self, max_block_size=1024):
+  def __init__(self, max_block_size: int = 1024):
     self.max_block_size = max_block_size
 
-  def run(self, real, fake, ctx):
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
     # Blocks are contiguous: shuffle (seeded) so class-ordered sets are fine.
     value, stderr = metrics.kid(real.pool, fake.pool,
                                 max_block_size=self.max_block_size,
@@ -145,10 +156,11 @@ class InceptionScoreTask(Task):
   """IS of the fake logits. num_splits=1 is compare_gan's single split."""
   name, keys = "inception_score", ("inception_score",)
 
-  def __init__(self, num_splits=1):
+  def __init__(self, num_splits: int = 1):
     self.num_splits = num_splits
 
-  def run(self, real, fake, ctx):
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
     mean, _ = metrics.inception_score(fake.logits, num_splits=self.num_splits)
     return {"inception_score": mean}
 
@@ -159,10 +171,11 @@ class PrecisionRecallTask(Task):
   name = "precision_recall"
   keys = ("precision", "recall", "density", "coverage")
 
-  def __init__(self, k=3):
+  def __init__(self, k: int = 3):
     self.k = k
 
-  def run(self, real, fake, ctx):
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
     return metrics.precision_recall(real.pool, fake.pool, k=self.k)
 
 
@@ -171,10 +184,11 @@ class PRDTask(Task):
   """PRD (Sajjadi et al.): `prd_f8` (recall-like), `prd_f1_8` (precision-like)."""
   name, keys = "prd", ("prd_f8", "prd_f1_8")
 
-  def __init__(self, num_clusters=20, num_runs=10):
+  def __init__(self, num_clusters: int = 20, num_runs: int = 10):
     self.num_clusters, self.num_runs = num_clusters, num_runs
 
-  def run(self, real, fake, ctx):
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
     n = min(len(real.pool), len(fake.pool))
     precision, recall = metrics.compute_prd_from_embedding(
         fake.pool[:n], real.pool[:n], num_clusters=self.num_clusters,
@@ -188,11 +202,12 @@ class MSSSIMTask(Task):
   """MS-SSIM diversity of the FAKE images in [0, 255] (lower = more diverse)."""
   name, keys = "ms_ssim", ("ms_ssim",)
 
-  def __init__(self, num_batches=5, batch_size=64):
+  def __init__(self, num_batches: int = 5, batch_size: int = 64):
     self.num_batches, self.batch_size = num_batches, batch_size
     self.images_needed = num_batches * batch_size
 
-  def run(self, real, fake, ctx):
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
     return {"ms_ssim": metrics.ms_ssim_diversity(
         fake.images * 255.0, num_batches=self.num_batches,
         batch_size=min(self.batch_size, len(fake.images)), seed=ctx.seed,
@@ -208,11 +223,13 @@ class FractalDimensionTask(Task):
   """
   name, keys = "fractal_dimension", ("fractal_dimension",)
 
-  def __init__(self, num_fd_seeds=100, n_bins=1000, scale=0.1, num_points=1000):
+  def __init__(self, num_fd_seeds: int = 100, n_bins: int = 1000, scale: float = 0.1,
+               num_points: int = 1000):
     self.num_fd_seeds, self.n_bins, self.scale = num_fd_seeds, n_bins, scale
     self.images_needed = int(num_points)
 
-  def run(self, real, fake, ctx):
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
     return {"fractal_dimension": metrics.fractal_dimension(
         fake.images * 255.0, num_fd_seeds=min(self.num_fd_seeds,
                                               len(fake.images)),
@@ -224,13 +241,14 @@ class IntraClassFIDTask(Task):
   """Mean per-class FID (conditional models): `intra_class_fid`."""
   name, keys = "intra_class_fid", ("intra_class_fid",)
 
-  def __init__(self, min_samples_per_class=2):
+  def __init__(self, min_samples_per_class: int = 2):
     self.min_samples_per_class = min_samples_per_class
 
-  def applies(self, ctx):
+  def applies(self, ctx: TaskContext) -> bool:
     return ctx.conditional and ctx.labels_are_classes
 
-  def run(self, real, fake, ctx):
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
     result = metrics.intra_class_fid(
         real.pool, real.labels, fake.pool, fake.labels,
         min_samples_per_class=self.min_samples_per_class)
@@ -241,10 +259,11 @@ class ClassAccuracyTask(Task):
   """Fraction of conditional samples the classifier assigns to their class."""
   name, keys = "class_accuracy", ("class_accuracy",)
 
-  def applies(self, ctx):
+  def applies(self, ctx: TaskContext) -> bool:
     return ctx.conditional and ctx.class_aligned and ctx.labels_are_classes
 
-  def run(self, real, fake, ctx):
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
     return {"class_accuracy": metrics.sample_class_accuracy(
         fake.logits, fake.labels)}
 
@@ -269,21 +288,25 @@ class DiscriminatorClassifierTask(Task):
           "d_predictor_unlabelled_accuracy", "d_rotation_test_accuracy")
   reads_discriminator = True
 
-  def __init__(self, max_unlabelled_examples=10000):
+  def __init__(self, max_unlabelled_examples: int = 10000):
     self.max_unlabelled_examples = int(max_unlabelled_examples)
 
-  def applies(self, ctx):
+  def applies(self, ctx: TaskContext) -> bool:
     return ctx.discriminator is not None
 
-  def run(self, real, fake, ctx):
-    d = ctx.discriminator
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
+    # Not None: the task `applies`. The unlabelled labels and logits are both
+    # set or both None (DiscriminatorReadout).
+    d = typing.cast(DiscriminatorReadout, ctx.discriminator)
     result = {}
     if d.test_predictor_logits is not None:
       accuracy, classes = metrics.classifier_accuracy(d.test_predictor_logits,
                                                       d.test_labels)
       result["d_predictor_test_accuracy"] = accuracy
       result["d_predictor_test_classes"] = classes
-    if d.unlabelled_predictor_logits is not None and len(d.unlabelled_labels):
+    if (d.unlabelled_predictor_logits is not None
+        and len(typing.cast(np.ndarray, d.unlabelled_labels))):
       result["d_predictor_unlabelled_accuracy"], _ = metrics.classifier_accuracy(
           d.unlabelled_predictor_logits, d.unlabelled_labels)
     if d.rotation_logits is not None:
@@ -315,20 +338,22 @@ class DiscriminatorOverfittingTask(Task):
           "d_logit_gap", "d_accuracy_gap", "d_rt_train_real")
   reads_discriminator_logits = True
 
-  def __init__(self, max_examples=None):
+  def __init__(self, max_examples: int | None = None):
     if max_examples is not None and int(max_examples) < 1:
       raise ValueError(f"d_overfitting_task.max_examples must be >= 1 or None, "
                        f"got {max_examples!r}.")
     self.max_examples = None if max_examples is None else int(max_examples)
 
-  def applies(self, ctx):
+  def applies(self, ctx: TaskContext) -> bool:
     return ctx.overfitting is not None
 
-  def run(self, real, fake, ctx):
-    return overfitting_scores(ctx.overfitting)
+  def run(self, real: SampleSet, fake: SampleSet, ctx: TaskContext
+          ) -> Mapping[str, float]:
+    # Not None: the task `applies`.
+    return overfitting_scores(typing.cast(OverfittingReadout, ctx.overfitting))
 
 
-def overfitting_scores(readout):
+def overfitting_scores(readout: OverfittingReadout) -> dict[str, float]:
   """`DiscriminatorOverfittingTask`'s keys from an `OverfittingReadout`."""
   train = np.asarray(readout.train_real_logits, np.float64)
   test = np.asarray(readout.test_real_logits, np.float64)
@@ -351,7 +376,7 @@ def overfitting_scores(readout):
   return result
 
 
-TASKS = {
+TASKS: dict[str, type[Task]] = {
     cls.name: cls for cls in (
         FIDTask, KIDTask, InceptionScoreTask, PrecisionRecallTask, PRDTask,
         MSSSIMTask, FractalDimensionTask, IntraClassFIDTask, ClassAccuracyTask,
@@ -361,12 +386,12 @@ DEFAULT_TASKS = ("fid", "kid", "inception_score", "precision_recall",
                  "class_accuracy", "intra_class_fid")
 
 
-def images_needed(tasks):
+def images_needed(tasks: Iterable[Task]) -> int:
   """How many images (not only features) of each set the tasks read."""
   return max([t.images_needed for t in tasks], default=0)
 
 
-def make_tasks(names):
+def make_tasks(names: Sequence[str]) -> list[Task]:
   """Task instances for `names` (gin-configurable constructors)."""
   unknown = [n for n in names if n not in TASKS]
   if unknown:
@@ -375,17 +400,20 @@ def make_tasks(names):
   return [TASKS[n]() for n in names]
 
 
-class NaNInSamples(ValueError):
+# N818 (no Error suffix) ignored: the evaluator raises and catches this name.
+class NaNInSamples(ValueError):  # noqa: N818
   """Generated images contain NaN or inf (raised by the evaluator's streaming)."""
 
 
-def run_tasks(tasks, real, fake, ctx):
+def run_tasks(tasks: Iterable[Task], real: SampleSet, fake: SampleSet,
+              ctx: TaskContext) -> tuple[Scores, dict[str, str]]:
   """Runs every applicable task; returns (scores, errors).
 
   scores: {key: float}; a failed task gives NaN for its keys.
   errors: {task name: message} for failed tasks.
   """
-  scores, errors = {}, {}
+  scores: Scores = {}
+  errors: dict[str, str] = {}
   for task in tasks:
     if not task.applies(ctx):
       continue
@@ -399,24 +427,24 @@ def run_tasks(tasks, real, fake, ctx):
   return scores, errors
 
 
-def nan_scores(tasks, ctx):
+def nan_scores(tasks: Iterable[Task], ctx: TaskContext) -> Scores:
   """NaN for every key of every applicable task (a run whose samples are NaN)."""
   return {k: float("nan") for t in tasks if t.applies(ctx) for k in t.keys}
 
 
-def reads_discriminator(tasks):
+def reads_discriminator(tasks: Iterable[Task]) -> list[Task]:
   """The tasks that need the discriminator's readout (or [])."""
   return [t for t in tasks if t.reads_discriminator]
 
 
-def reads_discriminator_logits(tasks):
+def reads_discriminator_logits(tasks: Iterable[Task]) -> list[Task]:
   """The tasks that need `TaskContext.overfitting` (or [])."""
   return [t for t in tasks if t.reads_discriminator_logits]
 
 
-def aggregate(runs):
+def aggregate(runs: Sequence[Mapping[str, float]]) -> dict[str, float | str]:
   """[{key: float}] per run -> {key_mean, key_std (ddof 0), key_list}."""
-  result = {}
+  result: dict[str, float | str] = {}
   keys = sorted({k for run in runs for k in run})
   for key in keys:
     values = [run.get(key, float("nan")) for run in runs]

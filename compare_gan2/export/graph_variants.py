@@ -19,7 +19,7 @@ from compare_gan2.architectures import variable_store
 from compare_gan2.export import model_info
 from compare_gan2.export import truncation_stats
 
-DEFAULT_TAGS = frozenset()
+DEFAULT_TAGS: frozenset[str] = frozenset()
 GEN_TAGS = frozenset({"gen", "bsNone"})
 DISC_TAGS = frozenset({"disc", "bsNone"})
 # compare_gan's fixed-batch variants {gen|disc, bs8|bs16|bs32|bs64} and bsNone.

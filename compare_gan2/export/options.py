@@ -1,6 +1,7 @@
 """Gin `hub_export.*`: how the export computes standing statistics, and whether
 the evaluation schedules export what they evaluate (`ExportOptions`)."""
 
+from collections.abc import Sequence
 import dataclasses
 
 import gin
@@ -9,14 +10,15 @@ import gin
 @dataclasses.dataclass(frozen=True)
 class ExportOptions:
   """How standing statistics are computed (gin selector `hub_export`)."""
-  truncation_grid: tuple
+  truncation_grid: tuple[float, ...]
   stats_batch_size: int
   stats_num_batches: int
   stats_seed: int
   export_evaluated_checkpoints: bool
 
 
-def default_truncation_grid(size=50, include_zero=False):
+def default_truncation_grid(size: int = 50, include_zero: bool = False
+                            ) -> tuple[float, ...]:
   """(0.02, 0.04, ..., 1.00) for size 50; with include_zero also 0.00 first."""
   start = 0 if include_zero else 1
   return tuple(float(k) / size for k in range(start, size + 1))
@@ -24,13 +26,13 @@ def default_truncation_grid(size=50, include_zero=False):
 
 # module=: the selector's full name stays `compare_gan2.export.hub_export.hub_export`.
 @gin.configurable("hub_export", module="compare_gan2.export.hub_export")
-def get_export_options(truncation_grid_size=50,
-                       truncation_grid_include_zero=False,
-                       truncation_grid=None,
-                       stats_batch_size=64,
-                       stats_num_batches=8,
-                       stats_seed=0,
-                       export_evaluated_checkpoints=False):
+def get_export_options(truncation_grid_size: int = 50,
+                       truncation_grid_include_zero: bool = False,
+                       truncation_grid: Sequence[float] | None = None,
+                       stats_batch_size: int = 64,
+                       stats_num_batches: int = 8,
+                       stats_seed: int = 0,
+                       export_evaluated_checkpoints: bool = False) -> ExportOptions:
   """Gin `hub_export.*`: standing statistics and the evaluation hook.
 
   Args:

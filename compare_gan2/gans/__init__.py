@@ -6,6 +6,8 @@ a GAN means registering it here; the trainer is unchanged. Self-supervised
 tasks plug into SSGAN / S3GAN by name (gans/self_supervision.py).
 """
 
+import typing
+
 from compare_gan2 import errors
 from compare_gan2.gans import loss_lib  # noqa: F401  (registers losses)
 from compare_gan2.gans import penalty_lib  # noqa: F401  (registers penalties)
@@ -13,16 +15,19 @@ from compare_gan2.gans.modular_gan import ModularGAN
 from compare_gan2.gans.s3gan import S3GAN
 from compare_gan2.gans.ssgan import SSGAN
 
-GANS = {"ModularGAN": ModularGAN, "SSGAN": SSGAN, "S3GAN": S3GAN}
+GANS: dict[str, type[ModularGAN]] = {
+    "ModularGAN": ModularGAN, "SSGAN": SSGAN, "S3GAN": S3GAN}
+
+_GAN = typing.TypeVar("_GAN", bound=type[ModularGAN])
 
 
-def register_gan(cls):
+def register_gan(cls: _GAN) -> _GAN:
   """Adds a GAN class to the registry (use as a decorator)."""
   GANS[cls.__name__] = cls
   return cls
 
 
-def get_gan_class(name_or_class):
+def get_gan_class(name_or_class: str | type[ModularGAN]) -> type[ModularGAN]:
   """Resolves `options.gan_class` given as a class or a registered name."""
   if not isinstance(name_or_class, str):
     return name_or_class

@@ -25,7 +25,7 @@ eager mode, tf.function, replica contexts and TF1 graphs). tensorflow-gan's
 discriminator losses return only the sum d_loss, while compare_gan also
 reports the two halves, and some of them differ in constants (see the comments
 below), so the discriminator halves are computed directly.
-"""
+"""  # noqa: E501 (a Markdown table)
 
 import gin
 import tensorflow as tf

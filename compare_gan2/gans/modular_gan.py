@@ -16,7 +16,11 @@ batch split) in gans/step_parts.py, and compare_gan's `create_loss` route for
 subclasses written against compare_gan in gans/create_loss_route.py (opt-in).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 import functools
+import typing
 
 import gin
 import numpy as np
@@ -38,6 +42,9 @@ from compare_gan2.gans import penalty_lib
 from compare_gan2.gans import regularizers
 from compare_gan2.gans import step_parts
 
+if typing.TYPE_CHECKING:
+  from compare_gan2 import datasets
+
 NUM_SUMMARY_IMAGES = 64
 
 # `run_config.precision` (passed in `parameters`) -> the networks' compute dtype.
@@ -49,8 +56,14 @@ _SEED_PENALTY = 3
 # Folded into the G step's seeds (data-efficient components only).
 _SEED_GENERATOR_STEP = 4
 
+Features = step_parts.Features
+Outputs = step_parts.Outputs
+Slices = dict[str, step_parts.Slice]
+# (gradients, loss, summaries) of one D or G step on one batch.
+Gradients = tuple[list[tf.Tensor | None], tf.Tensor, dict[str, tf.Tensor]]
 
-def _prefixed(role, terms):
+
+def _prefixed(role: str, terms: step_parts.LossTerms) -> dict[str, tf.Tensor]:
   """Summaries of LossTerms `terms` of "d" or "g": "d_penalty", "g_adversarial";
   metric names with a "/" ("accuracy/rotation_real") are kept as they are."""
   return {(name if "/" in name else f"{role}_{name}"): value
@@ -59,9 +72,10 @@ def _prefixed(role, terms):
 
 @gin.configurable(denylist=["dataset", "parameters", "model_dir"])
 class ModularGAN:
-  """GAN assembled from an architecture, a loss and a penalty (compare_gan's `gans/modular_gan.py`)."""
+  """GAN assembled from an architecture, a loss and a penalty (compare_gan's
+  `gans/modular_gan.py`)."""
 
-  def __init_subclass__(cls, **kwargs):
+  def __init_subclass__(cls, **kwargs: typing.Any):
     """Refuses a `create_loss` override that training would not use."""
     super().__init_subclass__(**kwargs)
     if (cls.create_loss is not ModularGAN.create_loss and
@@ -73,22 +87,22 @@ class ModularGAN:
           f"{', '.join(b.__name__ for b in cls.__bases__)}).")
 
   def __init__(self,
-               dataset,
-               parameters,
-               model_dir=None,
-               deprecated_split_disc_calls=False,
-               experimental_joint_gen_for_disc=False,
-               experimental_force_graph_unroll=False,
-               g_use_ema=False,
-               ema_decay=0.9999,
-               ema_start_step=40000,
-               g_optimizer_fn=optimizers.AdamOptimizer,
-               d_optimizer_fn=None,
-               g_lr=0.0002,
-               d_lr=None,
-               conditional=False,
-               fit_label_distribution=False,
-               cheap_generator_step=True):
+               dataset: datasets.ImageDatasetSpec,
+               parameters: Mapping[str, typing.Any],
+               model_dir: str | None = None,
+               deprecated_split_disc_calls: bool = False,
+               experimental_joint_gen_for_disc: bool = False,
+               experimental_force_graph_unroll: bool = False,
+               g_use_ema: bool = False,
+               ema_decay: float = 0.9999,
+               ema_start_step: int = 40000,
+               g_optimizer_fn: Callable[..., optimizers.Optimizer] = optimizers.AdamOptimizer,
+               d_optimizer_fn: Callable[..., optimizers.Optimizer] | None = None,
+               g_lr: float = 0.0002,
+               d_lr: float | None = None,
+               conditional: bool = False,
+               fit_label_distribution: bool = False,
+               cheap_generator_step: bool = True):
     del experimental_force_graph_unroll  # Every device runs the unrolled step.
     self._dataset = dataset
     self._parameters = dict(parameters)
@@ -122,8 +136,9 @@ class ModularGAN:
     if self._compute_dtype == tf.float16:  # mixed_float16: dynamic loss scaling.
       self.g_optimizer.use_loss_scaling()
       self.d_optimizer.use_loss_scaling()
-    self.global_step = None
-    self.global_step_disc = None
+    # Created by `build` (None before).
+    self.global_step: tf.Variable = None
+    self.global_step_disc: tf.Variable = None
     # Data-efficient components (gin r1.*, lecam.*, augment.*, ...; all off by
     # default). ADA's speed counts the reals D sees per training step.
     self.data_efficient = data_efficient.DataEfficient(
@@ -137,44 +152,47 @@ class ModularGAN:
 
   # ---------------------------------------------------------------- properties
   @property
-  def dataset(self):
+  def dataset(self) -> datasets.ImageDatasetSpec:
     return self._dataset
 
   @property
-  def conditional(self):
+  def conditional(self) -> bool:
     return self._conditional
 
   @property
-  def num_classes(self):
+  def num_classes(self) -> int | None:
     return self._dataset.num_classes
 
   @property
-  def num_sub_steps(self):
+  def num_sub_steps(self) -> int:
     """Sub-steps per training step: disc_iters D updates and one G update."""
     return self.disc_iters + 1
 
   @property
-  def batch_size(self):
+  def batch_size(self) -> int:
     """Global batch of one sub-step (`options.batch_size`)."""
     return int(self._parameters["batch_size"])
 
   @property
-  def learning_rates(self):
+  def learning_rates(self) -> dict[str, float]:
     return {"g_lr": self._g_lr, "d_lr": self._d_lr}
 
   @property
-  def g_use_ema(self):
+  def g_use_ema(self) -> bool:
     return self._g_use_ema
 
   # ----------------------------------------------------------------- input_fn
-  def _preprocess(self, index, image, label):
+  def _preprocess(self, index: tf.Tensor, image: tf.Tensor, label: tf.Tensor
+                  ) -> tuple[Features, tf.Tensor]:
     """Adds z (and sampled labels) drawn statelessly from (dataset.seed, index)."""
     return inputs.example_features(
         index, image, label, self._dataset.seed, self.z_dim,
         num_classes=self.num_classes if self._conditional else None,
         fit_label_distribution=self._fit_label_distribution)
 
-  def input_fn(self, batch_size, start_index=0, input_context=None):
+  def input_fn(self, batch_size: int, start_index: int = 0,
+               input_context: tf.distribute.InputContext | None = None
+               ) -> tf.data.Dataset:
     """Batches of `batch_size` examples (all sub-steps of one step on one replica).
 
     Args:
@@ -187,7 +205,7 @@ class ModularGAN:
                                    start_index, input_context)
 
   # ------------------------------------------------------------------ building
-  def _one_hot(self, labels):
+  def _one_hot(self, labels: tf.Tensor | None) -> tf.Tensor | None:
     """One-hot labels, or None when unconditional; label -1 gives a zero vector.
 
     Soft labels (float [bs, num_classes], e.g. soft_labeled_imagenet_128) pass
@@ -199,7 +217,7 @@ class ModularGAN:
       return labels
     return tf.one_hot(labels, self.num_classes, dtype=tf.float32)
 
-  def build(self):
+  def build(self) -> None:
     """Creates every variable eagerly; call once under `strategy.scope()`."""
     if self.global_step is not None:
       return
@@ -216,7 +234,7 @@ class ModularGAN:
       self.ema.build(self.generator.trainable_variables)
     self.data_efficient.build()
 
-  def call_networks(self, z, y):
+  def call_networks(self, z: tf.Tensor, y: tf.Tensor | None) -> tf.Tensor:
     """G(z, y) and D with all its heads on the result, without state updates
     (the first call creates every variable); returns the images."""
     with variable_store.no_state_updates():
@@ -224,7 +242,7 @@ class ModularGAN:
       self.discriminator_outputs(images, y, is_training=True)
     return images
 
-  def variables_to_save(self):
+  def variables_to_save(self) -> dict[str, tf.Variable]:
     """{checkpoint name: variable}: everything a resumed run needs."""
     result = {"global_step": self.global_step,
               "global_step_disc": self.global_step_disc}
@@ -242,11 +260,13 @@ class ModularGAN:
   # Subclasses (SSGAN, S3GAN) override these; the D and G steps, the cheap G
   # step and `create_loss` are all built from them.
 
-  def real_labels(self, labels):
+  def real_labels(self, labels: tf.Tensor | None) -> tf.Tensor | None:
     """One-hot (or soft) labels of the real images, or None."""
     return self._one_hot(labels)
 
-  def discriminator_slices(self, features, labels, generated, seed=None):
+  def discriminator_slices(self, features: Features, labels: tf.Tensor,
+                           generated: tf.Tensor, seed: tf.Tensor | None = None
+                           ) -> Slices:
     """{name: Slice} D sees in one step, in batch order: "real", "fake".
 
     `seed`: the step's [2] seed, which D's input augmentation (gin
@@ -259,19 +279,22 @@ class ModularGAN:
     }
     return self.data_efficient.augment_slices(slices, seed)
 
-  def _slices(self, features, labels, generated, seed):
+  def _slices(self, features: Features, labels: tf.Tensor, generated: tf.Tensor,
+              seed: tf.Tensor | None) -> Slices:
     """`discriminator_slices`, given the step's seed when D's inputs are
     augmented (so a subclass without the `seed` argument still works)."""
     if self.data_efficient.augments:
       return self.discriminator_slices(features, labels, generated, seed=seed)
     return self.discriminator_slices(features, labels, generated)
 
-  def discriminator_outputs(self, x, y, is_training):
+  def discriminator_outputs(self, x: tf.Tensor, y: tf.Tensor | None,
+                            is_training: bool) -> Outputs:
     """D and its heads on one batch: {"probs", "logits", "features", ...}."""
     probs, logits, features = self.discriminator(x, y, is_training=is_training)
     return {"probs": probs, "logits": logits, "features": features}
 
-  def discriminator_logits(self, images, labels=None):
+  def discriminator_logits(self, images: tf.Tensor, labels: tf.Tensor | None = None
+                           ) -> tf.Tensor:
     """D's adversarial logits [N] on unaugmented `images` (with their dataset
     `labels` when D is conditional), in inference mode without state updates:
     what evaluation's `d_overfitting` task compares on training reals, held-out
@@ -281,12 +304,14 @@ class ModularGAN:
                                            is_training=False)
     return tf.reshape(outputs["logits"], [-1])
 
-  def discriminator_fn(self, x, y, is_training):
+  def discriminator_fn(self, x: tf.Tensor, y: tf.Tensor | None, is_training: bool
+                       ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """(probs, logits, features) of D with its heads (what penalties call)."""
     outputs = self.discriminator_outputs(x, y, is_training)
     return outputs["probs"], outputs["logits"], outputs["features"]
 
-  def run_discriminator(self, slices, is_training=True):
+  def run_discriminator(self, slices: Mapping[str, step_parts.Slice],
+                        is_training: bool = True) -> dict[str, Outputs]:
     """{slice name: {output: tensor}}: one D call on the concatenated slices
     (one call per slice with `deprecated_split_disc_calls`)."""
     if self._deprecated_split_disc_calls:
@@ -297,12 +322,16 @@ class ModularGAN:
         self.discriminator_outputs(x, y, is_training), slices)
 
   @property
-  def adversarial_weight(self):
+  def adversarial_weight(self) -> float:
     """Weight of the GAN and penalty terms (0: a self-supervised task alone)."""
     return 1.0
 
-  def discriminator_loss_terms(self, outputs, slices, is_training=True,
-                               seed=None, compute_penalty=True):
+  def discriminator_loss_terms(self, outputs: Mapping[str, Outputs],
+                               slices: Mapping[str, step_parts.Slice],
+                               is_training: bool = True,
+                               seed: tf.Tensor | None = None,
+                               compute_penalty: bool = True
+                               ) -> step_parts.LossTerms:
     """D's LossTerms: "adversarial" (loss.fn) and "penalty" (lambda * penalty.fn)."""
     losses = step_parts.LossTerms()
     real, fake = outputs["real"], outputs["fake"]
@@ -320,7 +349,8 @@ class ModularGAN:
       losses.add("penalty", penalty, self.penalty_weight * self.adversarial_weight)
     return losses
 
-  def generator_loss_terms(self, outputs):
+  def generator_loss_terms(self, outputs: Mapping[str, Outputs]
+                           ) -> step_parts.LossTerms:
     """G's LossTerms: "adversarial" (loss.fn's g_loss).
 
     Reads D(real) only if it is in `outputs` (then the full loss.fn runs);
@@ -337,21 +367,24 @@ class ModularGAN:
     losses.add("adversarial", g_loss, self.adversarial_weight)
     return losses
 
-  def generator_reads(self):
+  def generator_reads(self) -> tuple[str, ...]:
     """The slices G's loss terms read: "fake", and "real" unless loss.fn's
     g_loss reads D(fake) alone."""
     if loss_lib.generator_loss_reads_fakes_only():
       return ("fake",)
     return ("real", "fake")
 
-  def _discriminator_for_penalty(self):
+  def _discriminator_for_penalty(self) -> Callable[..., tuple[tf.Tensor, ...]]:
     """`discriminator_fn` plus D's `trainable_variables` (l2_penalty reads them)."""
     fn = functools.partial(self.discriminator_fn)
-    fn.trainable_variables = self.discriminator.trainable_variables
+    # A partial takes attributes; its stub (typeshed) does not declare any.
+    fn.trainable_variables = self.discriminator.trainable_variables  # type: ignore[attr-defined]
     return fn
 
-  def create_loss(self, features, labels, generated, is_training=True,
-                  compute_penalty=True, seed=None):
+  def create_loss(self, features: Features, labels: tf.Tensor, generated: tf.Tensor,
+                  is_training: bool = True, compute_penalty: bool = True,
+                  seed: tf.Tensor | None = None
+                  ) -> tuple[tf.Tensor, tf.Tensor, dict[str, tf.Tensor]]:
     """compare_gan's `create_loss`: D on every slice, then D's and G's terms.
 
     Not on the training step's route unless a subclass opts in with
@@ -370,7 +403,8 @@ class ModularGAN:
     return d_terms.total, g_terms.total, summaries
 
   # ---------------------------------------------------------------- gradients
-  def _with_static_batch(self, features, labels):
+  def _with_static_batch(self, features: Features, labels: tf.Tensor
+                         ) -> tuple[Features, tf.Tensor]:
     """Gives an unknown batch dimension its value (a multi-worker strategy's
     input loses it): the per-replica sub-step batch times num_sub_steps."""
     if features["images"].shape[0] is not None:
@@ -378,21 +412,22 @@ class ModularGAN:
     replica = tf.distribute.get_replica_context()
     replicas = 1 if replica is None else int(replica.num_replicas_in_sync)
     size = self.batch_size // replicas * self.num_sub_steps
-    def static(t):
+    def static(t: tf.Tensor) -> tf.Tensor:
       t = tf.convert_to_tensor(t)
       return tf.ensure_shape(t, [size] + t.shape.as_list()[1:])
     return {k: static(v) for k, v in features.items()}, static(labels)
 
-  def _split(self, features, labels):
+  def _split(self, features: Features, labels: tf.Tensor
+             ) -> tuple[list[Features], list[tf.Tensor]]:
     """Splits a step's batch into num_sub_steps equal parts."""
     features, labels = self._with_static_batch(features, labels)
     return step_parts.split_batch(features, labels, self.num_sub_steps)
 
-  def _generate(self, features, is_training=True):
+  def _generate(self, features: Features, is_training: bool = True) -> tf.Tensor:
     return self.generator(features["z"], self._one_hot(features.get("sampled_labels")),
                           is_training=is_training)
 
-  def _step_seed(self, counter, micro_batch=0):
+  def _step_seed(self, counter: tf.Variable, micro_batch: int = 0) -> tf.Tensor:
     replica = tf.distribute.get_replica_context()
     replica_id = 0 if replica is None else replica.replica_id_in_sync_group
     if micro_batch:
@@ -400,13 +435,16 @@ class ModularGAN:
                                     replica_id)
     return random_ops.derive_seed((_SEED_PENALTY, 0), counter, replica_id)
 
-  def discriminator_loss(self, features, labels, generated, seed=None):
+  def discriminator_loss(self, features: Features, labels: tf.Tensor,
+                         generated: tf.Tensor, seed: tf.Tensor | None = None
+                         ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """(d_loss, summaries) of D's step on one batch: compare_gan's `create_loss`
     d_loss (D on every slice, then D's loss terms), plus the data-efficient
     components' slices and terms when any is on."""
     components = self.data_efficient
     slices = self._slices(features, labels, generated, seed)
-    augment = lambda images, stream: components.augment(images, seed, stream)
+    def augment(images: tf.Tensor, stream: int) -> tf.Tensor:
+      return components.augment(images, seed, stream)
     if components.enabled:
       slices = components.consistency_slices(
           slices, features["images"], generated,
@@ -423,7 +461,8 @@ class ModularGAN:
           lazy_with_cond=self._d_sees_examples_independently())
     return terms.total, _prefixed("d", terms)
 
-  def _perturbed_fakes(self, features, seed, stop_gradient=True):
+  def _perturbed_fakes(self, features: Features, seed: tf.Tensor | None,
+                       stop_gradient: bool = True) -> tf.Tensor:
     """G(z + dz, y) of the fakes' latents (zCR), without G state updates."""
     z = self.data_efficient.perturbed_latents(features["z"], seed)
     with variable_store.no_state_updates():
@@ -431,7 +470,9 @@ class ModularGAN:
                               is_training=True)
     return tf.stop_gradient(images) if stop_gradient else images
 
-  def discriminator_gradients(self, features, labels, generated, seed=None):
+  def discriminator_gradients(self, features: Features, labels: tf.Tensor,
+                              generated: tf.Tensor, seed: tf.Tensor | None = None
+                              ) -> Gradients:
     """(gradients for D's trainable variables, d_loss, summaries) on one batch:
     `discriminator_loss` plus D's regularizer; `generated` is not
     differentiated through and nothing is applied (`d_optimizer.apply` does
@@ -443,7 +484,7 @@ class ModularGAN:
       d_loss += regularizers.discriminator_regularization(self.discriminator)
     return self.d_optimizer.gradients(tape, d_loss, variables), d_loss, summaries
 
-  def _d_sees_examples_independently(self):
+  def _d_sees_examples_independently(self) -> bool:
     """True if D's output on one example does not depend on the others in its call.
 
     Batch norm in D couples the examples of a call; layer norm and spectral
@@ -451,7 +492,7 @@ class ModularGAN:
     """
     return self.discriminator.batch_norm_fn in (None, normalization.no_batch_norm)
 
-  def uses_cheap_generator_step(self):
+  def uses_cheap_generator_step(self) -> bool:
     """True if the G step runs D only on the slices G's terms read.
 
     Exact (the same loss, gradients and spectral-norm updates as D on every
@@ -463,7 +504,9 @@ class ModularGAN:
             and self._d_sees_examples_independently()
             and not self._deprecated_split_disc_calls)
 
-  def generator_loss(self, features, labels, generated, seed=None):
+  def generator_loss(self, features: Features, labels: tf.Tensor, generated: tf.Tensor,
+                     seed: tf.Tensor | None = None
+                     ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """(g_loss, summaries) of G's step: compare_gan's `create_loss` g_loss.
 
     With the cheap step D sees only the slices `generator_reads` names (for a
@@ -484,7 +527,8 @@ class ModularGAN:
           self.adversarial_weight)
     return terms.total, _prefixed("g", terms)
 
-  def generator_gradients(self, features, labels, seed=None):
+  def generator_gradients(self, features: Features, labels: tf.Tensor,
+                          seed: tf.Tensor | None = None) -> Gradients:
     """(gradients for G's trainable variables, g_loss, summaries): G(z, y) on
     `features`, then `generator_loss` plus G's regularizer."""
     variables = self.generator.trainable_variables
@@ -497,7 +541,7 @@ class ModularGAN:
       g_loss += regularizers.generator_regularization(self.generator)
     return self.g_optimizer.gradients(tape, g_loss, variables), g_loss, summaries
 
-  def _generator_step_seed(self, micro_batch):
+  def _generator_step_seed(self, micro_batch: int) -> tf.Tensor | None:
     """The G step's [2] seed, or None when no component draws in G's step."""
     if not self.data_efficient.uses_generator_step:
       return None
@@ -508,12 +552,13 @@ class ModularGAN:
 
   # ------------------------------------------------------------ training step
   @property
-  def gradient_accumulation_steps(self):
+  def gradient_accumulation_steps(self) -> int:
     """Micro-batches per optimizer step (`run_config.gradient_accumulation_steps`,
     passed in `parameters`)."""
     return int(self._parameters.get("gradient_accumulation_steps", 1))
 
-  def _accumulated(self, compute, features, labels):
+  def _accumulated(self, compute: Callable[[Features, tf.Tensor, int], Gradients],
+                   features: Features, labels: tf.Tensor) -> Gradients:
     """`compute(features, labels, micro_batch)` -> (grads, loss, summaries) on each
     of `gradient_accumulation_steps` equal micro-batches; returns their means.
 
@@ -528,14 +573,16 @@ class ModularGAN:
     if k == 1:
       return compute(features, labels, 0)
     micro_features, micro_labels = step_parts.split_batch(features, labels, k)
-    total_grads, total_loss, total_summaries = None, 0.0, {}
+    total_grads: list[tf.Tensor | None] = []
+    total_loss = 0.0
+    total_summaries: dict[str, tf.Tensor] = {}
     for i in range(k):
       if i < k - 1:
         with variable_store.no_state_updates():
           grads, loss, summaries = compute(micro_features[i], micro_labels[i], i)
       else:
         grads, loss, summaries = compute(micro_features[i], micro_labels[i], i)
-      if total_grads is None:
+      if i == 0:
         total_grads = list(grads)
       else:
         total_grads = [None if t is None else t + g
@@ -548,8 +595,11 @@ class ModularGAN:
             total_loss * scale,
             {name: value * scale for name, value in total_summaries.items()})
 
-  def _train_discriminator(self, features, labels, generated):
-    def compute(micro_features, micro_labels, micro_batch):
+  def _train_discriminator(self, features: Features, labels: tf.Tensor,
+                           generated: tf.Tensor | None
+                           ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+    def compute(micro_features: Features, micro_labels: tf.Tensor,
+                micro_batch: int) -> Gradients:
       micro_generated = generated
       if generated is None:
         micro_generated = self._generate(micro_features)
@@ -566,9 +616,10 @@ class ModularGAN:
         summaries, self.gradient_accumulation_steps)
     return d_loss, summaries
 
-  def _train_generator(self, features, labels):
+  def _train_generator(self, features: Features, labels: tf.Tensor
+                       ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     grads, g_loss, summaries = self._accumulated(
-        lambda f, l, m: self.generator_gradients(f, l,
+        lambda f, y, m: self.generator_gradients(f, y,
                                                  self._generator_step_seed(m)),
         features, labels)
     self.g_optimizer.apply(grads, self.generator.trainable_variables)
@@ -578,11 +629,11 @@ class ModularGAN:
     return g_loss, summaries
 
   @property
-  def compute_dtype(self):
+  def compute_dtype(self) -> tf.DType:
     """The networks' compute dtype in training (`run_config.precision`)."""
     return self._compute_dtype
 
-  def train_step(self, inputs):
+  def train_step(self, inputs: tuple[Features, tf.Tensor]) -> dict[str, tf.Tensor]:
     """One training step (disc_iters D updates, one G update) in a replica context.
 
     Under mixed precision G and D compute in bfloat16 / float16 (variables,
@@ -596,7 +647,7 @@ class ModularGAN:
     with precision.mixed_precision(self._compute_dtype):
       return self._train_step(inputs)
 
-  def _train_step(self, inputs):
+  def _train_step(self, inputs: tuple[Features, tf.Tensor]) -> dict[str, tf.Tensor]:
     features, labels = inputs
     parts, label_parts = self._split(features, labels)
     d_parts = parts[:self.disc_iters]
@@ -618,12 +669,13 @@ class ModularGAN:
     return metrics
 
   # ------------------------------------------------------------------ sampling
-  def fixed_summary_z(self, num):
+  def fixed_summary_z(self, num: int) -> tf.Tensor:
     """The same `num` latents every time (for comparable sample grids)."""
     return inputs.z_generator([num, self.z_dim], name="summary_z",
                        seed=tf.constant([7, 11], tf.int32))
 
-  def summary_images(self, num=NUM_SUMMARY_IMAGES):
+  def summary_images(self, num: int = NUM_SUMMARY_IMAGES
+                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """({grid name: images}, sample sheet) written at every checkpoint.
 
     The same z every time; conditional rows hold one class each. Grids:
@@ -634,7 +686,8 @@ class ModularGAN:
     labels = None
     if self.conditional:
       columns = int(np.ceil(np.sqrt(num)))
-      labels = tf.constant([(i // columns) % self.num_classes for i in range(num)],
+      num_classes = typing.cast(int, self.num_classes)  # Conditional: labelled.
+      labels = tf.constant([(i // columns) % num_classes for i in range(num)],
                            tf.int32)
     grids = {"fake_images": self.generate(z, labels, use_ema=False,
                                           is_training=True).numpy()}
@@ -643,18 +696,19 @@ class ModularGAN:
                                                is_training=True).numpy()
     return grids, grids.get("fake_images_ema", grids["fake_images"])
 
-  def real_summary_images(self, num=NUM_SUMMARY_IMAGES):
+  def real_summary_images(self, num: int = NUM_SUMMARY_IMAGES) -> np.ndarray:
     """The first `num` training images."""
     _, images, _ = next(iter(self._dataset.train_examples(start_index=0).batch(num)))
     return images.numpy()
 
-  def generator_variable_mapping(self, use_ema=True):
+  def generator_variable_mapping(self, use_ema: bool = True) -> dict[str, tf.Variable]:
     """{raw variable name: shadow} when sampling with the EMA generator, else {}."""
     if use_ema and self.ema is not None:
       return dict(self.ema.shadows)
     return {}
 
-  def generate(self, z, labels=None, use_ema=True, is_training=False):
+  def generate(self, z: tf.Tensor, labels: tf.Tensor | None = None,
+               use_ema: bool = True, is_training: bool = False) -> tf.Tensor:
     """Samples G(z, y) in [0, 1] without changing any state.
 
     With `use_ema` and `g_use_ema`, the EMA weights are used. `is_training=True`

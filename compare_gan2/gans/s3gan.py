@@ -47,6 +47,11 @@ mnist_5k_32):
   (Zhai et al., ICCV 2019).
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+import typing
+
 import gin
 import tensorflow as tf
 
@@ -58,13 +63,21 @@ from compare_gan2.architectures import variable_store
 from compare_gan2.gans import self_supervision as ss_lib
 from compare_gan2.gans import ssgan
 
+if typing.TYPE_CHECKING:
+  from compare_gan2 import datasets
+  from compare_gan2.gans import modular_gan
 
-def label_available(y):
+Features = step_parts.Features
+Outputs = step_parts.Outputs
+
+
+def label_available(y: tf.Tensor) -> tf.Tensor:
   """[N, 1] float: 1 where the one-hot (or soft) label is not all zero."""
   return tf.cast(tf.reduce_sum(y, axis=1, keepdims=True) > 0.5, tf.float32)
 
 
-def labelled_cross_entropy(labels, logits, available):
+def labelled_cross_entropy(labels: tf.Tensor, logits: tf.Tensor, available: tf.Tensor
+                           ) -> tf.Tensor:
   """Softmax CE averaged over the rows with `available` = 1 (0 if none):
   tf.compat.v1.losses.softmax_cross_entropy's SUM_BY_NONZERO_WEIGHTS."""
   available = tf.reshape(available, [-1])
@@ -77,14 +90,19 @@ def labelled_cross_entropy(labels, logits, available):
 class S3GAN(ssgan.SelfSupervisedGAN):
   """compare_gan's S3GAN (see the module docstring)."""
 
-  def __init__(self, dataset, parameters, model_dir=None,
-               self_supervision="rotation", rotated_batch_fraction=None,
-               weight_rotation_loss_d=1.0, weight_rotation_loss_g=0.2,
-               project_y=False, use_predictor=False, use_soft_pred=False,
-               weight_class_loss=1.0, use_soft_labels=False,
-               predictor_accuracy_threshold=None, predictor_accuracy_decay=0.99,
-               projection_ramp_steps=0, class_loss_ramp_steps=0,
-               labelled_batch_size=0, **kwargs):
+  def __init__(self, dataset: datasets.ImageDatasetSpec,
+               parameters: Mapping[str, typing.Any], model_dir: str | None = None,
+               self_supervision: str = "rotation",
+               rotated_batch_fraction: int | None = None,
+               weight_rotation_loss_d: float = 1.0,
+               weight_rotation_loss_g: float = 0.2,
+               project_y: bool = False, use_predictor: bool = False,
+               use_soft_pred: bool = False, weight_class_loss: float = 1.0,
+               use_soft_labels: bool = False,
+               predictor_accuracy_threshold: float | None = None,
+               predictor_accuracy_decay: float = 0.99,
+               projection_ramp_steps: int = 0, class_loss_ramp_steps: int = 0,
+               labelled_batch_size: int = 0, **kwargs: typing.Any):
     task = ss_lib.get_self_supervision(self_supervision, weight_rotation_loss_d,
                                        weight_rotation_loss_g)
     if self_supervision != "none" and rotated_batch_fraction is None:
@@ -118,7 +136,7 @@ class S3GAN(ssgan.SelfSupervisedGAN):
       raise errors.ConfigError(
           f"S3GAN.use_soft_labels = True needs a soft-labelled dataset "
           f"(float [num_classes] labels), but {dataset.name!r} has integer labels.")
-    self._labelled_dataset = None
+    self._labelled_dataset: datasets.ImageDatasetSpec | None = None
     if self._labelled_batch_size:
       if self.batch_size % self._labelled_batch_size and (
           self._labelled_batch_size % self.batch_size):
@@ -129,7 +147,7 @@ class S3GAN(ssgan.SelfSupervisedGAN):
       self._labelled_dataset = dataset.labelled_subset()
 
   # ------------------------------------------------------------------ inputs
-  def _labelled_per_batch(self, batch_size):
+  def _labelled_per_batch(self, batch_size: int) -> int:
     """Labelled reals per input batch of `batch_size` (one replica's step)."""
     per_sub_step = batch_size // self.num_sub_steps
     count = self._labelled_batch_size * per_sub_step
@@ -139,7 +157,9 @@ class S3GAN(ssgan.SelfSupervisedGAN):
           f"split over the replicas like options.batch_size = {self.batch_size}.")
     return count // self.batch_size * self.num_sub_steps
 
-  def input_fn(self, batch_size, start_index=0, input_context=None):
+  def input_fn(self, batch_size: int, start_index: int = 0,
+               input_context: tf.distribute.InputContext | None = None
+               ) -> tf.data.Dataset:
     """The GAN's batches; with `labelled_batch_size`, each also carries
     "labelled_images" / "labelled_labels" from the labelled subset, resumed at
     the same step."""
@@ -148,12 +168,15 @@ class S3GAN(ssgan.SelfSupervisedGAN):
       return ds
     per_batch = self._labelled_per_batch(batch_size)
     start = start_index // batch_size * per_batch
-    labelled = self._labelled_dataset.train_examples(
+    # Set with labelled_batch_size (the constructor).
+    labelled_dataset = typing.cast("datasets.ImageDatasetSpec", self._labelled_dataset)
+    labelled = labelled_dataset.train_examples(
         start_index=start, input_context=input_context)
     labelled = labelled.map(lambda index, image, label: (image, label))
     labelled = labelled.batch(per_batch, drop_remainder=True)
 
-    def merge(batch, extra):
+    def merge(batch: tuple[Features, tf.Tensor], extra: tuple[tf.Tensor, tf.Tensor]
+              ) -> tuple[Features, tf.Tensor]:
       features, labels = batch
       features = dict(features)
       features["labelled_images"], features["labelled_labels"] = extra
@@ -161,7 +184,9 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     return tf.data.Dataset.zip((ds, labelled)).map(merge).prefetch(
         tf.data.AUTOTUNE)
 
-  def discriminator_slices(self, features, labels, generated, seed=None):
+  def discriminator_slices(self, features: Features, labels: tf.Tensor,
+                           generated: tf.Tensor, seed: tf.Tensor | None = None
+                           ) -> modular_gan.Slices:
     slices = super().discriminator_slices(features, labels, generated, seed)
     if "labelled_images" in features:
       slices.update(self.data_efficient.augment_slices({
@@ -171,14 +196,14 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     return slices
 
   # -------------------------------------------------------- co-training state
-  def _ramp(self, steps):
+  def _ramp(self, steps: int) -> tf.Tensor:
     """min(1, D steps / steps) as a float32 scalar (1 before build)."""
     if not steps or self.global_step_disc is None:
       return tf.constant(1.0)
     t = tf.cast(self.global_step_disc, tf.float32)
     return tf.minimum(1.0, t / float(steps))
 
-  def _predictor_state(self):
+  def _predictor_state(self) -> tuple[tf.Variable, tf.Variable]:
     """(accuracy EMA, ready latch) variables of the threshold gate."""
     with self.discriminator.in_store("discriminator_predictor"):
       zeros = initializers.constant(0.0)
@@ -189,7 +214,7 @@ class S3GAN(ssgan.SelfSupervisedGAN):
                                           aggregation=mean)
     return ema, ready
 
-  def _unlabelled_projection_scale(self):
+  def _unlabelled_projection_scale(self) -> tf.Tensor:
     """How much of D's own prediction enters the projection of unlabelled
     reals: the threshold gate times the projection ramp."""
     scale = self._ramp(self._projection_ramp_steps)
@@ -198,7 +223,8 @@ class S3GAN(ssgan.SelfSupervisedGAN):
       scale *= tf.cast(ready > 0.5, tf.float32)
     return scale
 
-  def _update_predictor_state(self, hits, count, losses):
+  def _update_predictor_state(self, hits: tf.Tensor, count: tf.Tensor,
+                              losses: step_parts.LossTerms) -> None:
     """Moves the accuracy EMA towards this batch's accuracy on labelled reals
     (if it has any) and sets the latch once the EMA reaches the threshold."""
     ema, ready = self._predictor_state()
@@ -217,8 +243,9 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     losses.add_metric("accuracy/predictor_ema", new_ema)
     losses.add_metric("predictor_ready", now_ready)
 
-  def num_self_supervised_examples(self, batch_size):
-    fraction = int(self._rotated_batch_fraction)
+  def num_self_supervised_examples(self, batch_size: int) -> int:
+    # Set: the task adds slices (the constructor checked it).
+    fraction = int(typing.cast(int, self._rotated_batch_fraction))
     if fraction < 1 or batch_size % fraction:
       raise errors.ConfigError(
           f"S3GAN.rotated_batch_fraction = {fraction} must divide the "
@@ -231,7 +258,7 @@ class S3GAN(ssgan.SelfSupervisedGAN):
           f"{ss_lib.NUM_ROTATIONS}).")
     return n
 
-  def real_labels(self, labels):
+  def real_labels(self, labels: tf.Tensor) -> tf.Tensor | None:
     if self._use_soft_labels:
       if not (labels.dtype.is_floating and labels.shape.rank == 2
               and labels.shape[1] == self.num_classes):
@@ -241,7 +268,8 @@ class S3GAN(ssgan.SelfSupervisedGAN):
       return tf.cast(labels, tf.float32)
     return self._one_hot(labels)
 
-  def discriminator_outputs(self, x, y, is_training):
+  def discriminator_outputs(self, x: tf.Tensor, y: tf.Tensor | None,
+                            is_training: bool) -> Outputs:
     outputs = super().discriminator_outputs(x, y, is_training)
     features = outputs["features"]
     if features.shape.rank != 2:
@@ -269,8 +297,12 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     outputs["probs"] = tf.nn.sigmoid(logits)
     return outputs
 
-  def discriminator_loss_terms(self, outputs, slices, is_training=True,
-                               seed=None, compute_penalty=True):
+  def discriminator_loss_terms(self, outputs: Mapping[str, Outputs],
+                               slices: Mapping[str, step_parts.Slice],
+                               is_training: bool = True,
+                               seed: tf.Tensor | None = None,
+                               compute_penalty: bool = True
+                               ) -> step_parts.LossTerms:
     losses = super().discriminator_loss_terms(outputs, slices, is_training, seed,
                                               compute_penalty)
     real = outputs["real"]
@@ -287,7 +319,7 @@ class S3GAN(ssgan.SelfSupervisedGAN):
     return losses
 
 
-def _check_co_training_options(gan, use_predictor):
+def _check_co_training_options(gan: S3GAN, use_predictor: bool) -> None:
   """The co-training options need the predictor and sensible values."""
   # pylint: disable=protected-access
   used = {"predictor_accuracy_threshold": gan._predictor_accuracy_threshold,
@@ -312,7 +344,9 @@ def _check_co_training_options(gan, use_predictor):
       raise errors.ConfigError(f"S3GAN.{name} must be >= 0.")
 
 
-def _class_loss_inputs(outputs, slices):
+def _class_loss_inputs(outputs: Mapping[str, Outputs],
+                       slices: Mapping[str, step_parts.Slice]
+                       ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
   """(one-hot labels, predictor logits, availability [N, 1]) of the reals the
   class loss reads: the batch's labelled reals and the "labelled" slice."""
   names = [n for n in ("real", "labelled") if n in slices]
@@ -322,7 +356,8 @@ def _class_loss_inputs(outputs, slices):
   return labels, logits, available
 
 
-def labelled_hits(labels, logits, available):
+def labelled_hits(labels: tf.Tensor, logits: tf.Tensor, available: tf.Tensor
+                  ) -> tuple[tf.Tensor, tf.Tensor]:
   """(correct predictions, labelled rows) among the rows with `available` = 1."""
   available = tf.reshape(available, [-1])
   hit = tf.cast(tf.equal(tf.argmax(labels, 1), tf.argmax(logits, 1)), tf.float32)

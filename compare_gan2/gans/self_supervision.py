@@ -22,6 +22,11 @@ A task is a `SelfSupervision` subclass; `register_self_supervision` adds one
 under a new name without touching the GAN classes.
 """
 
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+import typing
+
 import numpy as np
 import tensorflow as tf
 
@@ -29,10 +34,17 @@ from compare_gan2 import errors
 from compare_gan2.architectures import layers
 from compare_gan2.gans import step_parts
 
+if typing.TYPE_CHECKING:
+  from compare_gan2.architectures import abstract_arch
+
 NUM_ROTATIONS = 4
 
+Slices = dict[str, step_parts.Slice]
+Outputs = step_parts.Outputs
 
-def rotate_images(images, rotations=(0, 1, 2, 3)):
+
+def rotate_images(images: tf.Tensor, rotations: Sequence[int] = (0, 1, 2, 3)
+                  ) -> tf.Tensor:
   """Each of `rotations` (multiples of 90 degrees, counter-clockwise, as
   np.rot90(k)) applied to all of images [n, H, W, C], stacked rotation-major:
   [rot_a(images); rot_b(images); ...] (compare_gan's `utils.rotate_images`)."""
@@ -48,20 +60,20 @@ def rotate_images(images, rotations=(0, 1, 2, 3)):
   return tf.concat(rotated, axis=0)
 
 
-def rotation_labels(num_per_rotation):
+def rotation_labels(num_per_rotation: int) -> tf.Tensor:
   """[0]*n + [1]*n + [2]*n + [3]*n: the rotation of each row of a rotated batch."""
   return tf.constant(np.repeat(np.arange(NUM_ROTATIONS, dtype=np.int32),
                                num_per_rotation))
 
 
-def rotation_cross_entropy(logits, labels):
+def rotation_cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
   """compare_gan's CE: -mean(sum(onehot * log(softmax(logits) + 1e-10)))."""
   onehot = tf.one_hot(labels, NUM_ROTATIONS)
   log_p = tf.math.log(tf.nn.softmax(logits) + 1e-10)
   return -tf.reduce_mean(tf.reduce_sum(onehot * log_p, axis=1))
 
 
-def accuracy(logits, labels):
+def accuracy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
   """Fraction of rows whose argmax equals the label (a scalar, unlike
   compare_gan's tf.metrics.accuracy tuples)."""
   predicted = tf.argmax(logits, axis=1, output_type=tf.int32)
@@ -80,15 +92,15 @@ class SelfSupervision:
   name = "none"
   # Weight of the adversarial (and penalty) terms; 0 for a task on its own.
   adversarial_weight = 1.0
-  generator_reads = ()
+  generator_reads: typing.ClassVar[tuple[str, ...]] = ()
   # Whether `add_slices` uses examples (the GAN then checks how many it may use).
   adds_slices = False
 
-  def __init__(self, weight_d=1.0, weight_g=0.2):
+  def __init__(self, weight_d: float = 1.0, weight_g: float = 0.2):
     self.weight_d = float(weight_d)
     self.weight_g = float(weight_g)
 
-  def add_slices(self, slices, num_examples):
+  def add_slices(self, slices: Slices, num_examples: int) -> Slices:
     """{name: Slice} D sees, given the GAN's {"real", "fake"} (ordered).
 
     `num_examples`: how many reals (and fakes) the task uses per replica.
@@ -96,15 +108,18 @@ class SelfSupervision:
     del num_examples
     return slices
 
-  def heads(self, discriminator, features):
+  def heads(self, discriminator: abstract_arch.Network, features: tf.Tensor
+            ) -> dict[str, tf.Tensor]:
     """{output name: tensor} of the task's heads on D's features [N, F]."""
     del discriminator, features
     return {}
 
-  def discriminator_terms(self, outputs, losses):
+  def discriminator_terms(self, outputs: Mapping[str, Outputs],
+                          losses: step_parts.LossTerms) -> None:
     """Adds the task's D terms to `losses` (outputs: {slice: {output: t}})."""
 
-  def generator_terms(self, outputs, losses):
+  def generator_terms(self, outputs: Mapping[str, Outputs],
+                      losses: step_parts.LossTerms) -> None:
     """Adds the task's G terms to `losses`."""
 
 
@@ -115,9 +130,9 @@ class Rotation(SelfSupervision):
   generator_reads = ("fake", "fake_rotated")
   adds_slices = True
 
-  def add_slices(self, slices, num_examples):
+  def add_slices(self, slices: Slices, num_examples: int) -> Slices:
     n = int(num_examples)
-    result = {}
+    result: Slices = {}
     for name, part in slices.items():
       result[name] = part
       if name in ("real", "fake"):
@@ -129,14 +144,16 @@ class Rotation(SelfSupervision):
         result[name + "_rotated"] = step_parts.Slice(images, y)
     return result
 
-  def heads(self, discriminator, features):
+  def heads(self, discriminator: abstract_arch.Network, features: tf.Tensor
+            ) -> dict[str, tf.Tensor]:
     flat = tf.reshape(features, [-1, int(np.prod(features.shape[1:]))])
     with discriminator.in_store("discriminator_rotation"):
       logits = layers.linear(flat, NUM_ROTATIONS, scope="score_classify",
                              use_sn=discriminator.spectral_norm)
     return {"rotation_logits": logits}
 
-  def _loss(self, outputs, source):
+  def _loss(self, outputs: Mapping[str, Outputs], source: str
+            ) -> tuple[tf.Tensor, tf.Tensor]:
     """CE and accuracy on the last n `source` images and their rotations."""
     rotated = outputs[source + "_rotated"]["rotation_logits"]
     n = int(rotated.shape[0]) // (NUM_ROTATIONS - 1)
@@ -144,12 +161,14 @@ class Rotation(SelfSupervision):
     labels = rotation_labels(n)
     return rotation_cross_entropy(logits, labels), accuracy(logits, labels)
 
-  def discriminator_terms(self, outputs, losses):
+  def discriminator_terms(self, outputs: Mapping[str, Outputs],
+                          losses: step_parts.LossTerms) -> None:
     loss, acc = self._loss(outputs, "real")
     losses.add("rotation_loss_real", loss, self.weight_d)
     losses.add_metric("accuracy/rotation_real", acc)
 
-  def generator_terms(self, outputs, losses):
+  def generator_terms(self, outputs: Mapping[str, Outputs],
+                      losses: step_parts.LossTerms) -> None:
     loss, acc = self._loss(outputs, "fake")
     losses.add("rotation_loss_fake", loss, self.weight_g)
     losses.add_metric("accuracy/rotation_fake", acc)
@@ -161,7 +180,7 @@ class RotationOnly(Rotation):
   adversarial_weight = 0.0
 
 
-SELF_SUPERVISION = {
+SELF_SUPERVISION: dict[str, type[SelfSupervision]] = {
     "none": SelfSupervision,
     "rotation": Rotation,
     "rotation_gan": Rotation,   # SSGAN's name for the same task.
@@ -169,14 +188,15 @@ SELF_SUPERVISION = {
 }
 
 
-def register_self_supervision(name, cls):
+def register_self_supervision(name: str, cls: type[SelfSupervision]) -> None:
   """Makes `cls` (a SelfSupervision subclass) selectable as `name`."""
   if not (isinstance(cls, type) and issubclass(cls, SelfSupervision)):
     raise TypeError(f"{cls!r} is not a SelfSupervision subclass.")
   SELF_SUPERVISION[name] = cls
 
 
-def get_self_supervision(name, weight_d, weight_g, allowed=None):
+def get_self_supervision(name: str, weight_d: float, weight_g: float,
+                         allowed: Collection[str] | None = None) -> SelfSupervision:
   """The task called `name`, with D weight `weight_d` and G weight `weight_g`.
 
   `allowed`: the names a GAN class accepts (None: any registered name).

@@ -16,6 +16,11 @@ rotated fakes of a conditional SSGAN carry the fakes' sampled labels
 (`ssgan-unknown-task`).
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+import typing
+
 from absl import logging
 import gin
 import tensorflow as tf
@@ -24,9 +29,16 @@ from compare_gan2 import errors
 from compare_gan2.architectures import variable_store
 from compare_gan2.gans import modular_gan
 from compare_gan2.gans import self_supervision as ss_lib
+from compare_gan2.gans import step_parts
+
+if typing.TYPE_CHECKING:
+  from compare_gan2 import datasets
+
+Features = step_parts.Features
+Outputs = step_parts.Outputs
 
 
-def num_replicas():
+def num_replicas() -> int:
   """Replicas in sync of the current replica context (1 outside strategies)."""
   ctx = tf.distribute.get_replica_context()
   return 1 if ctx is None else int(ctx.num_replicas_in_sync)
@@ -35,7 +47,9 @@ def num_replicas():
 class SelfSupervisedGAN(modular_gan.ModularGAN):
   """ModularGAN whose step includes a `SelfSupervision` task (`self.task`)."""
 
-  def __init__(self, dataset, parameters, model_dir=None, task=None, **kwargs):
+  def __init__(self, dataset: datasets.ImageDatasetSpec,
+               parameters: Mapping[str, typing.Any], model_dir: str | None = None,
+               task: ss_lib.SelfSupervision | None = None, **kwargs: typing.Any):
     self.task = task or ss_lib.SelfSupervision()
     super().__init__(dataset, parameters, model_dir=model_dir, **kwargs)
     if self._deprecated_split_disc_calls:
@@ -50,15 +64,17 @@ class SelfSupervisedGAN(modular_gan.ModularGAN):
           "images; consider ada.transforms without them (docs/data_efficient.md).",
           rotating, self.task.name)
 
-  def num_self_supervised_examples(self, batch_size):
+  def num_self_supervised_examples(self, batch_size: int) -> int:
     """Reals (and fakes) per replica the task uses, given the per-replica batch."""
     raise NotImplementedError
 
   @property
-  def adversarial_weight(self):
+  def adversarial_weight(self) -> float:
     return self.task.adversarial_weight
 
-  def discriminator_slices(self, features, labels, generated, seed=None):
+  def discriminator_slices(self, features: Features, labels: tf.Tensor,
+                           generated: tf.Tensor, seed: tf.Tensor | None = None
+                           ) -> modular_gan.Slices:
     # The task rotates the images as D sees them (after any augmentation).
     slices = super().discriminator_slices(features, labels, generated, seed)
     if not self.task.adds_slices:
@@ -66,31 +82,37 @@ class SelfSupervisedGAN(modular_gan.ModularGAN):
     n = self.num_self_supervised_examples(slices["real"].size)
     return self.task.add_slices(slices, n)
 
-  def discriminator_outputs(self, x, y, is_training):
+  def discriminator_outputs(self, x: tf.Tensor, y: tf.Tensor | None,
+                            is_training: bool) -> Outputs:
     outputs = super().discriminator_outputs(x, y, is_training)
     outputs.update(self.task.heads(self.discriminator, outputs["features"]))
     return outputs
 
-  def discriminator_loss_terms(self, outputs, slices, is_training=True,
-                               seed=None, compute_penalty=True):
+  def discriminator_loss_terms(self, outputs: Mapping[str, Outputs],
+                               slices: Mapping[str, step_parts.Slice],
+                               is_training: bool = True,
+                               seed: tf.Tensor | None = None,
+                               compute_penalty: bool = True
+                               ) -> step_parts.LossTerms:
     losses = super().discriminator_loss_terms(outputs, slices, is_training, seed,
                                               compute_penalty)
     self.task.discriminator_terms(outputs, losses)
     return losses
 
-  def generator_loss_terms(self, outputs):
+  def generator_loss_terms(self, outputs: Mapping[str, Outputs]
+                           ) -> step_parts.LossTerms:
     losses = super().generator_loss_terms(outputs)
     self.task.generator_terms(outputs, losses)
     return losses
 
-  def generator_reads(self):
+  def generator_reads(self) -> tuple[str, ...]:
     reads = list(super().generator_reads())
     return tuple(reads + [s for s in self.task.generator_reads if s not in reads])
 
   # Heads whose outputs `discriminator_heads` returns.
   READOUT_HEADS = ("aux_logits", "rotation_logits")
 
-  def discriminator_heads(self, images):
+  def discriminator_heads(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
     """{head: logits} of D's classification heads on unlabelled real `images`
     (inference mode, no state updates): "rotation_logits" [N, 4] with rotation,
     "aux_logits" [N, K] with S3GAN's predictor (evaluation's d_classifier task)."""
@@ -107,9 +129,12 @@ class SSGAN(SelfSupervisedGAN):
   """compare_gan's SSGAN: `self_supervision` in "rotation_gan" (default),
   "rotation_only", "none" (or any registered task name)."""
 
-  def __init__(self, dataset, parameters, model_dir=None,
-               self_supervision="rotation_gan", rotated_batch_size=None,
-               weight_rotation_loss_d=1.0, weight_rotation_loss_g=0.2, **kwargs):
+  def __init__(self, dataset: datasets.ImageDatasetSpec,
+               parameters: Mapping[str, typing.Any], model_dir: str | None = None,
+               self_supervision: str = "rotation_gan",
+               rotated_batch_size: int | None = None,
+               weight_rotation_loss_d: float = 1.0,
+               weight_rotation_loss_g: float = 0.2, **kwargs: typing.Any):
     task = ss_lib.get_self_supervision(self_supervision, weight_rotation_loss_d,
                                        weight_rotation_loss_g)
     if self_supervision != "none" and rotated_batch_size is None:
@@ -121,9 +146,10 @@ class SSGAN(SelfSupervisedGAN):
     super().__init__(dataset, parameters, model_dir=model_dir, task=task,
                      **kwargs)
 
-  def num_self_supervised_examples(self, batch_size):
+  def num_self_supervised_examples(self, batch_size: int) -> int:
     replicas = num_replicas()
-    per_replica = int(self._rotated_batch_size) // replicas
+    # Set: the task adds slices (the constructor checked it).
+    per_replica = int(typing.cast(int, self._rotated_batch_size)) // replicas
     if per_replica % ss_lib.NUM_ROTATIONS or per_replica == 0:
       raise errors.ConfigError(
           f"SSGAN.rotated_batch_size = {self._rotated_batch_size} over {replicas} "

@@ -14,7 +14,8 @@ and *without* replacement (compare_gan: global ``np.random.randint``, with
 replacement); counting uses a sorted search instead of an ``[N * seeds,
 n_bins]`` boolean table (same counts, far less memory); degenerate inputs
 raise ``ValueError`` instead of failing inside ``lstsq``. compare_gan computed
-this on the *real* images by mistake (docs/compare_gan_quirks.md `eval-tasks`); the task layer passes fake ones.
+this on the *real* images by mistake (docs/compare_gan_quirks.md `eval-tasks`);
+the task layer passes fake ones.
 """
 
 import numpy as np

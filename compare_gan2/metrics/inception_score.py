@@ -8,8 +8,9 @@ Splits: the usual protocol (Salimans et al.'s code) splits the N samples into
 10 consecutive, (nearly) equal parts, computes IS on each and reports the mean
 and the standard deviation (ddof 0) over parts. compare_gan's
 ``InceptionScoreTask`` instead uses a **single split** over all N samples
-(docs/compare_gan_quirks.md `is-single-split`), which gives a slightly higher value (p(y) is estimated from
-more samples); use ``num_splits=1`` to reproduce it (the std is then 0).
+(docs/compare_gan_quirks.md `is-single-split`), which gives a slightly higher
+value (p(y) is estimated from more samples); use ``num_splits=1`` to reproduce
+it (the std is then 0).
 compare_gan also feeds the 1008-way logits of its Inception graph; which
 logits to pass is the caller's choice.
 """

@@ -17,7 +17,8 @@ A NumPy/SciPy port of compare_gan's ``image_similarity.multiscale_ssim`` and
 Rosca et al. 2018, §5.3 of arXiv:1710.08446): mean MS-SSIM over all ordered
 pairs of distinct images within random batches of 64, for 5 batches. Lower
 means more diverse samples. compare_gan computed it on the *real* images by
-mistake (argument order, docs/compare_gan_quirks.md `eval-tasks`); the task layer passes the fake images here.
+mistake (argument order, docs/compare_gan_quirks.md `eval-tasks`); the task
+layer passes the fake images here.
 
 compare_gan's images are in [0, 255] with ``max_val=255``. Note that its unit
 test (ones / 0.7 ones / zeros -> 0.989989) fed [0, 1] images with

@@ -8,6 +8,10 @@ stage. compare_gan2.main's --schedule is not used: the GAN stage runs the
 schedule of the Gin option `s2gan.gan_schedule` (default eval_after_train).
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 from absl import app
 from absl import flags
 from absl import logging
@@ -19,7 +23,7 @@ flags.DEFINE_string("stage", None, "Run only this stage: partial_labels, pretrai
 FLAGS = flags.FLAGS
 
 
-def main(argv):
+def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top

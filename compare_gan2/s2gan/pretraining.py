@@ -17,8 +17,13 @@ extractor's features h. The model has ModularGAN's training interface, so the
 package's Trainer trains it (checkpoints, resumption, progress, summaries).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+import typing
 
 import gin
+import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import errors
@@ -29,16 +34,23 @@ from compare_gan2.gans import s3gan
 from compare_gan2.gans import self_supervision
 from compare_gan2.s2gan import extractor as extractor_lib
 
+if typing.TYPE_CHECKING:
+  from compare_gan2 import datasets
+
 
 @gin.configurable("s2gan_pretraining", denylist=["dataset"])
 class RotationPretraining:
   """The feature extractor, its heads and their training step."""
 
-  def __init__(self, dataset, batch_size=64, labelled_batch_size=32,
-               training_steps=3000, learning_rate=1e-3,
-               optimizer_fn=optimizers.AdamOptimizer, weight_rotation_loss=1.0,
-               weight_class_loss=1.0, rotate_labelled=True,
-               extractor_fn=extractor_lib.ResNetExtractor, labelled_dataset=None):
+  def __init__(self, dataset: datasets.ImageDatasetSpec, batch_size: int = 64,
+               labelled_batch_size: int = 32, training_steps: int = 3000,
+               learning_rate: float = 1e-3,
+               optimizer_fn: Callable[..., optimizers.Optimizer] = optimizers.AdamOptimizer,
+               weight_rotation_loss: float = 1.0, weight_class_loss: float = 1.0,
+               rotate_labelled: bool = True,
+               extractor_fn: Callable[[], extractor_lib.ResNetExtractor] = (
+                   extractor_lib.ResNetExtractor),
+               labelled_dataset: datasets.ImageDatasetSpec | None = None):
     """Args:
       dataset: the training set (labels -1 where unknown).
       labelled_dataset: its labelled examples only (the labeled_only_ variant
@@ -61,18 +73,26 @@ class RotationPretraining:
     self.rotate_labelled = bool(rotate_labelled)
     self.extractor = extractor_fn()
     self.optimizer = optimizer_fn(self._learning_rate, name="pretraining_opt")
-    self.global_step = None
+    self.global_step: tf.Variable = None  # Created by `build`.
 
   # ----------------------------------------------------- training interface
-  dataset = property(lambda self: self._dataset)
-  batch_size = property(lambda self: self._batch_size)
+  @property
+  def dataset(self) -> datasets.ImageDatasetSpec:
+    return self._dataset
+
+  @property
+  def batch_size(self) -> int:
+    return self._batch_size
+
   num_sub_steps = 1
 
   @property
-  def learning_rates(self):
+  def learning_rates(self) -> dict[str, float]:
     return {"learning_rate": self._learning_rate}
 
-  def input_fn(self, batch_size, start_index=0, input_context=None):
+  def input_fn(self, batch_size: int, start_index: int = 0,
+               input_context: tf.distribute.InputContext | None = None
+               ) -> tf.data.Dataset:
     """((images, labels), (labelled images, labels)) batches of one step."""
     ds = self._dataset.train_examples(start_index=start_index,
                                       input_context=input_context)
@@ -81,7 +101,9 @@ class RotationPretraining:
     if self.labelled_batch_size:
       per_replica = self.labelled_batch_size * batch_size // self._batch_size
       steps = start_index // batch_size
-      labelled = self._labelled_dataset.train_examples(
+      # Set: labelled_batch_size is 0 without a labelled dataset.
+      labelled_dataset = typing.cast("datasets.ImageDatasetSpec", self._labelled_dataset)
+      labelled = labelled_dataset.train_examples(
           start_index=steps * per_replica, input_context=input_context)
       labelled = labelled.map(lambda index, image, label: (image, label)).batch(
           per_replica, drop_remainder=True)
@@ -90,7 +112,7 @@ class RotationPretraining:
       ds = ds.map(lambda images, labels: ((images, labels), (images[:0], labels[:0])))
     return ds.prefetch(tf.data.AUTOTUNE)
 
-  def heads(self, features):
+  def heads(self, features: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """(rotation logits [N, 4], class logits [N, K]) of features [N, F]."""
     with self.extractor.in_store("rotation_head"):
       rotation = layers.linear(features, self_supervision.NUM_ROTATIONS,
@@ -100,14 +122,15 @@ class RotationPretraining:
                               scope="linear")
     return rotation, classes
 
-  def predict(self, images, is_training=False):
+  def predict(self, images: tf.Tensor, is_training: bool = False
+              ) -> dict[str, tf.Tensor]:
     """{"features", "rotation_logits", "class_logits"} of images (no rotation)."""
     features = self.extractor(images, is_training=is_training)
     rotation, classes = self.heads(features)
     return {"features": features, "rotation_logits": rotation,
             "class_logits": classes}
 
-  def build(self):
+  def build(self) -> None:
     if self.global_step is not None:
       return
     self.global_step = tf.Variable(
@@ -118,13 +141,14 @@ class RotationPretraining:
       self.predict(tf.zeros(shape), is_training=True)
     self.optimizer.build(self.extractor.trainable_variables)
 
-  def variables_to_save(self):
+  def variables_to_save(self) -> dict[str, tf.Variable]:
     result = {"global_step": self.global_step}
     result.update({v.name.split(":")[0]: v for v in self.extractor.variables})
     result.update(self.optimizer.variables_to_save())
     return result
 
-  def losses(self, batch, labelled_batch):
+  def losses(self, batch: tuple[tf.Tensor, tf.Tensor],
+             labelled_batch: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
     """{"loss", "rotation_loss", "class_loss", "accuracy/..."} of one step.
 
     batch: (images [B, ...], labels [B], -1 = unlabelled); labelled_batch:
@@ -164,7 +188,9 @@ class RotationPretraining:
         "label_frac": tf.reduce_mean(labelled[:n]),
     }
 
-  def train_step(self, inputs):
+  def train_step(self, inputs: tuple[tuple[tf.Tensor, tf.Tensor],
+                                     tuple[tf.Tensor, tf.Tensor]]
+                 ) -> dict[str, tf.Tensor]:
     batch, labelled_batch = inputs
     with tf.GradientTape() as tape:
       metrics = self.losses(batch, labelled_batch)
@@ -173,16 +199,18 @@ class RotationPretraining:
     self.global_step.assign_add(1)
     return metrics
 
-  def summary_images(self):
+  def summary_images(self) -> tuple[dict[str, np.ndarray], None]:
     return {}, None
 
-  def real_summary_images(self, num=16):
+  def real_summary_images(self, num: int = 16) -> np.ndarray:
     """The first training images and their three rotations."""
     _, images, _ = next(iter(self._dataset.train_examples().batch(num)))
     return self_supervision.rotate_images(images[:num // 4 or 1]).numpy()
 
 
-def build(dataset, labelled_dataset=None):
+def build(dataset: datasets.ImageDatasetSpec,
+          labelled_dataset: datasets.ImageDatasetSpec | None = None
+          ) -> RotationPretraining:
   """The gin-configured pre-training model on `dataset`."""
   return RotationPretraining(dataset=dataset, labelled_dataset=labelled_dataset)
 

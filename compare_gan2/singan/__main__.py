@@ -11,6 +11,10 @@ gin `consingan.*` (the official defaults; `python -m compare_gan2.describe
 --list_configurables consingan`). Samples: `python -m compare_gan2.singan.sample`.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 from compare_gan2 import console
 
 console.quiet_if_main(__name__)  # Before TensorFlow loads.
@@ -29,7 +33,7 @@ flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings (repeatable), e.g. "
 flags.mark_flags_as_required(["image", "model_dir"])
 
 
-def main(argv):
+def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise SystemExit(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top

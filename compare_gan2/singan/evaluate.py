@@ -14,7 +14,11 @@ at a local copy: --gin_bindings='eval.inception_handle = "/path/to/inception"').
 See docs/evaluation.md ("Single-image GANs").
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 import os
+import typing
 
 from compare_gan2 import console
 
@@ -28,7 +32,9 @@ SCORES_FILE = "scores.json"
 MAX_NUM = 1000  # The samples are held in memory.
 
 
-def evaluate(model_dir, num=50, checkpoint=None, batch=10, inception_handle=None):
+def evaluate(model_dir: str, num: int = 50, checkpoint: str | None = None,
+             batch: int = 10, inception_handle: str | None = None
+             ) -> dict[str, typing.Any]:
   """The scores dict of `model_dir` (also written to its scores.json); with
   `inception_handle`, also `sifid` on that Inception's first pooling maps."""
   # pylint: disable=g-import-not-at-top
@@ -44,7 +50,7 @@ def evaluate(model_dir, num=50, checkpoint=None, batch=10, inception_handle=None
                              f"compares samples), got {num}.")
   gan, path = runner.load_model(model_dir, checkpoint)
   image = gan.reals[gan.generator.num_stages - 1][0].numpy()
-  scores = {"checkpoint": path, "num_samples": int(num)}
+  scores: dict[str, typing.Any] = {"checkpoint": path, "num_samples": int(num)}
   for suffix, scale_w in (("", 1.0), ("_wide", 2.0)):
     samples = np.concatenate([
         gan.sample(min(batch, num - i), [0, i], 1.0, scale_w).numpy()
@@ -65,7 +71,7 @@ def evaluate(model_dir, num=50, checkpoint=None, batch=10, inception_handle=None
   return scores
 
 
-def _define_flags():
+def _define_flags() -> None:
   flags.DEFINE_string("model_dir", None, "A trained ConSinGAN model directory.")
   flags.DEFINE_integer("num", 50, f"Samples to measure (2 .. {MAX_NUM}; the "
                        "papers use 50).")
@@ -77,7 +83,7 @@ def _define_flags():
   flags.mark_flag_as_required("model_dir")
 
 
-def main(argv):
+def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise SystemExit(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top

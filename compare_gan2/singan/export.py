@@ -15,8 +15,12 @@ sizes; it is written to a temporary directory and renamed into place (default:
 <model_dir>/tfhub/<checkpoint number>).
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 import os
 import shutil
+import typing
 
 from compare_gan2 import console
 
@@ -31,6 +35,9 @@ from compare_gan2 import logs  # noqa: E402
 from compare_gan2 import model_dir as model_dir_lib  # noqa: E402
 from compare_gan2.singan import runner  # noqa: E402
 
+if typing.TYPE_CHECKING:
+  from compare_gan2.singan import training
+
 _SIGNATURE = [tf.TensorSpec([], tf.int32, name="num"),
               tf.TensorSpec([], tf.float32, name="scale_h"),
               tf.TensorSpec([], tf.float32, name="scale_w"),
@@ -40,7 +47,7 @@ _SIGNATURE = [tf.TensorSpec([], tf.int32, name="num"),
 class ConSinGANModule(tf.Module):
   """The exported generator: `__call__(num, scale_h, scale_w, seed)`."""
 
-  def __init__(self, gan):
+  def __init__(self, gan: training.SingleImageGAN):
     super().__init__(name="consingan_module")
     self.generator = gan.generator
     self.batch_norm = gan.options.batch_norm
@@ -50,7 +57,8 @@ class ConSinGANModule(tf.Module):
                              name="stage_sizes")
 
   @tf.function(input_signature=_SIGNATURE)
-  def __call__(self, num, scale_h, scale_w, seed):
+  def __call__(self, num: tf.Tensor, scale_h: tf.Tensor, scale_w: tf.Tensor,
+               seed: tf.Tensor) -> tf.Tensor:
     sizes, noises = [], []
     for k in range(self.generator.num_stages):
       h = tf.cast(self.sizes[k, 0] * scale_h, tf.int32)  # int(), as the official
@@ -69,7 +77,8 @@ class ConSinGANModule(tf.Module):
         tf.range(num), fn_output_signature=tf.float32)
 
 
-def export(model_dir, output=None, checkpoint=None):
+def export(model_dir: str, output: str | None = None,
+           checkpoint: str | None = None) -> str:
   """Writes the module of `model_dir`'s checkpoint; returns its path."""
   gan, path = runner.load_model(model_dir, checkpoint)
   if gan.generator.num_stages < gan.options.train_stages:
@@ -92,7 +101,7 @@ def export(model_dir, output=None, checkpoint=None):
   return output
 
 
-def _define_flags():
+def _define_flags() -> None:
   flags.DEFINE_string("model_dir", None, "A trained ConSinGAN model directory.")
   flags.DEFINE_string("output", None, "Module directory (default: "
                       "<model_dir>/tfhub/<checkpoint number>).")
@@ -100,7 +109,7 @@ def _define_flags():
   flags.mark_flag_as_required("model_dir")
 
 
-def main(argv):
+def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise SystemExit(f"Unexpected arguments: {argv[1:]}")
   f = flags.FLAGS

@@ -24,6 +24,11 @@ trains dedicated models for these tasks (gin consingan.train_mode =
 consingan_editing.gin); a model trained for generation works too, less well.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+import typing
+
 from compare_gan2 import console
 
 console.quiet_if_main(__name__)  # Before TensorFlow loads.
@@ -32,11 +37,22 @@ from absl import flags  # noqa: E402
 
 from compare_gan2 import flags_help  # noqa: E402
 
-MODES = {"harmonization": {"dilation": 7, "noise": 0.0},
-         "editing": {"dilation": 20, "noise": 0.1}}
+if typing.TYPE_CHECKING:  # TensorFlow loads after console.quiet_if_main.
+  import numpy as np
+  import tensorflow as tf
+  from compare_gan2.singan import training
 
 
-def soft_mask(mask, radius, sigma=5.0):
+class _Mode(typing.TypedDict):
+  dilation: int  # Radius of the mask's dilation.
+  noise: float   # Of z_0: times N(0, 1).
+
+
+MODES: dict[str, _Mode] = {"harmonization": {"dilation": 7, "noise": 0.0},
+                           "editing": {"dilation": 20, "noise": 0.1}}
+
+
+def soft_mask(mask: np.ndarray, radius: int, sigma: float = 5.0) -> np.ndarray:
   """The official `dilate_mask`: [H, W] in {0, 1} -> dilated, blurred, [0, 1]."""
   # pylint: disable=g-import-not-at-top
   import numpy as np
@@ -50,7 +66,8 @@ def soft_mask(mask, radius, sigma=5.0):
   return (blurred - low) / (high - low) if high > low else blurred
 
 
-def first_input(naive_first, iteration, noise, seed):
+def first_input(naive_first: tf.Tensor, iteration: int, noise: float, seed: int
+                ) -> tf.Tensor:
   """z_0 of fine-tuning iteration `iteration`: the resized naive image, plus
   `noise` * N(0, 1) drawn afresh from the stateless seed (seed, 1000 +
   iteration) (the official fine-tuning redraws it every iteration)."""
@@ -63,7 +80,8 @@ def first_input(naive_first, iteration, noise, seed):
       tf.shape(naive_first), [seed, 1000 + iteration])
 
 
-def fine_tune_last_stage(gan, naive_first, iterations, noise=0.0, seed=0):
+def fine_tune_last_stage(gan: training.SingleImageGAN, naive_first: tf.Tensor,
+                         iterations: int, noise: float = 0.0, seed: int = 0) -> None:
   """Trains `gan`'s last stage `iterations` iterations on z_0 = `naive_first`
   (tohinz/ConSinGAN training_harmonization_editing.py with --fine_tune): fresh
   Adam states, the trained noise amplitudes kept, learning rates x gamma from
@@ -80,8 +98,8 @@ def fine_tune_last_stage(gan, naive_first, iterations, noise=0.0, seed=0):
          first_input(naive_first, iteration, noise, seed))
 
 
-def run(model_dir, naive, out, mask=None, fine_tune=0, mode="harmonization",
-        seed=0):
+def run(model_dir: str, naive: str, out: str, mask: str | None = None,
+        fine_tune: int = 0, mode: str = "harmonization", seed: int = 0) -> str:
   """Writes the harmonized / edited image to `out`; returns its path."""
   from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
   if fine_tune < 0:
@@ -123,7 +141,7 @@ def run(model_dir, naive, out, mask=None, fine_tune=0, mode="harmonization",
   return runner.write_png(out, output[None], columns=1)
 
 
-def define_flags():
+def define_flags() -> None:
   flags.DEFINE_string("model_dir", None, "A trained ConSinGAN model directory.")
   flags.DEFINE_string("naive", None, "The naive composite / edited image.")
   flags.DEFINE_string("mask", None, "Optional mask, white where the image was "
@@ -135,9 +153,9 @@ def define_flags():
   flags.mark_flags_as_required(["model_dir", "naive", "out"])
 
 
-def main_for(mode, program):
+def main_for(mode: str, program: str) -> Callable[[Sequence[str]], None]:
   """The absl main of `program` in `mode`."""
-  def main(argv):
+  def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
       raise SystemExit(f"Unexpected arguments: {argv[1:]}")
     # pylint: disable=g-import-not-at-top

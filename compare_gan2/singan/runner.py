@@ -11,11 +11,13 @@ A model directory holds (compare_gan2/model_dir.py writes each file atomically):
   TRAIN_DONE, TRAINING.lock, compare_gan2.log  as for the GANs
 """
 
+from __future__ import annotations
+
 import dataclasses
 import io
-import json
 import os
 import time
+import typing
 
 from absl import logging
 import gin
@@ -38,7 +40,8 @@ CHECKPOINT_DIR = "checkpoints"
 NUM_SAMPLES = 8
 
 
-def write_png(path, images, columns=None):
+def write_png(path: str, images: np.ndarray | tf.Tensor, columns: int | None = None
+              ) -> str:
   """A grid of [N, H, W, 3] images in [-1, 1], written atomically."""
   grid = summaries.image_grid((np.asarray(images) + 1.0) / 2.0, columns)
   png = io.BytesIO()
@@ -48,7 +51,7 @@ def write_png(path, images, columns=None):
   return model_dir_lib.atomic_write_bytes(path, png.getvalue())
 
 
-def read_state(model_dir):
+def read_state(model_dir: str) -> dict[str, typing.Any]:
   """consingan.json of `model_dir` (ConfigError if it is not a ConSinGAN run)."""
   state = model_dir_lib.read_json(os.path.join(model_dir, STATE_FILE))
   if state is None:
@@ -58,7 +61,8 @@ def read_state(model_dir):
   return state
 
 
-def load_model(model_dir, checkpoint=None):
+def load_model(model_dir: str, checkpoint: str | None = None
+               ) -> tuple[training.SingleImageGAN, str]:
   """The SingleImageGAN of a model directory restored from `checkpoint`
   (default: the latest), with as many stages as that checkpoint trained."""
   state = read_state(model_dir)
@@ -73,7 +77,7 @@ def load_model(model_dir, checkpoint=None):
   return gan, path
 
 
-def _restore(gan, path):
+def _restore(gan: training.SingleImageGAN, path: str) -> int:
   """Grows `gan` to the checkpoint's stage and restores everything."""
   reader = tf.train.load_checkpoint(path)
   stage = int(reader.get_tensor("stage/.ATTRIBUTES/VARIABLE_VALUE"))
@@ -87,7 +91,7 @@ def _restore(gan, path):
 class Run:
   """One training of `image` into `model_dir` (see the module docstring)."""
 
-  def __init__(self, model_dir, image_spec, options):
+  def __init__(self, model_dir: str, image_spec: str, options: training.Options):
     self.model_dir = model_dir
     self.options = options
     self.image_spec = image_spec
@@ -95,7 +99,7 @@ class Run:
     self.gan = training.SingleImageGAN(image, options)  # ...or here.
     self.checkpoint_dir = os.path.join(model_dir, CHECKPOINT_DIR)
 
-  def _write_state(self):
+  def _write_state(self) -> None:
     model_dir_lib.makedirs(self.model_dir)
     write_png(os.path.join(self.model_dir, IMAGE_FILE), self.gan.reals[-1])
     model_dir_lib.atomic_write_json(os.path.join(self.model_dir, STATE_FILE), {
@@ -105,7 +109,7 @@ class Run:
         model_dir_lib.operative_config_path(self.model_dir, 0),
         gin.operative_config_str())
 
-  def _check_resume(self):
+  def _check_resume(self) -> None:
     """ConfigError if the directory holds a run of other options or image."""
     state = model_dir_lib.read_json(os.path.join(self.model_dir, STATE_FILE))
     if state is None:
@@ -117,7 +121,7 @@ class Run:
           "image; resume it with the same --image and gin settings, or train "
           "into another --model_dir.")
 
-  def train(self, stop_at=None):
+  def train(self, stop_at: int | None = None) -> dict[str, float]:
     """Trains every stage (resuming from the latest checkpoint); returns the
     last losses. With `stop_at`, stops after global iteration `stop_at`
     (stage * niter + iteration) with a checkpoint, to be resumed later."""
@@ -138,7 +142,7 @@ class Run:
       logging.info("ConSinGAN stages (H x W): %s",
                    ", ".join(f"{h}x{w}" for h, w in self.gan.sizes))
       writer = tf.summary.create_file_writer(self.model_dir)
-      losses = {}
+      losses: dict[str, float] = {}
       with writer.as_default():
         while stage < o.train_stages:
           if iteration >= o.niter:
@@ -156,7 +160,8 @@ class Run:
           os.path.join(self.model_dir, model_dir_lib.TRAIN_DONE), "")
     return losses
 
-  def _train_stage(self, stage, start, stop_at=None):
+  def _train_stage(self, stage: int, start: int, stop_at: int | None = None
+                   ) -> tuple[dict[str, float], bool]:
     o = self.options
     manager = tf.train.CheckpointManager(
         self.gan.checkpoint(), self.checkpoint_dir, max_to_keep=2,
@@ -192,7 +197,7 @@ class Run:
         return {k: float(v) for k, v in losses.items()}, True
     return {k: float(v) for k, v in losses.items()}, False
 
-  def _write_samples(self, stage, global_step):
+  def _write_samples(self, stage: int, global_step: int) -> None:
     seed = [self.options.seed, 77]
     fakes = self.gan.sample(NUM_SAMPLES, seed, stages=stage + 1).numpy()
     rec = self.gan.reconstruction(stage + 1).numpy()

@@ -8,6 +8,10 @@ official code generates other sizes and aspect ratios (retargeting): the output
 is int(H * scale_h) x int(W * scale_w).
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 from compare_gan2 import console
 
 console.quiet_if_main(__name__)  # Before TensorFlow loads.
@@ -20,7 +24,7 @@ MAX_NUM = 256  # Samples per grid (G runs on all of them at once).
 MAX_SIDE = 4096  # Pixels per side of a sample.
 
 
-def _define_flags():
+def _define_flags() -> None:
   """The command's flags (defined only when run as a program, so importing this
   module next to other entry points defines nothing)."""
   flags.DEFINE_string("model_dir", None, "A ConSinGAN model directory.")
@@ -36,8 +40,9 @@ def _define_flags():
   flags.mark_flags_as_required(["model_dir", "out"])
 
 
-def write_samples(model_dir, out, num=8, scale_h=1.0, scale_w=1.0, seed=0,
-                  columns=4, checkpoint=None):
+def write_samples(model_dir: str, out: str, num: int = 8, scale_h: float = 1.0,
+                  scale_w: float = 1.0, seed: int = 0, columns: int = 4,
+                  checkpoint: str | None = None) -> tuple[str, tuple[int, ...]]:
   """Writes `num` samples of `model_dir` at the scaled size to `out`; returns
   (path, image shape)."""
   from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
@@ -65,7 +70,7 @@ def write_samples(model_dir, out, num=8, scale_h=1.0, scale_w=1.0, seed=0,
   return runner.write_png(out, images, columns), images.shape[1:]
 
 
-def main(argv):
+def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise SystemExit(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top

@@ -30,24 +30,21 @@ harmonization / editing inputs from (seed, stage, i)
 (compare_gan2/singan/augment.py).
 """
 
-import dataclasses
-import os
-import time
+from __future__ import annotations
 
-from absl import logging
+from collections.abc import Sequence
+import dataclasses
+import typing
+
 import gin
 import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import errors
-from compare_gan2 import logs
-from compare_gan2 import model_dir as model_dir_lib
 from compare_gan2 import optimizers
 from compare_gan2.singan import augment
 from compare_gan2.singan import networks
 from compare_gan2.singan import schedule
-from compare_gan2.training import progress
-from compare_gan2.training import summaries
 
 CHECKPOINT_DIR = "checkpoints"
 _SALT_NOISE, _SALT_FIXED, _SALT_GP, _SALT_EDIT = 101, 202, 303, 404
@@ -86,13 +83,17 @@ class Options:
 
 
 @gin.configurable("consingan")
-def consingan_options(train_stages=6, train_depth=3, lr_scale=0.1, niter=2000,
-                      max_size=250, min_size=25, nfc=64, num_layer=3,
-                      lambda_grad=0.1, alpha=10.0, noise_amp=0.1, lr_g=5e-4,
-                      lr_d=5e-4, beta1=0.5, beta2=0.999, gamma=0.1, d_steps=3,
-                      g_steps=3, seed=0, save_every=200, sample_every=500,
-                      train_mode="generation", batch_norm=False,
-                      lrelu_slope=0.05):
+def consingan_options(train_stages: int = 6, train_depth: int = 3,
+                      lr_scale: float = 0.1, niter: int = 2000,
+                      max_size: int = 250, min_size: int = 25, nfc: int = 64,
+                      num_layer: int = 3, lambda_grad: float = 0.1,
+                      alpha: float = 10.0, noise_amp: float = 0.1,
+                      lr_g: float = 5e-4, lr_d: float = 5e-4, beta1: float = 0.5,
+                      beta2: float = 0.999, gamma: float = 0.1, d_steps: int = 3,
+                      g_steps: int = 3, seed: int = 0, save_every: int = 200,
+                      sample_every: int = 500, train_mode: str = "generation",
+                      batch_norm: bool = False, lrelu_slope: float = 0.05
+                      ) -> Options:
   """gin `consingan.*` (defaults: tohinz/ConSinGAN's config.py).
 
   train_stages: stages of the pyramid (>= 2); train_depth: blocks trained at
@@ -125,9 +126,9 @@ def consingan_options(train_stages=6, train_depth=3, lr_scale=0.1, niter=2000,
   return options
 
 
-def check_options(options):
+def check_options(options: Options) -> None:
   """ConfigError naming the first `consingan.*` value training cannot use."""
-  def refuse(name, rule):
+  def refuse(name: str, rule: str) -> typing.NoReturn:
     raise errors.ConfigError(f"consingan.{name} must be {rule}, got "
                              f"{getattr(options, name)!r}.")
   if options.train_mode not in TRAIN_MODES:
@@ -159,7 +160,7 @@ def check_options(options):
     refuse("min_size", f"<= consingan.max_size ({options.max_size})")
 
 
-def learning_rates(stage, options):
+def learning_rates(stage: int, options: Options) -> dict[str, float]:
   """{"head" | "tail" | "stage<j>": learning rate} of G's trained parts at
   `stage` (parts not listed do not train)."""
   rates = {"tail": options.lr_g}
@@ -171,7 +172,8 @@ def learning_rates(stage, options):
   return rates
 
 
-def image_pyramid(image, sizes):
+def image_pyramid(image: np.ndarray | tf.Tensor, sizes: Sequence[Sequence[int]]
+                  ) -> list[tf.Tensor]:
   """[1, H_k, W_k, 3] images of `image` ([H, W, 3] in [-1, 1]) at each size:
   bicubic with antialiasing from the max_size image, clipped to [-1, 1]."""
   image = tf.convert_to_tensor(image, tf.float32)[None]
@@ -184,7 +186,7 @@ def image_pyramid(image, sizes):
 class SingleImageGAN(tf.Module):
   """The networks, the pyramid and the training state of one image."""
 
-  def __init__(self, image, options):
+  def __init__(self, image: np.ndarray | tf.Tensor, options: Options):
     super().__init__(name="consingan")
     self.options = options
     height, width = int(image.shape[0]), int(image.shape[1])
@@ -204,10 +206,12 @@ class SingleImageGAN(tf.Module):
                                  name="iteration")
     self.noise_amp = tf.Variable(tf.zeros([options.train_stages]),
                                  trainable=False, name="noise_amp")
-    self.optimizers = {}
+    # name -> (optimizer, base learning rate, its variables); `_make_optimizers`.
+    self.optimizers: dict[
+        str, tuple[optimizers.AdamOptimizer, float, list[tf.Variable]]] = {}
 
   # ------------------------------------------------------------------ noise
-  def fixed_noise(self, stage):
+  def fixed_noise(self, stage: int) -> tf.Tensor:
     """z_rec of `stage`: the coarsest image at 0 (plus 0.1 * fixed noise when
     editing), fixed Gaussian noise above."""
     if stage == 0:
@@ -218,12 +222,14 @@ class SingleImageGAN(tf.Module):
     shape = (1,) + self.generator.noise_shape(stage, self.sizes[stage])
     return tf.random.stateless_normal(shape, [self.options.seed, _SALT_FIXED + stage])
 
-  def reconstruction(self, stages):
+  def reconstruction(self, stages: int) -> tf.Tensor:
     """G(z_rec) through `stages` stages."""
     return self.generator([self.fixed_noise(k) for k in range(stages)],
                           self.sizes[:stages], self.noise_amp)
 
-  def random_noise(self, stages, seed, sizes=None, batch=1):
+  def random_noise(self, stages: int, seed: Sequence[int] | tf.Tensor,
+                   sizes: Sequence[tuple[int, int]] | None = None,
+                   batch: int = 1) -> list[tf.Tensor]:
     """Fresh z_0..z_{stages-1} from the stateless `seed` ([2] int): z_j from
     (seed[0] + j, seed[1])."""
     sizes = sizes or self.sizes
@@ -232,7 +238,8 @@ class SingleImageGAN(tf.Module):
         (batch,) + self.generator.noise_shape(k, sizes[k]),
         tf.stack([seed[0] + k, seed[1]])) for k in range(stages)]
 
-  def sample(self, num, seed, scale_h=1.0, scale_w=1.0, stages=None):
+  def sample(self, num: int, seed: Sequence[int] | tf.Tensor, scale_h: float = 1.0,
+             scale_w: float = 1.0, stages: int | None = None) -> tf.Tensor:
     """`num` images [num, H, W, 3] in [-1, 1]; other sizes scale every stage's
     size (int(H_k * scale_h), int(W_k * scale_w)) as the official code does.
 
@@ -249,7 +256,7 @@ class SingleImageGAN(tf.Module):
                                      sizes[:stages], self.noise_amp)
                       for i in range(num)], axis=0)
 
-  def first_input(self, stage, iteration):
+  def first_input(self, stage: int, iteration: int) -> tf.Tensor | None:
     """The first stage's training input of the harmonization / editing modes
     (an augmented copy of the coarsest image, compare_gan2/singan/augment.py),
     or None in the generation and retarget modes (fresh noise)."""
@@ -262,7 +269,7 @@ class SingleImageGAN(tf.Module):
     return tf.constant(make(coarsest, self.options.seed, stage, iteration)[None])
 
   # --------------------------------------------------------------- one stage
-  def start_stage(self, stage, measure_noise_amp=True):
+  def start_stage(self, stage: int, measure_noise_amp: bool = True) -> None:
     """Grows G to `stage` + 1 blocks, creates the stage's optimizers (fresh Adam
     states) and, with `measure_noise_amp`, measures the stage's noise
     amplitude (its own noise off). Fine-tuning a trained model keeps the
@@ -280,7 +287,7 @@ class SingleImageGAN(tf.Module):
       self.noise_amp.assign(amp)
     self._make_optimizers(stage)
 
-  def _make_optimizers(self, stage):
+  def _make_optimizers(self, stage: int) -> None:
     o = self.options
     parts = {"head": self.generator.head, "tail": self.generator.tail}
     parts.update({f"stage{j}": block for j, block in enumerate(self.generator.body)})
@@ -297,7 +304,7 @@ class SingleImageGAN(tf.Module):
     self.optimizers["discriminator"] = (opt, o.lr_d,
                                         list(self.discriminator.trainable_variables))
 
-  def set_learning_rates(self, iteration, niter=None):
+  def set_learning_rates(self, iteration: int, niter: int | None = None) -> None:
     """Decays every learning rate by gamma from iteration 0.8 * niter on
     (default niter: the stage's; fine-tuning passes its own). As the official
     MultiStepLR(milestones=[0.8 * niter]) of the PyTorch it pins (1.1.0:
@@ -307,7 +314,8 @@ class SingleImageGAN(tf.Module):
     for opt, base, _ in self.optimizers.values():
       opt.learning_rate.assign(base * factor)
 
-  def gradient_penalty(self, real, fake, seed):
+  def gradient_penalty(self, real: tf.Tensor, fake: tf.Tensor, seed: tf.Tensor
+                       ) -> tf.Tensor:
     """SinGAN's WGAN-GP: mean over pixels of (||dD/dx||_channels - 1)^2."""
     mix = tf.random.stateless_uniform([], seed)
     mixed = mix * real + (1.0 - mix) * fake
@@ -318,7 +326,8 @@ class SingleImageGAN(tf.Module):
     norm = tf.sqrt(tf.reduce_sum(tf.square(grad), axis=-1))
     return tf.reduce_mean(tf.square(norm - 1.0))
 
-  def train_step(self, stage, iteration, first_input=None):
+  def train_step(self, stage: int, iteration: tf.Tensor,
+                 first_input: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
     """One iteration of stage `stage`; returns its losses.
 
     `first_input` [1, H_0, W_0, 3] replaces z_0 (harmonization and editing
@@ -362,7 +371,7 @@ class SingleImageGAN(tf.Module):
             "reconstruction": rec_loss, "g_loss": g_loss}
 
   # ------------------------------------------------------------ checkpoints
-  def checkpoint(self):
+  def checkpoint(self) -> tf.train.Checkpoint:
     """A tf.train.Checkpoint of everything training needs to resume."""
     opts = {name: opt for name, (opt, _, _) in self.optimizers.items()}
     return tf.train.Checkpoint(generator=self.generator,

@@ -14,6 +14,10 @@ pair and dataset the model needs) and `operative_config.gin`. Then:
 `python -m compare_gan2.text2image.sample`, `.evaluate`, `.export`.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 from compare_gan2 import console
 
 console.quiet_if_main(__name__)  # Before TensorFlow loads.
@@ -29,7 +33,7 @@ flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings (repeatable), e.g. "
                           "'text_to_image_gan.clip_weight = 2.0'.")
 flags.mark_flags_as_required(["model_dir"])
 
-def main(argv):
+def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise SystemExit(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top

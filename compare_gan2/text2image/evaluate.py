@@ -25,7 +25,11 @@ Refused in one line, before anything is loaded: --num outside [100, 10000]
 below 2, a --truncation or --curve value outside [0, 1], a negative --seed.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 import os
+import typing
 
 from compare_gan2 import console
 
@@ -35,11 +39,20 @@ from absl import flags  # noqa: E402
 
 from compare_gan2 import flags_help  # noqa: E402
 
+if typing.TYPE_CHECKING:  # TensorFlow loads after console.quiet_if_main.
+  import numpy as np
+  from compare_gan2.clip import model as clip_model_lib
+  from compare_gan2.datasets import captioned_polygons
+  from compare_gan2.text2image import gan as gan_lib
+
+# {measure name: value per sample} (Scorer.measure).
+Measures = dict[str, "np.ndarray"]
+
 SCORES_FILE = "t2i_scores.json"
 CURVE_FILE = "truncation_curve.png"
 
 
-def mismatched_indices(pairs):
+def mismatched_indices(pairs: Sequence[tuple[int, int]]) -> list[int]:
   """For each row, the next row (cyclically) with another (shape, fill)."""
   n = len(pairs)
   result = []
@@ -51,7 +64,8 @@ def mismatched_indices(pairs):
   return result
 
 
-def generate(model, captions, truncation, seed, batch=200):
+def generate(model: gan_lib.TextToImageGAN, captions: Sequence[str],
+             truncation: float, seed: int, batch: int = 200) -> np.ndarray:
   """One sample per caption (z of row i seeded by [seed, i]), in [0, 1]."""
   # pylint: disable=g-import-not-at-top
   import numpy as np
@@ -70,7 +84,9 @@ def generate(model, captions, truncation, seed, batch=200):
 class Scorer:
   """The measures of samples for given captions (module doc)."""
 
-  def __init__(self, model, evaluator, num, classifier_options=None):
+  def __init__(self, model: gan_lib.TextToImageGAN,
+               evaluator: clip_model_lib.TextImageModel, num: int,
+               classifier_options: Mapping[str, typing.Any] | None = None):
     # pylint: disable=g-import-not-at-top
     import numpy as np
     from compare_gan2.datasets import captioned_polygons as cp
@@ -78,7 +94,8 @@ class Scorer:
     from compare_gan2.metrics import text_to_image
     # pylint: enable=g-import-not-at-top
     self.np, self.cp, self.t2i = np, cp, text_to_image
-    dataset = model.dataset
+    # captioned_polygons_*: `evaluate` checked the name.
+    dataset = typing.cast("captioned_polygons.CaptionedPolygonsDataset", model.dataset)
     self.images, self.captions, self.attrs = dataset.render("test", range(num))
     self.pairs = list(zip(self.attrs["shape"].tolist(),
                           self.attrs["fill"].tolist()))
@@ -91,18 +108,19 @@ class Scorer:
     self.text_embeddings = self._encode_text(self.captions)
     self.real = self.measure(self.images, rows=None)
 
-  def _encode_text(self, captions, batch=500):
+  def _encode_text(self, captions: Sequence[str], batch: int = 500) -> np.ndarray:
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     return self.np.concatenate([
         self.evaluator.encode_strings(tf.constant(captions[i:i + batch])).numpy()
         for i in range(0, len(captions), batch)])
 
-  def _encode_images(self, images, batch=500):
+  def _encode_images(self, images: np.ndarray, batch: int = 500) -> np.ndarray:
     return self.np.concatenate([
         self.evaluator.encode_image(images[i:i + batch]).numpy()
         for i in range(0, len(images), batch)])
 
-  def measure(self, images, rows=None):
+  def measure(self, images: np.ndarray, rows: Sequence[int] | np.ndarray | None = None
+              ) -> Measures:
     """Per-row measures of images for the captions `rows` (default: all)."""
     np = self.np
     rows = np.arange(len(images)) if rows is None else np.asarray(rows)
@@ -113,7 +131,7 @@ class Scorer:
             "fill": self.t2i.fill_colours(images, self.cp.FILL_RGB),
             "embedding": embeddings, "rows": rows}
 
-  def summary(self, fake, select):
+  def summary(self, fake: Measures, select: np.ndarray) -> dict[str, float | int]:
     """The scores of the samples `fake` (from `measure`) in `select` rows."""
     np, real = self.np, self.real
     from compare_gan2.metrics import fid  # pylint: disable=g-import-not-at-top
@@ -133,7 +151,7 @@ class Scorer:
                                        self.attrs["fill"][rows])),
     }
 
-  def report(self, fake):
+  def report(self, fake: Measures) -> dict[str, dict[str, float | int]]:
     np = self.np
     held = self.held[fake["rows"]]
     result = {"all": self.summary(fake, np.ones_like(held)),
@@ -142,7 +160,8 @@ class Scorer:
     return result
 
 
-def check_options(num, truncation, curve, curve_num, seed):
+def check_options(num: int, truncation: float, curve: Sequence[float],
+                  curve_num: int, seed: int) -> None:
   """ConfigError for a value of --num, --truncation, --curve, --curve_num or
   --seed that cannot be evaluated (the test split's size is checked once the
   model is loaded)."""
@@ -159,7 +178,7 @@ def check_options(num, truncation, curve, curve_num, seed):
   checks.seed("--seed", seed)
 
 
-def parse_curve(values):
+def parse_curve(values: Sequence[str]) -> tuple[float, ...]:
   """The --curve list as floats; ConfigError for a value that is not one."""
   from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
   try:
@@ -170,9 +189,11 @@ def parse_curve(values):
         f"{','.join(values)!r}.") from None
 
 
-def evaluate(model_dir, evaluator_dir, num=1800, truncation=1.0,
-             curve=(1.0, 0.8, 0.6, 0.4, 0.2, 0.0), curve_num=600, seed=0,
-             gin_bindings=()):
+def evaluate(model_dir: str, evaluator_dir: str, num: int = 1800,
+             truncation: float = 1.0,
+             curve: Sequence[float] = (1.0, 0.8, 0.6, 0.4, 0.2, 0.0),
+             curve_num: int = 600, seed: int = 0,
+             gin_bindings: Sequence[str] = ()) -> dict[str, typing.Any]:
   """The scores dict (also written to <model_dir>/t2i_scores.json).
   `gin_bindings` may set the classifier's `polygons_classifier.*`."""
   check_options(num, truncation, curve, curve_num, seed)
@@ -210,7 +231,7 @@ def evaluate(model_dir, evaluator_dir, num=1800, truncation=1.0,
     gin.clear_config()
   scorer = Scorer(model, evaluator, num, classifier_options)
   fake = scorer.measure(generate(model, scorer.captions, truncation, seed))
-  scores = {"checkpoint": path, "evaluator": evaluator.checkpoint,
+  scores: dict[str, typing.Any] = {"checkpoint": path, "evaluator": evaluator.checkpoint,
             "truncation": truncation, "seed": seed,
             "samples": scorer.report(fake),
             "real": {k: scorer.summary(scorer.real, s) for k, s in (
@@ -229,7 +250,7 @@ def evaluate(model_dir, evaluator_dir, num=1800, truncation=1.0,
   return scores
 
 
-def plot_curve(points, path):
+def plot_curve(points: Sequence[Mapping[str, float]], path: str) -> None:
   """FID (y) against CLIP score (x), each point labelled with its psi."""
   # pylint: disable=g-import-not-at-top
   import io
@@ -255,7 +276,7 @@ def plot_curve(points, path):
   model_dir_lib.atomic_write_bytes(path, buffer.getvalue())
 
 
-def _define_flags():
+def _define_flags() -> None:
   flags.DEFINE_string("model_dir", None, "A trained text-to-image model.")
   flags.DEFINE_string("evaluator_dir", None, "The evaluator text–image pair "
                       "(python -m compare_gan2.clip with another seed).")
@@ -273,7 +294,7 @@ def _define_flags():
   flags.mark_flags_as_required(["model_dir", "evaluator_dir"])
 
 
-def main(argv):
+def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise SystemExit(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top

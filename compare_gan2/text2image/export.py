@@ -29,7 +29,11 @@ Serving signatures (saved_model_cli, TensorFlow Serving, the converters,
   generate_from_embedding  embeddings [N, T], z, truncation -> images
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 import os
+import typing
 
 from compare_gan2 import console
 
@@ -41,13 +45,18 @@ from compare_gan2 import flags_help  # noqa: E402
 
 from compare_gan2.text import tokenizer as tokenizer_lib  # noqa: E402
 
+if typing.TYPE_CHECKING:  # TensorFlow loads after console.quiet_if_main.
+  import tensorflow as tf
+  from compare_gan2.text2image import gan as gan_lib
+
 DEFAULT_DIR = "hub_module"
 EMPTY_PROMPT_ERROR = ("compare_gan2 text-to-image module: a prompt has no word "
                       "(empty, blank or punctuation only); give every prompt "
                       "at least one word. Prompts refused:")
 
 
-def build_module(model):
+def build_module(model: gan_lib.TextToImageGAN
+                 ) -> tuple[tf.Module, dict[str, Callable[..., dict[str, tf.Tensor]]]]:
   """(tf.Module, {signature key: concrete-function source}) exported for
   `model` (a restored TextToImageGAN)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -63,7 +72,7 @@ def build_module(model):
   class TextToImageModule(tf.Module):
     """prompts, z, truncation -> images (see the module docstring)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
       super().__init__(name="text_to_image")
       self.clip = model.clip
       self.generator_variables = list(model.generator.variables)
@@ -73,11 +82,11 @@ def build_module(model):
                                     trainable=False, name="resolution")
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def tokenize(self, prompts):
+    def tokenize(self, prompts: tf.Tensor) -> tf.Tensor:
       return self.clip.tokenize(prompts)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def embed(self, prompts):
+    def embed(self, prompts: tf.Tensor) -> tf.Tensor:
       tokens = self.clip.tokenize(prompts)
       # A prompt without words tokenises to <eos> first: refuse it.
       empty = tf.equal(tokens[:, 0], tokenizer_lib.EOS)
@@ -88,14 +97,16 @@ def build_module(model):
     @tf.function(input_signature=[tf.TensorSpec([None, text_dim], tf.float32),
                                   tf.TensorSpec([None, z_dim], tf.float32),
                                   tf.TensorSpec([], tf.float32)])
-    def generate_from_embedding(self, text, z, truncation):
+    def generate_from_embedding(self, text: tf.Tensor, z: tf.Tensor,
+                                truncation: tf.Tensor) -> tf.Tensor:
       images = model.generate(z, text, truncation) * 2.0 - 1.0
       return tf.ensure_shape(images, [None, resolution, resolution, 3])
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
                                   tf.TensorSpec([None, z_dim], tf.float32),
                                   tf.TensorSpec([], tf.float32)])
-    def __call__(self, prompts, z, truncation):
+    def __call__(self, prompts: tf.Tensor, z: tf.Tensor, truncation: tf.Tensor
+                 ) -> tf.Tensor:
       return self.generate_from_embedding(self.embed(prompts), z, truncation)
 
   module = TextToImageModule()
@@ -105,15 +116,17 @@ def build_module(model):
   embeddings = tf.TensorSpec([None, text_dim], tf.float32, name="embeddings")
 
   @tf.function(input_signature=[text, latents, psi])
-  def serving_default(prompts, z, truncation):
+  def serving_default(prompts: tf.Tensor, z: tf.Tensor, truncation: tf.Tensor
+                      ) -> dict[str, tf.Tensor]:
     return {"images": module(prompts, z, truncation)}
 
   @tf.function(input_signature=[text])
-  def embed(prompts):
+  def embed(prompts: tf.Tensor) -> dict[str, tf.Tensor]:
     return {"embeddings": module.embed(prompts)}
 
   @tf.function(input_signature=[embeddings, latents, psi])
-  def generate_from_embedding(embeddings, z, truncation):
+  def generate_from_embedding(embeddings: tf.Tensor, z: tf.Tensor,
+                              truncation: tf.Tensor) -> dict[str, tf.Tensor]:
     return {"images": module.generate_from_embedding(embeddings, z, truncation)}
 
   signatures = {"serving_default": serving_default, "embed": embed,
@@ -121,7 +134,8 @@ def build_module(model):
   return module, signatures
 
 
-def export(model_dir, out=None, checkpoint=None):
+def export(model_dir: str, out: str | None = None, checkpoint: str | None = None
+           ) -> str:
   """Writes the module; returns its directory."""
   # pylint: disable=g-import-not-at-top
   import shutil
@@ -141,7 +155,7 @@ def export(model_dir, out=None, checkpoint=None):
   return out
 
 
-def _define_flags():
+def _define_flags() -> None:
   flags.DEFINE_string("model_dir", None, "A trained text-to-image model.")
   flags.DEFINE_string("out", None, "Module directory (default: "
                       f"<model_dir>/{DEFAULT_DIR}).")
@@ -149,7 +163,7 @@ def _define_flags():
   flags.mark_flag_as_required("model_dir")
 
 
-def main(argv):
+def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise SystemExit(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top

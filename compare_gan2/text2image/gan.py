@@ -23,7 +23,11 @@ term; here both are means, so StyleGAN-T's clip_weight w with batch_gpu 8 is
 clip_weight = 8 w here.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 import os
+import typing
 
 import gin
 import numpy as np
@@ -40,22 +44,27 @@ from compare_gan2.text2image import augment
 from compare_gan2.text2image import checks
 from compare_gan2.text2image import networks
 
+if typing.TYPE_CHECKING:
+  from compare_gan2.datasets import base as datasets_base
+
 _SALT_D, _SALT_G, _SALT_AUG_REAL, _SALT_AUG_FAKE, _SALT_AUG_G = range(1, 6)
 
 
-def head_mean(fn, logits):
+def head_mean(fn: Callable[[tf.Tensor], tf.Tensor], logits: Sequence[tf.Tensor]
+              ) -> tf.Tensor:
   """Mean over heads of the mean of fn(logits) of each head."""
-  return tf.add_n([tf.reduce_mean(fn(l)) for l in logits]) / len(logits)
+  return tf.add_n([tf.reduce_mean(fn(head)) for head in logits]) / len(logits)
 
 
-def spherical_distance(a, b):
+def spherical_distance(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
   """arccos(<a, b>)^2 of L2-normalised rows (StyleGAN-T's CLIP loss)."""
   cosine = tf.reduce_sum(clip_loss_lib.normalize(a) * clip_loss_lib.normalize(b),
                          -1)
   return tf.square(tf.acos(tf.clip_by_value(cosine, -1.0 + 1e-6, 1.0 - 1e-6)))
 
 
-def ema_decay(step, batch_size, half_life_images, rampup):
+def ema_decay(step: tf.Tensor, batch_size: float, half_life_images: float,
+              rampup: float) -> tf.Tensor:
   """StyleGAN-T's G_ema decay: 0.5^(batch / min(half-life, rampup * seen)),
   `seen` the images before this step (0 at the first: the copy is G)."""
   seen = tf.cast(step, tf.float32) * batch_size
@@ -63,9 +72,10 @@ def ema_decay(step, batch_size, half_life_images, rampup):
   return tf.pow(0.5, batch_size / tf.maximum(half_life, 1e-8))
 
 
-def _check_settings(**values):
+def _check_settings(**values: float) -> None:
   """ConfigError for a `text_to_image_gan.*` number that cannot train."""
-  name = lambda key: f"text_to_image_gan.{key}"
+  def name(key: str) -> str:
+    return f"text_to_image_gan.{key}"
   checks.integer(name("batch_size"), values["batch_size"], 1)
   checks.integer(name("training_steps"), values["training_steps"], 0)
   for key in ("g_lr", "d_lr"):
@@ -81,11 +91,14 @@ def _check_settings(**values):
 class TextToImageGAN:
   """The generator, the discriminator heads, the frozen pair, their step."""
 
-  def __init__(self, dataset, clip_dir=gin.REQUIRED, text_encoder=None,
-               batch_size=64, training_steps=3000, g_lr=0.002, d_lr=0.002,
-               beta1=0.0, beta2=0.99, clip_weight=1.0, use_augment=True,
-               blur_init_sigma=0.0, blur_fade_images=0, ema_rampup=0.05,
-               seed=None, clip_checkpoint=None):
+  def __init__(self, dataset: datasets_base.ImageDatasetSpec,
+               clip_dir: str = gin.REQUIRED, text_encoder: str | None = None,
+               batch_size: int = 64, training_steps: int = 3000,
+               g_lr: float = 0.002, d_lr: float = 0.002, beta1: float = 0.0,
+               beta2: float = 0.99, clip_weight: float = 1.0,
+               use_augment: bool = True, blur_init_sigma: float = 0.0,
+               blur_fade_images: int = 0, ema_rampup: float = 0.05,
+               seed: int | None = None, clip_checkpoint: str | None = None):
     if not getattr(dataset, "caption_length", None):
       raise errors.ConfigError(
           f"A text-to-image GAN trains on captions, but {dataset.name!r} has "
@@ -95,9 +108,10 @@ class TextToImageGAN:
                     g_lr=g_lr, d_lr=d_lr, beta1=beta1, beta2=beta2,
                     clip_weight=clip_weight, blur_init_sigma=blur_init_sigma,
                     blur_fade_images=blur_fade_images, ema_rampup=ema_rampup)
-    self._dataset = dataset
+    # Captioned: checked above.
+    self._dataset = typing.cast("datasets_base.CaptionedDatasetSpec", dataset)
     self.clip = clip_model.TextImageModel.load(clip_dir, clip_checkpoint)
-    if self.clip.tokenizer.words != dataset.tokenizer.words:
+    if self.clip.tokenizer.words != self._dataset.tokenizer.words:
       raise errors.ConfigError(
           f"The text–image pair of {clip_dir} was trained with another "
           f"vocabulary than {dataset.name}'s; pre-train it on this dataset.")
@@ -128,22 +142,31 @@ class TextToImageGAN:
     self.d_optimizer = optimizers.AdamOptimizer(
         self.d_lr, beta1=beta1, beta2=beta2, epsilon=1e-8, name="d_opt")
     self.ema = ema_lib.GeneratorEMA(0.0, 0)
-    self.global_step = None
+    self.global_step: tf.Variable = None  # Created by `build`.
+    self._batch_size_per_replica: int  # Set by each `train_step`.
 
   # ----------------------------------------------------- training interface
-  dataset = property(lambda self: self._dataset)
-  batch_size = property(lambda self: self._batch_size)
+  @property
+  def dataset(self) -> datasets_base.CaptionedDatasetSpec:
+    return self._dataset
+
+  @property
+  def batch_size(self) -> int:
+    return self._batch_size
+
   num_sub_steps = 1
 
   @property
-  def learning_rates(self):
+  def learning_rates(self) -> dict[str, float]:
     return {"generator": self.g_lr, "discriminator": self.d_lr}
 
-  def input_fn(self, batch_size, start_index=0, input_context=None):
+  def input_fn(self, batch_size: int, start_index: int = 0,
+               input_context: tf.distribute.InputContext | None = None
+               ) -> tf.data.Dataset:
     """Batches of (images, caption ids)."""
     return self._dataset.train_batches(batch_size, start_index, input_context)
 
-  def build(self):
+  def build(self) -> None:
     if self.global_step is not None:
       return
     self.global_step = tf.Variable(
@@ -158,7 +181,7 @@ class TextToImageGAN:
     self.d_optimizer.build(self.discriminator.trainable_variables)
     self.ema.build(self.generator.trainable_variables)
 
-  def variables_to_save(self):
+  def variables_to_save(self) -> dict[str, tf.Variable]:
     result = {"global_step": self.global_step}
     for net in (self.generator, self.discriminator):
       result.update({ema_lib.variable_name(v): v for v in net.variables})
@@ -168,7 +191,7 @@ class TextToImageGAN:
     return result
 
   # ------------------------------------------------------------------ parts
-  def text_embeddings(self, tokens):
+  def text_embeddings(self, tokens: tf.Tensor) -> tf.Tensor:
     """The frozen, L2-normalised conditioning embeddings [N, T] of caption
     ids [N, L] (StyleGAN-T conditions G and D on the normalised CLIP text
     embedding)."""
@@ -179,13 +202,14 @@ class TextToImageGAN:
       text = self.text_encoder.encode_strings(strings)
     return tf.stop_gradient(clip_loss_lib.normalize(text))
 
-  def embed_prompts(self, prompts):
+  def embed_prompts(self, prompts: Sequence[str]) -> tf.Tensor:
     """The conditioning embeddings of prompt strings, through the same
     tokenisation as training (unknown words, case, punctuation)."""
     tokens = self._dataset.tokenizer.tf_encode(tf.constant(list(prompts)))
     return self.text_embeddings(tokens)
 
-  def features(self, images_pm1, seed=None, images_seen=None):
+  def features(self, images_pm1: tf.Tensor, seed: tf.Tensor | None = None,
+               images_seen: tf.Tensor | None = None) -> list[tf.Tensor]:
     """The frozen encoder's maps of images in [-1, 1], blurred and augmented
     as StyleGAN-T's D input."""
     x = images_pm1
@@ -197,19 +221,20 @@ class TextToImageGAN:
       x = augment.diff_augment(x, seed)
     return self.clip.image_features((x + 1.0) / 2.0)
 
-  def _step_seed(self, salt):
+  def _step_seed(self, salt: int) -> tf.Tensor:
     """A stateless seed per (step, salt, replica)."""
     replica = tf.distribute.get_replica_context()
     replica_id = 0 if replica is None else replica.replica_id_in_sync_group
     return random_ops.derive_seed((self.seed, 0), self.global_step, salt,
                                   replica_id)
 
-  def _z(self, salt):
+  def _z(self, salt: int) -> tf.Tensor:
     return tf.random.stateless_normal([self._batch_size_per_replica,
                                        self.generator.z_dim],
                                       seed=self._step_seed(salt))
 
-  def discriminator_loss(self, images, text):
+  def discriminator_loss(self, images: tf.Tensor, text: tf.Tensor
+                         ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     seen = self.global_step * self._batch_size
     fake = self.generator(self._z(_SALT_D), text, update_average=True)
     real_logits = self.discriminator(
@@ -218,14 +243,15 @@ class TextToImageGAN:
     fake_logits = self.discriminator(
         self.features(tf.stop_gradient(fake), self._step_seed(_SALT_AUG_FAKE),
                       seen), text)
-    loss_real = head_mean(lambda l: tf.nn.relu(1.0 - l), real_logits)
-    loss_fake = head_mean(lambda l: tf.nn.relu(1.0 + l), fake_logits)
+    loss_real = head_mean(lambda logit: tf.nn.relu(1.0 - logit), real_logits)
+    loss_fake = head_mean(lambda logit: tf.nn.relu(1.0 + logit), fake_logits)
     return loss_real + loss_fake, {
         "d_loss_real": loss_real, "d_loss_fake": loss_fake,
         "d_real_logits": head_mean(tf.identity, real_logits),
         "d_fake_logits": head_mean(tf.identity, fake_logits)}
 
-  def generator_loss(self, tokens, text):
+  def generator_loss(self, tokens: tf.Tensor, text: tf.Tensor
+                     ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     seen = self.global_step * self._batch_size
     fake = self.generator(self._z(_SALT_G), text, update_average=True)
     logits = self.discriminator(
@@ -236,7 +262,7 @@ class TextToImageGAN:
     loss = adversarial + self.clip_weight * guidance
     return loss, {"g_adversarial": adversarial, "clip_loss": guidance}
 
-  def train_step(self, inputs):
+  def train_step(self, inputs: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
     images, tokens = inputs
     self._batch_size_per_replica = int(images.shape[0])
     text = self.text_embeddings(tokens)
@@ -259,7 +285,8 @@ class TextToImageGAN:
     return metrics
 
   # ---------------------------------------------------------------- sampling
-  def generate(self, z, text, truncation=1.0, use_ema=True):
+  def generate(self, z: tf.Tensor, text: tf.Tensor, truncation: float = 1.0,
+               use_ema: bool = True) -> tf.Tensor:
     """Images in [0, 1] of z [N, z_dim] and text embeddings [N, T]."""
     mapping = dict(self.ema.shadows) if use_ema else {}
     with vs.no_state_updates():
@@ -267,8 +294,9 @@ class TextToImageGAN:
         images = self.generator(z, text, truncation=truncation)
     return tf.clip_by_value((images + 1.0) / 2.0, 0.0, 1.0)
 
-  def prompt_grid(self, prompts, columns=8, truncation=1.0, seed=0,
-                  use_ema=True):
+  def prompt_grid(self, prompts: Sequence[str], columns: int = 8,
+                  truncation: float = 1.0, seed: int = 0, use_ema: bool = True
+                  ) -> np.ndarray:
     """[rows * columns, R, R, 3]: row i holds `columns` samples of prompt i
     (the same z in every row)."""
     text = self.embed_prompts(prompts)
@@ -278,7 +306,7 @@ class TextToImageGAN:
     text = tf.repeat(text, columns, axis=0)
     return self.generate(z, text, truncation, use_ema).numpy()
 
-  def summary_prompts(self):
+  def summary_prompts(self) -> list[str] | None:
     from compare_gan2.datasets import captioned_polygons  # pylint: disable=g-import-not-at-top
     if self._dataset.name.startswith("captioned_polygons"):
       prompts = captioned_polygons.prompts()
@@ -286,7 +314,7 @@ class TextToImageGAN:
               [p for p, _, _ in prompts["held_out"][:2]])
     return None
 
-  def summary_images(self):
+  def summary_images(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
     prompts = self.summary_prompts()
     if not prompts:
       _, _, tokens = next(iter(self._dataset.train_examples().batch(8)))
@@ -295,11 +323,11 @@ class TextToImageGAN:
              "fake_images_ema": self.prompt_grid(prompts, use_ema=True)}
     return grids, grids["fake_images_ema"]
 
-  def real_summary_images(self, num=64):
+  def real_summary_images(self, num: int = 64) -> np.ndarray:
     _, images, _ = next(iter(self._dataset.train_examples().batch(num)))
     return images.numpy()
 
-  def config(self):
+  def config(self) -> dict[str, typing.Any]:
     """What sampling, evaluation and export rebuild the model from."""
     return {"dataset": self._dataset.name,
             "clip_dir": os.path.abspath(self.clip_dir),
@@ -309,6 +337,6 @@ class TextToImageGAN:
             "z_dim": self.generator.z_dim}
 
 
-def num_parameters(network):
+def num_parameters(network: tf.Module) -> int:
   return int(sum(np.prod(v.shape) for v in network.trainable_variables))
 

@@ -7,8 +7,11 @@ checkpoint it was trained with), and restores
 the latest (or the given) checkpoint.
 """
 
+from __future__ import annotations
+
 import json
 import os
+import typing
 
 import gin
 import tensorflow as tf
@@ -17,10 +20,13 @@ from compare_gan2 import errors
 from compare_gan2 import gin_setup
 from compare_gan2.training import checkpoints
 
+if typing.TYPE_CHECKING:
+  from compare_gan2.text2image import gan as gan_lib
+
 CONFIG_FILE = "t2i_config.json"
 
 
-def read_config(model_dir):
+def read_config(model_dir: str) -> dict[str, typing.Any]:
   path = os.path.join(model_dir, CONFIG_FILE)
   if not tf.io.gfile.exists(path):
     raise errors.ConfigError(
@@ -30,7 +36,8 @@ def read_config(model_dir):
     return json.load(f)
 
 
-def load_model(model_dir, checkpoint=None):
+def load_model(model_dir: str, checkpoint: str | None = None
+               ) -> tuple[gan_lib.TextToImageGAN, str]:
   """(TextToImageGAN restored from `checkpoint` or the latest, its path)."""
   # pylint: disable=g-import-not-at-top
   from compare_gan2 import datasets

@@ -1,12 +1,18 @@
 """Training of a text-to-image GAN, the work of `python -m
 compare_gan2.text2image` (see its docstring)."""
 
+from __future__ import annotations
+
 import os
+import typing
 
 from compare_gan2.text2image.loader import CONFIG_FILE
 
+if typing.TYPE_CHECKING:
+  from compare_gan2.text2image import gan as gan_lib
 
-def build_model(model_dir):
+
+def build_model(model_dir: str) -> gan_lib.TextToImageGAN:
   """The gin-configured TextToImageGAN on gin `dataset.name`; resuming in
   `model_dir`, with the pair's checkpoint its first start recorded."""
   # pylint: disable=g-import-not-at-top
@@ -15,7 +21,7 @@ def build_model(model_dir):
   from compare_gan2 import errors
   from compare_gan2.text2image import gan
   # pylint: enable=g-import-not-at-top
-  kwargs = {}
+  kwargs: dict[str, typing.Any] = {}
   path = os.path.join(model_dir, CONFIG_FILE)
   if os.path.exists(path):
     with open(path) as f:
@@ -35,7 +41,7 @@ def build_model(model_dir):
   return gan.TextToImageGAN(dataset=datasets.get_dataset(), **kwargs)
 
 
-def train(model_dir):
+def train(model_dir: str) -> gan_lib.TextToImageGAN:
   """Trains (or resumes) the model of the parsed gin config; returns it."""
   # pylint: disable=g-import-not-at-top
   from compare_gan2 import builder

@@ -17,7 +17,11 @@ caption length (dropped) are named in a warning, on the console and in the
 model directory's compare_gan2.log.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 import os
+import typing
 
 from compare_gan2 import console
 
@@ -27,8 +31,13 @@ from absl import flags  # noqa: E402
 
 from compare_gan2 import flags_help  # noqa: E402
 
+if typing.TYPE_CHECKING:  # TensorFlow loads after console.quiet_if_main.
+  import numpy as np
+  from compare_gan2.text2image import gan as gan_lib
 
-def read_prompts(prompts, prompts_file):
+
+def read_prompts(prompts: Sequence[str] | None, prompts_file: str | None
+                 ) -> list[str]:
   """The prompts of the flags (the file: one per non-blank line); an empty or
   blank prompt, or a file without prompts, is a ConfigError."""
   # pylint: disable=g-import-not-at-top
@@ -50,7 +59,7 @@ def read_prompts(prompts, prompts_file):
   return result
 
 
-def check_options(columns, truncation, seed):
+def check_options(columns: int, truncation: float, seed: int) -> None:
   """ConfigError for a value of --columns, --truncation or --seed that
   cannot make a grid."""
   # pylint: disable=g-import-not-at-top
@@ -62,7 +71,8 @@ def check_options(columns, truncation, seed):
   checks.seed("--seed", seed)
 
 
-def warn_of_unmapped_words(model, prompts):
+def warn_of_unmapped_words(model: gan_lib.TextToImageGAN, prompts: Sequence[str]
+                           ) -> None:
   """Logs a warning per prompt with words the model does not read."""
   # pylint: disable=g-import-not-at-top
   from absl import logging
@@ -73,8 +83,9 @@ def warn_of_unmapped_words(model, prompts):
     logging.warning("%s", message)
 
 
-def write_grid(model, prompts, out, columns=8, truncation=1.0, seed=0,
-               use_ema=True):
+def write_grid(model: gan_lib.TextToImageGAN, prompts: Sequence[str], out: str,
+               columns: int = 8, truncation: float = 1.0, seed: int = 0,
+               use_ema: bool = True) -> np.ndarray:
   """Writes the grid PNG atomically; returns the images [rows*columns, ...]."""
   from compare_gan2.training import summaries  # pylint: disable=g-import-not-at-top
   check_options(columns, truncation, seed)
@@ -83,7 +94,7 @@ def write_grid(model, prompts, out, columns=8, truncation=1.0, seed=0,
   return images
 
 
-def _define_flags():
+def _define_flags() -> None:
   flags.DEFINE_string("model_dir", None, "A trained text-to-image model.")
   flags.DEFINE_multi_string("prompt", [], "A prompt (repeatable): one row each.")
   flags.DEFINE_string("prompts_file", None, "A file of prompts, one per line.")
@@ -97,7 +108,7 @@ def _define_flags():
   flags.mark_flags_as_required(["model_dir", "out"])
 
 
-def main(argv):
+def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise SystemExit(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top
@@ -109,7 +120,7 @@ def main(argv):
   with errors.reported_as_one_line("python -m compare_gan2.text2image.sample",
                                    model_dir=f.model_dir):
     check_options(f.columns, f.truncation, f.seed)
-    prompts = read_prompts(f.prompt, f.prompts_file)
+    prompts: list[str] | None = read_prompts(f.prompt, f.prompts_file)
     from compare_gan2.text2image import loader  # pylint: disable=g-import-not-at-top
     model, path = loader.load_model(f.model_dir, f.checkpoint)
     logs.start()

@@ -1,11 +1,20 @@
 """The controller: inner loops up to `max_steps`, actions in between (Orbit's
 `Controller.train`)."""
 
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
 import time
+import typing
 
 from absl import logging
 
 from compare_gan2 import errors
+
+if typing.TYPE_CHECKING:
+  from compare_gan2.training import actions as actions_lib
+  from compare_gan2.training import loop as loop_lib
+  import tensorflow as tf
 
 
 class NonFiniteLossError(errors.UserError, RuntimeError):
@@ -30,9 +39,13 @@ class Controller:
   for one process: the workers of a multi-worker job must run equal loops.
   """
 
-  def __init__(self, loop, global_step, max_steps, steps_per_loop, boundaries,
-               actions, describe_last_checkpoint=lambda: "",
-               max_loop_seconds=None, clock=time.monotonic):
+  def __init__(self, loop: Callable[[int], tuple[loop_lib.Metrics, int]],
+               global_step: tf.Variable, max_steps: int, steps_per_loop: int,
+               boundaries: actions_lib.EveryNSteps,
+               actions: Iterable[actions_lib.Action],
+               describe_last_checkpoint: Callable[[], str] = lambda: "",
+               max_loop_seconds: float | None = None,
+               clock: Callable[[], float] = time.monotonic):
     self._loop = loop
     self._global_step = global_step
     self._max_steps = int(max_steps)
@@ -42,12 +55,12 @@ class Controller:
     self._describe_last_checkpoint = describe_last_checkpoint
     self._max_loop_seconds = max_loop_seconds
     self._clock = clock
-    self._seconds_per_step = None
+    self._seconds_per_step: float | None = None
 
-  def step(self):
+  def step(self) -> int:
     return int(self._global_step.numpy())
 
-  def loop_length(self, step):
+  def loop_length(self, step: int) -> int:
     length = min(self._steps_per_loop, self._boundaries.steps_to_next(step),
                  self._max_steps - step)
     if self._max_loop_seconds:
@@ -55,7 +68,7 @@ class Controller:
                    if self._seconds_per_step else FIRST_LOOP_MAX_STEPS)
     return max(1, length)
 
-  def train(self):
+  def train(self) -> int:
     """Trains to max_steps; returns the final step."""
     step = self.step()
     first = True

@@ -13,22 +13,39 @@ both are summed over the replicas and over all n steps, and the loop returns
 labelled examples is not biased by steps that had none.
 """
 
-import tensorflow as tf
+from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+import typing
+
+import tensorflow as tf
 
 SUM_SUFFIX = "@sum"
 COUNT_SUFFIX = "@count"
 
+# {metric name: scalar tensor}.
+Metrics = dict[str, tf.Tensor]
 
-def ratio_names(metrics):
+
+def ratio_names(metrics: Iterable[str]) -> list[str]:
   """The names "<name>" of the ratio metrics among `metrics`' keys."""
   return sorted(k[:-len(SUM_SUFFIX)] for k in metrics if k.endswith(SUM_SUFFIX))
+
+
+class SteppedModel(typing.Protocol):
+  """What the loop needs of a model (a trainer.TrainableModel has it)."""
+
+  @property
+  def global_step(self) -> tf.Variable: ...
+
+  def train_step(self, inputs: typing.Any) -> dict[str, tf.Tensor]: ...
 
 
 class StepLoop:
   """Runs steps; knows nothing about files, summaries or schedules."""
 
-  def __init__(self, model, strategy, iterator, jit_compile=False):
+  def __init__(self, model: SteppedModel, strategy: tf.distribute.Strategy,
+               iterator: Iterator[typing.Any], jit_compile: bool = False):
     self._model = model
     self._strategy = strategy
     self._iterator = iterator
@@ -36,10 +53,10 @@ class StepLoop:
                      if jit_compile else model.train_step)
     self._loop = tf.function(self._run)
 
-  def _one_step(self):
+  def _one_step(self) -> tuple[Metrics, tf.Tensor]:
     strategy = self._strategy
     per_replica = strategy.run(self._step_fn, args=(next(self._iterator),))
-    metrics = {}
+    metrics: Metrics = {}
     for k, v in per_replica.items():
       op = (tf.distribute.ReduceOp.SUM if k.endswith((SUM_SUFFIX, COUNT_SUFFIX))
             else tf.distribute.ReduceOp.MEAN)
@@ -48,11 +65,11 @@ class StepLoop:
     return metrics, finite
 
   @staticmethod
-  def _totals(metrics):
+  def _totals(metrics: Metrics) -> Metrics:
     return {k: v for k, v in metrics.items()
             if k.endswith((SUM_SUFFIX, COUNT_SUFFIX))}
 
-  def _run(self, num_steps):
+  def _run(self, num_steps: tf.Tensor) -> tuple[Metrics, tf.Tensor]:
     metrics, finite = self._one_step()
     bad_step = tf.constant(-1, tf.int64)
     if not finite:
@@ -68,7 +85,7 @@ class StepLoop:
     return self._with_ratios(metrics, totals), bad_step
 
   @staticmethod
-  def _with_ratios(metrics, totals):
+  def _with_ratios(metrics: Metrics, totals: Metrics) -> Metrics:
     """The last step's metrics, with each @sum/@count pair replaced by the
     ratio of its totals over the loop."""
     result = {k: v for k, v in metrics.items()
@@ -80,7 +97,7 @@ class StepLoop:
                               float("nan"))
     return result
 
-  def __call__(self, num_steps):
+  def __call__(self, num_steps: int) -> tuple[Metrics, int]:
     """(metrics of the last step, global_step of the first non-finite step or -1)."""
     metrics, bad_step = self._loop(tf.constant(int(num_steps)))
     return metrics, int(bad_step)

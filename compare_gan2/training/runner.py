@@ -5,6 +5,9 @@ schedule from the table of `Schedule`s the entry point wires
 (compare_gan2/main.py); `schedule_train` is the training schedule.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 import contextlib
 import dataclasses
 import typing
@@ -22,23 +25,29 @@ from compare_gan2.training import run_lock
 from compare_gan2.training import trainer as trainer_lib
 from compare_gan2.training import workers
 
+if typing.TYPE_CHECKING:
+  from compare_gan2 import datasets
 
-def write_operative_config(model_dir, step):
+
+def write_operative_config(model_dir: str, step: int) -> str:
   """Saves gin's operative config as `operative_config-<step>.gin`."""
   return model_dir_lib.atomic_write_text(
       model_dir_lib.operative_config_path(model_dir, step),
       gin.operative_config_str())
 
 
-def schedule_train(ctx, on_checkpoint=None):
+def schedule_train(ctx: builder.Context,
+                   on_checkpoint: Callable[[int, str | None], object] | None = None
+                   ) -> int:
   """Trains to options.training_steps, then writes TRAIN_DONE."""
   trainer = trainer_lib.Trainer(ctx.gan, ctx.strategy, ctx.model_dir,
                                 ctx.run_config, ctx.options["training_steps"],
                                 on_checkpoint=on_checkpoint)
   chief = workers.is_chief(ctx.strategy)
   # One training per model directory (the chief holds the lock for the job).
-  lock = (run_lock.training_lock(ctx.model_dir) if chief
-          else contextlib.nullcontext())
+  lock: typing.ContextManager[object] = (
+      run_lock.training_lock(ctx.model_dir) if chief
+      else contextlib.nullcontext())
   with lock:
     logs.start()
     if chief:  # Holding the lock: the training's own leftovers go at once.
@@ -65,11 +74,11 @@ def schedule_train(ctx, on_checkpoint=None):
 @dataclasses.dataclass(frozen=True)
 class Schedule:
   """A `--schedule`: `fn(ctx)`, and whether it reads the training data."""
-  fn: typing.Callable
+  fn: Callable[[builder.Context], object]
   needs_data: bool = True
 
 
-def get_schedule(schedules, name):
+def get_schedule(schedules: Mapping[str, Schedule], name: str) -> Schedule:
   """`schedules[name]`, or a ConfigError listing the available schedules."""
   if name not in schedules:
     raise errors.ConfigError(f"Unknown --schedule={name!r}; available: "
@@ -77,8 +86,11 @@ def get_schedule(schedules, name):
   return schedules[name]
 
 
-def run_with_schedule(schedules, schedule, model_dir, use_tpu=None, tpu=None,
-                      dataset=None, **flags):
+def run_with_schedule(schedules: Mapping[str, Schedule], schedule: str,
+                      model_dir: str, use_tpu: bool | None = None,
+                      tpu: str | None = None,
+                      dataset: datasets.ImageDatasetSpec | None = None,
+                      **flags: typing.Any) -> object:
   """Builds everything from the parsed gin config and runs `schedules[schedule]`.
 
   `flags`: the fields of builder.ScheduleFlags; `dataset`: see builder.build_gan.

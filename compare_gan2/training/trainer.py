@@ -13,9 +13,13 @@ the step; no checkpoint is written after it, so the last good one stays. Under a
 multi-worker strategy only the chief writes `model_dir` (training/workers.py).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 import typing
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 
 from compare_gan2.training import actions as actions_lib
@@ -24,6 +28,9 @@ from compare_gan2.training import controller as controller_lib
 from compare_gan2.training import loop as loop_lib
 from compare_gan2.training import summaries
 from compare_gan2.training import workers
+
+if typing.TYPE_CHECKING:
+  from compare_gan2 import builder
 
 NonFiniteLossError = controller_lib.NonFiniteLossError
 
@@ -34,35 +41,56 @@ class TrainableModel(typing.Protocol):
   S2GAN feature extractor's pre-training model). Optional:
   `gradient_accumulation_steps` (1 if absent)."""
 
-  batch_size: int            # global examples per sub-step
-  num_sub_steps: int         # sub-batches per training step (disc_iters + ...)
-  global_step: tf.Variable   # generator steps; checkpointed
+  # Read-only properties here, so that a plain attribute, a class constant or a
+  # property of the model all fit.
+  @property
+  def batch_size(self) -> int:
+    """Global examples per sub-step."""
 
-  def build(self):
+  @property
+  def num_sub_steps(self) -> int:
+    """Sub-batches per training step (disc_iters + 1 for the GANs)."""
+
+  @property
+  def global_step(self) -> tf.Variable:
+    """Generator steps (int64, checkpointed); None before `build`."""
+
+  def build(self) -> None:
     """Creates every variable (under the strategy's scope)."""
 
-  def input_fn(self, batch_size, start_index=0, input_context=None):
+  def input_fn(self, batch_size: int, start_index: int = 0,
+               input_context: tf.distribute.InputContext | None = None
+               ) -> tf.data.Dataset:
     """The per-pipeline tf.data.Dataset of training batches, resumable at
     `start_index` examples."""
 
-  def train_step(self, inputs):
+  def train_step(self, inputs: typing.Any) -> dict[str, tf.Tensor]:
     """One training step on a replica; returns {metric name: scalar}."""
 
-  def variables_to_save(self):
+  def variables_to_save(self) -> dict[str, tf.Variable]:
     """{checkpoint name: variable}."""
 
   @property
-  def learning_rates(self):
+  def learning_rates(self) -> Mapping[str, float]:
     """{name: learning rate} written to TensorBoard as lr/<name>."""
 
-  def summary_images(self):
+  def summary_images(self) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
     """({grid name: images}, sample sheet or None) at each checkpoint."""
 
-  def real_summary_images(self):
+  def real_summary_images(self) -> np.ndarray | None:
     """A grid of training images, or None."""
 
 
-def check_trainable(model):
+class SelfScheduledModel(TrainableModel, typing.Protocol):
+  """A TrainableModel that knows how long it trains (`train_to_end`'s models:
+  the text-to-image GAN, the CLIP pre-training)."""
+
+  @property
+  def training_steps(self) -> int:
+    """Generator steps to train to."""
+
+
+def check_trainable(model: object) -> None:
   """TypeError naming the missing parts unless `model` is a TrainableModel."""
   missing = [name for name in ("batch_size", "num_sub_steps", "global_step",
                                "build", "input_fn", "train_step",
@@ -74,7 +102,8 @@ def check_trainable(model):
                     f"lacks {missing} (see training.trainer.TrainableModel).")
 
 
-def _check_divisible(batch_size, num_replicas, accumulation_steps=1):
+def _check_divisible(batch_size: int, num_replicas: int,
+                     accumulation_steps: int = 1) -> None:
   if batch_size % (num_replicas * accumulation_steps):
     raise ValueError(
         f"options.batch_size={batch_size} is not divisible by the {num_replicas} "
@@ -82,7 +111,7 @@ def _check_divisible(batch_size, num_replicas, accumulation_steps=1):
         f"{accumulation_steps}; choose a multiple of {num_replicas * accumulation_steps}.")
 
 
-def _check_jit_compile(jit_compile, strategy):
+def _check_jit_compile(jit_compile: bool, strategy: tf.distribute.Strategy) -> None:
   """XLA-compiled replicas of a mirrored strategy need GPUs (TensorFlow drops the
   optimizers' merge_call for XLA on GPUs only)."""
   if not jit_compile or strategy.num_replicas_in_sync == 1:
@@ -104,15 +133,18 @@ class Trainer:
   feature extractor trains through it too).
   """
 
-  def __init__(self, gan, strategy, model_dir, run_config, max_steps,
-               on_checkpoint=None):
+  def __init__(self, gan: TrainableModel, strategy: tf.distribute.Strategy,
+               model_dir: str, run_config: builder.RunConfig, max_steps: int,
+               on_checkpoint: Callable[[int, str | None], object] | None = None):
     self.gan = gan
     self.strategy = strategy
     self.model_dir = model_dir
     self.run_config = run_config
     self.max_steps = int(max_steps)
     self._on_checkpoint = on_checkpoint
-    self._checkpoint = self._manager = self._restored = None
+    self._checkpoint: tf.train.Checkpoint | None = None
+    self._manager: tf.train.CheckpointManager | None = None
+    self._restored: str | None = None
     check_trainable(gan)
     self.is_chief = workers.is_chief(strategy)
     _check_divisible(gan.batch_size, strategy.num_replicas_in_sync,
@@ -120,10 +152,11 @@ class Trainer:
     _check_jit_compile(run_config.jit_compile, strategy)
 
   # ------------------------------------------------------------------ inputs
-  def _dataset_fn(self, start_step):
+  def _dataset_fn(self, start_step: int
+                  ) -> Callable[[tf.distribute.InputContext], tf.data.Dataset]:
     gan = self.gan
 
-    def dataset_fn(ctx):
+    def dataset_fn(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
       per_replica_sub_batch = ctx.get_per_replica_batch_size(gan.batch_size)
       per_replica_step_batch = per_replica_sub_batch * gan.num_sub_steps
       replicas_per_pipeline = ctx.num_replicas_in_sync // ctx.num_input_pipelines
@@ -134,12 +167,13 @@ class Trainer:
     return dataset_fn
 
   # ------------------------------------------------------------------ actions
-  def _actions(self, start_step):
+  def _actions(self, start_step: int
+               ) -> tuple[list[actions_lib.Action], actions_lib.EveryNSteps]:
     """The actions between loops, in order; writers only on the chief."""
     every_save = actions_lib.EveryNSteps(self.run_config.save_checkpoints_steps,
                                          self.max_steps)
     save = actions_lib.SaveCheckpoint(self._manager, every_save)
-    result = [
+    result: list[actions_lib.Action] = [
         actions_lib.WriteScalars(self.gan.learning_rates),
         actions_lib.LogProgress(self.max_steps,
                                 self.gan.batch_size * self.gan.num_sub_steps,
@@ -153,14 +187,14 @@ class Trainer:
       result.append(actions_lib.CallAfterCheckpoint(self._on_checkpoint, save))
     return result, every_save
 
-  def _write_real_images(self, step):
+  def _write_real_images(self, step: int) -> None:
     """A grid of training images (what the model sees), once per run."""
     images = self.gan.real_summary_images()
     if images is not None:
       summaries.write_image_grid("real_images", images, step)
 
   # --------------------------------------------------------------------- train
-  def restore(self):
+  def restore(self) -> int:
     """Builds the GAN and restores the newest checkpoint; returns global_step."""
     if self._manager is None:
       with self.strategy.scope():
@@ -175,7 +209,7 @@ class Trainer:
         logging.info("Restored %s.", self._restored)
     return int(self.gan.global_step.numpy())
 
-  def train(self):
+  def train(self) -> int:
     """Trains to max_steps, resuming from the latest checkpoint in model_dir."""
     gan, strategy = self.gan, self.strategy
     step = self.restore()
@@ -210,7 +244,9 @@ class Trainer:
     return step
 
 
-def train_to_end(model, strategy, model_dir, run_config, records):
+def train_to_end(model: SelfScheduledModel, strategy: tf.distribute.Strategy,
+                 model_dir: str, run_config: builder.RunConfig,
+                 records: Mapping[str, object]) -> None:
   """Writes `records` ({file name: JSON value}) and the operative gin config
   into `model_dir`, trains `model` to its `training_steps` (resuming from the
   latest checkpoint) and marks the directory TRAIN_DONE."""
