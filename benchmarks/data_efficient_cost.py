@@ -29,15 +29,15 @@ from compare_gan2 import console
 
 console.quiet_if_main(__name__)  # Before TensorFlow loads.
 
-import gin  # pylint: disable=g-import-not-at-top
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
+import gin  # noqa: E402 (after the console set-up)
+import tensorflow as tf  # noqa: E402 (after the console set-up)
 
-from compare_gan2 import benchmark  # pylint: disable=g-import-not-at-top
-from compare_gan2 import builder  # pylint: disable=g-import-not-at-top
-from compare_gan2 import gin_setup  # pylint: disable=g-import-not-at-top
-from compare_gan2 import run_info  # pylint: disable=g-import-not-at-top
-from compare_gan2.augmentation import ada  # pylint: disable=g-import-not-at-top
-from compare_gan2.training import loop as loop_lib  # pylint: disable=g-import-not-at-top
+from compare_gan2 import benchmark  # noqa: E402 (after the console set-up)
+from compare_gan2 import builder  # noqa: E402 (after the console set-up)
+from compare_gan2 import gin_setup  # noqa: E402 (after the console set-up)
+from compare_gan2 import run_info  # noqa: E402 (after the console set-up)
+from compare_gan2.augmentation import ada  # noqa: E402 (after the console set-up)
+from compare_gan2.training import loop as loop_lib  # noqa: E402 (after the console set-up)
 
 DIFFAUGMENT = 'augment.method = "diffaugment"'
 ADA = 'augment.method = "ada"'
@@ -150,7 +150,7 @@ def main():
         f"intra-op threads {result['intra_op_threads']}; fastest of "
         f"{args.rounds} rounds of {args.steps} steps\n")
   print("| variant | ms / step | cost vs baseline |\n|---|---|---|")
-  for name, v in result["variants"].items():
+  for v in result["variants"].values():
     print(f"| {v['label']} | {v['seconds_per_step'] * 1000:.1f} | "
           f"{v['cost_vs_baseline'] * 100:+.0f}% |")
   print(f"\nstep FLOPs (compare_gan count) {step_flops / 1e9:.3f} G; ADA's resampling "
