@@ -518,6 +518,24 @@ def test_components_train_with_accumulation_and_mixed_precision(tmp_path):
   assert metrics["overfitting/rt@count"] == 4  # The mean of 2 micro-batches of 4.
 
 
+@pytest.mark.parametrize("augmentation", [
+    ('augment.method = "diffaugment"',),
+    ('augment.method = "ada"', "ada.initial_p = 0.5")])
+def test_components_train_in_mixed_bfloat16(tmp_path, augmentation):
+  """Every component at once under mixed_bfloat16 (TPUs): the augmentations and
+  terms compute in float32 from D's bfloat16 layers; the step is finite, every
+  term is reported, and ADA's p and LeCam's anchors stay float32."""
+  bindings = [b for b in ALL_ON if not b.startswith("augment.")]
+  gan = _gan(tmp_path, *bindings, *augmentation, "options.batch_size = 4",
+             precision="mixed_bfloat16")
+  assert gan.compute_dtype == tf.bfloat16
+  metrics = _train_steps(gan)
+  assert {"d_r1_penalty@count", "d_lecam", "g_consistency_latent",
+          "overfitting/rt@count"} <= set(metrics)
+  state = gan.data_efficient.variables_to_save()
+  assert state and all(v.dtype == tf.float32 for v in state.values())
+
+
 # -------------------------------------------------------------- augmentation
 def _seeded_slices(gan, seed=(3, 4)):
   features, labels = _batch(gan)
