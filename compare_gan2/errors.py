@@ -93,6 +93,14 @@ def check_number(name, value, minimum=None, maximum=None, above=None,
                     f"{'; ' + hint.rstrip('.') if hint else ''}.")
 
 
+def check(condition, message):
+  """A ConfigError with `message` unless `condition`: the checks of settings
+  other than a number's bounds (those are `check_number`'s), e.g. a name among
+  the allowed ones."""
+  if not condition:
+    raise ConfigError(message)
+
+
 def check_arguments(parser, args, ranges):
   """`check_number` for the argparse commands: every `ranges` entry
   ({argument: bounds}) of `args`; out of range is `parser.error` (usage, then

@@ -428,6 +428,13 @@ def test_check_number():
     check("--n", 1, maximum=2, below=2)
 
 
+def test_check():
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  errors.check(True, "unused")
+  with pytest.raises(errors.ConfigError, match="^augment.method must be one of"):
+    errors.check(False, "augment.method must be one of ('none',), got 'x'.")
+
+
 @pytest.mark.parametrize("flag, value", [
     ("eval_every_steps", -5), ("num_eval_averaging_runs", 0),
     ("num_eval_averaging_runs", 1000), ("data_shuffle_buffer_size", 0),
