@@ -303,7 +303,8 @@ def _print_table(result):
 
 
 # The numeric flags' ranges (errors.check_number's bounds).
-FLAG_RANGES = {"steps": dict(minimum=1), "warmup_steps": dict(minimum=0)}
+FLAG_RANGES = {"steps": dict(integer=True, minimum=1),
+               "warmup_steps": dict(integer=True, minimum=0)}
 
 
 def main(argv):

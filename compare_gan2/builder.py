@@ -23,9 +23,8 @@ from compare_gan2 import strategy as strategy_lib
 
 def _check_at_least(name, value, minimum):
   """Raises ConfigError unless `value` is an integer >= minimum."""
-  if isinstance(value, bool) or not float(value).is_integer() or value < minimum:
-    raise errors.ConfigError(f"{name} must be an integer >= {minimum}, got "
-                             f"{value!r}. Fix the gin binding.")
+  errors.check_number(name, value, integer=True, minimum=minimum,
+                      optional=False, hint="fix the gin binding")
 
 
 @gin.configurable("options")
@@ -47,9 +46,8 @@ def get_options_dict(batch_size=gin.REQUIRED,
   _check_at_least("options.training_steps", training_steps, 0)
   _check_at_least("options.disc_iters", disc_iters, 1)
   _check_at_least("options.z_dim", z_dim, 1)
-  if float(lamba) < 0:
-    raise errors.ConfigError(f"options.lamba (the penalty weight) must be >= 0, "
-                             f"got {lamba}.")
+  errors.check_number("options.lamba", lamba, minimum=0, optional=False,
+                      hint="lamba is the penalty weight")
   return {
       "batch_size": int(batch_size),
       "gan_class": gans.get_gan_class(gan_class),
@@ -104,9 +102,8 @@ def get_run_config(tf_random_seed=None, single_core=False, iterations_per_loop=1
   if precision not in PRECISIONS:
     raise errors.ConfigError(f"run_config.precision must be one of {PRECISIONS}, "
                              f"got {precision!r}.")
-  if float(log_every_seconds) < 0:
-    raise errors.ConfigError(f"run_config.log_every_seconds must be >= 0, got "
-                             f"{log_every_seconds!r}.")
+  errors.check_number("run_config.log_every_seconds", log_every_seconds,
+                      minimum=0, optional=False)
   return RunConfig(tf_random_seed, single_core, int(iterations_per_loop),
                    int(save_checkpoints_steps or 0), int(keep_checkpoint_max),
                    precision, bool(jit_compile), int(gradient_accumulation_steps),

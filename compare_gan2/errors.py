@@ -18,6 +18,7 @@ and keeps its traceback.
 import contextlib
 import errno
 import math
+import numbers
 import re
 import sys
 
@@ -32,36 +33,72 @@ class ConfigError(UserError, ValueError):
   """A gin setting or flag value compare_gan2 cannot use."""
 
 
-def check_number(name, value, minimum=None, maximum=None, above=None,
-                 hint=""):
-  """`value` of the flag `name` ("--num") if it is a finite number with
-  `minimum <= value <= maximum` and `value > above` (each bound optional);
-  None passes (an unset optional flag). Otherwise a ConfigError, one line:
-  "--num must be >= 1, got 0." and `hint` if given.
+def _number_text(x):
+  """A bound or value as the message prints it: 0.0 as 0, 1e-06 as 1e-06."""
+  if isinstance(x, float) and x.is_integer() and abs(x) < 2**53:
+    return str(int(x))
+  return str(x)
 
-  The commands call it on every numeric flag when they read their flags, so a
-  zero, negative or absurd value is refused before anything is written.
+
+def check_number(name, value, minimum=None, maximum=None, above=None,
+                 below=None, integer=False, optional=True, hint=""):
+  """`value` of the flag or setting `name` ("--num", "options.z_dim") if it is
+  a finite number (a bool is not one) within its bounds, each optional:
+  `value >= minimum` or `value > above` (one lower bound), `value <= maximum`
+  or `value < below` (one upper bound), and, if `integer`, integral (3.0
+  passes). None passes if `optional` (an unset optional flag; a setting
+  that must be a number gives optional=False). Returns `int(value)` if
+  `integer`, else `value` as given (None if None).
+
+  Otherwise a ConfigError, one line naming the value and what is allowed:
+  "--num must be an integer >= 1, got 0.", "--beta2 must be a number in
+  [0, 1), got 1.0." or, with `hint`, "--columns must be an integer in
+  [1, 256], got 0; the samples of every prompt are one batch."
+
+  Every numeric check of a flag or gin setting is a call of this function;
+  the commands call it when they read their flags, so a zero, negative or
+  absurd value is refused before anything is written.
   """
-  if value is None:
+  if minimum is not None and above is not None:
+    raise TypeError("check_number: give `minimum` or `above`, not both.")
+  if maximum is not None and below is not None:
+    raise TypeError("check_number: give `maximum` or `below`, not both.")
+  if value is None and optional:
     return None
-  bounds = []
-  if above is not None:
-    bounds.append(f"> {above}")
-  if minimum is not None:
-    bounds.append(f">= {minimum}")
-  if maximum is not None:
-    bounds.append(f"<= {maximum}")
-  try:
-    ok = ((isinstance(value, int) or math.isfinite(value))
+  ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+  if ok and not isinstance(value, numbers.Integral):
+    ok = math.isfinite(value) and (not integer or float(value).is_integer())
+  if ok:
+    ok = ((minimum is None or value >= minimum)
           and (above is None or value > above)
-          and (minimum is None or value >= minimum)
-          and (maximum is None or value <= maximum))
-  except TypeError:
-    ok = False
-  if not ok:
-    raise ConfigError(f"{name} must be {' and '.join(bounds) or 'a number'}, "
-                      f"got {value!r}.{' ' + hint if hint else ''}")
-  return value
+          and (maximum is None or value <= maximum)
+          and (below is None or value < below))
+  if ok:
+    return int(value) if integer else value
+  low, high = (minimum if above is None else above,
+               maximum if below is None else below)
+  if low is not None and high is not None:
+    wanted = (f" in {'[' if above is None else '('}{_number_text(low)}, "
+              f"{_number_text(high)}{']' if below is None else ')'}")
+  elif low is not None:
+    wanted = f" {'>=' if above is None else '>'} {_number_text(low)}"
+  elif high is not None:
+    wanted = f" {'<=' if below is None else '<'} {_number_text(high)}"
+  else:
+    wanted = ""
+  kind = ("an integer" if integer else "a number" if wanted else
+          "a finite number")
+  got = (str(value) if isinstance(value, numbers.Real) else repr(value))
+  raise ConfigError(f"{name} must be {kind}{wanted}, got {got}"
+                    f"{'; ' + hint.rstrip('.') if hint else ''}.")
+
+
+def check(condition, message):
+  """A ConfigError with `message` unless `condition`: the checks of settings
+  other than a number's bounds (those are `check_number`'s), e.g. a name among
+  the allowed ones."""
+  if not condition:
+    raise ConfigError(message)
 
 
 def check_arguments(parser, args, ranges):

@@ -74,9 +74,11 @@ def main(argv):
 
 # The numeric flags' ranges: errors.check_number's bounds by flag.
 FLAG_RANGES = {
-    "data_shuffle_buffer_size": dict(minimum=1, hint="1 means no shuffling."),
-    "num_eval_averaging_runs": dict(minimum=1, maximum=100),
-    "eval_every_steps": dict(minimum=0, hint="0 means every checkpoint."),
+    "data_shuffle_buffer_size": dict(integer=True, minimum=1,
+                                     hint="1 means no shuffling"),
+    "num_eval_averaging_runs": dict(integer=True, minimum=1, maximum=100),
+    "eval_every_steps": dict(integer=True, minimum=0,
+                             hint="0 means every checkpoint"),
 }
 
 

@@ -538,7 +538,7 @@ def main(argv=None):
                       help="write the tables only (no metric plots, no sample "
                       "grids)")
   args = parser.parse_args(argv)
-  errors.check_arguments(parser, args, {"top_k": dict(minimum=1)})
+  errors.check_arguments(parser, args, {"top_k": dict(integer=True, minimum=1)})
   try:
     report = write_report(
         args.dir, args.out, args.metrics.split(",") if args.metrics else None,

@@ -73,10 +73,10 @@ def parse_classes(text, num_classes):
 # generated in one batch, so --num and --columns are bounded.
 MAX_NUM = 4096
 FLAG_RANGES = {
-    "num": dict(minimum=1, maximum=MAX_NUM),
-    "columns": dict(minimum=1, maximum=MAX_NUM),
+    "num": dict(integer=True, minimum=1, maximum=MAX_NUM),
+    "columns": dict(integer=True, minimum=1, maximum=MAX_NUM),
     "truncation": dict(above=0.0, maximum=2.0),
-    "seed": dict(minimum=0, maximum=2**63 - 1),
+    "seed": dict(integer=True, minimum=0, maximum=2**63 - 1),
 }
 
 

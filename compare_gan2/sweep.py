@@ -381,8 +381,8 @@ def main(argv=None):
   parser.add_argument("--python", default=sys.executable,
                       help="the Python interpreter of the runs")
   args = parser.parse_args(argv)
-  errors.check_arguments(parser, args,
-                         {"max_parallel": dict(minimum=1, maximum=1024)})
+  errors.check_arguments(
+      parser, args, {"max_parallel": dict(integer=True, minimum=1, maximum=1024)})
   try:
     spec = load(args.sweep)
     if args.print_commands:

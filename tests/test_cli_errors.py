@@ -318,8 +318,8 @@ def test_sample_num_zero_is_one_line_and_writes_nothing(tmp_path):
   out = tmp_path / "grid.png"
   result = _run("compare_gan2.sample", f"--model_dir={tmp_path / 'run'}",
                 f"--out={out}", "--num", "0")
-  _assert_one_line_error(result, "python -m compare_gan2.sample", "--num",
-                         ">= 1", "got 0")
+  _assert_one_line_error(result, "python -m compare_gan2.sample",
+                         "--num must be an integer in [1, 4096], got 0.")
   assert os.listdir(tmp_path) == []
 
 
@@ -338,8 +338,9 @@ def test_main_numeric_flags_are_checked_first(tmp_path, module, program, flag):
 
 @pytest.mark.parametrize("module, args, fragment", [
     ("compare_gan2.sweep", ["experiments/none", "--max_parallel", "0"],
-     "--max_parallel must be >= 1"),
-    ("compare_gan2.report", [".", "--top_k", "-2"], "--top_k must be >= 1"),
+     "--max_parallel must be an integer in [1, 1024], got 0."),
+    ("compare_gan2.report", [".", "--top_k", "-2"],
+     "--top_k must be an integer >= 1, got -2."),
 ])
 def test_argparse_numeric_arguments_are_checked_first(tmp_path, module, args,
                                                       fragment):
@@ -354,19 +355,84 @@ def test_argparse_numeric_arguments_are_checked_first(tmp_path, module, args,
 
 
 def test_check_number():
+  import numpy as np  # pylint: disable=g-import-not-at-top
   from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
-  assert errors.check_number("--n", None, minimum=1) is None
-  assert errors.check_number("--n", 3, minimum=1, maximum=3) == 3
-  with pytest.raises(errors.ConfigError, match=r"^--n must be >= 1 and <= 3, "
-                     r"got 4\.$"):
-    errors.check_number("--n", 4, minimum=1, maximum=3)
-  with pytest.raises(errors.ConfigError, match=r"--lr must be > 0.0, got 0.0\."):
-    errors.check_number("--lr", 0.0, above=0.0)
-  for bad in (float("nan"), float("inf"), "3"):
-    with pytest.raises(errors.ConfigError):
-      errors.check_number("--lr", bad, above=0.0)
+  check = errors.check_number
+  # None passes unless the value is not optional.
+  assert check("--n", None, minimum=1) is None
+  with pytest.raises(errors.ConfigError,
+                     match=r"^--n must be an integer >= 1, got None\.$"):
+    check("--n", None, integer=True, minimum=1, optional=False)
+  # Closed bounds: the ends pass; the message is the interval.
+  assert check("--n", 3, minimum=1, maximum=3) == 3
+  assert check("--n", 1, minimum=1, maximum=3) == 1
+  with pytest.raises(errors.ConfigError,
+                     match=r"^--n must be a number in \[1, 3\], got 4\.$"):
+    check("--n", 4, minimum=1, maximum=3)
+  # Open bounds: the ends are refused.
+  assert check("--lr", 1e-9, above=0.0) == 1e-9
+  with pytest.raises(errors.ConfigError,
+                     match=r"^--lr must be a number > 0, got 0\.0\.$"):
+    check("--lr", 0.0, above=0.0)
+  with pytest.raises(errors.ConfigError,
+                     match=r"^--b must be a number in \[0, 1\), got 1\.0\.$"):
+    check("--b", 1.0, minimum=0, below=1)
+  with pytest.raises(errors.ConfigError,
+                     match=r"^--g must be a number in \(0, 1\], got 0\.$"):
+    check("--g", 0, above=0, maximum=1)
+  with pytest.raises(errors.ConfigError,
+                     match=r"^--x must be a number < 0\.5, got 0\.5\.$"):
+    check("--x", 0.5, below=0.5)
+  with pytest.raises(errors.ConfigError,
+                     match=r"^--x must be a number <= -1, got 0\.$"):
+    check("--x", 0, maximum=-1)
+  assert check("--x", 0.25, minimum=0, below=0.5) == 0.25
+  # Integers: integral floats pass and come back as int; the type is kept
+  # otherwise.
+  assert check("--n", 4.0, integer=True, minimum=1) == 4
+  assert type(check("--n", 4.0, integer=True, minimum=1)) is int
+  assert type(check("--n", 4, minimum=1)) is int
+  assert type(check("--x", 4.0, minimum=1)) is float
+  assert type(check("--n", np.int64(4), integer=True)) is int
+  with pytest.raises(errors.ConfigError,
+                     match=r"^--n must be an integer >= 1, got 2\.5\.$"):
+    check("--n", 2.5, integer=True, minimum=1)
+  with pytest.raises(errors.ConfigError,
+                     match=r"^--n must be an integer in \[1, 256\], got 0; "
+                     r"one batch\.$"):
+    check("--n", 0, integer=True, minimum=1, maximum=256, hint="one batch")
+  # Bools are not numbers, nor are strings; NaN and infinities are refused.
+  for bad in (True, False, np.bool_(True), "3", [3]):
+    with pytest.raises(errors.ConfigError, match="must be"):
+      check("--n", bad, integer=True)
+    with pytest.raises(errors.ConfigError, match="must be a finite number"):
+      check("--x", bad)
+  with pytest.raises(errors.ConfigError, match=r"^--n must be an integer, got True\.$"):
+    check("--n", True, integer=True)
+  for bad in (float("nan"), float("inf"), -float("inf"), np.float32("nan")):
+    with pytest.raises(errors.ConfigError, match=f"got {bad}"):
+      check("--lr", bad, above=0.0)
+    with pytest.raises(errors.ConfigError, match="must be a finite number"):
+      check("--lr", bad)
+    with pytest.raises(errors.ConfigError, match="must be an integer"):
+      check("--lr", bad, integer=True)
+  # Large integers are compared exactly and printed whole.
   with pytest.raises(errors.ConfigError, match="got 1267650600228229401496703205376"):
-    errors.check_number("--seed", 2**100, minimum=0, maximum=2**63 - 1)
+    check("--seed", 2**100, minimum=0, maximum=2**63 - 1)
+  assert check("--seed", 2**63 - 1, integer=True, minimum=0,
+               maximum=2**63 - 1) == 2**63 - 1
+  # Two lower (or upper) bounds are a mistake of the caller.
+  with pytest.raises(TypeError):
+    check("--n", 1, minimum=0, above=0)
+  with pytest.raises(TypeError):
+    check("--n", 1, maximum=2, below=2)
+
+
+def test_check():
+  from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
+  errors.check(True, "unused")
+  with pytest.raises(errors.ConfigError, match="^augment.method must be one of"):
+    errors.check(False, "augment.method must be one of ('none',), got 'x'.")
 
 
 @pytest.mark.parametrize("flag, value", [
@@ -398,11 +464,12 @@ def test_sample_flag_ranges():
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--steps", "0"], "--steps must be >= 1"),
-    (["--batch_size", "-4"], "--batch_size must be >= 1"),
-    (["--batch_size", "10000000"], "--batch_size must be >= 1 and <= 65536"),
-    (["--learning_rate", "0"], "--learning_rate must be > 0.0"),
-    (["--learning_rate", "nan"], "--learning_rate must be > 0.0"),
+    (["--steps", "0"], "--steps must be an integer >= 1, got 0."),
+    (["--batch_size", "-4"], "--batch_size must be an integer in [1, 65536]"),
+    (["--batch_size", "10000000"],
+     "--batch_size must be an integer in [1, 65536], got 10000000."),
+    (["--learning_rate", "0"], "--learning_rate must be a number in (0, 1], got 0.0."),
+    (["--learning_rate", "nan"], "--learning_rate must be a number in (0, 1], got nan."),
 ])
 def test_train_classifier_argument_ranges(tmp_path, capsys, args, fragment):
   from compare_gan2.evaluation import train_classifier  # pylint: disable=g-import-not-at-top
@@ -429,7 +496,7 @@ def test_benchmark_step_flags(monkeypatch, capsys, flag):
   assert exit_info.value.code == 1
   name, value = flag.split("=")
   assert capsys.readouterr().err.strip() == (
-      f"python -m compare_gan2.benchmark: error: {name} must be >= "
+      f"python -m compare_gan2.benchmark: error: {name} must be an integer >= "
       f"{int(value) + 1}, got {value}.")
 
 

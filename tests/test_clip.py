@@ -167,8 +167,12 @@ def test_pretraining_needs_captions():
     pretraining.ClipPretraining(dataset=datasets.get_dataset("polygons_32"))
   captioned = datasets.get_dataset("captioned_polygons_32")
   for setting, fragment in [
-      ({"batch_size": 1}, "batch_size must be an integer >= 2"),
+      ({"batch_size": 1}, "clip_pretraining.batch_size must be an integer >= 2, "
+       "got 1; the contrastive loss contrasts the pairs of a batch."),
+      ({"batch_size": True}, "batch_size must be an integer >= 2, got True"),
+      ({"batch_size": None}, "batch_size must be an integer >= 2, got None"),
       ({"training_steps": -5}, "training_steps must be an integer >= 0"),
+      ({"training_steps": 2.5}, "training_steps must be an integer >= 0"),
       ({"learning_rate": 0.0}, "learning_rate must be a number > 0"),
       ({"beta2": 1.0}, "beta2 must be a number in [0, 1)"),
       ({"epsilon": -1e-6}, "epsilon must be a number > 0")]:

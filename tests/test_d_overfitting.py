@@ -37,8 +37,13 @@ def test_empty_set_and_bad_size_are_refused():
   readout = tasks_lib.OverfittingReadout(np.ones(3), np.zeros(0), np.ones(2))
   with pytest.raises(ValueError, match="0 held-out reals"):
     tasks_lib.overfitting_scores(readout)
-  with pytest.raises(ValueError, match="max_examples must be >= 1"):
-    tasks_lib.DiscriminatorOverfittingTask(max_examples=0)
+  for bad in (0, 2.5, True, float("nan")):
+    with pytest.raises(ValueError, match=(
+        r"^d_overfitting_task.max_examples must be an integer >= 1, got "
+        r".*; None means eval.num_samples\.")):
+      tasks_lib.DiscriminatorOverfittingTask(max_examples=bad)
+  assert tasks_lib.DiscriminatorOverfittingTask().max_examples is None
+  assert tasks_lib.DiscriminatorOverfittingTask(max_examples=8.0).max_examples == 8
 
 
 class _StandInExtractor:

@@ -65,7 +65,7 @@ def test_stage_sizes_golden():
 def test_schedule_errors():
   with pytest.raises(errors.ConfigError, match="short side is below"):
     schedule.stage_sizes(20, 200)
-  with pytest.raises(errors.ConfigError, match="train_stages must be >= 2"):
+  with pytest.raises(errors.ConfigError, match="train_stages must be an integer >= 2"):
     schedule.stage_sizes(100, 100, 1)
 
 
@@ -808,19 +808,25 @@ def test_bad_options_and_flags_are_config_errors(tmp_path):
       training.consingan_options(**bad)
   model_dir, out = str(tmp_path / "none"), str(tmp_path / "out.png")
   for kwargs, message in [
-      (dict(num=0), "--num must be in"), (dict(num=257), "--num must be in"),
-      (dict(columns=0), "--columns"), (dict(scale_w=0.0), "must be > 0"),
-      (dict(scale_h=-1.0), "must be > 0"), (dict(scale_h=float("nan")), "> 0"),
-      (dict(seed=2**31), "--seed must fit")]:
+      (dict(num=0), r"--num must be an integer in \[1, 256\]"),
+      (dict(num=257), "--num must be an integer in"),
+      (dict(num=True), "--num must be an integer in"),
+      (dict(columns=0), "--columns must be an integer >= 1"),
+      (dict(scale_w=0.0), "--scale_w must be a number > 0"),
+      (dict(scale_h=-1.0), "--scale_h must be a number > 0"),
+      (dict(scale_h=float("nan")), "--scale_h must be a number > 0, got nan"),
+      (dict(seed=2**31), r"--seed must be an integer in \[-2147483648, "
+       r"2147483647\], got 2147483648; a 32-bit seed\.")]:
     with pytest.raises(errors.ConfigError, match=message):
       sample_lib.write_samples(model_dir, out, **kwargs)
   from compare_gan2.singan import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
   for num in (1, 1001):
-    with pytest.raises(errors.ConfigError, match="--num must be in"):
+    with pytest.raises(errors.ConfigError, match=r"--num must be an integer in "
+                       r"\[2, 1000\], got \d+; diversity compares samples\."):
       evaluate_lib.evaluate(model_dir, num=num)
-  with pytest.raises(errors.ConfigError, match="--fine_tune must be >= 0"):
+  with pytest.raises(errors.ConfigError, match="--fine_tune must be an integer >= 0"):
     harmonize.run(model_dir, out, out, fine_tune=-1)
-  with pytest.raises(errors.ConfigError, match="--seed must fit"):
+  with pytest.raises(errors.ConfigError, match="--seed must be an integer in"):
     harmonize.run(model_dir, out, out, seed=-2**31 - 1)
   assert not os.path.exists(model_dir) and not os.path.exists(out)
 
@@ -836,8 +842,8 @@ def test_command_line_bad_numbers_are_one_line(tmp_path):
        f"--model_dir={model_dir}"] + flags, cwd=ROOT, env=env,
       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for name, flags in commands.items()}
-  expected = {"sample": "--num must be in [1, 256], got 0.",
-              "harmonize": "--fine_tune must be >= 0, got -1."}
+  expected = {"sample": "--num must be an integer in [1, 256], got 0.",
+              "harmonize": "--fine_tune must be an integer >= 0, got -1."}
   for name, process in processes.items():
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 1, stderr[-2000:]

@@ -789,7 +789,9 @@ def test_numbers_of_the_gan_are_refused_before_training(pair_dir, tmp_path):
       ({"g_lr": -0.002}, "text_to_image_gan.g_lr must be a number > 0"),
       ({"beta2": 1.0}, "text_to_image_gan.beta2 must be a number in [0, 1)"),
       ({"clip_weight": -1.0}, "clip_weight must be a number >= 0"),
-      ({"training_steps": -1}, "training_steps must be an integer >= 0")]:
+      ({"training_steps": -1}, "training_steps must be an integer >= 0"),
+      ({"training_steps": True}, "training_steps must be an integer >= 0, got True"),
+      ({"d_lr": float("inf")}, "text_to_image_gan.d_lr must be a number > 0, got inf")]:
     with pytest.raises(errors.ConfigError, match=re.escape(fragment)):
       gan_lib.TextToImageGAN(dataset=dataset, clip_dir=pair_dir, **setting)
   with pytest.raises(errors.ConfigError, match="t2i_generator.z_dim must be"):

@@ -8,8 +8,6 @@ training is resumable, shows progress and writes TensorBoard scalars: `loss`,
 image has the largest logit in its row / column of the batch) and `scale`.
 """
 
-import math
-
 import gin
 import tensorflow as tf
 
@@ -42,26 +40,16 @@ def log_scale_variable(image_encoder):
 
 def _check_settings(**values):
   """ConfigError for a `clip_pretraining.*` number that cannot train."""
-  def refuse(key, wanted):
-    raise errors.ConfigError(f"clip_pretraining.{key} must be {wanted}, got "
-                             f"{values[key]!r}.")
-  def is_integer(value):
-    return (not isinstance(value, bool) and isinstance(value, (int, float)) and
-            float(value).is_integer())
-  def is_number(value):
-    return (not isinstance(value, bool) and isinstance(value, (int, float)) and
-            math.isfinite(value))
-  if not is_integer(values["batch_size"]) or values["batch_size"] < 2:
-    refuse("batch_size", "an integer >= 2 (the contrastive loss contrasts "
-           "the pairs of a batch)")
-  if not is_integer(values["training_steps"]) or values["training_steps"] < 0:
-    refuse("training_steps", "an integer >= 0")
+  def check(key, **bounds):
+    errors.check_number(f"clip_pretraining.{key}", values[key], optional=False,
+                        **bounds)
+  check("batch_size", integer=True, minimum=2,
+        hint="the contrastive loss contrasts the pairs of a batch")
+  check("training_steps", integer=True, minimum=0)
   for key in ("learning_rate", "epsilon"):
-    if not is_number(values[key]) or values[key] <= 0:
-      refuse(key, "a number > 0")
+    check(key, above=0)
   for key in ("beta1", "beta2"):
-    if not is_number(values[key]) or not 0 <= values[key] < 1:
-      refuse(key, "a number in [0, 1)")
+    check(key, minimum=0, below=1)
 
 
 @gin.configurable("clip_pretraining", denylist=["dataset"])

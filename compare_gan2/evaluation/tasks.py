@@ -27,6 +27,7 @@ from absl import logging
 import gin
 import numpy as np
 
+from compare_gan2 import errors
 from compare_gan2 import metrics
 
 
@@ -339,10 +340,9 @@ class DiscriminatorOverfittingTask(Task):
   reads_discriminator_logits = True
 
   def __init__(self, max_examples: int | None = None):
-    if max_examples is not None and int(max_examples) < 1:
-      raise ValueError(f"d_overfitting_task.max_examples must be >= 1 or None, "
-                       f"got {max_examples!r}.")
-    self.max_examples = None if max_examples is None else int(max_examples)
+    self.max_examples = errors.check_number(
+        "d_overfitting_task.max_examples", max_examples, integer=True,
+        minimum=1, hint="None means eval.num_samples")
 
   def applies(self, ctx: TaskContext) -> bool:
     return ctx.overfitting is not None

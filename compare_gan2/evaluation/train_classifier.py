@@ -46,8 +46,8 @@ def main(argv=None):
                       "of it (default: %(default)s)")
   args = parser.parse_args(argv)
   errors.check_arguments(parser, args, {
-      "steps": dict(minimum=1),
-      "batch_size": dict(minimum=1, maximum=65536),
+      "steps": dict(integer=True, minimum=1),
+      "batch_size": dict(integer=True, minimum=1, maximum=65536),
       "learning_rate": dict(above=0.0, maximum=1.0)})
   output = args.output or classifier.classifier_dir(args.dataset)
   classifier.train(args.dataset, output, steps=args.steps,

@@ -76,11 +76,6 @@ FAKE_CONSISTENCY = "fake_consistency"
 LATENT_CONSISTENCY = "fake_latent_consistency"
 
 
-def _check(condition, message):
-  if not condition:
-    raise errors.ConfigError(message)
-
-
 # ------------------------------------------------------------------- options
 @dataclasses.dataclass(frozen=True)
 class GradientPenaltyOptions:
@@ -91,10 +86,10 @@ class GradientPenaltyOptions:
   interval: int = 1
 
   def __post_init__(self):
-    _check(self.gamma >= 0, f"{self.name}.gamma must be >= 0, got {self.gamma}.")
-    _check(isinstance(self.interval, int) and self.interval >= 1,
-           f"{self.name}.interval must be an integer >= 1 (1: every D step), got "
-           f"{self.interval!r}.")
+    errors.check(self.gamma >= 0, f"{self.name}.gamma must be >= 0, got {self.gamma}.")
+    errors.check(isinstance(self.interval, int) and self.interval >= 1,
+                 f"{self.name}.interval must be an integer >= 1 (1: every D step), got "
+                 f"{self.interval!r}.")
 
   @property
   def enabled(self):
@@ -122,10 +117,10 @@ class LeCamOptions:
   start_step: int = 1000
 
   def __post_init__(self):
-    _check(self.weight >= 0, f"lecam.weight must be >= 0, got {self.weight}.")
-    _check(0 <= self.decay < 1, f"lecam.decay must be in [0, 1), got {self.decay}.")
-    _check(isinstance(self.start_step, int) and self.start_step >= 0,
-           f"lecam.start_step must be an integer >= 0, got {self.start_step!r}.")
+    errors.check(self.weight >= 0, f"lecam.weight must be >= 0, got {self.weight}.")
+    errors.check(0 <= self.decay < 1, f"lecam.decay must be in [0, 1), got {self.decay}.")
+    errors.check(isinstance(self.start_step, int) and self.start_step >= 0,
+                 f"lecam.start_step must be an integer >= 0, got {self.start_step!r}.")
 
   @property
   def enabled(self):
@@ -151,17 +146,17 @@ class ConsistencyOptions:
   transform: str = "cr"
 
   def __post_init__(self):
-    _check(self.mode in CONSISTENCY_MODES,
-           f"consistency.mode must be one of {CONSISTENCY_MODES}, got "
-           f"{self.mode!r}.")
+    errors.check(self.mode in CONSISTENCY_MODES,
+                 f"consistency.mode must be one of {CONSISTENCY_MODES}, got "
+                 f"{self.mode!r}.")
     for name in ("cr_weight", "real_weight", "fake_weight", "z_dis_weight",
                  "z_gen_weight"):
-      _check(getattr(self, name) >= 0,
-             f"consistency.{name} must be >= 0, got {getattr(self, name)}.")
-    _check(self.z_sigma > 0, f"consistency.z_sigma must be > 0, got {self.z_sigma}.")
-    _check(self.transform in CONSISTENCY_TRANSFORMS,
-           f"consistency.transform must be one of {CONSISTENCY_TRANSFORMS}, got "
-           f"{self.transform!r}.")
+      errors.check(getattr(self, name) >= 0,
+                   f"consistency.{name} must be >= 0, got {getattr(self, name)}.")
+    errors.check(self.z_sigma > 0, f"consistency.z_sigma must be > 0, got {self.z_sigma}.")
+    errors.check(self.transform in CONSISTENCY_TRANSFORMS,
+                 f"consistency.transform must be one of {CONSISTENCY_TRANSFORMS}, got "
+                 f"{self.transform!r}.")
 
   @property
   def enabled(self):

@@ -50,11 +50,6 @@ METHODS = ("none", "diffaugment", "ada")
 RT_METRIC = "overfitting/rt"
 
 
-def _check(condition, message):
-  if not condition:
-    raise errors.ConfigError(message)
-
-
 @dataclasses.dataclass(frozen=True)
 class AugmentOptions:
   """`augment.*`: the method and DiffAugment's settings."""
@@ -64,13 +59,13 @@ class AugmentOptions:
   cutout_ratio: float = 0.5
 
   def __post_init__(self):
-    _check(self.method in METHODS,
-           f"augment.method must be one of {METHODS}, got {self.method!r}.")
+    errors.check(self.method in METHODS,
+                 f"augment.method must be one of {METHODS}, got {self.method!r}.")
     if self.method == "diffaugment":
       diffaugment.parse_policy(self.policy)  # A ConfigError naming the policies.
       for name in ("translation_ratio", "cutout_ratio"):
         value = getattr(self, name)
-        _check(0 <= value <= 1, f"augment.{name} must be in [0, 1], got {value}.")
+        errors.check(0 <= value <= 1, f"augment.{name} must be in [0, 1], got {value}.")
 
 
 @gin.configurable("augment", allowlist=["method", "policy", "translation_ratio",
@@ -92,12 +87,12 @@ class AdaOptions:
   transforms: typing.Any = "bgc"
 
   def __post_init__(self):
-    _check(self.initial_p >= 0, f"ada.initial_p must be >= 0, got {self.initial_p}.")
-    _check(self.target is None or 0 <= self.target <= 1,
-           f"ada.target must be in [0, 1] (or None: a fixed p), got {self.target}.")
-    _check(self.speed_kimg > 0, f"ada.speed_kimg must be > 0, got {self.speed_kimg}.")
-    _check(isinstance(self.interval, int) and self.interval >= 1,
-           f"ada.interval must be an integer >= 1, got {self.interval!r}.")
+    errors.check(self.initial_p >= 0, f"ada.initial_p must be >= 0, got {self.initial_p}.")
+    errors.check(self.target is None or 0 <= self.target <= 1,
+                 f"ada.target must be in [0, 1] (or None: a fixed p), got {self.target}.")
+    errors.check(self.speed_kimg > 0, f"ada.speed_kimg must be > 0, got {self.speed_kimg}.")
+    errors.check(isinstance(self.interval, int) and self.interval >= 1,
+                 f"ada.interval must be an integer >= 1, got {self.interval!r}.")
     ada.resolve_transforms(self.transforms)  # A ConfigError naming them.
 
   @property
@@ -126,8 +121,8 @@ def _check_unused_bindings(method):
     unused += [f"augment.{k}" for k in ("policy", "translation_ratio",
                                         "cutout_ratio")
                if gin_setup.is_bound(f"augment.{k}")]
-  _check(not unused, f"{', '.join(unused)} set, but augment.method = {method!r} "
-         "does not read them (set augment.method = \"ada\" or \"diffaugment\").")
+  errors.check(not unused, f"{', '.join(unused)} set, but augment.method = {method!r} "
+               "does not read them (set augment.method = \"ada\" or \"diffaugment\").")
 
 
 def _state_variable(name, value=0.0):

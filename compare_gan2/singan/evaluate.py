@@ -45,9 +45,8 @@ def evaluate(model_dir: str, num: int = 50, checkpoint: str | None = None,
   from compare_gan2.metrics import single_image
   from compare_gan2.singan import runner
   # pylint: enable=g-import-not-at-top
-  if not 2 <= num <= MAX_NUM:
-    raise errors.ConfigError(f"--num must be in [2, {MAX_NUM}] (diversity "
-                             f"compares samples), got {num}.")
+  errors.check_number("--num", num, integer=True, minimum=2, maximum=MAX_NUM,
+                      optional=False, hint="diversity compares samples")
   gan, path = runner.load_model(model_dir, checkpoint)
   image = gan.reals[gan.generator.num_stages - 1][0].numpy()
   scores: dict[str, typing.Any] = {"checkpoint": path, "num_samples": int(num)}

@@ -102,10 +102,10 @@ def run(model_dir: str, naive: str, out: str, mask: str | None = None,
         fine_tune: int = 0, mode: str = "harmonization", seed: int = 0) -> str:
   """Writes the harmonized / edited image to `out`; returns its path."""
   from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
-  if fine_tune < 0:
-    raise errors.ConfigError(f"--fine_tune must be >= 0, got {fine_tune}.")
-  if not -2**31 <= seed < 2**31:
-    raise errors.ConfigError(f"--seed must fit in 32 bits, got {seed}.")
+  errors.check_number("--fine_tune", fine_tune, integer=True, minimum=0,
+                      optional=False)
+  errors.check_number("--seed", seed, integer=True, minimum=-2**31,
+                      maximum=2**31 - 1, optional=False, hint="a 32-bit seed")
   # pylint: disable=g-import-not-at-top
   import numpy as np
   import tensorflow as tf

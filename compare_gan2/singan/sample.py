@@ -46,15 +46,14 @@ def write_samples(model_dir: str, out: str, num: int = 8, scale_h: float = 1.0,
   """Writes `num` samples of `model_dir` at the scaled size to `out`; returns
   (path, image shape)."""
   from compare_gan2 import errors  # pylint: disable=g-import-not-at-top
-  if not 1 <= num <= MAX_NUM:
-    raise errors.ConfigError(f"--num must be in [1, {MAX_NUM}], got {num}.")
-  if columns < 1:
-    raise errors.ConfigError(f"--columns must be >= 1, got {columns}.")
-  if not (scale_h > 0 and scale_w > 0):  # Also refuses nan.
-    raise errors.ConfigError(f"--scale_h and --scale_w must be > 0, got "
-                             f"{scale_h} and {scale_w}.")
-  if not -2**31 <= seed < 2**31:
-    raise errors.ConfigError(f"--seed must fit in 32 bits, got {seed}.")
+  errors.check_number("--num", num, integer=True, minimum=1, maximum=MAX_NUM,
+                      optional=False)
+  errors.check_number("--columns", columns, integer=True, minimum=1,
+                      optional=False)
+  errors.check_number("--scale_h", scale_h, above=0, optional=False)
+  errors.check_number("--scale_w", scale_w, above=0, optional=False)
+  errors.check_number("--seed", seed, integer=True, minimum=-2**31,
+                      maximum=2**31 - 1, optional=False, hint="a 32-bit seed")
   from compare_gan2.singan import runner  # pylint: disable=g-import-not-at-top
   gan, _ = runner.load_model(model_dir, checkpoint)
   smallest = min(min(h, w) for h, w in gan.sizes)

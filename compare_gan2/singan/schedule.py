@@ -45,9 +45,8 @@ def stage_sizes(height, width, num_stages=6, max_size=250, min_size=25,
     errors.ConfigError: fewer than 2 stages, or an image whose short side
       (after the max_size resize) is below min_size.
   """
-  if num_stages < 2:
-    raise errors.ConfigError(f"consingan.train_stages must be >= 2, got "
-                             f"{num_stages}.")
+  errors.check_number("consingan.train_stages", num_stages, integer=True,
+                      minimum=2, optional=False)
   scale1 = min(max_size / max(height, width), 1)
   h1, w1 = _ceil_size(height, width, scale1)
   if min(h1, w1) < min_size:

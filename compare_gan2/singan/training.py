@@ -131,27 +131,23 @@ def check_options(options: Options) -> None:
   def refuse(name: str, rule: str) -> typing.NoReturn:
     raise errors.ConfigError(f"consingan.{name} must be {rule}, got "
                              f"{getattr(options, name)!r}.")
+  def check(name: str, **bounds: typing.Any) -> None:
+    errors.check_number(f"consingan.{name}", getattr(options, name),
+                        optional=False, **bounds)
   if options.train_mode not in TRAIN_MODES:
     refuse("train_mode", f"one of {TRAIN_MODES}")
   for name in ("train_depth", "niter", "nfc", "num_layer", "d_steps", "g_steps",
                "save_every", "sample_every", "min_size", "max_size"):
-    if getattr(options, name) < 1:
-      refuse(name, ">= 1")
-  if options.train_stages < 2:
-    refuse("train_stages", ">= 2")
-  if not 0 <= options.seed <= MAX_SEED:
-    refuse("seed", f"in [0, {MAX_SEED}]")
+    check(name, integer=True, minimum=1)
+  check("train_stages", integer=True, minimum=2)
+  check("seed", integer=True, minimum=0, maximum=MAX_SEED)
   for name in ("lr_g", "lr_d"):
-    if not 0 < getattr(options, name) < 1:
-      refuse(name, "in (0, 1)")
+    check(name, above=0, below=1)
   for name in ("beta1", "beta2"):
-    if not 0 <= getattr(options, name) < 1:
-      refuse(name, "in [0, 1)")
-  if not 0 < options.gamma <= 1:
-    refuse("gamma", "in (0, 1]")
+    check(name, minimum=0, below=1)
+  check("gamma", above=0, maximum=1)
   for name in ("lr_scale", "lambda_grad", "alpha", "noise_amp", "lrelu_slope"):
-    if not 0 <= getattr(options, name) < 1e6:  # Also refuses nan.
-      refuse(name, "a number >= 0")
+    check(name, minimum=0)
   smallest = 2 * (options.num_layer + 2) + 1
   if options.min_size < smallest:
     refuse("min_size", f">= 2 * (num_layer + 2) + 1 = {smallest} (the "

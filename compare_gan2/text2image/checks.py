@@ -1,12 +1,11 @@
-"""Checks of what the text-to-image commands take: numbers (flags and gin
-settings) and prompts. Each refusal is an `errors.ConfigError` naming the value
-and what is allowed, which the commands print as one line.
+"""Checks of what the text-to-image commands take: the truncation and the
+seed (with `errors.check_number`, which checks their other numbers) and
+prompts. Each refusal is an `errors.ConfigError` naming the value and what is
+allowed, which the commands print as one line.
 
 TensorFlow-free (so is text/tokenizer.py's `split_words`): a command refuses a
 bad flag before it imports TensorFlow or loads a model.
 """
-
-import math
 
 from compare_gan2 import errors
 from compare_gan2.text import tokenizer as tokenizer_lib
@@ -18,53 +17,17 @@ MAX_EVAL_NUM = 10000       # captioned_polygons' test split (polygons.TEST_SIZE)
 EXAMPLE_PROMPT = "a red triangle on a white background"
 
 
-def integer(name, value, low, high=None, why=""):
-  """`value` as an int, or ConfigError unless it is an integer in
-  [low, high]."""
-  ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and
-        math.isfinite(value) and float(value).is_integer() and value >= low and
-        (high is None or value <= high))
-  if not ok:
-    wanted = (f"an integer >= {low}" if high is None else
-              f"an integer in [{low}, {high}]")
-    raise errors.ConfigError(f"{name} must be {wanted}, got {value!r}"
-                             f"{'; ' + why if why else ''}.")
-  return int(value)
-
-
-def real(name, value, low=None, high=None, low_open=False, high_open=False,
-         why=""):
-  """`value` as a float, or ConfigError unless it is a finite number in the
-  interval (open at an end if asked)."""
-  ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and
-        math.isfinite(value))
-  if ok and low is not None:
-    ok = value > low if low_open else value >= low
-  if ok and high is not None:
-    ok = value < high if high_open else value <= high
-  if not ok:
-    if low is not None and high is not None:
-      wanted = (f"in {'(' if low_open else '['}{low:g}, {high:g}"
-                f"{')' if high_open else ']'}")
-    elif low is not None:
-      wanted = f"{'>' if low_open else '>='} {low:g}"
-    elif high is not None:
-      wanted = f"{'<' if high_open else '<='} {high:g}"
-    else:
-      wanted = "finite"
-    raise errors.ConfigError(f"{name} must be a number {wanted}, got {value!r}"
-                             f"{'; ' + why if why else ''}.")
-  return float(value)
-
-
 def truncation(name, value):
   """Truncation psi: 0 (the caption's mean style) to 1 (none)."""
-  return real(name, value, 0.0, 1.0, why="psi pulls each sample towards its "
-              "caption's mean style, from 1 (no truncation) to 0 (the mean)")
+  return errors.check_number(
+      name, value, minimum=0, maximum=1, optional=False, hint="psi pulls each "
+      "sample towards its caption's mean style, from 1 (no truncation) to 0 "
+      "(the mean)")
 
 
 def seed(name, value):
-  return integer(name, value, 0, MAX_SEED)
+  return errors.check_number(name, value, integer=True, minimum=0,
+                             maximum=MAX_SEED, optional=False)
 
 
 def prompt(text, where):

@@ -165,16 +165,20 @@ def check_options(num: int, truncation: float, curve: Sequence[float],
   """ConfigError for a value of --num, --truncation, --curve, --curve_num or
   --seed that cannot be evaluated (the test split's size is checked once the
   model is loaded)."""
-  from compare_gan2.text2image import checks  # pylint: disable=g-import-not-at-top
-  checks.integer("--num", num, checks.MIN_EVAL_NUM, checks.MAX_EVAL_NUM,
-                 why="one sample per test caption (captioned_polygons has "
-                 f"{checks.MAX_EVAL_NUM}); the seen and the held-out captions "
-                 "each need samples")
+  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors
+  from compare_gan2.text2image import checks
+  # pylint: enable=g-import-not-at-top
+  errors.check_number("--num", num, integer=True, minimum=checks.MIN_EVAL_NUM,
+                      maximum=checks.MAX_EVAL_NUM, optional=False,
+                      hint="one sample per test caption (captioned_polygons "
+                      f"has {checks.MAX_EVAL_NUM}); the seen and the held-out "
+                      "captions each need samples")
   checks.truncation("--truncation", truncation)
   for psi in curve:
     checks.truncation("--curve", psi)
-  checks.integer("--curve_num", curve_num, 2,
-                 why="FID needs at least 2 samples")
+  errors.check_number("--curve_num", curve_num, integer=True, minimum=2,
+                      optional=False, hint="FID needs at least 2 samples")
   checks.seed("--seed", seed)
 
 

@@ -41,7 +41,6 @@ from compare_gan2.clip import loss as clip_loss_lib
 from compare_gan2.clip import model as clip_model
 from compare_gan2.gans import ema as ema_lib
 from compare_gan2.text2image import augment
-from compare_gan2.text2image import checks
 from compare_gan2.text2image import networks
 
 if typing.TYPE_CHECKING:
@@ -74,17 +73,18 @@ def ema_decay(step: tf.Tensor, batch_size: float, half_life_images: float,
 
 def _check_settings(**values: float) -> None:
   """ConfigError for a `text_to_image_gan.*` number that cannot train."""
-  def name(key: str) -> str:
-    return f"text_to_image_gan.{key}"
-  checks.integer(name("batch_size"), values["batch_size"], 1)
-  checks.integer(name("training_steps"), values["training_steps"], 0)
+  def check(key: str, **bounds: typing.Any) -> None:
+    errors.check_number(f"text_to_image_gan.{key}", values[key],
+                        optional=False, **bounds)
+  check("batch_size", integer=True, minimum=1)
+  check("training_steps", integer=True, minimum=0)
   for key in ("g_lr", "d_lr"):
-    checks.real(name(key), values[key], 0.0, low_open=True)
+    check(key, above=0)
   for key in ("beta1", "beta2"):
-    checks.real(name(key), values[key], 0.0, 1.0, high_open=True)
+    check(key, minimum=0, below=1)
   for key in ("clip_weight", "blur_init_sigma", "ema_rampup"):
-    checks.real(name(key), values[key], 0.0)
-  checks.integer(name("blur_fade_images"), values["blur_fade_images"], 0)
+    check(key, minimum=0)
+  check("blur_fade_images", integer=True, minimum=0)
 
 
 @gin.configurable("text_to_image_gan", denylist=["dataset"])

@@ -53,10 +53,8 @@ SQRT_HALF = math.sqrt(0.5)
 def _check_sizes(configurable, minimum=1, **sizes):
   """ConfigError unless every size is an integer >= minimum."""
   for key, value in sizes.items():
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or
-        not float(value).is_integer() or value < minimum):
-      raise errors.ConfigError(f"{configurable}.{key} must be an integer >= "
-                               f"{minimum}, got {value!r}.")
+    errors.check_number(f"{configurable}.{key}", value, integer=True,
+                        minimum=minimum, optional=False)
 
 
 def normalize_2nd_moment(x, epsilon=1e-8):
@@ -135,12 +133,10 @@ class TextConditionalGenerator(abstract_arch.Network):
     _check_sizes("t2i_generator", z_dim=z_dim, mapping_layers=mapping_layers,
                  channel_base=channel_base, channel_max=channel_max)
     _check_sizes("t2i_generator", 0, num_res_blocks=num_res_blocks)
-    if not lr_multiplier > 0:
-      raise errors.ConfigError(f"t2i_generator.lr_multiplier must be > 0, got "
-                               f"{lr_multiplier!r}.")
-    if not 0 <= average_decay <= 1:
-      raise errors.ConfigError(f"t2i_generator.average_decay must be in [0, 1], "
-                               f"got {average_decay!r}.")
+    errors.check_number("t2i_generator.lr_multiplier", lr_multiplier, above=0,
+                        optional=False)
+    errors.check_number("t2i_generator.average_decay", average_decay,
+                        minimum=0, maximum=1, optional=False)
     log2 = int(round(math.log2(resolution)))
     if 2 ** log2 != resolution or resolution < 8:
       raise ValueError(f"t2i_generator: resolution {resolution} must be a "

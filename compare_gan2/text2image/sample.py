@@ -63,10 +63,12 @@ def check_options(columns: int, truncation: float, seed: int) -> None:
   """ConfigError for a value of --columns, --truncation or --seed that
   cannot make a grid."""
   # pylint: disable=g-import-not-at-top
+  from compare_gan2 import errors
   from compare_gan2.text2image import checks
   # pylint: enable=g-import-not-at-top
-  checks.integer("--columns", columns, 1, checks.MAX_COLUMNS,
-                 why="the samples of every prompt are one batch")
+  errors.check_number("--columns", columns, integer=True, minimum=1,
+                      maximum=checks.MAX_COLUMNS, optional=False,
+                      hint="the samples of every prompt are one batch")
   checks.truncation("--truncation", truncation)
   checks.seed("--seed", seed)
 
