@@ -321,6 +321,18 @@ def test_ada_untransformed_samples_keep_their_pixels_inside_tf_function():
                 > 1e-4)
 
 
+def test_ada_draws_nothing_outside_its_p_positive_branch():
+  """ADA starts at p = 0 for thousands of steps: its draws, matrices and
+  resampling all sit inside the p > 0 branch, so the step pays only a cond."""
+  x = _images([4, 12, 12, 3])
+  graph = tf.function(lambda v, p: ada.ada_augment(v, SEED, p)).get_concrete_function(
+      x, tf.constant(0.0)).graph
+  types = {op.type for op in graph.get_operations()}
+  assert types & {"If", "StatelessIf"}
+  assert not {t for t in types if "Random" in t or "Gather" in t or
+              "Einsum" in t}, types
+
+
 def test_ada_each_transform_at_p1_always_applies():
   n = 32
   for name in ada.TRANSFORMS:

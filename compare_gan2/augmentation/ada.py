@@ -465,14 +465,30 @@ def transformed_samples(params, names):
   return tf.reduce_any(tf.concat(flags, axis=1), axis=1)
 
 
-def _apply_where_transformed(fn, images, matrices, transformed):
-  """fn(images, matrices) for the transformed samples, the others' pixels
-  unchanged; nothing computed when no sample is transformed."""
+def _apply_where_transformed(fn, images, matrices_fn, transformed):
+  """fn(images, matrices_fn()) for the transformed samples, the others' pixels
+  unchanged; nothing computed (not even the matrices) when no sample is
+  transformed."""
   return tf.cond(
       tf.reduce_any(transformed),
-      lambda: tf.where(transformed[:, None, None, None], fn(images, matrices),
-                       images),
+      lambda: tf.where(transformed[:, None, None, None],
+                       fn(images, matrices_fn()), images),
       lambda: images)
+
+
+def _augment_drawn(x, seed, p, transforms, strengths):
+  """`ada_augment` of float32 images x [N, H, W, C] once p may be > 0."""
+  n, height, width, channels = (tf.shape(x)[0], int(x.shape[1]),
+                                int(x.shape[2]), int(x.shape[3]))
+  params = draw_parameters(seed, n, p, transforms, strengths, channels)
+  if any(name in params for name in GEOMETRIC):
+    x = _apply_where_transformed(
+        apply_geometric, x, lambda: geometric_matrix(params, n, height, width),
+        transformed_samples(params, GEOMETRIC + ("rotate_post",)))
+  if any(name in params for name in COLOR):
+    x = _apply_where_transformed(apply_color, x, lambda: color_matrix(params, n),
+                                 transformed_samples(params, COLOR))
+  return x
 
 
 # Only static Python control flow: autograph has nothing to convert (and
@@ -483,29 +499,31 @@ def ada_augment(images, seed, p, transforms=BGC, strengths=None):
   the probability p (a scalar, tensor or float); `transforms`: a dict of
   probability multipliers (BGC) or a PIPELINES name; `strengths`: overrides
   of DEFAULT_STRENGTHS. Computes in float32; returns the input's dtype when
-  that is a floating tensor, else float32."""
+  that is a floating tensor, else float32.
+
+  At p <= 0 nothing is drawn or computed (a Python p: at trace time; a tensor:
+  in a tf.cond), so ADA's start costs a training step only its bookkeeping."""
   x, dtype = diffaugment.as_float32(images)
   if x.shape.rank != 4 or None in x.shape[1:]:
     raise ValueError(f"ADA needs images [N, H, W, C] with static H, W, C, "
                      f"got shape {x.shape}.")
   transforms = resolve_transforms(transforms)
-  n, height, width, channels = (tf.shape(x)[0], int(x.shape[1]),
-                                int(x.shape[2]), int(x.shape[3]))
+  height, width, channels = int(x.shape[1]), int(x.shape[2]), int(x.shape[3])
   if (channels not in (1, 3) and
       any(transforms.get(name, 0.0) > 0.0 for name in COLOR)):
     raise ValueError(f"ADA's colour transforms need RGB (3 channels) or L "
                      f"(1 channel) images, got {channels} channels.")
-  params = draw_parameters(seed, n, p, transforms, strengths, channels)
-  if any(name in params for name in GEOMETRIC):
-    if min(height, width) < 2:
-      raise ValueError(f"ADA's geometric transforms need images of at least "
-                       f"2 x 2 pixels, got {height} x {width}.")
-    x = _apply_where_transformed(
-        apply_geometric, x, geometric_matrix(params, n, height, width),
-        transformed_samples(params, GEOMETRIC + ("rotate_post",)))
-  if any(name in params for name in COLOR):
-    x = _apply_where_transformed(apply_color, x, color_matrix(params, n),
-                                 transformed_samples(params, COLOR))
+  if (min(height, width) < 2 and
+      any(transforms.get(name, 0.0) > 0.0 for name in GEOMETRIC)):
+    raise ValueError(f"ADA's geometric transforms need images of at least "
+                     f"2 x 2 pixels, got {height} x {width}.")
+  if isinstance(p, (int, float)) and not tf.is_tensor(p):
+    if p <= 0:
+      return tf.cast(x, dtype)
+    return tf.cast(_augment_drawn(x, seed, p, transforms, strengths), dtype)
+  p = tf.cast(p, tf.float32)
+  x = tf.cond(p > 0.0, lambda: _augment_drawn(x, seed, p, transforms, strengths),
+              lambda: x)
   return tf.cast(x, dtype)
 
 
