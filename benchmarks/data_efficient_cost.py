@@ -7,9 +7,9 @@
 Every variant (the baseline and one component each, as the limited-data sweep
 binds them) is built and traced once in this one process; then `--rounds` rounds
 time `--steps` training steps of each variant in turn on one cached batch (no
-input wait). A variant's figure is its fastest round (a shared machine only adds
-time), and its cost is that over the baseline's fastest round, so a machine that
-drifts between rounds affects every variant alike.
+input wait). A variant's cost is the median over rounds of its time over the
+baseline's time in the same round (the machine drifts by several percent between
+rounds, alike for the variants of one round); its fastest round is reported too.
 
 The arithmetic a component warrants: an augmentation runs on D's inputs, i.e.
 on 2B images (reals and fakes) per D step and on B fakes per G step, whose
@@ -22,6 +22,7 @@ compare_gan's count of the step (`benchmark.step_flops`: convolutions and matmul
 import argparse
 import json
 import os
+import statistics
 import tempfile
 import time
 
@@ -69,6 +70,11 @@ def ada_flops_per_image(image_shape):
                                ada.apply_color(x, eye4))
                       ).get_concrete_function().graph
   return benchmark.graph_flops(graph)
+
+
+def relative_cost(seconds, baseline):
+  """Median over rounds of seconds[r] / baseline[r] - 1."""
+  return statistics.median(s / b - 1.0 for s, b in zip(seconds, baseline))
 
 
 def build(config, bindings, model_dir, warmup_steps):
@@ -128,7 +134,6 @@ def main():
   b = gan.batch_size
   augmented_images = (2 * gan.disc_iters + 3) * b
   ada_flops = ada_flops_per_image(gan.dataset.image_shape)
-  base = min(seconds["baseline"])
   result = {
       "gin_config": args.gin_config, "cpu": run_info.cpu_model(),
       "cpu_count": os.cpu_count(), "tensorflow": tf.__version__,
@@ -143,13 +148,14 @@ def main():
           name: {"label": variants[name][0], "bindings": variants[name][1],
                  "seconds_per_step": min(s),
                  "seconds_per_step_rounds": s,
-                 "cost_vs_baseline": min(s) / base - 1.0}
+                 "cost_vs_baseline": relative_cost(s, seconds["baseline"])}
           for name, s in seconds.items()},
   }
   print(f"\n{result['cpu']}, {result['cpu_count']} cores, TF {result['tensorflow']}, "
         f"intra-op threads {result['intra_op_threads']}; fastest of "
-        f"{args.rounds} rounds of {args.steps} steps\n")
-  print("| variant | ms / step | cost vs baseline |\n|---|---|---|")
+        f"{args.rounds} rounds of {args.steps} steps; cost: median over rounds of the "
+        f"time over the baseline's in the same round\n")
+  print("| variant | ms / step (fastest round) | cost vs baseline |\n|---|---|---|")
   for v in result["variants"].values():
     print(f"| {v['label']} | {v['seconds_per_step'] * 1000:.1f} | "
           f"{v['cost_vs_baseline'] * 100:+.0f}% |")
