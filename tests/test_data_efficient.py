@@ -402,6 +402,22 @@ def test_off_by_default_nothing_changes(tmp_path):
                  "consistency" in k or "r1" in k or "r2" in k for k in metrics_a)
 
 
+def test_ada_before_p_rises_trains_exactly_as_the_baseline(tmp_path):
+  """ADA starts at p = 0 and its p rises only once r_t passes the target: until
+  then D must see the reals and fakes themselves (not a [0, 1] -> [-1, 1] round
+  trip that rounds), so the run is the baseline's, bit for bit on one machine."""
+  states = []
+  for bindings in ((), ('augment.method = "ada"',)):
+    gan = _gan(tmp_path, *bindings)
+    _train_steps(gan, steps=3, graph=True)
+    states.append({k: v for k, v in _state(gan).items()
+                   if not k.startswith(("ada", "augment"))})
+  baseline, with_ada = states
+  assert baseline.keys() == with_ada.keys()
+  for name in baseline:
+    np.testing.assert_array_equal(baseline[name], with_ada[name], err_msg=name)
+
+
 def test_bad_values_are_config_errors(tmp_path):
   for binding, match in [("r1.interval = 0", "r1.interval"),
                          ("lecam.decay = 1.0", "lecam.decay"),

@@ -179,16 +179,28 @@ class DiscriminatorAugmentation:
 
   def augment(self, images, seed):
     """Images [N, H, W, C] in [0, 1] augmented with the [2] `seed`."""
-    x = tf.convert_to_tensor(images, tf.float32) * 2.0 - 1.0
     if self.ada_settings is not None:
-      x = ada.ada_augment(x, seed, self.p,
-                          transforms=self.ada_settings.transforms)
-    else:
-      o = self.options
-      x = diffaugment.diff_augment(x, seed, policy=o.policy,
-                                   translation_ratio=o.translation_ratio,
-                                   cutout_ratio=o.cutout_ratio)
+      return self._ada(tf.convert_to_tensor(images, tf.float32), seed)
+    x = tf.convert_to_tensor(images, tf.float32) * 2.0 - 1.0
+    o = self.options
+    x = diffaugment.diff_augment(x, seed, policy=o.policy,
+                                 translation_ratio=o.translation_ratio,
+                                 cutout_ratio=o.cutout_ratio)
     return (tf.cast(x, tf.float32) + 1.0) * 0.5
+
+  def _ada(self, images, seed):
+    """ADA on images in [0, 1]; at p <= 0 the images themselves (bit for bit:
+    the [0, 1] -> [-1, 1] -> [0, 1] round trip rounds), so ADA before p rises
+    trains exactly as the baseline."""
+    p = self.p
+
+    def augmented():
+      x = ada.ada_augment(images * 2.0 - 1.0, seed, p,
+                          transforms=self.ada_settings.transforms)
+      return (tf.cast(x, tf.float32) + 1.0) * 0.5
+    if isinstance(p, (int, float)):
+      return augmented() if p > 0 else images
+    return tf.cond(p > 0.0, augmented, lambda: images)
 
   def after_discriminator_step(self, summaries, replica_sum, scale=1.0):
     """Adds a D step's r_t sums (its summaries' `RT_METRIC` pair, times
