@@ -225,7 +225,9 @@ _ATOMIC_TEMP = re.compile(r"^\.(.+)\.tmp-[0-9a-f]{8}$")
 STALE_TEMP_SECONDS = 3600
 
 
-def _atomic_temp_name(path: Path) -> str:
+def atomic_temp_name(path: Path) -> str:
+  """A fresh temporary name next to `path` (`.<name>.tmp-<8 hex>`: what
+  remove_stale_temp_files cleans up after a crash)."""
   return join(os.path.dirname(path),
               f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}")
 
@@ -290,7 +292,7 @@ def check_writable(directory: Path) -> None:
   `remove_stale_temp_files` does not remove). Remote directories: no check."""
   if is_remote(directory):
     return
-  probe = _atomic_temp_name(join(directory, "write_check"))
+  probe = atomic_temp_name(join(directory, "write_check"))
   fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
   os.close(fd)
   os.remove(probe)
@@ -303,7 +305,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> str:
   content (or stays absent).
   """
   path = str(path)
-  tmp = _atomic_temp_name(path)
+  tmp = atomic_temp_name(path)
   if is_remote(path):
     gfile = _gfile()
     try:

@@ -145,3 +145,32 @@ def test_two_takers_of_a_stale_lock_exactly_one_wins(tmp_path, monkeypatch):
     assert f"is being trained by process {os.getpid()}" in refusal, refusal
     assert len(inside) == 1 and inside[0]["pid"] == os.getpid()
     assert os.listdir(model_dir) == []  # Lock released, no takeover file left.
+
+
+def test_the_lock_file_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+  """A racing reader must never find the lock without its record (it reported
+  "process ? on ?"), and a write that fails (full disk) must leave no lock, which
+  nobody could take over: no pid, never stale."""
+  path = str(tmp_path / run_lock.LOCK_FILENAME)
+  seen = []
+  real_link = os.link
+
+  def link(src, dst):
+    seen.append(os.path.exists(dst))
+    real_link(src, dst)
+    with open(dst) as f:
+      seen.append(json.load(f))
+  monkeypatch.setattr(os, "link", link)
+  record = {"pid": 7, "host": "h", "start_time": "t"}
+  assert run_lock._create(path, record)  # pylint: disable=protected-access
+  assert seen == [False, record]
+  assert not run_lock._create(path, {"pid": 8})  # pylint: disable=protected-access
+  assert os.listdir(tmp_path) == [run_lock.LOCK_FILENAME]
+  os.remove(path)
+
+  def full_disk(*unused_args, **unused_kwargs):
+    raise OSError(28, "No space left on device")
+  monkeypatch.setattr(run_lock.json, "dump", full_disk)
+  with pytest.raises(OSError, match="No space"):
+    run_lock._create(path, record)  # pylint: disable=protected-access
+  assert os.listdir(tmp_path) == []

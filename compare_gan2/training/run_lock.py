@@ -61,7 +61,30 @@ def _is_stale(holder):
 
 
 def _create(path, record):
-  """Creates the lock file with `record` if it does not exist; True if made."""
+  """Creates the lock file with `record` if it does not exist; True if made.
+
+  The record is written to a temporary file first and hard-linked to `path`
+  (atomic, and refused if `path` exists), so a process that finds the lock
+  always reads a whole record: created empty and then written, a racing
+  reader saw "process ? on ?". Where hard links are refused, the file is
+  created exclusively and then written."""
+  temp = model_dir_lib.atomic_temp_name(path)
+  try:
+    with open(temp, "w") as f:
+      json.dump(record, f)
+    try:
+      os.link(temp, path)
+      return True
+    except FileExistsError:
+      return False
+    except OSError:  # No hard links here (e.g. some network file systems).
+      return _create_exclusive(path, record)
+  finally:
+    with contextlib.suppress(FileNotFoundError):
+      os.remove(temp)
+
+
+def _create_exclusive(path, record):
   try:
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
   except FileExistsError:
