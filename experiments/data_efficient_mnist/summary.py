@@ -60,6 +60,18 @@ def rows(root, overfitting_root, step):
   return out
 
 
+def sweep_order(root, table):
+  """`table` with its methods in the sweep file's order, others last (the root's
+  copy of the spec has sorted keys; it names the sweep file in "path")."""
+  spec = sweep.read_json(os.path.join(root, sweep.SWEEP_FILENAME)) or {}
+  if spec.get("path") and os.path.exists(spec["path"]):
+    with open(spec["path"]) as f:
+      spec = json.load(f)
+  order = [name for axis in spec.get("axes", []) for name in axis.get("values", {})]
+  rank = {name: i for i, name in enumerate(order)}
+  return dict(sorted(table.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+
+
 def markdown(table):
   lines = ["| method | seeds | FID | FID per seed | KID | precision | recall | "
            "class accuracy | D logit gap (train − held-out) | D accuracy gap | "
@@ -85,7 +97,7 @@ def main():
   parser.add_argument("--overfitting", default="runs/data_efficient_mnist_overfitting")
   parser.add_argument("--step", type=int, default=2000)
   args = parser.parse_args()
-  print(markdown(rows(args.root, args.overfitting, args.step)))
+  print(markdown(sweep_order(args.root, rows(args.root, args.overfitting, args.step))))
 
 
 if __name__ == "__main__":
