@@ -235,3 +235,15 @@ def test_labelled_images_are_rotated_as_in_s4l(tmp_path, rotate, expected):
   model.extractor = Recording(model.extractor)
   model.losses(*next(iter(model.input_fn(16))))
   assert seen == [expected]
+
+
+def test_num_train_images_is_required_without_a_known_split_size():
+  """A TFDS dataset or image folder has no split_size: a ConfigError naming the
+  binding (it was an AttributeError)."""
+  class NoSplitSize:
+    name = "cifar10"
+  options = pipeline.get_options(num_train_images=None)
+  with pytest.raises(errors.ConfigError, match="set s2gan.num_train_images"):
+    pipeline._num_train_images(NoSplitSize(), options)  # pylint: disable=protected-access
+  assert pipeline._num_train_images(  # pylint: disable=protected-access
+      datasets.get_dataset("mnist_5k_32"), options) == 4500

@@ -78,8 +78,9 @@ def get_options(labeled_fraction: float = 0.1, num_train_images: int | None = No
     labeled_fraction: fraction of the training set whose labels are used
       (0: none, e.g. CLUSTERING). Use this, not dataset.labeled_fraction.
     num_train_images: size of the training set (the first images of the
-      train split); None: the whole split (required for the polygons
-      datasets, whose train split has 2**31 images).
+      train split); None: the whole split of an embedded dataset (mnist_5k_*;
+      required for the polygons datasets, whose train split has 2**31 images,
+      and for TFDS datasets and image folders).
     gan_labels: labels of the GAN stage: "inferred" (S2GAN), "soft" (S2GAN
       with soft labels: the dataset's soft_labeled_ variant) or "clusters"
       (CLUSTERING, CLUSTERING(SS)).
@@ -169,10 +170,15 @@ def labelled_dataset_spec(file_pattern: str | None = None, name: str | None = No
 def _num_train_images(spec: datasets.ImageDatasetSpec, options: Options) -> int:
   if options.num_train_images:
     return int(options.num_train_images)
-  # TODO(issue 30): only polygons_* and mnist_5k_* define split_size; with
-  # another dataset (TFDS) and no s2gan.num_train_images this raises
-  # AttributeError (found by the type checker, left as it was).
-  size = spec.split_size("train")  # type: ignore[attr-defined]
+  # Only the embedded datasets (polygons_*, mnist_5k_*) know their split size
+  # without reading it; the type checker found the AttributeError this raised.
+  split_size = getattr(spec, "split_size", None)
+  if split_size is None:
+    raise errors.ConfigError(
+        f"s2gan.num_train_images is not set and {spec.name}'s train split size is "
+        "not known without reading it: set s2gan.num_train_images (e.g. 50000, the "
+        "first images of the train split).")
+  size = split_size("train")
   if size >= 2**31:
     raise errors.ConfigError(
         f"{spec.name}'s train split has {size} images: set s2gan.num_train_images "
